@@ -1,0 +1,15 @@
+"""The core pack: control flow, variables, data files, files, HTTP and text.
+
+Importing this package must stay cheap (it is loaded by every run): modules import heavy
+libraries (openpyxl, httpx) inside the node functions that use them.
+"""
+
+from botloom.runner import __version__
+from botloom.runner.sdk import NodePack
+
+from . import data, files, flow, http, text
+
+
+def pack() -> NodePack:
+    return NodePack.from_modules("core", __version__, [flow, data, files, http, text], title="Core",
+                                 description="Control flow, variables, CSV/JSON/Excel, files, HTTP and text.")

@@ -1,0 +1,395 @@
+"""Reading and writing ``*.bot.json`` files.
+
+Reading checks the structure and reports the first problem with the file, a JSON pointer to
+the place, what is wrong and how to fix it. Whether node types exist and parameters are valid
+is the validator's job (``botloom.runner.validate``), which needs the installed node packs.
+
+Writing is canonical: a fixed key order, sorted node ids, two-space indents, one node per
+block, one edge and one canvas position per line. Saving the same bot twice gives the same
+bytes, and two people's edits to different nodes merge cleanly in git.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import BotFileError, FormatTooNewError, did_you_mean
+from ..sdk.params import MISSING
+from ..sdk.types import TYPES
+from . import migrate as _migrate
+from .model import (NAME, NODE_ID, ON_ERROR, RETRY_KEYS, SETTINGS, BotDoc, Edge, FlowDoc,
+                    NodeSpec, Note, VarDecl)
+
+SUFFIX = ".bot.json"
+TOP_KEYS = ("format", "name", "description", "version", "secrets", "inputs", "outputs",
+            "variables", "nodes", "edges", "subflows", "layout")
+FLOW_KEYS = ("description", "inputs", "outputs", "variables", "nodes", "edges")
+NODE_KEYS = ("type", "version", "title", "params", "settings", "disabled", "notes")
+DECL_KEYS = ("type", "default", "required", "description")
+MAX_DEPTH = 100  # nesting of lists and objects; the canonical writer recurses once per level
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs):
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+def load(path: str | os.PathLike) -> BotDoc:
+    """Read a bot file. Raises BotFileError (never another exception) for a bad file."""
+    label = os.fspath(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise BotFileError("file not found", file=label, fix="check the path") from None
+    except IsADirectoryError:
+        raise BotFileError("is a folder, not a bot file", file=label) from None
+    except OSError as exc:
+        raise BotFileError(f"cannot read the file: {exc.strerror}", file=label) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BotFileError(f"not UTF-8 text (byte {exc.start})", file=label,
+                           fix="save the file as UTF-8") from None
+    doc = loads(text, source=label)
+    return doc
+
+
+def loads(text: str, source: str = "<text>") -> BotDoc:
+    """Parse bot JSON text; ``source`` names it in error messages."""
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as exc:
+        raise BotFileError(f"the key '{exc.args[0]}' appears twice in one object", file=source,
+                           fix="remove one copy (an unfinished git merge can leave two)") from None
+    except json.JSONDecodeError as exc:
+        raise BotFileError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+                           file=source, fix="correct the JSON syntax at that place") from None
+    except RecursionError:
+        raise BotFileError("the JSON is nested too deeply", file=source) from None
+    except ValueError:  # json turns a number of too many digits into a bare ValueError
+        raise BotFileError(f"a number in the file has more than {sys.get_int_max_str_digits()} digits",
+                           file=source, fix="shorten the number, or write it as text in quotes") from None
+    return from_json(data, source=source)
+
+
+def from_json(data: Any, source: str = "<data>") -> BotDoc:
+    r = _Reader(source)
+    r.obj(data, "")
+    fmt = data.get("format")
+    if "format" not in data:
+        raise r.error("", "missing 'format' (the bot file format version)",
+                      f"add \"format\": {_migrate.CURRENT_FORMAT}")
+    if type(fmt) is not int or fmt < 1:
+        raise r.error("/format", f"'format' must be a whole number of at least 1, got {fmt!r}")
+    if fmt > _migrate.CURRENT_FORMAT:
+        raise FormatTooNewError(
+            f"this bot was saved in format {fmt} by a newer Botloom; this Botloom reads formats up to "
+            f"{_migrate.CURRENT_FORMAT}", file=source, pointer="/format",
+            fix="upgrade Botloom to open it (the file was left unchanged)")
+    migrated_from = None
+    if fmt < _migrate.CURRENT_FORMAT:
+        try:
+            data = _migrate.migrate(dict(data), fmt)
+        except Exception as exc:
+            raise r.error("/format", f"cannot upgrade from format {fmt}: {exc}") from None
+        migrated_from = fmt
+    too_deep = _too_deep(data)
+    if too_deep is not None:
+        raise r.error(too_deep, f"the values are nested more than {MAX_DEPTH} levels deep",
+                      "flatten the value (Botloom could not save a file nested this deeply)")
+    r.keys(data, "", TOP_KEYS)
+    name = r.string(data.get("name", ""), "/name")
+    if not name.strip():
+        raise r.error("/name", "the bot has no name", "add \"name\": \"my-bot\"")
+    secrets = r.obj(data.get("secrets", {}), "/secrets")
+    for key, value in secrets.items():
+        r.name(key, f"/secrets/{_esc(key)}", "secret")
+        r.string(value, f"/secrets/{_esc(key)}")
+    main = r.flow(data, "")
+    subflows = {}
+    for sub_name, sub in r.obj(data.get("subflows", {}), "/subflows").items():
+        ptr = f"/subflows/{_esc(sub_name)}"
+        r.name(sub_name, ptr, "subflow")
+        if sub_name == "main":
+            raise r.error(ptr, "a subflow cannot be called 'main' (that is the bot's own flow)")
+        r.obj(sub, ptr)
+        r.keys(sub, ptr, FLOW_KEYS)
+        subflows[sub_name] = r.flow(sub, ptr)
+    flows = {"main": main, **subflows}
+    layout = r.obj(data.get("layout", {}), "/layout")
+    for flow_name, flow_layout in layout.items():
+        ptr = f"/layout/{_esc(flow_name)}"
+        if flow_name not in flows:
+            raise r.error(ptr, f"layout for unknown flow '{flow_name}'{did_you_mean(flow_name, flows)}",
+                          "remove it or rename it to an existing flow")
+        r.layout(flow_layout, ptr, flows[flow_name])
+    extra = {k: v for k, v in data.items() if k.startswith("x-")}
+    return BotDoc(name=name, main=main, subflows=subflows,
+                  description=r.string(data.get("description", ""), "/description"),
+                  version=r.string(data.get("version", ""), "/version"), secrets=dict(secrets),
+                  extra=extra, source=source, migrated_from=migrated_from)
+
+
+def _too_deep(data: Any) -> str | None:
+    """The pointer of the first list or object nested deeper than MAX_DEPTH, or None."""
+    stack = [(data, "", 0)]
+    while stack:
+        value, ptr, depth = stack.pop()
+        if isinstance(value, dict):
+            children = [(_esc(key), item) for key, item in value.items()]
+        elif isinstance(value, list):
+            children = list(enumerate(value))
+        else:
+            continue
+        if depth >= MAX_DEPTH:
+            return ptr
+        stack.extend((item, f"{ptr}/{key}", depth + 1) for key, item in reversed(children))
+    return None
+
+
+def _esc(key: str) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+class _Reader:
+    """Checks the JSON structure, raising BotFileError with a pointer at the first problem."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def error(self, pointer: str, message: str, fix: str | None = None) -> BotFileError:
+        return BotFileError(message, file=self.source, pointer=pointer, fix=fix)
+
+    def obj(self, value, ptr) -> dict:
+        if not isinstance(value, dict):
+            raise self.error(ptr, f"expected an object {{...}}, got {_kind(value)}")
+        return value
+
+    def lst(self, value, ptr) -> list:
+        if not isinstance(value, list):
+            raise self.error(ptr, f"expected a list [...], got {_kind(value)}")
+        return value
+
+    def string(self, value, ptr) -> str:
+        if not isinstance(value, str):
+            raise self.error(ptr, f"expected text, got {_kind(value)}")
+        return value
+
+    def number(self, value, ptr) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise self.error(ptr, f"expected a number, got {_kind(value)}")
+        return value
+
+    def name(self, value, ptr, what) -> str:
+        if not NAME.match(value):
+            raise self.error(ptr, f"'{value}' is not a valid {what} name",
+                             "use letters, digits and _ only, starting with a letter or _")
+        return value
+
+    def keys(self, data: dict, ptr: str, allowed: tuple) -> None:
+        for key in data:
+            if key not in allowed and not key.startswith("x-"):
+                raise self.error(f"{ptr}/{_esc(key)}", f"unknown key '{key}'{did_you_mean(key, allowed)}",
+                                 f"allowed here: {', '.join(allowed)} (or an 'x-' extension key)")
+
+    def decls(self, data: dict, key: str, ptr: str) -> dict[str, VarDecl]:
+        out = {}
+        for name, spec in self.obj(data.get(key, {}), f"{ptr}/{key}").items():
+            p = f"{ptr}/{key}/{_esc(name)}"
+            self.name(name, p, key.rstrip("s"))
+            if isinstance(spec, str):  # shorthand: "count": "integer"
+                spec = {"type": spec}
+            self.obj(spec, p)
+            self.keys(spec, p, DECL_KEYS)
+            type_name = self.string(spec.get("type", "any"), f"{p}/type")
+            if type_name not in TYPES:
+                raise self.error(f"{p}/type", f"unknown type '{type_name}'{did_you_mean(type_name, TYPES)}",
+                                 f"use one of: {', '.join(TYPES)}")
+            required = spec.get("required", False)
+            if not isinstance(required, bool):
+                raise self.error(f"{p}/required", f"expected true or false, got {_kind(required)}")
+            out[name] = VarDecl(type=type_name, default=spec.get("default", MISSING),
+                                description=self.string(spec.get("description", ""), f"{p}/description"),
+                                required=required)
+        return out
+
+    def flow(self, data: dict, ptr: str) -> FlowDoc:
+        flow = FlowDoc(description=self.string(data.get("description", ""), f"{ptr}/description"))
+        flow.inputs = self.decls(data, "inputs", ptr)
+        flow.outputs = self.decls(data, "outputs", ptr)
+        flow.variables = self.decls(data, "variables", ptr)
+        for nid, spec in self.obj(data.get("nodes", {}), f"{ptr}/nodes").items():
+            flow.nodes[nid] = self.node(nid, spec, f"{ptr}/nodes/{_esc(nid)}")
+        for i, edge in enumerate(self.lst(data.get("edges", []), f"{ptr}/edges")):
+            flow.edges.append(self.edge(edge, f"{ptr}/edges/{i}"))
+        if len(set(flow.edges)) != len(flow.edges):
+            dup = next(e for e in flow.edges if flow.edges.count(e) > 1)
+            raise self.error(f"{ptr}/edges", f"the edge {dup} is listed twice", "remove one copy")
+        return flow
+
+    def node(self, nid: str, spec, ptr: str) -> NodeSpec:
+        if not NODE_ID.match(nid):
+            raise self.error(ptr, f"'{nid}' is not a valid node id",
+                             "use up to 64 letters, digits, _ and -, starting with a letter or _")
+        self.obj(spec, ptr)
+        self.keys(spec, ptr, NODE_KEYS)
+        if "type" not in spec:
+            raise self.error(ptr, f"node '{nid}' has no 'type'", "add \"type\": \"core.log\" or another node type")
+        version = spec.get("version", 1)
+        if type(version) is not int or version < 1:
+            raise self.error(f"{ptr}/version", f"node version must be a whole number of at least 1, got {version!r}")
+        settings = self.obj(spec.get("settings", {}), f"{ptr}/settings")
+        self.settings(settings, f"{ptr}/settings")
+        disabled = spec.get("disabled", False)
+        if not isinstance(disabled, bool):
+            raise self.error(f"{ptr}/disabled", f"expected true or false, got {_kind(disabled)}")
+        return NodeSpec(id=nid, type=self.string(spec["type"], f"{ptr}/type"), version=version,
+                        title=self.string(spec.get("title", ""), f"{ptr}/title"),
+                        params=dict(self.obj(spec.get("params", {}), f"{ptr}/params")),
+                        settings=dict(settings), disabled=disabled,
+                        notes=self.string(spec.get("notes", ""), f"{ptr}/notes"))
+
+    def settings(self, settings: dict, ptr: str) -> None:
+        self.keys(settings, ptr, SETTINGS)
+        if "timeout" in settings:
+            t = self.number(settings["timeout"], f"{ptr}/timeout")
+            if t <= 0:
+                raise self.error(f"{ptr}/timeout", "the timeout must be more than 0 seconds")
+        if "on_error" in settings and settings["on_error"] not in ON_ERROR:
+            raise self.error(f"{ptr}/on_error", f"expected one of {', '.join(ON_ERROR)}, got {settings['on_error']!r}")
+        if "retry" in settings:
+            retry = self.obj(settings["retry"], f"{ptr}/retry")
+            self.keys(retry, f"{ptr}/retry", RETRY_KEYS)
+            attempts = retry.get("attempts", 1)
+            if type(attempts) is not int or not 1 <= attempts <= 100:
+                raise self.error(f"{ptr}/retry/attempts", f"attempts must be a whole number from 1 to 100, got {attempts!r}")
+            for key in ("delay", "backoff", "max_delay"):
+                if key in retry and self.number(retry[key], f"{ptr}/retry/{key}") < 0:
+                    raise self.error(f"{ptr}/retry/{key}", f"{key} cannot be negative")
+            on = retry.get("on", [])
+            for i, kind in enumerate(self.lst(on, f"{ptr}/retry/on")):
+                self.string(kind, f"{ptr}/retry/on/{i}")
+
+    def edge(self, edge, ptr: str) -> Edge:
+        self.obj(edge, ptr)
+        self.keys(edge, ptr, ("from", "to"))
+        ends = []
+        for key in ("from", "to"):
+            if key not in edge:
+                raise self.error(ptr, f"the edge has no '{key}'", "write edges as {\"from\": \"a.out\", \"to\": \"b.in\"}")
+            text = self.string(edge[key], f"{ptr}/{key}")
+            node_id, dot, port = text.partition(".")
+            if not dot or not node_id or not port or "." in port:
+                raise self.error(f"{ptr}/{key}", f"'{text}' is not of the form node.port", "e.g. \"read_csv.out\"")
+            ends.append((node_id, port))
+        return Edge(ends[0][0], ends[0][1], ends[1][0], ends[1][1])
+
+    def layout(self, data, ptr: str, flow: FlowDoc) -> None:
+        self.obj(data, ptr)
+        self.keys(data, ptr, ("nodes", "notes"))
+        for nid, pos in self.obj(data.get("nodes", {}), f"{ptr}/nodes").items():
+            p = f"{ptr}/nodes/{_esc(nid)}"
+            if not isinstance(pos, list) or len(pos) != 2:
+                raise self.error(p, f"a position is [x, y], got {_kind(pos)}")
+            flow.positions[nid] = (self.number(pos[0], f"{p}/0"), self.number(pos[1], f"{p}/1"))
+        for i, note in enumerate(self.lst(data.get("notes", []), f"{ptr}/notes")):
+            p = f"{ptr}/notes/{i}"
+            self.obj(note, p)
+            self.keys(note, p, ("id", "text", "x", "y", "width", "height"))
+            flow.notes.append(Note(id=self.string(note.get("id", f"note{i}"), f"{p}/id"),
+                                   text=self.string(note.get("text", ""), f"{p}/text"),
+                                   **{k: self.number(note[k], f"{p}/{k}") for k in ("x", "y", "width", "height") if k in note}))
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+# ---------------------------------------------------------------- writing
+
+def to_json(doc: BotDoc) -> dict:
+    data: dict = {"format": _migrate.CURRENT_FORMAT, "name": doc.name}
+    if doc.description:
+        data["description"] = doc.description
+    if doc.version:
+        data["version"] = doc.version
+    if doc.secrets:
+        data["secrets"] = dict(sorted(doc.secrets.items()))
+    data.update(doc.main.logic_json())
+    data.pop("description", None)
+    if doc.main.description and not doc.description:
+        data["description"] = doc.main.description
+    if doc.subflows:
+        data["subflows"] = {name: flow.logic_json() for name, flow in sorted(doc.subflows.items())}
+    data["layout"] = {name: flow.layout_json() for name, flow in doc.flows().items()
+                      if flow.positions or flow.notes}
+    data.update(sorted(doc.extra.items()))
+    return data
+
+
+def dumps(doc: BotDoc) -> str:
+    return _format(to_json(doc), ()) + "\n"
+
+
+def save(doc: BotDoc, path: str | os.PathLike) -> None:
+    """Write atomically: a crash while saving never leaves a half-written bot file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(dumps(doc), encoding="utf-8")
+    os.replace(tmp, path)
+    doc.source = os.fspath(path)
+
+
+def _inline(path: tuple) -> bool:
+    """Edges, declarations, canvas positions and notes each go on one line of their own."""
+    if len(path) >= 2 and path[-2] == "edges" and isinstance(path[-1], int):
+        return True
+    if len(path) >= 2 and path[-2] in ("inputs", "outputs", "variables") and "params" not in path:
+        return True
+    return len(path) == 4 and path[0] == "layout" and path[2] in ("nodes", "notes")
+
+
+def _format(value: Any, path: tuple, indent: int = 0) -> str:
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        if _inline(path):
+            return json.dumps(value, ensure_ascii=False)
+        pad = "  " * (indent + 1)
+        items = [f"{pad}{json.dumps(k, ensure_ascii=False)}: {_format(v, path + (k,), indent + 1)}"
+                 for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        flat = json.dumps(value, ensure_ascii=False)
+        if _inline(path) or (not any(isinstance(v, (dict, list)) for v in value) and len(flat) <= 72):
+            return flat
+        pad = "  " * (indent + 1)
+        items = [pad + _format(v, path + (i,), indent + 1) for i, v in enumerate(value)]
+        return "[\n" + ",\n".join(items) + "\n" + "  " * indent + "]"
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,526 @@
+"""The ``botloom`` command.
+
+Exit codes (also in ``botloom --help`` and docs/cli.md):
+    0    the run succeeded (or the command did what was asked)
+    1    the bot ran and failed
+    2    bad bot file, bad input or bad command line: nothing ran
+    3    the run is not finished: it is suspended (waiting) or needs attention
+    130  the run was stopped (Ctrl+C)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from . import __version__
+from .errors import BotloomError, InputError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD, EXIT_WAITING, EXIT_CANCELLED = 0, 1, 2, 3, 130
+STATE_EXIT = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "cancelled": EXIT_CANCELLED,
+              "suspended": EXIT_WAITING, "needs_attention": EXIT_WAITING, "crashed": EXIT_FAILED}
+EPILOG = """exit codes: 0 ok, 1 the bot failed, 2 bad bot file/input/usage (nothing ran),
+3 the run is suspended or needs attention, 130 stopped by the user.
+Data folder: $BOTLOOM_HOME, or the platform's user data folder."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return args.func(args) or EXIT_OK
+    except BotloomError as exc:
+        if getattr(args, "json", False):
+            _print_json({"ok": False, "error": exc.to_dict()})
+        else:
+            print(f"botloom: {exc}", file=sys.stderr)
+        return exc.exit_code if exc.exit_code in (1, 2, 3, 130) else EXIT_BAD
+    except KeyboardInterrupt:
+        print("botloom: stopped", file=sys.stderr)
+        return EXIT_CANCELLED
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="botloom", description="Botloom: run, check and inspect bots.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"botloom {__version__}")
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run a bot", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("bot", help="the bot file (*.bot.json)")
+    r.add_argument("-i", "--input", action="append", default=[], metavar="NAME=VALUE",
+                   help="an input value (repeatable); lists, objects and tables take JSON")
+    r.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    r.add_argument("--events", choices=["jsonl"], help="stream every event as JSON lines on stdout")
+    r.add_argument("--control", choices=["stdin"], help="read debugger commands (JSON lines) from stdin")
+    r.add_argument("--break", dest="breakpoints", action="append", default=[], metavar="NODE",
+                   help="pause before this node (repeatable; with --control stdin)")
+    r.add_argument("-v", "--verbose", action="store_true", help="print every step")
+    r.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    r.set_defaults(func=cmd_run)
+
+    v = sub.add_parser("validate", help="check bot files without running them")
+    v.add_argument("bots", nargs="+", metavar="BOT")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_validate)
+
+    n = sub.add_parser("nodes", help="list node types; `nodes show TYPE` describes one")
+    n.add_argument("action", nargs="?", choices=["list", "show", "docs"], default="list")
+    n.add_argument("type", nargs="?", help="node type (for show)")
+    n.add_argument("--search", help="only node types matching this text")
+    n.add_argument("--category", help="only this category")
+    n.add_argument("--json", action="store_true")
+    n.set_defaults(func=cmd_nodes)
+
+    rs = sub.add_parser("runs", help="list runs")
+    rs.add_argument("--bot", help="only runs of this bot (by name)")
+    rs.add_argument("--state", help="only runs in this state (running, succeeded, failed, crashed, ...)")
+    rs.add_argument("--limit", type=int, default=30)
+    rs.add_argument("--json", action="store_true")
+    rs.set_defaults(func=cmd_runs)
+
+    s = sub.add_parser("show", help="show one run: state, steps, timings, errors, artifacts")
+    s.add_argument("run", help="run id (or a unique part of it, or 'last')")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_show)
+
+    lg = sub.add_parser("logs", help="print a run's log")
+    lg.add_argument("run", help="run id (or a unique part of it, or 'last')")
+    lg.add_argument("-f", "--follow", action="store_true", help="keep printing until the run ends")
+    lg.add_argument("--json", action="store_true", help="the JSON-lines log instead of the text log")
+    lg.set_defaults(func=cmd_logs)
+
+    rr = sub.add_parser("resume", help="continue a crashed, stopped, failed or suspended run")
+    rr.add_argument("run", nargs="?", help="run id (or a unique part of it, or 'last')")
+    group = rr.add_mutually_exclusive_group()
+    group.add_argument("--retry", action="store_true", help="run the step that needs attention (or failed) again")
+    group.add_argument("--skip", action="store_true", help="go on without the step that needs attention (or failed)")
+    rr.add_argument("--due", action="store_true", help="resume every suspended run whose wake-up time has come")
+    rr.add_argument("--data", action="append", default=[], metavar="NAME=VALUE", help="data for a waiting node")
+    rr.add_argument("--json", action="store_true")
+    rr.add_argument("-q", "--quiet", action="store_true")
+    rr.set_defaults(func=cmd_resume)
+
+    sg = sub.add_parser("signal", help="send a signal to a run that waits for it (and resume it)")
+    sg.add_argument("run")
+    sg.add_argument("name", help="the signal's name, as in the Wait for signal node")
+    sg.add_argument("--data", action="append", default=[], metavar="NAME=VALUE")
+    sg.add_argument("--json", action="store_true")
+    sg.add_argument("-q", "--quiet", action="store_true")
+    sg.set_defaults(func=cmd_signal)
+
+    sc = sub.add_parser("schema", help="print the JSON Schema of the bot file format")
+    sc.set_defaults(func=cmd_schema)
+
+    st = sub.add_parser("start", help="open the designer; without a display, run a sample bot headless")
+    st.set_defaults(func=cmd_start)
+
+    cf = sub.add_parser("config", help="show or change settings")
+    cf.add_argument("key", nargs="?")
+    cf.add_argument("value", nargs="?")
+    cf.set_defaults(func=cmd_config)
+    return p
+
+
+# ---------------------------------------------------------------- helpers
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=repr))
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    values = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise InputError(f"{what} '{item}' is not NAME=VALUE", fix=f"write e.g. --{what} count=3")
+        values[name.strip()] = value
+    return values
+
+
+def _typed_pairs(items: list[str]) -> dict[str, Any]:
+    out = {}
+    for name, text in _pairs(items, "data").items():
+        try:
+            out[name] = json.loads(text)
+        except ValueError:
+            out[name] = text
+    return out
+
+
+def _listeners(args) -> list:
+    from .console import Console, EventStream
+
+    listeners = []
+    if getattr(args, "events", None) == "jsonl":
+        listeners.append(EventStream(sys.stdout))
+    if not getattr(args, "quiet", False):
+        listeners.append(Console(sys.stderr, verbose=getattr(args, "verbose", False)))
+    return listeners
+
+
+def _finish(args, result) -> int:
+    if getattr(args, "json", False):
+        _print_json({"ok": result.ok, "run_id": result.run_id, "state": result.state, "outputs": result.outputs,
+                     "error": result.error, "attention": result.attention, "wake": result.wake,
+                     "duration": round(result.duration, 6), "steps": result.steps})
+    elif getattr(args, "events", None) != "jsonl" and not getattr(args, "quiet", False) or result.state != "succeeded":
+        _print_outcome(result)
+    return STATE_EXIT.get(result.state, EXIT_FAILED)
+
+
+def _print_outcome(result) -> None:
+    err = sys.stderr
+    if result.state == "succeeded":
+        print(f"run {result.run_id} succeeded: {result.steps} steps in {result.duration:.3f} s", file=err)
+        if result.outputs:
+            for key, value in result.outputs.items():
+                print(f"  {key} = {json.dumps(value, ensure_ascii=False, default=repr)}", file=err)
+    elif result.state == "failed":
+        e = result.error or {}
+        print(f"run {result.run_id} failed: {e.get('where', '')}: {e.get('message')}", file=err)
+        if e.get("fix"):
+            print(f"  fix: {e['fix']}", file=err)
+    elif result.state == "needs_attention":
+        a = result.attention or {}
+        print(f"run {result.run_id} needs attention: {a.get('reason')}", file=err)
+        print(f"  then: botloom resume {result.run_id} --retry (run that step again) or --skip", file=err)
+    elif result.state == "suspended":
+        w = result.wake or {}
+        print(f"run {result.run_id} is suspended: {w.get('reason')}", file=err)
+        if w.get("signal"):
+            print(f"  continue it with: botloom signal {result.run_id} {w['signal']} [--data NAME=VALUE]", file=err)
+        if w.get("wake_at"):
+            print(f"  it is due at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(w['wake_at']))}; "
+                  "`botloom resume --due` continues due runs", file=err)
+    else:
+        print(f"run {result.run_id} {result.state}", file=err)
+
+
+class _StdinControl(threading.Thread):
+    """Debugger commands as JSON lines: {"cmd": "pause"|"resume"|"step"|"stop"|"break", "node": ..., "on": ...}."""
+
+    def __init__(self, engine_box: dict, debugger):
+        super().__init__(name="botloom-control", daemon=True)
+        self.box = engine_box
+        self.debugger = debugger
+
+    def run(self) -> None:
+        for line in sys.stdin:
+            try:
+                cmd = json.loads(line)
+            except ValueError:
+                continue
+            action = cmd.get("cmd")
+            if action == "pause":
+                self.debugger.pause()
+            elif action == "resume":
+                self.debugger.resume()
+            elif action == "step":
+                self.debugger.step()
+            elif action == "break":
+                self.debugger.set_breakpoint(str(cmd.get("node")), bool(cmd.get("on", True)))
+            elif action == "stop" and self.box.get("engine") is not None:
+                self.box["engine"].cancel()
+
+
+def _run_with_engine(args, start) -> int:
+    """Run ``start(on_engine=...)`` with Ctrl+C stopping the run cleanly and optional stdin control."""
+    box: dict = {}
+    debugger = None
+    if getattr(args, "control", None) == "stdin" or getattr(args, "breakpoints", None):
+        from .engine.debug import Debugger
+
+        debugger = Debugger(getattr(args, "breakpoints", []))
+        _StdinControl(box, debugger).start()
+
+    def on_engine(engine):
+        box["engine"] = engine
+
+    def on_signal(signum, frame):
+        engine = box.get("engine")
+        if engine is not None and not engine.cancelled:
+            engine.cancel()
+        else:
+            raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = start(on_engine=on_engine, debugger=debugger)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return _finish(args, result)
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_run(args) -> int:
+    from . import service
+
+    inputs = _pairs(args.input, "input")
+    loaded = service.load_bot(args.bot)
+    if not args.quiet:
+        for warning in loaded.warnings:
+            print(f"botloom: {warning}", file=sys.stderr)
+    code = _run_with_engine(args, lambda **kw: service.start_run(args.bot, inputs, from_text=True, loaded=loaded,
+                                                                  listeners=_listeners(args), **kw))
+    return code
+
+
+def cmd_validate(args) -> int:
+    from . import botfile, service
+    from .validate import validate_doc
+
+    reg = service.registry()
+    report, worst = [], EXIT_OK
+    for path in args.bots:
+        try:
+            doc = botfile.load(path)
+            problems = validate_doc(doc, reg)
+            error = None
+        except BotloomError as exc:
+            problems, error = [], exc
+        errors = [p for p in problems if p.severity == "error"]
+        ok = error is None and not errors
+        worst = worst if ok else EXIT_BAD
+        report.append({"bot": path, "ok": ok, "error": error.to_dict() if error else None,
+                       "problems": [p.to_dict() for p in problems]})
+        if not args.json:
+            if error:
+                print(f"{path}: {error}")
+            elif not problems:
+                print(f"{path}: ok")
+            else:
+                print(f"{path}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+                for p in problems:
+                    print(f"  {p}")
+    if args.json:
+        _print_json(report)
+    return worst
+
+
+def cmd_nodes(args) -> int:
+    from . import service
+    from .docs import node_help, node_reference
+
+    reg = service.registry()
+    if args.action == "show":
+        if not args.type:
+            raise InputError("which node type?", fix="botloom nodes show core.log")
+        nt = reg.get(args.type)
+        if args.json:
+            _print_json(nt.describe())
+        else:
+            print(node_help(nt))
+        return EXIT_OK
+    if args.action == "docs":
+        print(node_reference(reg))
+        return EXIT_OK
+    types = reg.search(args.search) if args.search else reg.latest()
+    if args.category:
+        types = [t for t in types if t.category.lower() == args.category.lower()]
+    if args.json:
+        _print_json([t.describe() for t in types])
+        return EXIT_OK
+    width = max((len(t.id) for t in types), default=10)
+    category = None
+    for nt in sorted(types, key=lambda t: (t.category, t.id)):
+        if nt.category != category:
+            category = nt.category
+            print(f"{category}:")
+        summary = (nt.description.splitlines() or [""])[0]
+        flag = "  [needs: " + ", ".join(r.install for r in nt.missing_requirements()) + "]" \
+            if nt.missing_requirements() else ""
+        print(f"  {nt.id:<{width}}  {nt.title} - {summary}{flag}")
+    for broken in reg.broken:
+        print(f"broken pack '{broken.name}' ({broken.target}): {broken.error}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _fmt_time(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
+
+
+def cmd_runs(args) -> int:
+    from .store import RunStore
+
+    store = RunStore()
+    try:
+        store.detect_crashed()
+        runs = store.list_runs(bot=args.bot, state=args.state, limit=args.limit)
+    finally:
+        store.close()
+    if args.json:
+        _print_json([{"id": r.id, "bot": r.bot_name, "state": r.state, "started_at": r.started_at,
+                      "ended_at": r.ended_at, "steps": r.steps, "trigger": r.trigger} for r in runs])
+        return EXIT_OK
+    if not runs:
+        print("no runs" + (" match" if args.bot or args.state else " yet"))
+        return EXIT_OK
+    print(f"{'RUN':<23} {'BOT':<24} {'STATE':<16} {'STARTED':<19} {'TIME':>9} {'STEPS':>6}")
+    for r in runs:
+        took = f"{r.ended_at - r.started_at:.2f}s" if r.ended_at else "-"
+        print(f"{r.id:<23} {r.bot_name[:24]:<24} {r.state:<16} {_fmt_time(r.started_at):<19} {took:>9} {r.steps:>6}")
+    return EXIT_OK
+
+
+def cmd_show(args) -> int:
+    from .store import RunStore
+
+    store = RunStore()
+    try:
+        store.detect_crashed()
+        run_id = store.resolve(args.run)
+        row = store.run_row(run_id)
+        steps = store.node_runs(run_id)
+        history = store.history(run_id)
+        artifacts = store.artifacts(run_id)
+    finally:
+        store.close()
+    row.pop("bot_snapshot", None)
+    if args.json:
+        _print_json({"run": row, "steps": [s.model_dump() for s in steps],
+                     "history": [h.model_dump() for h in history], "artifacts": [a.model_dump() for a in artifacts]})
+        return EXIT_OK
+    print(f"run      {row['id']}\nbot      {row['bot_name']}  ({row['bot_path']})\nstate    {row['state']}")
+    print(f"started  {_fmt_time(row['started_at'])}\nended    {_fmt_time(row['ended_at'])}\nsteps    {row['steps']}")
+    for key in ("inputs", "outputs"):
+        if row[key]:
+            print(f"{key:<8} {json.dumps(row[key], ensure_ascii=False)}")
+    if row["error"]:
+        print(f"error    {row['error'].get('where', '')}: {row['error'].get('message')}")
+    if row["attention"]:
+        print(f"attention step {row['attention'].get('seq')}: {row['attention'].get('reason')}")
+    if row["wake"]:
+        print(f"waiting  {row['wake'].get('reason')}")
+    print("\nsteps:")
+    for s in steps[-200:]:
+        err = json.loads(s.error)["message"] if s.error else ""
+        dur = f"{s.duration * 1000:.1f} ms" if s.duration is not None else "-"
+        attempt = f" (attempt {s.attempt})" if s.attempt > 1 else ""
+        print(f"  {s.seq:>5} {s.node_id:<20} {s.node_type:<20} {s.state:<10} {dur:>10}{attempt} {err}")
+    if len(steps) > 200:
+        print(f"  ... {len(steps) - 200} earlier steps not shown (use --json)")
+    print("\nhistory:")
+    for h in history:
+        print(f"  {_fmt_time(h.at)}  {h.state:<16} {h.detail or ''}")
+    if artifacts:
+        print("\nartifacts:")
+        for a in artifacts:
+            print(f"  {a.name:<30} {a.kind:<10} {a.path}")
+    return EXIT_OK
+
+
+def cmd_logs(args) -> int:
+    from .logs import log_paths
+    from .store import RunStore
+
+    store = RunStore()
+    try:
+        run_id = store.resolve(args.run)
+    finally:
+        store.close()
+    jsonl, text = log_paths(run_id)
+    path = jsonl if args.json else text
+    if not path.exists():
+        raise BotloomError(f"the log of run {run_id} is gone", fix="logs are pruned by `botloom config logs.retention_days`")
+    with open(path, encoding="utf-8") as f:
+        while True:
+            line = f.readline()
+            if line:
+                sys.stdout.write(line)
+                continue
+            if not args.follow or _run_over(run_id):
+                sys.stdout.write(f.read())
+                break
+            sys.stdout.flush()
+            time.sleep(0.2)
+    return EXIT_OK
+
+
+def _run_over(run_id: str) -> bool:
+    from .store import RunStore
+
+    store = RunStore()
+    try:
+        store.detect_crashed()
+        return store.run_row(run_id)["state"] != "running"
+    finally:
+        store.close()
+
+
+def cmd_resume(args) -> int:
+    from . import service
+
+    data = _typed_pairs(args.data) or None
+    action = "retry" if args.retry else "skip" if args.skip else None
+    if args.due:
+        from .store import RunStore
+
+        store = RunStore()
+        try:
+            due = store.due_runs()
+        finally:
+            store.close()
+        code = EXIT_OK
+        for run_id in due:
+            result = service.resume_run(run_id, listeners=_listeners(args))
+            _print_outcome(result)
+            code = max(code, STATE_EXIT.get(result.state, EXIT_FAILED) if result.state != "suspended" else 0)
+        if not due:
+            print("no suspended run is due", file=sys.stderr)
+        return code
+    if not args.run:
+        raise InputError("which run?", fix="botloom resume RUN (see `botloom runs --state crashed`)")
+    return _run_with_engine(args, lambda **kw: service.resume_run(args.run, action=action, data=data,
+                                                                   listeners=_listeners(args), **kw))
+
+
+def cmd_signal(args) -> int:
+    from . import service
+
+    payload = {"signal": args.name, "data": _typed_pairs(args.data)}
+    return _run_with_engine(args, lambda **kw: service.resume_run(args.run, data=payload, listeners=_listeners(args),
+                                                                   **kw))
+
+
+def cmd_schema(args) -> int:
+    from .botfile.schema import bot_schema
+
+    _print_json(bot_schema())
+    return EXIT_OK
+
+
+def cmd_config(args) -> int:
+    from . import settings
+
+    if args.key and args.value is not None:
+        print(f"{args.key} = {settings.set(args.key, args.value)}")
+    elif args.key:
+        print(settings.get(args.key))
+    else:
+        for key, value in settings.load().items():
+            print(f"{key} = {value}")
+    return EXIT_OK
+
+
+def cmd_start(args) -> int:
+    from .start import start
+
+    return start()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

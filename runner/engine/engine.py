@@ -1,0 +1,517 @@
+"""The engine: walks a bot's flow graph, one step at a time, reporting to listeners.
+
+Control flow follows control edges from port to port; a node that runs other nodes (loops,
+try/catch, retry scope, subflow call) does it through ``ctx.run_branch(port)``, so those
+constructs are ordinary node types. Data flows through variables, node outputs
+(``nodes.ID.NAME`` in expressions) and data edges into parameters.
+
+Durability is replay: every step has a sequence number; the journal (a listener) records each
+step's outcome. Resuming a run walks the same graph again and, for each step the journal has
+finished, applies the recorded outcome instead of running the node. A side-effecting step
+that was in flight when the process died is re-run only if its node type is idempotent;
+otherwise the run stops as ``needs_attention`` until a person chooses retry or skip.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import perf_counter
+from typing import Any, Iterable
+
+from ..botfile.model import BotDoc, VarDecl
+from ..errors import (BotloomError, InputError, InvalidBotError, NodeError, NodeTimeoutError, ResumeError,
+                      RunCancelled, did_you_mean)
+from ..sdk.node import ERROR_PORT, Next
+from ..sdk.params import MISSING
+from ..sdk.registry import Registry
+from ..sdk.types import TYPES, TypeMismatch, parse_text
+from .context import Context
+from .events import Event, NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted, now
+from .plan import CompiledNode, FlowPlan, compile_bot
+from .signals import SIGNALS, EndFlow, FlowSignal, NeedsAttention, Suspend
+
+MAX_DEPTH = 50
+NOT_RETRIED = frozenset({"bad_input", "expression", "missing_dependency", "failed"})
+_LIVE = object()
+_EMPTY: dict = {}
+
+
+@dataclass
+class StepRecord:
+    """A step as the journal remembers it (the last attempt)."""
+
+    node: str
+    state: str
+    port: str | None = None
+    outputs: dict | None = None
+    writes: dict | None = None
+    error: dict | None = None
+    wake: dict | None = None
+
+
+@dataclass
+class ResumeRequest:
+    """How to resume: the decision for the step that needs attention, and signal data."""
+
+    action: str | None = None  # "retry" or "skip" for the step at `seq`
+    seq: int | None = None
+    data: dict | None = None
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    state: str
+    outputs: dict = field(default_factory=dict)
+    error: dict | None = None
+    attention: dict | None = None
+    wake: dict | None = None
+    duration: float = 0.0
+    steps: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "succeeded"
+
+
+class Frame:
+    """The state of one flow invocation: variables, inputs and node outputs."""
+
+    __slots__ = ("plan", "vars", "inputs", "nodes", "active", "depth")
+
+    def __init__(self, plan: FlowPlan, inputs: dict, depth: int):
+        self.plan = plan
+        self.inputs = inputs
+        self.vars = {name: d.default for name, d in plan.doc.variables.items() if d.default is not MISSING}
+        self.vars.update(inputs)
+        self.nodes: dict[str, dict] = {}
+        self.active: set[str] = set()
+        self.depth = depth
+
+
+def bind_inputs(decls: dict[str, VarDecl], given: dict | None, *, from_text: bool = False,
+                where: str = "bot") -> dict:
+    """Check run inputs against the declarations: unknown, missing and mistyped are errors."""
+    given = dict(given or {})
+    values = {}
+    for name in given:
+        if name not in decls:
+            known = ", ".join(sorted(decls)) or "(none)"
+            raise InputError(f"unknown input '{name}'{did_you_mean(name, decls)}", where=where,
+                             fix=f"the inputs of this bot are: {known}")
+    for name, decl in decls.items():
+        if name in given:
+            raw = given[name]
+            try:
+                values[name] = parse_text(decl.type, raw) if from_text and isinstance(raw, str) else TYPES[decl.type].coerce(raw)
+            except TypeMismatch as exc:
+                raise InputError(f"input '{name}': {exc}", where=where,
+                                 fix=f"give a {TYPES[decl.type].title} for '{name}'") from None
+        elif decl.default is not MISSING:
+            values[name] = decl.default
+        elif decl.required:
+            raise InputError(f"the required input '{name}' is missing", where=where,
+                             fix=f"pass it with --input {name}=VALUE")
+        else:
+            values[name] = None
+    return values
+
+
+class Engine:
+    def __init__(self, bot: BotDoc, registry: Registry, *, run_id: str | None = None,
+                 listeners: Iterable[Any] = (), debugger: Any = None, secrets: Any = None,
+                 replay: dict[int, StepRecord] | None = None, resume: ResumeRequest | None = None,
+                 base_dir: str | Path | None = None, plans: dict[str, FlowPlan] | None = None):
+        self.bot = bot
+        self.registry = registry
+        if plans is None:
+            plans, problems = compile_bot(bot, registry)
+            errors = [p for p in problems if p.severity == "error"]
+            if errors:
+                raise InvalidBotError(bot.label, errors)
+        self.plans = plans
+        if self.plans["main"].start is None:
+            from ..problems import Problem
+
+            raise InvalidBotError(bot.label, [Problem("no-start", "the bot has no start node",
+                                                      fix="add a 'core.start' node")])
+        self.run_id = run_id or new_run_id()
+        self._listeners = list(listeners)
+        self._debugger = debugger
+        if secrets is None:
+            from ..secrets import SecretStore
+
+            secrets = SecretStore()
+        self.secrets = secrets
+        self._replay = replay or None
+        self._resume = resume
+        self.base_dir = Path(base_dir) if base_dir else (Path(bot.source).resolve().parent if bot.source and
+                                                           Path(bot.source).exists() else Path.cwd())
+        self._cancel = threading.Event()
+        self._node_cancels: set[threading.Event] = set()
+        self._seq = 0
+        self._run_info = {"id": self.run_id, "bot": bot.name}
+
+    # ------------------------------------------------------------ public API
+    def add_listener(self, listener: Any) -> None:
+        self._listeners.append(listener)
+
+    def cancel(self) -> None:
+        """Stop the run at the next step; waiting nodes wake at once."""
+        self._cancel.set()
+        for event in list(self._node_cancels):
+            event.set()
+        if self._debugger is not None:
+            self._debugger.wake()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def run(self, inputs: dict | None = None, *, bound: bool = False) -> RunResult:
+        """Run the bot's main flow to the end (or until it suspends, fails or is stopped)."""
+        plan = self.plans["main"]
+        values = (inputs or {}) if bound else bind_inputs(plan.doc.inputs, inputs, where=self.bot.label)
+        frame = Frame(plan, values, 0)
+        t0 = perf_counter()
+        self._emit(RunStarted(self.run_id, self.bot.name, values, self._replay is not None, now()))
+        state, error, attention, wake, outputs = "succeeded", None, None, None, {}
+        try:
+            try:
+                self._run_chain(frame, plan.start)
+            except EndFlow:
+                pass
+            outputs = {name: frame.vars.get(name) for name in plan.doc.outputs}
+        except FlowSignal as sig:
+            state, error = "failed", NodeError(f"'{sig.port[1:]}' was used outside a loop", kind="bad_input",
+                                               where=self.bot.label).to_dict()
+        except Suspend as s:
+            state, wake = "suspended", dict(s.wake, seq=self._seq)
+        except NeedsAttention as n:
+            state, attention = "needs_attention", n.info
+        except RunCancelled:
+            state = "cancelled"
+        except BotloomError as exc:
+            state, error = "failed", exc.to_dict()
+        duration = perf_counter() - t0
+        self._emit(RunFinished(self.run_id, state, outputs, error, attention, wake, duration, self._seq, now()))
+        return RunResult(self.run_id, state, outputs, error, attention, wake, duration, self._seq)
+
+    # ------------------------------------------------------------ internals
+    def _emit(self, event: Event) -> None:
+        for listener in self._listeners:
+            listener.handle(event)
+
+    def _run_chain(self, frame: Frame, node_id: str | None) -> None:
+        nodes = frame.plan.nodes
+        active = frame.active
+        step = self._step
+        while node_id is not None:
+            if node_id in active:  # back to a loop that is running its body: this pass ends
+                return
+            cn = nodes[node_id]
+            node_id = cn.next.get(step(frame, cn))
+
+    def _run_branch(self, frame: Frame, cn: CompiledNode, port: str) -> None:
+        target = cn.next.get(port)
+        if target is None:
+            return
+        frame.active.add(cn.id)
+        try:
+            self._run_chain(frame, target)
+        finally:
+            frame.active.discard(cn.id)
+
+    def _call_flow(self, frame: Frame, cn: CompiledNode, name: str, inputs: dict) -> dict:
+        plan = self.plans.get(name)
+        if plan is None or name == "main":
+            raise NodeError(f"there is no subflow '{name}'{did_you_mean(name, self.bot.subflows)}", kind="bad_input",
+                            where=cn.where, fix=f"subflows of this bot: {', '.join(self.bot.subflows) or '(none)'}")
+        if frame.depth + 1 >= MAX_DEPTH:
+            raise NodeError(f"subflows call each other more than {MAX_DEPTH} levels deep", kind="bad_input",
+                            where=cn.where, fix="check for a subflow that calls itself without end")
+        try:
+            values = bind_inputs(plan.doc.inputs, inputs, where=cn.where)
+        except InputError as exc:
+            raise NodeError(exc.message, kind="bad_input", where=cn.where, fix=exc.fix) from None
+        sub = Frame(plan, values, frame.depth + 1)
+        try:
+            self._run_chain(sub, plan.start)
+        except EndFlow:
+            pass
+        return {name: sub.vars.get(name) for name in plan.doc.outputs}
+
+    def _assign(self, frame: Frame, name: str, value: Any, cn: CompiledNode) -> None:
+        decl = frame.plan.doc.variables.get(name)
+        if decl is not None and decl.type != "any":
+            try:
+                value = TYPES[decl.type].coerce(value)
+            except TypeMismatch as exc:
+                raise NodeError(f"variable '{name}' is declared as {decl.type}: {exc}", kind="bad_input",
+                                where=cn.where) from None
+        frame.vars[name] = value
+
+    def _namespace(self, frame: Frame) -> dict:
+        ns = dict(frame.vars)
+        ns["vars"] = frame.vars
+        ns["inputs"] = frame.inputs
+        ns["nodes"] = frame.nodes
+        ns["run"] = self._run_info
+        return ns
+
+    def _evaluate(self, frame: Frame, cn: CompiledNode, name: str) -> Any:
+        """The current value of one parameter (a loop condition is checked on every pass)."""
+        for param, expr in cn.dynamic:
+            if param.name == name:
+                from ..errors import ExpressionError
+
+                try:
+                    return param.check(expr(self._namespace(frame)))
+                except ExpressionError as exc:
+                    raise NodeError(exc.message, kind="expression", where=f"{cn.where}, parameter '{name}'",
+                                    fix=exc.fix) from None
+                except TypeMismatch as exc:
+                    raise NodeError(f"{exc} (from {expr.source!r})", kind="bad_input",
+                                    where=f"{cn.where}, parameter '{name}'") from None
+        return self._resolve(frame, cn)[name]
+
+    def _resolve(self, frame: Frame, cn: CompiledNode) -> dict:
+        if not cn.dynamic and not cn.edges_in and not cn.secrets:
+            return cn.static
+        kw = dict(cn.static)
+        if cn.dynamic:
+            from ..errors import ExpressionError
+
+            ns = self._namespace(frame)
+            for param, expr in cn.dynamic:
+                try:
+                    value = expr(ns)
+                except ExpressionError as exc:
+                    raise NodeError(exc.message, kind="expression", where=f"{cn.where}, parameter '{param.name}'",
+                                    fix=exc.fix) from None
+                try:
+                    kw[param.name] = param.check(value)
+                except TypeMismatch as exc:
+                    raise NodeError(f"{exc} (from {expr.source!r})", kind="bad_input",
+                                    where=f"{cn.where}, parameter '{param.name}'") from None
+        for param, source, port in cn.edges_in:
+            outputs = frame.nodes.get(source)
+            if outputs is None or port not in outputs:
+                raise NodeError(f"its input comes from {source}.{port}, which has no value yet "
+                                f"(node '{source}' has not run on this path)", kind="bad_input",
+                                where=f"{cn.where}, parameter '{param.name}'",
+                                fix=f"make sure '{source}' runs before '{cn.id}'")
+            try:
+                kw[param.name] = param.check(outputs[port])
+            except TypeMismatch as exc:
+                raise NodeError(f"{exc} (from {source}.{port})", kind="bad_input",
+                                where=f"{cn.where}, parameter '{param.name}'") from None
+        for name in cn.secrets:
+            if kw.get(name):
+                kw[name] = self.secrets.secret(kw[name])
+        return kw
+
+    def _step(self, frame: Frame, cn: CompiledNode) -> str | None:
+        self._seq += 1
+        seq = self._seq
+        if self._debugger is not None:
+            self._debugger.before_step(self, frame, cn, seq)
+        if self._cancel.is_set():
+            raise RunCancelled("the run was stopped")
+        if self._replay is not None:
+            record = self._replay.get(seq)
+            if record is not None:
+                port = self._replay_step(frame, cn, seq, record)
+                if port is not _LIVE:
+                    return port
+        if cn.disabled:
+            self._finished(frame, cn, seq, 1, "skipped", "out", None, None, None, now(), 0.0, None)
+            return "out"
+        listeners = self._listeners
+        attempt = 1
+        while True:
+            started = now()
+            t0 = perf_counter()
+            ctx = kw = None
+            try:
+                kw = self._resolve(frame, cn)
+                ctx = Context(self, frame, cn, seq, attempt)
+                if listeners:
+                    self._emit(NodeStarted(self.run_id, seq, cn.id, cn.type.id, cn.flow, attempt, kw, cn.durable, started))
+                result = self._call_timed(cn, ctx, kw) if cn.timeout else cn.run(ctx, **kw)
+            except FlowSignal as sig:
+                self._finished(frame, cn, seq, attempt, "succeeded", sig.port, None, ctx and ctx.writes, None,
+                               started, perf_counter() - t0, kw)
+                raise
+            except Suspend as s:
+                self._finished(frame, cn, seq, attempt, "suspended", None, None, ctx and ctx.writes, None,
+                               started, perf_counter() - t0, kw, s.wake)
+                raise
+            except RunCancelled:
+                self._finished(frame, cn, seq, attempt, "cancelled", None, None, ctx and ctx.writes, None,
+                               started, perf_counter() - t0, kw)
+                raise
+            except NeedsAttention:
+                raise
+            except NodeError as exc:
+                error = exc
+            except BotloomError as exc:
+                error = NodeError(exc.message, kind="error", where=exc.where or cn.where, fix=exc.fix)
+            except Exception as exc:
+                error = NodeError(f"{type(exc).__name__}: {exc}", kind="error", where=cn.where,
+                                  details={"traceback": "".join(traceback.format_exception(exc)[-3:])})
+            else:
+                if result is None:
+                    port, outputs = "out", _EMPTY
+                elif type(result) is dict:
+                    port, outputs = "out", result
+                else:
+                    port, outputs = self._unpack(cn, result)
+                frame.nodes[cn.id] = outputs
+                self._finished(frame, cn, seq, attempt, "succeeded", port, outputs, ctx.writes, None,
+                               started, perf_counter() - t0, kw)
+                return port
+            if error.where is None:
+                error.where = cn.where
+            retry = cn.retry
+            if retry and attempt < retry["attempts"] and _retryable(error, retry):
+                delay = min(retry.get("delay", 1.0) * retry.get("backoff", 2.0) ** (attempt - 1),
+                            retry.get("max_delay", 60.0))
+                self._finished(frame, cn, seq, attempt, "failed", None, None, ctx and ctx.writes, error.to_dict(),
+                               started, perf_counter() - t0, kw)
+                self._emit(NodeRetrying(self.run_id, seq, cn.id, attempt + 1, error.to_dict(), delay))
+                if delay > 0 and self._cancel.wait(delay):
+                    raise RunCancelled("the run was stopped")
+                attempt += 1
+                continue
+            record = error.to_dict()
+            if ERROR_PORT in cn.next or cn.on_error == "continue":
+                port = ERROR_PORT if ERROR_PORT in cn.next else "out"
+                writes = dict(ctx.writes or {}) if ctx else {}
+                writes["error"] = record
+                frame.vars["error"] = record
+                frame.nodes[cn.id] = {"error": record}
+                self._finished(frame, cn, seq, attempt, "failed", port, frame.nodes[cn.id], writes, record,
+                               started, perf_counter() - t0, kw)
+                return port
+            self._finished(frame, cn, seq, attempt, "failed", None, None, ctx and ctx.writes, record,
+                           started, perf_counter() - t0, kw)
+            raise error
+
+    def _finished(self, frame, cn, seq, attempt, state, port, outputs, writes, error, started, duration,
+                  params, wake=None) -> None:
+        if self._listeners:
+            self._emit(NodeFinished(self.run_id, seq, cn.id, cn.type.id, cn.flow, attempt, state, port, outputs,
+                                    writes, error, started, duration, params, False, wake))
+
+    def _unpack(self, cn: CompiledNode, result: Any) -> tuple[str, dict]:
+        if isinstance(result, Next):
+            if result.port not in cn.type.ports and result.port not in cn.type.ports_for(cn.static):
+                raise NodeError(f"the node left through port '{result.port}', which '{cn.type.id}' does not declare",
+                                kind="error", where=cn.where)
+            return result.port, result.outputs or _EMPTY
+        raise NodeError(f"the node returned {type(result).__name__}; a node returns None, a dict of outputs "
+                        "or Next(port)", kind="error", where=cn.where)
+
+    def _call_timed(self, cn: CompiledNode, ctx: Context, kw: dict) -> Any:
+        """Run a node with a time limit on a helper thread; on time-out it is told to stop
+        (``ctx.cancelled`` turns true, ``ctx.sleep`` wakes) and the run moves on."""
+        box: dict = {}
+        done = threading.Event()
+        cancel = threading.Event()
+        ctx._cancel = cancel
+        self._node_cancels.add(cancel)
+
+        def target():
+            try:
+                box["value"] = cn.run(ctx, **kw)
+            except BaseException as exc:  # handed back to the engine's thread
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=target, name=f"botloom-node-{cn.id}", daemon=True).start()
+        try:
+            finished = done.wait(cn.timeout)
+        finally:
+            self._node_cancels.discard(cancel)
+        if not finished:
+            cancel.set()
+            raise NodeTimeoutError(f"did not finish within its timeout of {cn.timeout:g} s", where=cn.where,
+                                   fix="raise the node's timeout setting, or find out why it hangs")
+        if self._cancel.is_set():
+            raise RunCancelled("the run was stopped")
+        if "error" in box:
+            raise box["error"]
+        return box.get("value")
+
+    # ------------------------------------------------------------ replay
+    def _replay_step(self, frame: Frame, cn: CompiledNode, seq: int, rec: StepRecord) -> Any:
+        if rec.node != cn.id:
+            raise ResumeError(f"cannot resume: step {seq} was node '{rec.node}' when the run started, but is "
+                              f"node '{cn.id}' now", where=self.bot.label,
+                              fix="the path through the bot depends on something that changed (the time, "
+                                  "random values or outside data read in an expression); start a new run")
+        if cn.scope:
+            return _LIVE  # loops and scopes run again so that the steps inside them replay
+        resolving = self._resume is not None and self._resume.seq == seq
+        if resolving and self._resume.action == "retry":
+            return _LIVE
+        if resolving and self._resume.action == "skip":
+            frame.nodes[cn.id] = _EMPTY
+            self._finished(frame, cn, seq, 1, "skipped", "out", None, None, None, now(), 0.0, None)
+            return "out"
+        state = rec.state
+        if state in ("succeeded", "skipped") or (state == "failed" and rec.port):
+            if rec.writes:
+                frame.vars.update(rec.writes)
+            frame.nodes[cn.id] = rec.outputs or _EMPTY
+            if self._listeners:
+                self._emit(NodeFinished(self.run_id, seq, cn.id, cn.type.id, cn.flow, 1, state, rec.port, rec.outputs,
+                                        rec.writes, rec.error, now(), 0.0, None, True))
+            if rec.port in SIGNALS:
+                raise SIGNALS[rec.port]()
+            return rec.port
+        if state == "failed":
+            error = NodeError((rec.error or {}).get("message", "failed"), kind=(rec.error or {}).get("kind"),
+                              where=(rec.error or {}).get("where"), fix=(rec.error or {}).get("fix"))
+            raise error
+        if state == "suspended":
+            return _LIVE
+        # "running" or "cancelled": the step was in flight when the run stopped
+        if cn.type.idempotent:
+            return _LIVE
+        raise NeedsAttention(seq, cn.id, cn.title,
+                             f"step {seq}, node '{cn.id}' ({cn.type.id}), has side effects and was in flight when "
+                             "the run stopped: it may or may not have taken effect")
+
+    def _resume_data_for(self, seq: int) -> dict | None:
+        if self._resume is not None and self._resume.data is not None:
+            rec = self._replay.get(seq) if self._replay else None
+            if rec is not None and rec.state == "suspended":
+                return self._resume.data
+        return None
+
+    def _suspended_state_for(self, seq: int) -> dict:
+        rec = self._replay.get(seq) if self._replay else None
+        if rec is not None and rec.state == "suspended" and rec.wake:
+            return rec.wake.get("state") or {}
+        return {}
+
+
+def _retryable(error: NodeError, retry: dict) -> bool:
+    kinds = retry.get("on") or []
+    if not kinds:
+        return error.kind not in NOT_RETRIED
+    return "*" in kinds or error.kind in kinds
+
+
+def new_run_id() -> str:
+    """Sortable by start time and readable: 20261123-201512-3fa9c1."""
+    import time
+
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime()) + "-" + uuid.uuid4().hex[:6]

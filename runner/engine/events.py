@@ -1,0 +1,157 @@
+"""Run events and listeners: the one way to observe a run.
+
+The run store, the log files, the console, the ``--events jsonl`` stream and the designer's
+live view are all listeners. Events are delivered synchronously, in order, on the thread
+that runs the bot; a listener that needs durability (the journal) gets it by writing before
+it returns.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+RUN_STATES = ("running", "succeeded", "failed", "cancelled", "suspended", "needs_attention", "crashed")
+FINAL_STATES = ("succeeded", "failed", "cancelled")
+NODE_STATES = ("running", "succeeded", "failed", "skipped", "suspended", "cancelled")
+
+
+@dataclass(slots=True)
+class Event:
+    kind: ClassVar[str] = "event"
+    run_id: str
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["event"] = self.kind
+        return data
+
+
+@dataclass(slots=True)
+class RunStarted(Event):
+    kind: ClassVar[str] = "run_started"
+    bot: str = ""
+    inputs: dict = field(default_factory=dict)
+    resumed: bool = False
+    time: float = 0.0
+
+
+@dataclass(slots=True)
+class NodeStarted(Event):
+    kind: ClassVar[str] = "node_started"
+    seq: int = 0
+    node: str = ""
+    type: str = ""
+    flow: str = "main"
+    attempt: int = 1
+    params: dict | None = None
+    durable: bool = False
+    time: float = 0.0
+
+
+@dataclass(slots=True)
+class NodeFinished(Event):
+    kind: ClassVar[str] = "node_finished"
+    seq: int = 0
+    node: str = ""
+    type: str = ""
+    flow: str = "main"
+    attempt: int = 1
+    state: str = "succeeded"
+    port: str | None = "out"
+    outputs: dict | None = None
+    writes: dict | None = None
+    error: dict | None = None
+    started: float = 0.0
+    duration: float = 0.0
+    params: dict | None = None
+    replayed: bool = False
+    wake: dict | None = None
+
+
+@dataclass(slots=True)
+class NodeRetrying(Event):
+    kind: ClassVar[str] = "node_retrying"
+    seq: int = 0
+    node: str = ""
+    attempt: int = 1
+    error: dict | None = None
+    delay: float = 0.0
+
+
+@dataclass(slots=True)
+class LogMessage(Event):
+    kind: ClassVar[str] = "log"
+    seq: int = 0
+    node: str = ""
+    level: str = "info"
+    message: str = ""
+    time: float = 0.0
+
+
+@dataclass(slots=True)
+class ArtifactAdded(Event):
+    kind: ClassVar[str] = "artifact"
+    seq: int = 0
+    node: str = ""
+    name: str = ""
+    artifact_kind: str = "file"
+    path: str = ""
+
+
+@dataclass(slots=True)
+class Paused(Event):
+    kind: ClassVar[str] = "paused"
+    seq: int = 0
+    node: str = ""
+    reason: str = "pause"
+    variables: dict = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Resumed(Event):
+    kind: ClassVar[str] = "resumed"
+    seq: int = 0
+    node: str = ""
+
+
+@dataclass(slots=True)
+class RunFinished(Event):
+    kind: ClassVar[str] = "run_finished"
+    state: str = "succeeded"
+    outputs: dict | None = None
+    error: dict | None = None
+    attention: dict | None = None
+    wake: dict | None = None
+    duration: float = 0.0
+    steps: int = 0
+    time: float = 0.0
+
+
+class Listener:
+    """Base class: override ``on_<kind>`` methods (``on_node_finished`` ...) or ``handle``."""
+
+    def handle(self, event: Event) -> None:
+        method = getattr(self, "on_" + event.kind, None)
+        if method is not None:
+            method(event)
+
+    def close(self) -> None:
+        """Called once after the run (and on failure): flush and release files."""
+
+
+class EventLog(Listener):
+    """Keeps every event in memory; for tests and embedding."""
+
+    def __init__(self):
+        self.events: list[Event] = []
+
+    def handle(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: str) -> list[Any]:
+        return [e for e in self.events if e.kind == kind]
+
+
+now = time.time

@@ -1,0 +1,46 @@
+"""Exceptions the engine uses to steer a run (not errors a user sees)."""
+
+from __future__ import annotations
+
+
+class FlowSignal(Exception):
+    """Leaves the current loop body (break/continue) or flow (end). ``port`` is journalled."""
+
+    port = "@signal"
+
+
+class BreakLoop(FlowSignal):
+    port = "@break"
+
+
+class ContinueLoop(FlowSignal):
+    port = "@continue"
+
+
+class EndFlow(FlowSignal):
+    port = "@end"
+
+
+SIGNALS = {cls.port: cls for cls in (BreakLoop, ContinueLoop, EndFlow)}
+
+
+class Suspend(Exception):
+    """A node waits for something outside the run: the run is saved and the process may exit.
+
+    ``wake_at`` (epoch seconds) wakes it by time, ``signal`` by ``botloom signal RUN NAME``.
+    ``state`` is given back to the node, as ``ctx.suspended_state``, when the run resumes.
+    """
+
+    def __init__(self, reason: str, *, wake_at: float | None = None, signal: str | None = None,
+                 state: dict | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.wake = {"reason": reason, "wake_at": wake_at, "signal": signal, "state": state or {}}
+
+
+class NeedsAttention(Exception):
+    """A side-effecting step was in flight when the run died; a person must decide."""
+
+    def __init__(self, seq: int, node: str, title: str, reason: str):
+        super().__init__(reason)
+        self.info = {"seq": seq, "node": node, "title": title, "reason": reason}

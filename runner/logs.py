@@ -1,0 +1,118 @@
+"""Per-run logs in the data folder: ``logs/RUN.jsonl`` (every event, one JSON object a line)
+and ``logs/RUN.log`` (readable text). Old logs are pruned by age and count (settings
+``logs.retention_days`` and ``logs.max_runs``)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import IO
+
+from . import paths
+from .engine.events import Listener
+
+FLUSH_SECONDS = 0.5
+MAX_VALUE_CHARS = 4000
+_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+
+
+def log_paths(run_id: str) -> tuple[Path, Path]:
+    folder = paths.logs_dir()
+    return folder / f"{run_id}.jsonl", folder / f"{run_id}.log"
+
+
+def _clock(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t % 1 * 1000):03d}"
+
+
+def _compact(value):
+    text = json.dumps(value, ensure_ascii=False, default=repr)
+    return value if len(text) <= MAX_VALUE_CHARS else f"<{len(text)} characters>"
+
+
+class RunLog(Listener):
+    """Writes both log files; flushes at least every half second so ``logs --follow`` keeps up."""
+
+    def __init__(self, run_id: str, level: str = "info"):
+        jsonl, text = log_paths(run_id)
+        self._json: IO[str] = open(jsonl, "a", encoding="utf-8")
+        self._text: IO[str] = open(text, "a", encoding="utf-8")
+        self._level = _LEVELS.get(level, 20)
+        self._last = time.monotonic()
+
+    def handle(self, ev) -> None:
+        data = ev.to_dict()
+        for key in ("outputs", "params", "writes", "inputs", "variables"):
+            if data.get(key):
+                data[key] = _compact(data[key])
+        self._json.write(json.dumps(data, ensure_ascii=False, default=repr) + "\n")
+        line = self._line(ev)
+        if line:
+            self._text.write(line + "\n")
+        if time.monotonic() - self._last > FLUSH_SECONDS or ev.kind in ("run_finished", "paused"):
+            self.flush()
+
+    def _line(self, ev) -> str | None:
+        kind = ev.kind
+        if kind == "log":
+            if _LEVELS.get(ev.level, 20) < self._level:
+                return None
+            return f"{_clock(ev.time)} {ev.level.upper():7} [{ev.node}] {ev.message}"
+        if kind == "node_finished":
+            if ev.replayed:
+                return None
+            if ev.state == "failed":
+                err = ev.error or {}
+                return (f"{_clock(ev.started + ev.duration)} ERROR   [{ev.node}] {ev.type} failed (attempt {ev.attempt}): "
+                        f"{err.get('message')}" + (f" -- fix: {err['fix']}" if err.get("fix") else ""))
+            if self._level <= 10 or ev.state != "succeeded":
+                return f"{_clock(ev.started + ev.duration)} DEBUG   [{ev.node}] {ev.type} {ev.state} in {ev.duration * 1000:.1f} ms"
+            return None
+        if kind == "run_started":
+            verb = "resumed" if ev.resumed else "started"
+            return f"{_clock(ev.time)} INFO    run {ev.run_id} of bot '{ev.bot}' {verb}"
+        if kind == "run_finished":
+            extra = ""
+            if ev.error:
+                extra = f": {ev.error.get('message')}"
+            elif ev.attention:
+                extra = f": {ev.attention.get('reason')}"
+            elif ev.wake:
+                extra = f": {ev.wake.get('reason')}"
+            return f"{_clock(ev.time)} INFO    run {ev.state} after {ev.steps} steps in {ev.duration:.3f} s{extra}"
+        if kind == "node_retrying":
+            return f"{_clock(time.time())} WARNING [{ev.node}] retrying (attempt {ev.attempt}) in {ev.delay:g} s"
+        if kind == "artifact":
+            return f"{_clock(time.time())} INFO    [{ev.node}] artifact {ev.name}: {ev.path}"
+        return None
+
+    def flush(self) -> None:
+        self._json.flush()
+        self._text.flush()
+        self._last = time.monotonic()
+
+    def close(self) -> None:
+        self.flush()
+        self._json.close()
+        self._text.close()
+
+
+def prune(retention_days: float, max_runs: int, now: float | None = None) -> list[str]:
+    """Delete log files (and the run's artifacts folder) past the age or count limits."""
+    import shutil
+
+    now = time.time() if now is None else now
+    folder = paths.logs_dir()
+    runs: dict[str, float] = {}
+    for f in folder.iterdir():
+        if f.suffix in (".jsonl", ".log"):
+            run_id = f.name.rsplit(".", 1)[0]
+            runs[run_id] = max(runs.get(run_id, 0.0), f.stat().st_mtime)
+    ordered = sorted(runs, key=runs.get, reverse=True)
+    doomed = [r for i, r in enumerate(ordered) if i >= max_runs or now - runs[r] > retention_days * 86400]
+    for run_id in doomed:
+        for path in log_paths(run_id):
+            path.unlink(missing_ok=True)
+        shutil.rmtree(paths.home() / "artifacts" / run_id, ignore_errors=True)
+    return doomed

@@ -1,0 +1,191 @@
+"""Declaring a node type.
+
+A node type is a plain function plus one declaration::
+
+    @node("text.upper", title="Upper case", category="Text",
+          params=[Param("text", "string", required=True)],
+          outputs=[Output("result", "string")])
+    def upper(ctx, text):
+        return {"result": text.upper()}
+
+The function receives a run context (``ctx``) and the node's parameter values, already
+evaluated and converted to their declared types. It returns ``None``, a dict of outputs, or
+``Next(port, outputs)`` to leave through a control port other than ``out``.
+
+Node types are grouped in a :class:`NodePack`, which a Python distribution announces through
+the ``botloom.nodes`` entry-point group. The built-in library registers the same way.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from .params import Output, Param, Requirement
+
+TYPE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+ERROR_PORT = "error"
+INPUT_PORT = "in"
+
+
+class Next:
+    """Returned by a node to leave through ``port`` (and optionally give outputs)."""
+
+    __slots__ = ("port", "outputs")
+
+    def __init__(self, port: str, outputs: dict | None = None):
+        self.port = port
+        self.outputs = outputs
+
+
+@dataclass(eq=False)
+class NodeType:
+    """Everything Botloom knows about a node type; built by the :func:`node` decorator."""
+
+    id: str
+    run: Callable[..., Any]
+    version: int = 1
+    title: str = ""
+    category: str = "Other"
+    description: str = ""
+    icon: str = "node"
+    params: tuple[Param, ...] = ()
+    outputs: tuple[Output, ...] = ()
+    ports: tuple[str, ...] = ("out",)
+    body_ports: tuple[str, ...] = ()
+    ports_from: str | None = None
+    has_input: bool = True
+    loop: bool = False
+    runs_nodes: bool = False
+    side_effects: bool = False
+    idempotent: bool = True
+    aliases: tuple[str, ...] = ()
+    legacy_ids: tuple[str, ...] = ()
+    migrations: dict[int, Callable[[dict], dict]] = field(default_factory=dict)
+    requires: tuple[Requirement, ...] = ()
+    pack: str = ""
+
+    def __post_init__(self):
+        if not TYPE_ID.match(self.id):
+            raise ValueError(f"node type id '{self.id}' must look like 'pack.name' (lower case)")
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"node type '{self.id}': duplicate parameter names")
+        overlap = set(self.ports) & set(self.body_ports)
+        if overlap or ERROR_PORT in self.ports or ERROR_PORT in self.body_ports:
+            raise ValueError(f"node type '{self.id}': port names clash ({overlap or ERROR_PORT})")
+        self._by_name = {p.name: p for p in self.params}
+        self._outputs = {o.name: o for o in self.outputs}
+        if not self.title:
+            self.title = self.id.split(".", 1)[1].replace("_", " ").capitalize()
+        if self.side_effects is False:
+            self.idempotent = True
+        _check_signature(self)
+
+    def __repr__(self) -> str:
+        return f"<NodeType {self.id} v{self.version}>"
+
+    def param(self, name: str) -> Param | None:
+        return self._by_name.get(name)
+
+    def output(self, name: str) -> Output | None:
+        return self._outputs.get(name)
+
+    @property
+    def control_ports(self) -> tuple[str, ...]:
+        """Every control output: the ordinary ports, the body ports and ``error``."""
+        return self.ports + self.body_ports + (ERROR_PORT,)
+
+    def ports_for(self, params: dict) -> tuple[str, ...]:
+        """Control outputs of a node with these parameter values (``ports_from`` adds the
+        values of a list parameter as ports, as a switch does with its cases)."""
+        if self.ports_from is None:
+            return self.control_ports
+        extra = params.get(self.ports_from) or ()
+        return tuple(str(v) for v in extra if isinstance(v, (str, int))) + self.control_ports
+
+    @property
+    def is_scope(self) -> bool:
+        """Whether the node runs other nodes (loops, try, retry, subflow calls)."""
+        return bool(self.body_ports) or self.runs_nodes
+
+    def missing_requirements(self) -> list[Requirement]:
+        return [r for r in self.requires if not r.available()]
+
+    def describe(self) -> dict:
+        """A JSON description: the designer's palette and form, the CLI help and the docs."""
+        return {
+            "type": self.id,
+            "version": self.version,
+            "title": self.title,
+            "category": self.category,
+            "description": self.description,
+            "icon": self.icon,
+            "pack": self.pack,
+            "aliases": list(self.aliases),
+            "params": {p.name: p.ui_schema() for p in self.params},
+            "required": [p.name for p in self.params if p.required],
+            "outputs": {o.name: {"type": o.type, "description": o.description} for o in self.outputs},
+            "ports": list(self.ports),
+            "ports_from": self.ports_from,
+            "body_ports": list(self.body_ports),
+            "has_input": self.has_input,
+            "loop": self.loop,
+            "runs_nodes": self.runs_nodes,
+            "side_effects": self.side_effects,
+            "idempotent": self.idempotent,
+            "requires": [{"module": r.module, "install": r.install, "available": r.available()}
+                         for r in self.requires],
+        }
+
+
+def _check_signature(nt: NodeType) -> None:
+    sig = inspect.signature(nt.run)
+    accepted = list(sig.parameters.values())[1:]
+    if any(p.kind is p.VAR_KEYWORD for p in accepted):
+        return
+    names = {p.name for p in accepted}
+    missing = [p.name for p in nt.params if p.name not in names]
+    if missing:
+        raise TypeError(f"node type '{nt.id}': function {nt.run.__name__}() does not accept "
+                        f"parameter(s) {', '.join(missing)}")
+
+
+def node(type_id: str, **declaration: Any) -> Callable[[Callable], NodeType]:
+    """Declare a node type from a function; see the module docs and ``NodeType`` fields."""
+
+    def wrap(fn: Callable) -> NodeType:
+        decl = dict(declaration)
+        for key in ("params", "outputs", "ports", "body_ports", "aliases", "legacy_ids", "requires"):
+            if key in decl:
+                decl[key] = tuple(decl[key])
+        if "description" not in decl and fn.__doc__:
+            decl["description"] = inspect.cleandoc(fn.__doc__)
+        return NodeType(id=type_id, run=fn, **decl)
+
+    return wrap
+
+
+@dataclass
+class NodePack:
+    """A named, versioned set of node types, announced through an entry point."""
+
+    name: str
+    version: str
+    nodes: list[NodeType]
+    title: str = ""
+    description: str = ""
+
+    def __post_init__(self):
+        for nt in self.nodes:
+            nt.pack = self.name
+
+    @classmethod
+    def from_modules(cls, name: str, version: str, modules: Iterable[Any], **kw: Any) -> "NodePack":
+        """Collect every NodeType defined at the top level of the given modules."""
+        found: list[NodeType] = []
+        for module in modules:
+            found += [v for v in vars(module).values() if isinstance(v, NodeType)]
+        return cls(name=name, version=version, nodes=found, **kw)

@@ -1,0 +1,52 @@
+"""User settings in ``settings.json`` in the data folder (``botloom config`` reads and writes it)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from . import paths
+from .errors import BotloomError
+
+DEFAULTS: dict[str, Any] = {
+    "logs.retention_days": 30,
+    "logs.max_runs": 1000,
+    "logs.level": "info",
+}
+
+
+def _file():
+    return paths.home() / "settings.json"
+
+
+def load() -> dict[str, Any]:
+    values = dict(DEFAULTS)
+    f = _file()
+    if f.exists():
+        try:
+            values.update(json.loads(f.read_text(encoding="utf-8")))
+        except (ValueError, OSError) as exc:
+            raise BotloomError(f"cannot read the settings: {exc}", where=str(f),
+                               fix="correct the JSON, or delete the file to return to the defaults") from None
+    return values
+
+
+def get(key: str) -> Any:
+    return load().get(key)
+
+
+def set(key: str, value: str) -> Any:
+    if key not in DEFAULTS:
+        raise BotloomError(f"unknown setting '{key}'", fix=f"settings: {', '.join(DEFAULTS)}")
+    default = DEFAULTS[key]
+    try:
+        typed = type(default)(value) if not isinstance(default, str) else value
+    except ValueError:
+        raise BotloomError(f"setting '{key}' takes a {type(default).__name__}, got {value!r}") from None
+    current = {k: v for k, v in load().items() if k in DEFAULTS and v != DEFAULTS[k]}
+    current[key] = typed
+    tmp = _file().with_suffix(".tmp")
+    tmp.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, _file())
+    return typed

@@ -1,0 +1,181 @@
+"""The durable run store: runs, node runs (every attempt), state history and artifacts.
+
+``RunStore`` opens (and if needed creates) ``runs.sqlite`` in the data folder. Writes during
+a run go through the :class:`Journal` listener; reads for the CLI and the designer go
+through SQLModel (``models.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+from ..engine.engine import StepRecord
+from ..errors import StoreError
+from .db import connect, dumps, loads
+from .journal import Journal
+from .lock import RunLock
+
+LIVE_STATES = ("running",)
+RESUMABLE = ("crashed", "needs_attention", "suspended", "failed", "cancelled")
+
+
+class RunStore:
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path else paths.store_path()
+        self.conn = connect(self.path)
+        self._engine = None
+
+    def close(self) -> None:
+        self.conn.close()
+        if self._engine is not None:
+            self._engine.dispose()
+
+    # ------------------------------------------------------------ writing
+    def lock(self, run_id: str) -> RunLock:
+        return RunLock(paths.home() / "locks" / f"{run_id}.lock")
+
+    def create_run(self, run_id: str, *, bot_name: str, bot_path: str | None, bot_text: str, bot_hash: str,
+                   inputs: dict, trigger: str = "cli") -> None:
+        now = time.time()
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute(
+            "INSERT INTO runs (id, bot_name, bot_path, bot_hash, bot_snapshot, state, trigger, inputs, started_at, "
+            "steps, pid, host) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (run_id, bot_name, bot_path, bot_hash, bot_text, "running", trigger, dumps(inputs), now, 0,
+             os.getpid(), socket.gethostname()))
+        self.conn.execute("INSERT INTO state_changes (run_id, at, state, detail) VALUES (?,?,?,?)",
+                          (run_id, now, "created", trigger))
+        self.conn.execute("COMMIT")
+
+    def journal(self, run_id: str) -> Journal:
+        return Journal(self.conn, run_id)
+
+    def set_state(self, run_id: str, state: str, detail: str | None = None) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute("UPDATE runs SET state=? WHERE id=?", (state, run_id))
+        self.conn.execute("INSERT INTO state_changes (run_id, at, state, detail) VALUES (?,?,?,?)",
+                          (run_id, time.time(), state, detail))
+        self.conn.execute("COMMIT")
+
+    def detect_crashed(self) -> list[str]:
+        """Mark runs left 'running' by a process that no longer exists as 'crashed'."""
+        crashed = []
+        for (run_id, pid, host) in self.conn.execute("SELECT id, pid, host FROM runs WHERE state='running'").fetchall():
+            lock = self.lock(run_id)
+            if lock.path.exists():
+                alive = lock.held_elsewhere()
+            else:
+                alive = host == socket.gethostname() and pid is not None and _pid_alive(pid) and pid != os.getpid()
+            if not alive:
+                self.set_state(run_id, "crashed", "the process running it is gone")
+                crashed.append(run_id)
+        return crashed
+
+    # ------------------------------------------------------------ reading (hot paths: sqlite3)
+    def resolve(self, ref: str) -> str:
+        """A run id from an exact id, a unique prefix or suffix, or 'last'."""
+        if ref in ("last", "latest"):
+            row = self.conn.execute("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
+            if row is None:
+                raise StoreError("there are no runs yet", fix="start one with `botloom run BOT`")
+            return row[0]
+        rows = self.conn.execute("SELECT id FROM runs WHERE id = ? OR id LIKE ? OR id LIKE ? LIMIT 5",
+                                 (ref, ref + "%", "%" + ref)).fetchall()
+        ids = [r[0] for r in rows]
+        if ref in ids:
+            return ref
+        if not ids:
+            raise StoreError(f"no run '{ref}'", fix="`botloom runs` lists the runs")
+        if len(ids) > 1:
+            raise StoreError(f"'{ref}' matches several runs ({', '.join(ids[:3])}, ...)", fix="give more of the id")
+        return ids[0]
+
+    def run_row(self, run_id: str) -> dict[str, Any]:
+        cur = self.conn.execute("SELECT * FROM runs WHERE id=?", (run_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise StoreError(f"no run '{run_id}'", fix="`botloom runs` lists the runs")
+        data = dict(zip([c[0] for c in cur.description], row))
+        for key in ("inputs", "outputs", "error", "attention", "wake"):
+            data[key] = loads(data[key])
+        return data
+
+    def load_replay(self, run_id: str) -> dict[int, StepRecord]:
+        records: dict[int, StepRecord] = {}
+        for seq, node, state, port, outputs, writes, error, wake in self.conn.execute(
+                "SELECT seq, node_id, state, port, outputs, writes, error, wake FROM node_runs WHERE run_id=? "
+                "ORDER BY seq, attempt", (run_id,)):
+            records[seq] = StepRecord(node, state, port, loads(outputs), loads(writes), loads(error), loads(wake))
+        return records
+
+    def due_runs(self, at: float | None = None) -> list[str]:
+        at = time.time() if at is None else at
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM runs WHERE state='suspended' AND wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at",
+            (at,))]
+
+    # ------------------------------------------------------------ reading (SQLModel)
+    def session(self):
+        from sqlmodel import Session, create_engine
+
+        if self._engine is None:
+            self._engine = create_engine(f"sqlite:///{self.path}")
+        return Session(self._engine)
+
+    def list_runs(self, *, bot: str | None = None, state: str | None = None, limit: int = 50) -> list:
+        from sqlmodel import select
+
+        from .models import Run
+
+        query = select(Run)
+        if bot:
+            query = query.where(Run.bot_name == bot)
+        if state:
+            query = query.where(Run.state == state)
+        query = query.order_by(Run.started_at.desc()).limit(limit)
+        with self.session() as s:
+            return list(s.exec(query))
+
+    def node_runs(self, run_id: str) -> list:
+        from sqlmodel import select
+
+        from .models import NodeRun
+
+        with self.session() as s:
+            return list(s.exec(select(NodeRun).where(NodeRun.run_id == run_id).order_by(NodeRun.seq, NodeRun.attempt)))
+
+    def history(self, run_id: str) -> list:
+        from sqlmodel import select
+
+        from .models import StateChange
+
+        with self.session() as s:
+            return list(s.exec(select(StateChange).where(StateChange.run_id == run_id).order_by(StateChange.id)))
+
+    def artifacts(self, run_id: str) -> list:
+        from sqlmodel import select
+
+        from .models import Artifact
+
+        with self.session() as s:
+            return list(s.exec(select(Artifact).where(Artifact.run_id == run_id).order_by(Artifact.id)))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+__all__ = ["Journal", "RESUMABLE", "RunLock", "RunStore"]

@@ -1,0 +1,68 @@
+"""Opening the run store: one SQLite file in WAL mode, schema versioned by ``user_version``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreError
+
+SCHEMA_VERSION = 1
+
+
+def connect(path: str | os.PathLike) -> sqlite3.Connection:
+    """A connection in autocommit mode; callers group writes with ``BEGIN IMMEDIATE``."""
+    try:
+        conn = sqlite3.connect(os.fspath(path), timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives the process being killed; FULL also survives
+        # power loss at ~1 fsync per commit (BOTLOOM_STORE_SYNC=full).
+        sync = "FULL" if os.environ.get("BOTLOOM_STORE_SYNC", "").lower() == "full" else "NORMAL"
+        conn.execute(f"PRAGMA synchronous={sync}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot open the run store {path}: {exc}",
+                         fix="if the file is damaged, move it away; Botloom starts a new one") from None
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"the run store {path} was written by a newer Botloom (schema {version}, this one "
+                         f"knows {SCHEMA_VERSION})", fix="upgrade Botloom, or point BOTLOOM_HOME elsewhere")
+    if version < SCHEMA_VERSION:
+        _create_schema(path, conn)
+    return conn
+
+
+def _create_schema(path, conn: sqlite3.Connection) -> None:
+    from sqlmodel import SQLModel, create_engine
+
+    from . import models  # noqa: F401  (registers the tables)
+
+    engine = create_engine(f"sqlite:///{Path(path)}")
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def dumps(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default)
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _default(value: Any) -> Any:
+    import datetime
+
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    return repr(value)  # Secret prints as <secret NAME>: its text never reaches the store

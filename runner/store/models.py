@@ -1,0 +1,82 @@
+"""The run store's tables, declared with SQLModel.
+
+These classes are the schema: ``ensure_schema`` creates the tables from them, and the
+queries behind ``botloom runs``/``show`` read through them. The journal that writes during a
+run uses the same tables through ``sqlite3`` directly (see ``journal.py``) because importing
+SQLModel costs ~0.3 s and an ORM insert per step costs far more than the 50 µs budget.
+JSON columns hold text; the run's bot is kept as it ran (``bot_snapshot``) so a resume
+replays exactly the bot that started.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlmodel import Field, SQLModel
+
+
+class Run(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    id: str = Field(primary_key=True)
+    bot_name: str = Field(index=True)
+    bot_path: Optional[str] = None
+    bot_hash: str = ""
+    bot_snapshot: str = ""
+    state: str = Field(index=True)
+    trigger: str = "cli"
+    inputs: Optional[str] = None
+    outputs: Optional[str] = None
+    error: Optional[str] = None
+    attention: Optional[str] = None
+    wake: Optional[str] = None
+    wake_at: Optional[float] = Field(default=None, index=True)
+    signal: Optional[str] = None
+    started_at: float = 0.0
+    ended_at: Optional[float] = None
+    steps: int = 0
+    pid: Optional[int] = None
+    host: Optional[str] = None
+
+
+class NodeRun(SQLModel, table=True):
+    __tablename__ = "node_runs"
+
+    run_id: str = Field(primary_key=True, foreign_key="runs.id")
+    seq: int = Field(primary_key=True)
+    attempt: int = Field(primary_key=True)
+    node_id: str
+    node_type: str
+    flow: str = "main"
+    state: str
+    port: Optional[str] = None
+    params: Optional[str] = None
+    outputs: Optional[str] = None
+    writes: Optional[str] = None
+    error: Optional[str] = None
+    wake: Optional[str] = None
+    started_at: float = 0.0
+    duration: Optional[float] = None
+
+
+class StateChange(SQLModel, table=True):
+    __tablename__ = "state_changes"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="runs.id")
+    at: float
+    state: str
+    detail: Optional[str] = None
+
+
+class Artifact(SQLModel, table=True):
+    __tablename__ = "artifacts"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="runs.id")
+    seq: int = 0
+    node_id: str = ""
+    name: str
+    kind: str = "file"
+    path: str
+    created_at: float = 0.0

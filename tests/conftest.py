@@ -1,0 +1,62 @@
+"""Shared fixtures. Every test gets its own BOTLOOM_HOME: tests never touch a user's data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+DEMO_PACK = TESTS / "data" / "packs"
+
+# Before anything imports Botloom: nothing in a test session may reach the real data folder.
+os.environ.setdefault("BOTLOOM_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"botloom-test-{os.getpid()}"))
+
+
+@pytest.fixture(autouse=True)
+def botloom_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "botloom-home"
+    monkeypatch.setenv("BOTLOOM_HOME", str(home))
+    return home
+
+
+def write_bot(folder: Path, name: str, nodes: dict, edges: list, **top) -> Path:
+    data = {"format": 1, "name": name, **top, "nodes": nodes,
+            "edges": [{"from": a, "to": b} for a, b in edges]}
+    path = folder / f"{name}.bot.json"
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
+
+
+class Cli:
+    """Runs the real `botloom` command in a child process."""
+
+    def __init__(self, home: Path, cwd: Path):
+        self.home = home
+        self.cwd = cwd
+        self.env = dict(os.environ, BOTLOOM_HOME=str(home), PYTHONPATH=str(DEMO_PACK), PYTHONUNBUFFERED="1")
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "botloom.runner.cli", *map(str, args)]
+
+    def __call__(self, *args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run(self.argv(*args), cwd=self.cwd, env=self.env, input=input, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def start(self, *args: str, **kw) -> subprocess.Popen:
+        return subprocess.Popen(self.argv(*args), cwd=self.cwd, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, **kw)
+
+    def json(self, *args: str) -> object:
+        proc = self(*args, "--json")
+        assert proc.stdout, proc.stderr
+        return json.loads(proc.stdout)
+
+
+@pytest.fixture
+def cli(botloom_home, tmp_path) -> Cli:
+    return Cli(botloom_home, tmp_path)

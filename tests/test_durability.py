@@ -1,0 +1,226 @@
+"""A crash loses nothing and repeats no side effect: real processes, SIGKILL, real SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import write_bot
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="uses SIGKILL")
+
+
+def wait_for(predicate, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def kill_when(proc, predicate, what):
+    try:
+        wait_for(lambda: predicate() or proc.poll() is not None, what=what)
+        assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def only_run_id(cli) -> str:
+    runs = cli.json("runs")
+    assert len(runs) == 1, runs
+    return runs[0]["id"]
+
+
+def test_sigkill_between_side_effects_resumes_without_repeating(cli, tmp_path):
+    out = tmp_path / "out.txt"
+    bot = write_bot(tmp_path, "two-appends", {
+        "start": {"type": "core.start"},
+        "first": {"type": "files.append_text", "params": {"path": "out.txt", "text": "line A"}},
+        "pause": {"type": "core.delay", "params": {"seconds": 5}},
+        "second": {"type": "files.append_text", "params": {"path": "out.txt", "text": "line B"}},
+    }, [("start.out", "first.in"), ("first.out", "pause.in"), ("pause.out", "second.in")])
+    proc = cli.start("run", bot)
+    kill_when(proc, lambda: lines(out) == ["line A"], "the first line")
+    assert lines(out) == ["line A"]
+
+    run_id = only_run_id(cli)
+    assert cli.json("runs")[0]["state"] == "crashed"  # detected: the process is gone
+    resumed = cli("resume", run_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["state"] == "succeeded"
+    assert lines(out) == ["line A", "line B"]  # each line exactly once
+
+    shown = cli.json("show", run_id)
+    assert [h["state"] for h in shown["history"]] == ["created", "running", "crashed", "running", "succeeded"]
+    first = [s for s in shown["steps"] if s["node_id"] == "first"]
+    assert [s["state"] for s in first] == ["succeeded"]  # completed once, never re-run
+
+
+def test_step_in_flight_without_idempotence_needs_attention(cli, tmp_path):
+    out = tmp_path / "out.txt"
+    bot = write_bot(tmp_path, "in-flight", {
+        "start": {"type": "core.start"},
+        "charge": {"type": "demo.append_then_wait", "params": {"path": "out.txt", "text": "charged", "seconds": 30}},
+        "after": {"type": "files.append_text", "params": {"path": "out.txt", "text": "receipt"}},
+    }, [("start.out", "charge.in"), ("charge.out", "after.in")])
+    proc = cli.start("run", bot)
+    kill_when(proc, lambda: lines(out) == ["charged"], "the side effect")
+    run_id = only_run_id(cli)
+
+    first = cli("resume", run_id)
+    assert first.returncode == 3, first.stderr
+    assert "needs attention" in first.stderr and "charge" in first.stderr and "--retry" in first.stderr
+    assert lines(out) == ["charged"]  # nothing was repeated behind the user's back
+    assert cli.json("show", run_id)["run"]["state"] == "needs_attention"
+
+    again = cli("resume", run_id)  # without a decision it refuses, clearly
+    assert again.returncode == 2 and "--retry" in again.stderr and "--skip" in again.stderr
+
+    skipped = cli("resume", run_id, "--skip")
+    assert skipped.returncode == 0, skipped.stderr
+    assert lines(out) == ["charged", "receipt"]
+    states = {s["node_id"]: s["state"] for s in cli.json("show", run_id)["steps"]}
+    assert states["charge"] == "skipped" and states["after"] == "succeeded"
+
+
+def test_retry_runs_the_in_flight_step_again(cli, tmp_path):
+    out = tmp_path / "out.txt"
+    bot = write_bot(tmp_path, "retry-flight", {
+        "start": {"type": "core.start"},
+        "charge": {"type": "demo.append_then_wait",
+                   "params": {"path": "out.txt", "text": "charged", "seconds": "{{ 30 if not resumed else 0 }}"}},
+    }, [("start.out", "charge.in")], inputs={"resumed": {"type": "boolean", "default": False}})
+    proc = cli.start("run", bot)
+    kill_when(proc, lambda: lines(out) == ["charged"], "the side effect")
+    run_id = only_run_id(cli)
+    assert cli("resume", run_id).returncode == 3
+    # the run keeps its own inputs, so the retried step waits again: stop it with a short kill
+    retry = cli.start("resume", run_id, "--retry")
+    kill_when(retry, lambda: lines(out) == ["charged", "charged"], "the retried side effect")
+    assert lines(out) == ["charged", "charged"]  # the user chose to repeat it
+
+
+def test_idempotent_step_in_flight_is_rerun_automatically(cli, tmp_path):
+    out = tmp_path / "state.txt"
+    bot = write_bot(tmp_path, "idempotent", {
+        "start": {"type": "core.start"},
+        "save": {"type": "demo.write_then_wait",
+                 "params": {"path": "state.txt", "text": "saved", "seconds": "{{ 30 if first else 0 }}"}},
+        "done": {"type": "files.append_text", "params": {"path": "done.txt", "text": "done"}},
+    }, [("start.out", "save.in"), ("save.out", "done.in")], variables={"first": {"type": "boolean", "default": True}})
+    proc = cli.start("run", bot)
+    kill_when(proc, lambda: lines(out) == ["saved"], "the write")
+    run_id = only_run_id(cli)
+    # make the re-run quick: the bot file is replayed from the run's snapshot, so edit the store's copy
+    db = sqlite3.connect(cli.home / "runs.sqlite")
+    snap = json.loads(db.execute("SELECT bot_snapshot FROM runs WHERE id=?", (run_id,)).fetchone()[0])
+    snap["variables"]["first"]["default"] = False
+    db.execute("UPDATE runs SET bot_snapshot=? WHERE id=?", (json.dumps(snap), run_id))
+    db.commit()
+    db.close()
+    resumed = cli("resume", run_id)
+    assert resumed.returncode == 0, resumed.stderr
+    assert lines(out) == ["saved"] and lines(tmp_path / "done.txt") == ["done"]
+
+
+def test_loop_progress_survives_a_crash(cli, tmp_path):
+    """Inside a loop, finished iterations are not repeated after a crash."""
+    out = tmp_path / "items.txt"
+    bot = write_bot(tmp_path, "loop-crash", {
+        "start": {"type": "core.start"},
+        "loop": {"type": "core.for_each", "params": {"items": ["a", "b", "c", "d"]}},
+        "write": {"type": "files.append_text", "params": {"path": "items.txt", "text": "{{ item }}"}},
+        "slow": {"type": "core.delay", "params": {"seconds": "{{ 10 if item == 'b' and not vars.get('again') else 0 }}"}},
+    }, [("start.out", "loop.in"), ("loop.body", "write.in"), ("write.out", "slow.in")])
+    proc = cli.start("run", bot)
+    kill_when(proc, lambda: lines(out) == ["a", "b"], "two items")
+    run_id = only_run_id(cli)
+    db = sqlite3.connect(cli.home / "runs.sqlite")
+    snap = json.loads(db.execute("SELECT bot_snapshot FROM runs WHERE id=?", (run_id,)).fetchone()[0])
+    snap["variables"] = {"again": {"type": "boolean", "default": True}}
+    db.execute("UPDATE runs SET bot_snapshot=? WHERE id=?", (json.dumps(snap), run_id))
+    db.commit()
+    db.close()
+    resumed = cli("resume", run_id)
+    assert resumed.returncode == 0, resumed.stderr
+    assert lines(out) == ["a", "b", "c", "d"]
+
+
+def test_suspended_run_is_resumed_by_another_process(cli, tmp_path):
+    out = tmp_path / "decision.txt"
+    bot = write_bot(tmp_path, "approval", {
+        "start": {"type": "core.start"},
+        "before": {"type": "files.append_text", "params": {"path": "decision.txt", "text": "asked"}},
+        "wait": {"type": "core.wait_signal", "params": {"signal": "approval"}},
+        "after": {"type": "files.append_text",
+                  "params": {"path": "decision.txt", "text": "{{ nodes.wait.data.answer }}"}},
+    }, [("start.out", "before.in"), ("before.out", "wait.in"), ("wait.out", "after.in")])
+    first = cli("run", bot)
+    assert first.returncode == 3, first.stderr
+    assert "botloom signal" in first.stderr and "approval" in first.stderr
+    run_id = only_run_id(cli)
+    assert cli.json("runs")[0]["state"] == "suspended"
+    # a wrong signal leaves it waiting
+    wrong = cli("signal", run_id, "other")
+    assert wrong.returncode == 3
+    sent = cli("signal", run_id, "approval", "--data", "answer=yes")
+    assert sent.returncode == 0, sent.stderr
+    assert lines(out) == ["asked", "yes"]
+
+
+def test_timer_suspension_and_resume_due(cli, tmp_path):
+    out = tmp_path / "t.txt"
+    bot = write_bot(tmp_path, "timer", {
+        "start": {"type": "core.start"},
+        "wait": {"type": "core.delay", "params": {"seconds": 1.5, "suspend_after": 1}},
+        "after": {"type": "files.append_text", "params": {"path": "t.txt", "text": "woke"}},
+    }, [("start.out", "wait.in"), ("wait.out", "after.in")])
+    first = cli("run", bot)
+    assert first.returncode == 3 and "due at" in first.stderr, first.stderr
+    early = cli("resume", "--due")
+    assert "no suspended run is due" in early.stderr and not out.exists()
+    time.sleep(1.6)
+    due = cli("resume", "--due")
+    assert due.returncode == 0, due.stderr
+    assert lines(out) == ["woke"]
+
+
+def test_stopped_run_can_be_resumed(cli, tmp_path):
+    out = tmp_path / "s.txt"
+    bot = write_bot(tmp_path, "stoppable", {
+        "start": {"type": "core.start"},
+        "a": {"type": "files.append_text", "params": {"path": "s.txt", "text": "a"}},
+        "wait": {"type": "core.delay", "params": {"seconds": "{{ 20 if not vars.get('again') else 0 }}"}},
+        "b": {"type": "files.append_text", "params": {"path": "s.txt", "text": "b"}},
+    }, [("start.out", "a.in"), ("a.out", "wait.in"), ("wait.out", "b.in")])
+    proc = cli.start("run", bot)
+    wait_for(lambda: lines(out) == ["a"], what="first line")
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(10) == 130
+    assert time.monotonic() - t0 < 5  # the delay woke at once
+    run_id = only_run_id(cli)
+    assert cli.json("runs")[0]["state"] == "cancelled"
+    db = sqlite3.connect(cli.home / "runs.sqlite")
+    snap = json.loads(db.execute("SELECT bot_snapshot FROM runs WHERE id=?", (run_id,)).fetchone()[0])
+    snap["variables"] = {"again": {"type": "boolean", "default": True}}
+    db.execute("UPDATE runs SET bot_snapshot=? WHERE id=?", (json.dumps(snap), run_id))
+    db.commit()
+    db.close()
+    assert cli("resume", run_id).returncode == 0
+    assert lines(out) == ["a", "b"]

@@ -59,8 +59,9 @@ def node_help(nt: NodeType) -> str:
     lines.append("Control ports: " + (", ".join(ports + ["error"]) if ports else "error (ends the path)"))
     if nt.body_ports:
         lines.append("Runs the paths behind: " + ", ".join(nt.body_ports))
-    effects = "has side effects" + (", safe to repeat" if nt.idempotent else ", NOT safe to repeat") \
-        if nt.side_effects else "no side effects"
+    effects = "has side effects" + (", safe to repeat" if nt.idempotent is True else
+                                    ", NOT safe to repeat" if nt.idempotent is False else
+                                    ", safe to repeat depending on its parameters") if nt.side_effects else "no side effects"
     lines.append(f"Effects: {effects}")
     for req in nt.requires:
         state = "installed" if req.available() else f"missing: {req.install}"
@@ -94,6 +95,8 @@ def node_reference(reg: Registry) -> str:
             ports = list(nt.ports) + ([f"a port per value of `{nt.ports_from}`"] if nt.ports_from else [])
             out.append("Control ports: " + ", ".join(ports + ["error"]) +
                        (f"; runs: {', '.join(nt.body_ports)}" if nt.body_ports else "") +
-                       ("; has side effects" + ("" if nt.idempotent else " (not idempotent)") if nt.side_effects else ""))
+                       ("; has side effects" + ({True: "", False: " (not idempotent)"}.get(nt.idempotent,
+                                                 " (idempotent depending on parameters)"))
+                        if nt.side_effects else ""))
             out.append("")
     return "\n".join(out).rstrip() + "\n"

@@ -18,6 +18,7 @@ Jinja2's filters work as usual: ``{{ name | upper }}``, ``{{ rows | length }}``.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import re
 from typing import Any, Callable
@@ -122,8 +123,12 @@ def compile_value(value: Any, *, bare: bool = False) -> Any:
         if OPEN not in value:
             return value
         whole = _WHOLE.match(value)
-        if whole and OPEN not in whole.group("body") and "}}" not in whole.group("body"):
-            return _compile_expression(whole.group("body"), value)
+        if whole and OPEN not in whole.group("body"):
+            try:
+                return _compile_expression(whole.group("body"), value)
+            except ExpressionError:
+                if "}}" not in whole.group("body"):  # '}}' inside: a nested object, or text after }}
+                    raise
         return _compile_template(value)
     if isinstance(value, list) and has_expression(value):
         parts = [compile_value(v) for v in value]
@@ -135,11 +140,23 @@ def compile_value(value: Any, *, bare: bool = False) -> Any:
     return value
 
 
+# Compiling costs ~0.3 ms; bots repeat the same expressions across nodes, so compiled code is
+# shared by text. Jinja's compiled expressions and templates hold no per-call state.
+@functools.lru_cache(maxsize=4096)
+def _jinja_expression(body: str):
+    return _environment().compile_expression(body, undefined_to_none=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _jinja_template(text: str):
+    return _environment().from_string(text)
+
+
 def _compile_expression(body: str, source: str) -> Expression:
     from jinja2 import TemplateSyntaxError
 
     try:
-        fn = _environment().compile_expression(body.strip(), undefined_to_none=False)
+        fn = _jinja_expression(body.strip())
     except TemplateSyntaxError as exc:
         raise ExpressionError(f"syntax error in expression {source!r}: {exc.message}",
                               fix="check brackets, quotes and operators") from None
@@ -150,7 +167,7 @@ def _compile_template(text: str) -> Expression:
     from jinja2 import TemplateSyntaxError
 
     try:
-        template = _environment().from_string(text)
+        template = _jinja_template(text)
     except TemplateSyntaxError as exc:
         raise ExpressionError(f"syntax error in {text!r}: {exc.message}",
                               fix="check that every {{ has a matching }}") from None

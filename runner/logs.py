@@ -26,8 +26,11 @@ def _clock(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t % 1 * 1000):03d}"
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, default=repr).encode
+
+
 def _compact(value):
-    text = json.dumps(value, ensure_ascii=False, default=repr)
+    text = _encode(value)
     return value if len(text) <= MAX_VALUE_CHARS else f"<{len(text)} characters>"
 
 
@@ -43,10 +46,13 @@ class RunLog(Listener):
 
     def handle(self, ev) -> None:
         data = ev.to_dict()
-        for key in ("outputs", "params", "writes", "inputs", "variables"):
-            if data.get(key):
-                data[key] = _compact(data[key])
-        self._json.write(json.dumps(data, ensure_ascii=False, default=repr) + "\n")
+        line = _encode(data)
+        if len(line) > MAX_VALUE_CHARS:  # keep log lines readable: big values are summarised
+            for key in ("outputs", "params", "writes", "inputs", "variables"):
+                if data.get(key):
+                    data[key] = _compact(data[key])
+            line = _encode(data)
+        self._json.write(line + "\n")
         line = self._line(ev)
         if line:
             self._text.write(line + "\n")

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import os
 
-from .errors import NodeError
+from .errors import BotloomError, NodeError
 from .sdk.types import Secret
 
 SERVICE = "botloom"
+
+
+class SecretError(BotloomError):
+    """Storing or deleting a secret failed (a command-line problem, exit code 2)."""
+
+    exit_code = 2
 
 
 class SecretStore:
@@ -44,6 +50,22 @@ class SecretStore:
         return value
 
     def set(self, name: str, value: str) -> None:
-        import keyring
+        self._keyring_call("store", lambda kr: kr.set_password(self.service, name, value))
 
-        keyring.set_password(self.service, name, value)
+    def delete(self, name: str) -> None:
+        self._keyring_call("delete", lambda kr: kr.delete_password(self.service, name))
+
+    def _keyring_call(self, verb: str, call) -> None:
+        try:
+            import keyring
+            from keyring.errors import KeyringError, PasswordDeleteError
+        except ImportError:
+            raise SecretError("the keyring package is not installed", fix="pip install keyring") from None
+        try:
+            call(keyring)
+        except PasswordDeleteError:
+            raise SecretError(f"cannot {verb} the secret: it is not in the keyring") from None
+        except KeyringError as exc:
+            raise SecretError(f"cannot {verb} the secret in the keyring: {exc}",
+                               fix="on a server without a desktop session, unlock a keyring (e.g. gnome-keyring "
+                                   "under dbus-run-session) or use BOTLOOM_SECRET_<NAME> variables") from None

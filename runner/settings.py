@@ -9,6 +9,10 @@ from typing import Any
 from . import paths
 from .errors import BotloomError
 
+
+class SettingsError(BotloomError):
+    exit_code = 2
+
 DEFAULTS: dict[str, Any] = {
     "logs.retention_days": 30,
     "logs.max_runs": 1000,
@@ -27,7 +31,7 @@ def load() -> dict[str, Any]:
         try:
             values.update(json.loads(f.read_text(encoding="utf-8")))
         except (ValueError, OSError) as exc:
-            raise BotloomError(f"cannot read the settings: {exc}", where=str(f),
+            raise SettingsError(f"cannot read the settings: {exc}", where=str(f),
                                fix="correct the JSON, or delete the file to return to the defaults") from None
     return values
 
@@ -38,12 +42,12 @@ def get(key: str) -> Any:
 
 def set(key: str, value: str) -> Any:
     if key not in DEFAULTS:
-        raise BotloomError(f"unknown setting '{key}'", fix=f"settings: {', '.join(DEFAULTS)}")
+        raise SettingsError(f"unknown setting '{key}'", fix=f"settings: {', '.join(DEFAULTS)}")
     default = DEFAULTS[key]
     try:
         typed = type(default)(value) if not isinstance(default, str) else value
     except ValueError:
-        raise BotloomError(f"setting '{key}' takes a {type(default).__name__}, got {value!r}") from None
+        raise SettingsError(f"setting '{key}' takes a {type(default).__name__}, got {value!r}") from None
     current = {k: v for k, v in load().items() if k in DEFAULTS and v != DEFAULTS[k]}
     current[key] = typed
     tmp = _file().with_suffix(".tmp")

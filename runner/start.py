@@ -41,7 +41,10 @@ def start() -> int:
     if not sample.exists():
         print(f"botloom: {reason}, and the sample bots were not found at {bots_dir()}", file=sys.stderr)
         return 2
-    print(f"botloom: {reason}; running the sample bot {sample.name} headless instead.", file=sys.stderr)
+    from . import paths
     from .cli import main
 
-    return main(["run", str(sample)])
+    out_dir = paths.home() / "samples" / "csv-report"
+    print(f"botloom: {reason}; running the sample bot {sample.name} headless instead "
+          f"(its files go to {out_dir}).", file=sys.stderr)
+    return main(["run", str(sample), "--input", f"out_dir={out_dir}"])

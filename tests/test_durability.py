@@ -224,3 +224,18 @@ def test_stopped_run_can_be_resumed(cli, tmp_path):
     db.close()
     assert cli("resume", run_id).returncode == 0
     assert lines(out) == ["a", "b"]
+
+
+def test_whether_a_step_may_repeat_can_depend_on_its_parameters():
+    from botloom.runner.sdk.registry import Registry
+
+    reg = Registry.discover()
+    write_csv, request = reg.get("data.write_csv"), reg.get("http.request")
+    assert write_csv.repeatable({"append": False}) is True
+    assert write_csv.repeatable({"append": True}) is False
+    assert write_csv.repeatable({}) is False  # an expression decides at run time: assume not
+    assert request.repeatable({"method": "GET"}) and request.repeatable({"method": "put"})
+    assert not request.repeatable({"method": "POST"})
+    assert reg.get("files.append_text").repeatable({}) is False
+    assert reg.get("core.log").repeatable({}) is True  # no side effects
+    assert write_csv.describe()["idempotent"] == "depends on parameters"

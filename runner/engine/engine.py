@@ -51,6 +51,7 @@ class StepRecord:
     writes: dict | None = None
     error: dict | None = None
     wake: dict | None = None
+    params: dict | None = None
 
 
 @dataclass
@@ -483,7 +484,7 @@ class Engine:
         if state == "suspended":
             return _LIVE
         # "running" or "cancelled": the step was in flight when the run stopped
-        if cn.type.idempotent:
+        if cn.type.repeatable(rec.params if rec.params is not None else cn.static):
             return _LIVE
         raise NeedsAttention(seq, cn.id, cn.title,
                              f"step {seq}, node '{cn.id}' ({cn.type.id}), has side effects and was in flight when "

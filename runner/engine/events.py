@@ -9,7 +9,7 @@ it returns.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 RUN_STATES = ("running", "succeeded", "failed", "cancelled", "suspended", "needs_attention", "crashed")
@@ -23,9 +23,16 @@ class Event:
     run_id: str
 
     def to_dict(self) -> dict:
-        data = asdict(self)
+        """A shallow dict of the fields plus ``event``; values are shared, not copied."""
+        names = _FIELDS.get(type(self))
+        if names is None:
+            names = _FIELDS[type(self)] = tuple(f.name for f in fields(self))
+        data = {name: getattr(self, name) for name in names}
         data["event"] = self.kind
         return data
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 @dataclass(slots=True)

@@ -60,7 +60,7 @@ class NodeType:
     loop: bool = False
     runs_nodes: bool = False
     side_effects: bool = False
-    idempotent: bool = True
+    idempotent: bool | Callable[[dict], bool] = True
     aliases: tuple[str, ...] = ()
     legacy_ids: tuple[str, ...] = ()
     migrations: dict[int, Callable[[dict], dict]] = field(default_factory=dict)
@@ -111,6 +111,19 @@ class NodeType:
         """Whether the node runs other nodes (loops, try, retry, subflow calls)."""
         return bool(self.body_ports) or self.runs_nodes
 
+    def repeatable(self, params: dict) -> bool:
+        """Whether running this node again with ``params`` is harmless (no side effects, or
+        idempotent). ``idempotent`` may be a function of the parameter values: writing a CSV
+        file is safe to repeat, appending to one is not. When in doubt: not repeatable."""
+        if not self.side_effects:
+            return True
+        if callable(self.idempotent):
+            try:
+                return bool(self.idempotent(params))
+            except Exception:
+                return False
+        return bool(self.idempotent)
+
     def missing_requirements(self) -> list[Requirement]:
         return [r for r in self.requires if not r.available()]
 
@@ -135,7 +148,7 @@ class NodeType:
             "loop": self.loop,
             "runs_nodes": self.runs_nodes,
             "side_effects": self.side_effects,
-            "idempotent": self.idempotent,
+            "idempotent": self.idempotent if isinstance(self.idempotent, bool) else "depends on parameters",
             "requires": [{"module": r.module, "install": r.install, "available": r.available()}
                          for r in self.requires],
         }

@@ -107,10 +107,11 @@ class RunStore:
 
     def load_replay(self, run_id: str) -> dict[int, StepRecord]:
         records: dict[int, StepRecord] = {}
-        for seq, node, state, port, outputs, writes, error, wake in self.conn.execute(
-                "SELECT seq, node_id, state, port, outputs, writes, error, wake FROM node_runs WHERE run_id=? "
+        for seq, node, state, port, outputs, writes, error, wake, params in self.conn.execute(
+                "SELECT seq, node_id, state, port, outputs, writes, error, wake, params FROM node_runs WHERE run_id=? "
                 "ORDER BY seq, attempt", (run_id,)):
-            records[seq] = StepRecord(node, state, port, loads(outputs), loads(writes), loads(error), loads(wake))
+            records[seq] = StepRecord(node, state, port, loads(outputs), loads(writes), loads(error), loads(wake),
+                                      loads(params) if state in ("running", "cancelled") else None)
         return records
 
     def due_runs(self, at: float | None = None) -> list[str]:

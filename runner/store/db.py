@@ -49,7 +49,7 @@ def _create_schema(path, conn: sqlite3.Connection) -> None:
 def dumps(value: Any) -> str | None:
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default)
+    return _encoder.encode(value)
 
 
 def loads(text: str | None) -> Any:
@@ -66,3 +66,6 @@ def _default(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value)} bytes>"
     return repr(value)  # Secret prints as <secret NAME>: its text never reaches the store
+
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default)

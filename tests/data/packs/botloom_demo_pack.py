@@ -42,5 +42,13 @@ def needs_extra(ctx):
     ctx.require("botloom_missing_extra_module", "pip install 'botloom-demo-pack[extra]'")
 
 
+@node("demo.reveal_length", title="Secret length", category="Demo",
+      params=[Param("secret", "secret", required=True)], outputs=[Output("length", "integer")])
+def reveal_length(ctx, secret):
+    """Reads a secret's text (and only says how long it is)."""
+    return {"length": len(secret.reveal())}
+
+
 def pack():
-    return NodePack("demo", "1.0", [append_then_wait, write_then_wait, shout, needs_extra], title="Demo")
+    return NodePack("demo", "1.0", [append_then_wait, write_then_wait, shout, needs_extra, reveal_length],
+                    title="Demo")

@@ -332,7 +332,7 @@ def cmd_nodes(args) -> int:
             print(node_help(nt))
         return EXIT_OK
     if args.action == "docs":
-        print(node_reference(reg))
+        sys.stdout.write(node_reference(reg))
         return EXIT_OK
     types = reg.search(args.search) if args.search else reg.latest()
     if args.category:

@@ -27,8 +27,14 @@ from .errors import ExpressionError, did_you_mean
 
 OPEN = "{{"
 _WHOLE = re.compile(r"^\s*\{\{(?P<body>.*?)\}\}\s*$", re.S)
-MAX_REPEAT = 1_000_000
-MAX_POWER = 10_000
+MAX_REPEAT = 1_000_000  # items a repetition ('a' * n) may produce
+MAX_POWER = 10_000  # largest exponent
+MAX_BITS = 1_000_000  # largest integer a power may produce (about 300,000 digits)
+MAX_WIDTH = 100_000  # widest padding or field width in formatting
+_PERCENT_SPEC = re.compile(r"%[-#0 +]*(\d*)(?:\.(\d+))?")
+_BRACE_SPEC = re.compile(r"\{[^{}]*?:([^{}]*)\}")
+_NESTED_SPEC = re.compile(r"\{[^{}]*:[^{}]*\{")
+_WIDTH_METHODS = {"center", "ljust", "rjust", "zfill", "expandtabs"}
 
 _env = None
 
@@ -55,16 +61,43 @@ def _make_environment():
     from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
     class Sandbox(ImmutableSandboxedEnvironment):
-        intercepted_binops = frozenset(["*", "**"])
+        """Jinja2's immutable sandbox, plus limits on what one expression may allocate."""
+
+        intercepted_binops = frozenset(["*", "**", "%"])
 
         def call_binop(self, context, operator, left, right):
             if operator == "*":
                 for seq, n in ((left, right), (right, left)):
                     if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and n * max(len(seq), 1) > MAX_REPEAT:
                         raise SecurityError(f"repeating a value {n} times is over the limit of {MAX_REPEAT} items")
-            if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_POWER:
-                raise SecurityError(f"the power {right} is over the limit of {MAX_POWER}")
+            if operator == "**" and isinstance(right, (int, float)):
+                if abs(right) > MAX_POWER:
+                    raise SecurityError(f"the power {right} is over the limit of {MAX_POWER}")
+                if isinstance(left, int) and right > 0 and left.bit_length() * right > MAX_BITS:
+                    raise SecurityError(f"the result of this power would have over {MAX_BITS} bits")
+            if operator == "%" and isinstance(left, str):
+                _check_widths(left, SecurityError)
             return super().call_binop(context, operator, left, right)
+
+        def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's signature)
+            if getattr(__obj, "__name__", None) in _WIDTH_METHODS and isinstance(getattr(__obj, "__self__", None), str):
+                _check_call_widths(None, args, kwargs, SecurityError)
+            return super().call(__context, __obj, *args, **kwargs)
+
+        def wrap_str_format(self, value):
+            wrapped = super().wrap_str_format(value)
+            if wrapped is None:
+                return None
+            fmt = value.__self__  # str.format / format_map: the format is known when looked up
+            _check_widths(fmt, SecurityError)
+            if not _NESTED_SPEC.search(fmt):
+                return wrapped
+
+            def nested(*args, **kwargs):  # '{0:{1}}': widths come from the arguments
+                _check_call_widths(None, args, kwargs, SecurityError)
+                return wrapped(*args, **kwargs)
+
+            return nested
 
     env = Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     env.globals.update(
@@ -76,9 +109,38 @@ def _make_environment():
         len=len, int=int, float=float, str=str, bool=bool, round=round, abs=abs,
         min=min, max=max, sum=sum, sorted=sorted, enumerate=enumerate, zip=zip,
     )
+    for name in ("center", "indent", "wordwrap", "format", "truncate"):
+        env.filters[name] = _width_guard(env.filters[name], name == "format", SecurityError)
     env.filters["fromjson"] = json.loads
     env.filters["todate"] = _parse_date
     return env
+
+
+def _check_widths(fmt: str, error) -> None:
+    """Refuse format strings whose field widths would build huge texts ('%0100000000d')."""
+    widths = [m.group(1) for m in _PERCENT_SPEC.finditer(fmt)] + [m.group(2) for m in _PERCENT_SPEC.finditer(fmt)]
+    widths += [d for spec in _BRACE_SPEC.findall(fmt) for d in re.findall(r"\d+", spec)]
+    if any(w and int(w) > MAX_WIDTH for w in widths):
+        raise error(f"a field width in this format is over the limit of {MAX_WIDTH}")
+
+
+def _check_call_widths(fmt: str | None, args: tuple, kwargs: dict, error) -> None:
+    if fmt is not None:
+        _check_widths(fmt, error)
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and value > MAX_WIDTH:
+            raise error(f"the width {value} is over the limit of {MAX_WIDTH}")
+        if fmt is None and isinstance(value, str) and len(value) > MAX_WIDTH:
+            raise error(f"padding text of {len(value)} characters is over the limit of {MAX_WIDTH}")
+
+
+def _width_guard(fn, formats: bool, error):
+    @functools.wraps(fn)
+    def guarded(value, *args, **kwargs):
+        _check_call_widths(value if formats and isinstance(value, str) else None, args, kwargs, error)
+        return fn(value, *args, **kwargs)
+
+    return guarded
 
 
 def _parse_date(text: str, fmt: str | None = None):

@@ -11,6 +11,7 @@ bot it has not seen before (see ``botloom.runner.service``).
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any, Iterable
 
@@ -35,8 +36,8 @@ class Flow:
         self.variables: dict[str, VarDecl] = dict(doc.variables)
         self.notes: list[Note] = list(doc.notes)
         self.g = nx.MultiDiGraph()
-        for nid, spec in doc.nodes.items():
-            self.g.add_node(nid, spec=spec, pos=doc.positions.get(nid, (0.0, 0.0)))
+        for nid, spec in doc.nodes.items():  # copies: edits never reach the document it came from
+            self.g.add_node(nid, spec=copy.deepcopy(spec), pos=doc.positions.get(nid, (0.0, 0.0)))
         for e in doc.edges:
             # edges to missing nodes are kept (as dangling) so validate() can report them
             self.g.add_edge(e.source, e.target, key=(e.source_port, e.target_port))
@@ -149,7 +150,7 @@ class Flow:
         self.g.remove_edge(edge.source, edge.target, key=key)
 
     def to_doc(self) -> FlowDoc:
-        specs = self.specs()
+        specs = copy.deepcopy(self.specs())
         return FlowDoc(inputs=dict(self.inputs), outputs=dict(self.outputs), variables=dict(self.variables),
                        nodes=specs, edges=self.edges(),
                        positions={nid: self.position(nid) for nid in specs}, notes=list(self.notes),

@@ -46,8 +46,7 @@ def registry() -> Registry:
 def load_bot(path: str | os.PathLike, reg: Registry | None = None, *, cache: bool = True) -> LoadedBot:
     """Read and validate a bot file; raises BotFileError or InvalidBotError."""
     reg = reg or registry()
-    doc = botfile.load(path)
-    text = Path(path).read_text(encoding="utf-8-sig")
+    doc, text = botfile.load_text(path)
     digest = hashlib.sha256(text.encode()).hexdigest()
     warnings = validate_cached(doc, text, reg, cache=cache)
     return LoadedBot(doc, reg, text, digest, warnings)

@@ -78,7 +78,8 @@ def _check_flow(bot: Bot, flow: Flow, registry: Registry) -> list[Problem]:
     if not starts:
         add("no-start", "the flow has no start node", fix="add a 'core.start' node and connect it to the first step")
     elif len(starts) > 1:
-        add("many-starts", f"the flow has {len(starts)} start nodes ({', '.join(starts)})", node=starts[1],
+        extra = [s for s in starts if s != "start"] or starts[1:]
+        add("many-starts", f"the flow has {len(starts)} start nodes ({', '.join(starts)})", node=extra[0],
             fix="keep one start node")
 
     used_ports: dict[tuple[str, str], list] = {}

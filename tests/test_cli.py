@@ -261,3 +261,16 @@ def test_start_without_display_runs_the_sample_headless(cli):
                           text=True, timeout=60, cwd=cli.cwd)
     assert proc.returncode == 0, proc.stderr
     assert "no display" in proc.stderr and "headless" in proc.stderr and "succeeded" in proc.stderr
+
+
+def test_artifacts_are_kept_with_the_run(cli, tmp_path, botloom_home):
+    bot = write_bot(tmp_path, "keeps", {"start": {"type": "core.start"},
+                                        "snap": {"type": "demo.snapshot", "params": {"text": "pixels"}}},
+                    [("start.out", "snap.in")])
+    assert cli("run", bot).returncode == 0, cli("run", bot).stderr
+    shown = cli.json("show", "last")
+    [artifact] = shown["artifacts"]
+    assert artifact["kind"] == "screenshot" and artifact["node_id"] == "snap"
+    assert artifact["path"].startswith(str(botloom_home / "artifacts" / shown["run"]["id"]))
+    assert open(artifact["path"]).read() == "pixels"
+    assert "artifacts:" in cli("show", "last").stdout

@@ -55,3 +55,20 @@ def test_runner_and_nodes_sources_never_import_qt():
                  if any(line.lstrip().startswith(("import PySide6", "from PySide6"))
                         for line in p.read_text(encoding="utf-8").splitlines())]
     assert offenders == []
+
+
+def test_node_reference_in_docs_is_current():
+    """docs/nodes.md is generated from the declarations; regenerate with
+    `botloom nodes docs > docs/nodes.md` when a node changes."""
+    from pathlib import Path
+
+    from botloom.runner.docs import node_reference
+    from botloom.runner.sdk.registry import Registry
+
+    reg = Registry()
+    for name, pack in Registry.discover().packs.items():
+        if name == "core":  # only the built-in library is documented in this repository
+            reg.add_pack(pack)
+    docs = Path(botloom.runner.__file__).parent.parent / "docs" / "nodes.md"
+    assert docs.read_text(encoding="utf-8") == node_reference(reg), \
+        "docs/nodes.md is out of date: run `botloom nodes docs > docs/nodes.md` (with only the built-in packs)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from botloom.runner.engine.signals import BreakLoop, ContinueLoop, EndFlow
+from botloom.runner.engine.signals import BreakLoop, ContinueLoop, EndFlow, FlowSignal
 from botloom.runner.sdk import NodeError, Next, Output, Param, UserFailure, node
 
 CATEGORY = "Flow"
@@ -126,8 +126,10 @@ def continue_(ctx):
       aliases=("catch", "finally", "exception", "error handling"))
 def try_(ctx, error_var):
     """Runs 'try'; if a node in it fails, runs 'catch' with the error in a variable (without a
-    'catch' path the error goes on after 'finally'). 'finally' runs in both cases."""
-    failure = None
+    'catch' path the error goes on after 'finally'). 'finally' runs in every case, also when a
+    Break, Continue or End leaves the 'try' path; not when the run is stopped or suspended
+    (a suspended run finishes its 'try' path, and then 'finally', once it is resumed)."""
+    failure: BaseException | None = None
     try:
         ctx.run_branch("try")
     except NodeError as exc:
@@ -135,10 +137,12 @@ def try_(ctx, error_var):
         if ctx.has_branch("catch"):
             try:
                 ctx.run_branch("catch")
-            except NodeError as again:
+            except (NodeError, FlowSignal) as again:
                 failure = again
         else:
             failure = exc
+    except FlowSignal as signal:  # break/continue/end leave through 'finally' too
+        failure = signal
     if ctx.has_branch("finally"):
         ctx.run_branch("finally")
     if failure is not None:

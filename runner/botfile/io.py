@@ -48,6 +48,11 @@ def _no_duplicates(pairs):
 
 def load(path: str | os.PathLike) -> BotDoc:
     """Read a bot file. Raises BotFileError (never another exception) for a bad file."""
+    return load_text(path)[0]
+
+
+def load_text(path: str | os.PathLike) -> tuple[BotDoc, str]:
+    """Read a bot file; returns the bot and the file's text (for hashing and snapshots)."""
     label = os.fspath(path)
     try:
         raw = Path(path).read_bytes()
@@ -62,8 +67,7 @@ def load(path: str | os.PathLike) -> BotDoc:
     except UnicodeDecodeError as exc:
         raise BotFileError(f"not UTF-8 text (byte {exc.start})", file=label,
                            fix="save the file as UTF-8") from None
-    doc = loads(text, source=label)
-    return doc
+    return loads(text, source=label), text
 
 
 def loads(text: str, source: str = "<text>") -> BotDoc:
@@ -209,13 +213,14 @@ class _Reader:
         for name, spec in self.obj(data.get(key, {}), f"{ptr}/{key}").items():
             p = f"{ptr}/{key}/{_esc(name)}"
             self.name(name, p, key.rstrip("s"))
+            type_ptr = f"{p}/type"
             if isinstance(spec, str):  # shorthand: "count": "integer"
-                spec = {"type": spec}
+                spec, type_ptr = {"type": spec}, p
             self.obj(spec, p)
             self.keys(spec, p, DECL_KEYS)
-            type_name = self.string(spec.get("type", "any"), f"{p}/type")
+            type_name = self.string(spec.get("type", "any"), type_ptr)
             if type_name not in TYPES:
-                raise self.error(f"{p}/type", f"unknown type '{type_name}'{did_you_mean(type_name, TYPES)}",
+                raise self.error(type_ptr, f"unknown type '{type_name}'{did_you_mean(type_name, TYPES)}",
                                  f"use one of: {', '.join(TYPES)}")
             required = spec.get("required", False)
             if not isinstance(required, bool):
@@ -333,20 +338,20 @@ def _kind(value) -> str:
 
 def to_json(doc: BotDoc) -> dict:
     data: dict = {"format": _migrate.CURRENT_FORMAT, "name": doc.name}
-    if doc.description:
-        data["description"] = doc.description
+    description = doc.description or doc.main.description  # one key holds both
+    if description:
+        data["description"] = description
     if doc.version:
         data["version"] = doc.version
     if doc.secrets:
         data["secrets"] = dict(sorted(doc.secrets.items()))
-    data.update(doc.main.logic_json())
-    data.pop("description", None)
-    if doc.main.description and not doc.description:
-        data["description"] = doc.main.description
+    logic = doc.main.logic_json()
+    logic.pop("description", None)
+    data.update(logic)
     if doc.subflows:
         data["subflows"] = {name: flow.logic_json() for name, flow in sorted(doc.subflows.items())}
-    data["layout"] = {name: flow.layout_json() for name, flow in doc.flows().items()
-                      if flow.positions or flow.notes}
+    flows = [("main", doc.main), *sorted(doc.subflows.items())]  # the order of the logic above
+    data["layout"] = {name: flow.layout_json() for name, flow in flows if flow.positions or flow.notes}
     data.update(sorted(doc.extra.items()))
     return data
 

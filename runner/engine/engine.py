@@ -244,6 +244,9 @@ class Engine:
             self._run_chain(sub, plan.start)
         except EndFlow:
             pass
+        except FlowSignal as sig:  # a loop of the caller cannot be steered from inside a subflow
+            raise NodeError(f"'{sig.port[1:]}' was used outside a loop in subflow '{name}'", kind="bad_input",
+                            where=cn.where, fix="use Break and Continue only inside a loop of the same flow") from None
         return {name: sub.vars.get(name) for name in plan.doc.outputs}
 
     def _assign(self, frame: Frame, name: str, value: Any, cn: CompiledNode) -> None:

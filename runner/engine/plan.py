@@ -148,6 +148,9 @@ def compile_flow(name: str, doc: FlowDoc, registry: Registry, bot_label: str) ->
             continue
         if e.target_port == INPUT_PORT:
             src.next[e.source_port] = e.target
+        elif dst.type.param(e.target_port) is None:
+            problems.append(Problem("unknown-param", f"'{dst.type.id}' has no parameter '{e.target_port}'", flow=name,
+                                    node=e.target, edge=str(e), fix="connect the edge to one of its parameters"))
         else:
             dst.edges_in.append((dst.type.param(e.target_port), e.source, e.source_port))
     return FlowPlan(name, doc, nodes, start), problems

@@ -49,6 +49,15 @@ def reveal_length(ctx, secret):
     return {"length": len(secret.reveal())}
 
 
+@node("demo.snapshot", title="Keep a snapshot", category="Demo",
+      params=[Param("name", "string", default="snapshot.txt"), Param("text", "string", default="")],
+      outputs=[Output("path", "path")])
+def snapshot(ctx, name, text):
+    """Keeps a small file with the run, as a screenshot would be kept."""
+    return {"path": str(ctx.artifact(text.encode(), name=name, kind="screenshot"))}
+
+
 def pack():
-    return NodePack("demo", "1.0", [append_then_wait, write_then_wait, shout, needs_extra, reveal_length],
+    return NodePack("demo", "1.0", [append_then_wait, write_then_wait, shout, needs_extra, reveal_length,
+                     snapshot],
                     title="Demo")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,9 @@ def load_text(path: str | os.PathLike) -> tuple[BotDoc, str]:
     return loads(text, source=label), text
 
 
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
 def loads(text: str, source: str = "<text>") -> BotDoc:
     """Parse bot JSON text; ``source`` names it in error messages."""
     try:
@@ -85,6 +89,12 @@ def loads(text: str, source: str = "<text>") -> BotDoc:
     except ValueError:  # json turns a number of too many digits into a bare ValueError
         raise BotFileError(f"a number in the file has more than {sys.get_int_max_str_digits()} digits",
                            file=source, fix="shorten the number, or write it as text in quotes") from None
+    if _SURROGATE.search(text):  # an escaped half of a UTF-16 pair is no character: it could not be saved
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BotFileError("the file contains an escaped lone surrogate (\\ud800-\\udfff), which is not a "
+                               "character", file=source, fix="remove or correct that escape sequence") from None
     return from_json(data, source=source)
 
 
@@ -113,7 +123,7 @@ def from_json(data: Any, source: str = "<data>") -> BotDoc:
     if too_deep is not None:
         raise r.error(too_deep, f"the values are nested more than {MAX_DEPTH} levels deep",
                       "flatten the value (Botloom could not save a file nested this deeply)")
-    r.keys(data, "", TOP_KEYS)
+    r.keys(data, "", TOP_KEYS, extensions=True)
     name = r.string(data.get("name", ""), "/name")
     if not name.strip():
         raise r.error("/name", "the bot has no name", "add \"name\": \"my-bot\"")
@@ -202,11 +212,18 @@ class _Reader:
                              "use letters, digits and _ only, starting with a letter or _")
         return value
 
-    def keys(self, data: dict, ptr: str, allowed: tuple) -> None:
+    def keys(self, data: dict, ptr: str, allowed: tuple, extensions: bool = False) -> None:
+        """Refuse unknown keys. ``x-`` extension keys are allowed where Botloom keeps them when
+        it saves (the top level, node blocks, node settings), and refused elsewhere rather
+        than silently dropped."""
         for key in data:
-            if key not in allowed and not key.startswith("x-"):
-                raise self.error(f"{ptr}/{_esc(key)}", f"unknown key '{key}'{did_you_mean(key, allowed)}",
-                                 f"allowed here: {', '.join(allowed)} (or an 'x-' extension key)")
+            if key in allowed or (extensions and key.startswith("x-")):
+                continue
+            if key.startswith("x-"):
+                raise self.error(f"{ptr}/{_esc(key)}", f"extension key '{key}' is not kept here",
+                                 "put 'x-' keys at the top level, in a node block or in its settings")
+            raise self.error(f"{ptr}/{_esc(key)}", f"unknown key '{key}'{did_you_mean(key, allowed)}",
+                             f"allowed here: {', '.join(allowed)}")
 
     def decls(self, data: dict, key: str, ptr: str) -> dict[str, VarDecl]:
         out = {}
@@ -249,7 +266,7 @@ class _Reader:
             raise self.error(ptr, f"'{nid}' is not a valid node id",
                              "use up to 64 letters, digits, _ and -, starting with a letter or _")
         self.obj(spec, ptr)
-        self.keys(spec, ptr, NODE_KEYS)
+        self.keys(spec, ptr, NODE_KEYS, extensions=True)
         if "type" not in spec:
             raise self.error(ptr, f"node '{nid}' has no 'type'", "add \"type\": \"core.log\" or another node type")
         version = spec.get("version", 1)
@@ -264,10 +281,11 @@ class _Reader:
                         title=self.string(spec.get("title", ""), f"{ptr}/title"),
                         params=dict(self.obj(spec.get("params", {}), f"{ptr}/params")),
                         settings=dict(settings), disabled=disabled,
-                        notes=self.string(spec.get("notes", ""), f"{ptr}/notes"))
+                        notes=self.string(spec.get("notes", ""), f"{ptr}/notes"),
+                        extra={k: v for k, v in spec.items() if k.startswith("x-")})
 
     def settings(self, settings: dict, ptr: str) -> None:
-        self.keys(settings, ptr, SETTINGS)
+        self.keys(settings, ptr, SETTINGS, extensions=True)
         if "timeout" in settings:
             t = self.number(settings["timeout"], f"{ptr}/timeout")
             if t <= 0:

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..sdk.params import MISSING
 
-NODE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+NODE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}\Z")
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 SETTINGS = ("timeout", "retry", "on_error")
 RETRY_KEYS = ("attempts", "delay", "backoff", "max_delay", "on")
 ON_ERROR = ("fail", "continue")
@@ -51,6 +51,7 @@ class NodeSpec:
     settings: dict[str, Any] = field(default_factory=dict)
     disabled: bool = False
     notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         data: dict = {"type": self.type, "version": self.version}
@@ -63,6 +64,7 @@ class NodeSpec:
             data["disabled"] = True
         if self.notes:
             data["notes"] = self.notes
+        data.update(sorted(self.extra.items()))
         return data
 
 

@@ -37,9 +37,15 @@ def _text(description: str) -> dict:
     return {"type": "string", "description": description}
 
 
+def _ecma(pattern: str) -> str:
+    """JSON Schema regexes are ECMA 262: ``\\Z`` (Python's strict end of text) is written ``$``."""
+    return pattern.replace("\\Z", "$")
+
+
 def _closed(keys: tuple[str, ...], properties: dict, description: str | None = None,
-            required: tuple = ()) -> dict:
-    """An object with exactly ``keys`` (in that order) plus ``x-`` extension keys.
+            required: tuple = (), extensions: bool = False) -> dict:
+    """An object with exactly ``keys`` (in that order), plus ``x-`` extension keys where
+    Botloom keeps them (``extensions``: the top level, node blocks and node settings).
 
     ``properties`` must give a schema for every key in ``keys`` and no other, so a key the
     loader learns is also described here (otherwise this raises when the schema is built).
@@ -52,7 +58,8 @@ def _closed(keys: tuple[str, ...], properties: dict, description: str | None = N
     if required:
         schema["required"] = list(required)
     schema["properties"] = {key: properties[key] for key in keys}
-    schema["patternProperties"] = {EXTENSION: {"description": "An extension key; Botloom ignores it."}}
+    if extensions:
+        schema["patternProperties"] = {EXTENSION: {"description": "An extension key; Botloom keeps it and ignores it."}}
     schema["additionalProperties"] = False
     return schema
 
@@ -75,9 +82,9 @@ def _flow_properties() -> dict:
 def _defs() -> dict:
     number = {"type": "number"}
     return {
-        "name": {"type": "string", "pattern": NAME.pattern,
+        "name": {"type": "string", "pattern": _ecma(NAME.pattern),
                  "description": "Letters, digits and _, starting with a letter or _ (at most 64)."},
-        "node_id": {"type": "string", "pattern": NODE_ID.pattern,
+        "node_id": {"type": "string", "pattern": _ecma(NODE_ID.pattern),
                     "description": "Letters, digits, _ and -, starting with a letter or _ (at most 64). "
                                    "Chosen once; it never changes."},
         "type_name": {"enum": list(TYPES), "description": "A value type."},
@@ -113,7 +120,7 @@ def _defs() -> dict:
             "on_error": {"enum": list(ON_ERROR), "default": "fail",
                          "description": "When the node fails (after retries) and its 'error' port is not "
                                         "connected: fail the run, or continue through 'out'."},
-        }, "How the node runs."),
+        }, "How the node runs.", extensions=True),
         "node": _closed(NODE_KEYS, {
             "type": _text("The node type, e.g. core.log."),
             "version": {"type": "integer", "minimum": 1, "default": 1,
@@ -125,7 +132,7 @@ def _defs() -> dict:
             "disabled": {"type": "boolean", "default": False,
                          "description": "A disabled node is skipped: the run continues through 'out'."},
             "notes": _text("Notes for people reading the bot."),
-        }, "One step of a flow.", required=("type",)),
+        }, "One step of a flow.", required=("type",), extensions=True),
         "edge": _closed(("from", "to"), {
             "from": {"type": "string", "pattern": ENDPOINT, "description": "node.port the edge leaves."},
             "to": {"type": "string", "pattern": ENDPOINT,
@@ -168,7 +175,7 @@ def bot_schema() -> dict:
         "layout": {"type": "object", "propertyNames": _ref("name"), "additionalProperties": _ref("flow_layout"),
                    "description": "The canvas, apart from the logic: by flow name, 'main' or a subflow's."},
     }
-    top = _closed(TOP_KEYS, properties, required=("format", "name"))
+    top = _closed(TOP_KEYS, properties, required=("format", "name"), extensions=True)
     return {
         "$schema": DIALECT,
         "$id": SCHEMA_ID,

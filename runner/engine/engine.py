@@ -191,7 +191,7 @@ class Engine:
             state, error = "failed", NodeError(f"'{sig.port[1:]}' was used outside a loop", kind="bad_input",
                                                where=self.bot.label).to_dict()
         except Suspend as s:
-            state, wake = "suspended", dict(s.wake, seq=self._seq)
+            state, wake = "suspended", s.wake
         except NeedsAttention as n:
             state, attention = "needs_attention", n.info
         except RunCancelled:
@@ -352,6 +352,7 @@ class Engine:
                                started, perf_counter() - t0, kw)
                 raise
             except Suspend as s:
+                s.wake.setdefault("seq", seq)
                 self._finished(frame, cn, seq, attempt, "suspended", None, None, ctx and ctx.writes, None,
                                started, perf_counter() - t0, kw, s.wake)
                 raise

@@ -1,0 +1,228 @@
+"""Bot file errors point at the problem and say how to fix it; writing is canonical."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+
+import pytest
+
+from botloom.runner.botfile import Edge, NodeSpec, dumps, load, loads, save
+from botloom.runner.botfile import migrate
+from botloom.runner.errors import BotFileError, FormatTooNewError
+
+BOT = {
+    "format": 1,
+    "name": "invoices",
+    "inputs": {"folder": "path"},
+    "nodes": {
+        "start": {"type": "core.start"},
+        "log": {"type": "core.log", "params": {"message": "reading {{ folder }}"}},
+        "write": {"type": "core.set_variable", "params": {"name": "done", "value": True}},
+    },
+    "edges": [
+        {"from": "start.out", "to": "log.in"},
+        {"from": "log.out", "to": "write.in"},
+    ],
+    "layout": {"main": {"nodes": {"start": [0, 0], "log": [200, 0], "write": [400, 0]}}},
+}
+
+
+def bot(**changes) -> dict:
+    data = copy.deepcopy(BOT)
+    data.update(changes)
+    return data
+
+
+def node(**spec) -> dict:
+    return {"nodes": {"a": {"type": "core.log", **spec}}, "edges": [], "layout": {}}
+
+
+def error_for(text: str) -> BotFileError:
+    with pytest.raises(BotFileError) as info:
+        loads(text, source="bad.bot.json")
+    return info.value
+
+
+# (document as JSON text or data, expected pointer, a part of the message or fix)
+CASES = {
+    "unknown key, did you mean": (bot(nods={}), "/nods", "did you mean 'nodes'?"),
+    "duplicate key": ('{"format": 1, "name": "a", "name": "b"}', "", "the key 'name' appears twice"),
+    "newer format": (bot(format=2), "/format", "upgrade Botloom"),
+    "format 0": (bot(format=0), "/format", "at least 1, got 0"),
+    "format as text": (bot(format="1"), "/format", "whole number"),
+    "no format": ({"name": "a"}, "", "missing 'format'"),
+    "missing name": ({"format": 1}, "/name", "the bot has no name"),
+    "blank name": (bot(name="  "), "/name", "the bot has no name"),
+    "bad node id": (bot(nodes={"9lives": {"type": "core.log"}}, edges=[], layout={}), "/nodes/9lives",
+                    "'9lives' is not a valid node id"),
+    "node without type": (bot(nodes={"a": {"title": "A"}}, edges=[], layout={}), "/nodes/a", "has no 'type'"),
+    "edge without port": (bot(edges=[{"from": "start", "to": "log.in"}]), "/edges/0/from",
+                          "'start' is not of the form node.port"),
+    "edge with two dots": (bot(edges=[{"from": "start.out", "to": "log.in.x"}]), "/edges/0/to",
+                           "not of the form node.port"),
+    "edge listed twice": (bot(edges=[{"from": "start.out", "to": "log.in"}] * 2), "/edges", "listed twice"),
+    "retry attempts 0": (bot(**node(settings={"retry": {"attempts": 0}})), "/nodes/a/settings/retry/attempts",
+                         "from 1 to 100, got 0"),
+    "retry attempts 101": (bot(**node(settings={"retry": {"attempts": 101}})),
+                           "/nodes/a/settings/retry/attempts", "from 1 to 100, got 101"),
+    "timeout 0": (bot(**node(settings={"timeout": 0})), "/nodes/a/settings/timeout", "more than 0 seconds"),
+    "on_error": (bot(**node(settings={"on_error": "ignore"})), "/nodes/a/settings/on_error", "fail, continue"),
+    "unknown type name": (bot(inputs={"folder": "paht"}), "/inputs/folder", "did you mean 'path'?"),
+    "unknown type in full": (bot(variables={"n": {"type": "int"}}), "/variables/n/type", "use one of: any,"),
+    "layout for unknown flow": (bot(layout={"mian": {"nodes": {}}}), "/layout/mian",
+                                "layout for unknown flow 'mian' (did you mean 'main'?)"),
+    "position not a pair": (bot(layout={"main": {"nodes": {"log": [1, 2, 3]}}}), "/layout/main/nodes/log",
+                            "a position is [x, y]"),
+    "subflow called main": (bot(subflows={"main": {}}), "/subflows/main", "cannot be called 'main'"),
+    "invalid JSON": ('{"format": 1,\n  "name": "a",\n  "nodes": {,}\n}', "", "at line 3, column 13"),
+    "huge number": ('{"format": 1, "name": "a", "x-n": ' + "7" * 5000 + "}", "", "digits"),
+    "nested too deeply": (bot(**{"x-deep": json.loads("[" * 120 + "]" * 120)}), "/x-deep" + "/0" * 99,
+                          "nested more than 100 levels deep"),
+}
+
+
+@pytest.mark.parametrize("document, pointer, expected", CASES.values(), ids=CASES.keys())
+def test_error_points_at_the_problem(document, pointer, expected):
+    text = document if isinstance(document, str) else json.dumps(document, indent=2)
+    err = error_for(text)
+    assert err.pointer == pointer
+    assert expected in str(err)
+    assert str(err).startswith("bad.bot.json")
+
+
+def test_newer_format_is_refused_and_the_file_left_unchanged(tmp_path):
+    path = tmp_path / "future.bot.json"
+    path.write_text(json.dumps(bot(format=7, future_key={"a": 1})), encoding="utf-8")
+    before = path.read_bytes()
+    with pytest.raises(FormatTooNewError) as info:
+        load(path)
+    assert "format 7" in info.value.message and "upgrade Botloom" in str(info.value)
+    assert path.read_bytes() == before
+
+
+def test_non_utf8_file(tmp_path):
+    path = tmp_path / "latin1.bot.json"
+    path.write_bytes('{"format": 1, "name": "Café"}'.encode("latin-1"))
+    with pytest.raises(BotFileError) as info:
+        load(path)
+    assert "not UTF-8" in info.value.message
+    assert "save the file as UTF-8" in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_utf8_with_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "bom.bot.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(BOT).encode())
+    assert load(path).name == "invoices"
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(BotFileError, match="file not found"):
+        load(tmp_path / "nothing.bot.json")
+    with pytest.raises(BotFileError, match="is a folder"):
+        load(tmp_path)
+
+
+# ---------------------------------------------------------------- canonical writing
+
+def test_saving_twice_gives_identical_bytes(tmp_path):
+    first, second = tmp_path / "1.bot.json", tmp_path / "2.bot.json"
+    save(loads(json.dumps(BOT)), first)
+    save(load(first), second)
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_bytes().endswith(b"}\n")
+
+
+def test_moving_a_node_changes_one_line():
+    doc = loads(json.dumps(BOT))
+    before = dumps(doc).splitlines()
+    doc.main.positions["log"] = (260, 40)
+    after = dumps(doc).splitlines()
+    changed = [line for line in difflib.unified_diff(before, after, lineterm="", n=0)
+               if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == ['-        "log": [200, 0],', '+        "log": [260, 40],']
+
+
+def test_adding_a_node_only_adds_lines_in_nodes_and_edges():
+    doc = loads(json.dumps(BOT))
+    before = dumps(doc).splitlines()
+    doc.main.nodes["notify"] = NodeSpec(id="notify", type="core.log", params={"message": "failed"})
+    doc.main.edges.append(Edge("log", "error", "notify", "in"))
+    after = dumps(doc).splitlines()
+
+    opcodes = difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes()
+    assert {tag for tag, *_ in opcodes} == {"equal", "insert"}
+    inserted = [j for tag, _, _, j1, j2 in opcodes if tag == "insert" for j in range(j1, j2)]
+    nodes_at, edges_at, layout_at = (after.index(f'  "{key}": ' + bracket)
+                                     for key, bracket in (("nodes", "{"), ("edges", "["), ("layout", "{")))
+    assert inserted and all(nodes_at < j < edges_at or edges_at < j < layout_at for j in inserted)
+    assert any('"notify": {' in after[j] for j in inserted)
+    assert any('"log.error"' in after[j] for j in inserted)
+
+
+def test_ids_edges_and_positions_are_sorted():
+    data = bot(nodes={name: {"type": "core.log"} for name in ("zeta", "alpha", "mid")},
+               edges=[{"from": "zeta.out", "to": "alpha.in"}, {"from": "alpha.out", "to": "mid.in"}],
+               layout={"main": {"nodes": {"zeta": [0, 0], "alpha": [1, 1]}}})
+    written = json.loads(dumps(loads(json.dumps(data))))
+    assert list(written["nodes"]) == ["alpha", "mid", "zeta"]
+    assert [e["from"] for e in written["edges"]] == ["alpha.out", "zeta.out"]
+    assert list(written["layout"]["main"]["nodes"]) == ["alpha", "zeta"]
+
+
+def test_saving_keeps_the_description_and_orders_layout_like_subflows():
+    data = bot(description="Reads invoices.", subflows={"zeta": {}, "alpha": {}},
+               layout={"zeta": {"nodes": {"s": [0, 0]}}, "main": {"nodes": {"log": [1, 1]}},
+                       "alpha": {"nodes": {"s": [2, 2]}}})
+    text = dumps(loads(json.dumps(data)))
+    written = json.loads(text)
+    assert written["description"] == "Reads invoices."
+    assert list(written["subflows"]) == ["alpha", "zeta"]
+    assert list(written["layout"]) == ["main", "alpha", "zeta"]
+    assert dumps(loads(text)) == text
+
+
+def test_one_edge_and_one_position_per_line():
+    text = dumps(loads(json.dumps(BOT)))
+    assert '    {"from": "log.out", "to": "write.in"},\n' in text
+    assert '        "write": [400, 0]\n' in text
+
+
+# ---------------------------------------------------------------- format migrations
+
+def test_older_format_is_migrated_on_load(monkeypatch):
+    def to_2(data: dict) -> dict:
+        data["description"] = data.pop("summary")
+        return data
+
+    monkeypatch.setattr(migrate, "CURRENT_FORMAT", 2)
+    monkeypatch.setattr(migrate, "MIGRATIONS", {1: to_2})
+    doc = loads(json.dumps(bot(summary="reads invoices")))
+    assert doc.migrated_from == 1
+    assert doc.description == "reads invoices"
+    assert json.loads(dumps(doc))["format"] == 2
+    assert loads(dumps(doc)).migrated_from is None
+
+
+def test_older_format_without_a_migration_is_refused(monkeypatch):
+    monkeypatch.setattr(migrate, "CURRENT_FORMAT", 2)
+    monkeypatch.setattr(migrate, "MIGRATIONS", {})
+    err = error_for(json.dumps(BOT))
+    assert err.pointer == "/format"
+    assert "cannot upgrade from format 1" in err.message
+
+
+def test_lone_surrogate_is_refused_but_a_real_pair_loads():
+    with pytest.raises(BotFileError, match="lone surrogate"):
+        loads('{"format": 1, "name": "a\\ud800b"}')
+    doc = loads('{"format": 1, "name": "smile \\ud83d\\ude00"}')
+    assert loads(dumps(doc)).name == "smile \U0001F600"
+
+
+@pytest.mark.parametrize("key", ["nodes", "inputs"])
+def test_a_trailing_newline_is_not_part_of_a_valid_name(key):
+    value = {"a\n": {"type": "core.log"}} if key == "nodes" else {"a\n": "string"}
+    with pytest.raises(BotFileError, match="not a valid"):
+        loads(json.dumps({"format": 1, "name": "x", key: value}))

@@ -111,22 +111,11 @@ class Flow:
 
     def set_param(self, node_id: str, name: str, value: Any) -> Any:
         """Set (or, with None, clear) a parameter; returns the previous value."""
-        params = self.node(node_id).params
-        old = params.get(name)
-        if value is None:
-            params.pop(name, None)
-        else:
-            params[name] = value
-        return old
+        return _assign(self.node(node_id).params, name, value)
 
     def set_setting(self, node_id: str, name: str, value: Any) -> Any:
-        settings = self.node(node_id).settings
-        old = settings.get(name)
-        if value is None:
-            settings.pop(name, None)
-        else:
-            settings[name] = value
-        return old
+        """Set (or, with None, clear) a setting (timeout, retry, on_error); returns the previous value."""
+        return _assign(self.node(node_id).settings, name, value)
 
     def move(self, node_id: str, x: float, y: float) -> tuple[float, float]:
         self.node(node_id)
@@ -196,6 +185,15 @@ class Bot:
         from .validate import validate_bot
 
         return validate_bot(self, registry)
+
+
+def _assign(mapping: dict, name: str, value: Any) -> Any:
+    old = mapping.get(name)
+    if value is None:
+        mapping.pop(name, None)
+    else:
+        mapping[name] = value
+    return old
 
 
 def reachable(cg: nx.DiGraph, sources: Iterable[str], without: str | None = None) -> set[str]:

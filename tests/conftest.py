@@ -24,6 +24,14 @@ def botloom_home(tmp_path, monkeypatch) -> Path:
     return home
 
 
+@pytest.fixture
+def work(tmp_path) -> Path:
+    """A folder for a test's files, apart from its data folder."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    return folder
+
+
 def write_bot(folder: Path, name: str, nodes: dict, edges: list, **top) -> Path:
     data = {"format": 1, "name": name, **top, "nodes": nodes,
             "edges": [{"from": a, "to": b} for a, b in edges]}

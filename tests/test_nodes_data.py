@@ -12,18 +12,6 @@ import pytest
 from nodes_helpers import outputs_of, run_bot, run_node
 
 
-@pytest.fixture(autouse=True)
-def _home(tmp_path, monkeypatch):
-    monkeypatch.setenv("BOTLOOM_HOME", str(tmp_path / "home"))
-
-
-@pytest.fixture
-def work(tmp_path):
-    folder = tmp_path / "work"
-    folder.mkdir()
-    return folder
-
-
 ROWS = [{"name": "Ada", "city": "Zürich", "total": 12, "paid": True},
         {"name": "Linus", "city": "Helsinki", "total": 7.5, "paid": False},
         {"name": "Grace", "city": "New York, NY", "total": -3, "paid": True}]

@@ -9,18 +9,6 @@ import pytest
 from nodes_helpers import logs_of, make_engine, outputs_of, run_bot, run_node
 
 
-@pytest.fixture(autouse=True)
-def _home(tmp_path, monkeypatch):
-    monkeypatch.setenv("BOTLOOM_HOME", str(tmp_path / "home"))
-
-
-@pytest.fixture
-def work(tmp_path):
-    folder = tmp_path / "work"
-    folder.mkdir()
-    return folder
-
-
 # ---------------------------------------------------------------- files.list
 def test_list_pattern_recursive_and_include(work):
     for name in ("b.pdf", "a.pdf", "notes.txt", "sub/c.pdf", "sub/deeper/d.pdf"):

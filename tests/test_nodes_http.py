@@ -13,11 +13,6 @@ import pytest
 from nodes_helpers import outputs_of, run_bot, run_node
 
 
-@pytest.fixture(autouse=True)
-def _home(tmp_path, monkeypatch):
-    monkeypatch.setenv("BOTLOOM_HOME", str(tmp_path / "home"))
-
-
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep test output clean
         pass

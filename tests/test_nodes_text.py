@@ -6,11 +6,6 @@ import pytest
 from nodes_helpers import outputs_of, run_bot, run_node
 
 
-@pytest.fixture(autouse=True)
-def _home(tmp_path, monkeypatch):
-    monkeypatch.setenv("BOTLOOM_HOME", str(tmp_path / "home"))
-
-
 # ---------------------------------------------------------------- text.template
 def test_template_renders_variables_loops_and_node_outputs():
     template = ("Dear {{ customer }},\n"

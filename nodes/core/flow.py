@@ -63,6 +63,17 @@ def switch(ctx, value, cases):
     return Next("default")
 
 
+def _run_pass(ctx) -> bool:
+    """One pass of a loop body; False when a Break ends the loop."""
+    try:
+        ctx.run_branch("body")
+    except ContinueLoop:
+        pass
+    except BreakLoop:
+        return False
+    return True
+
+
 @node("core.for_each", title="For each", category=CATEGORY, icon="loop", ports=("out",), body_ports=("body",),
       loop=True,
       params=[Param("items", "list", required=True, description="A list, or the rows of a table."),
@@ -76,11 +87,7 @@ def for_each(ctx, items, item_var, index_var):
         ctx.set_var(item_var, item)
         ctx.set_var(index_var, index)
         count += 1
-        try:
-            ctx.run_branch("body")
-        except ContinueLoop:
-            continue
-        except BreakLoop:
+        if not _run_pass(ctx):
             break
     return {"count": count}
 
@@ -99,11 +106,7 @@ def while_(ctx, condition, max_iterations):
             raise NodeError(f"the loop ran {max_iterations} times and its condition still holds", kind="loop_guard",
                             fix="check the condition, or raise max_iterations if so many passes are expected")
         passes += 1
-        try:
-            ctx.run_branch("body")
-        except ContinueLoop:
-            continue
-        except BreakLoop:
+        if not _run_pass(ctx):
             break
     return {"iterations": passes}
 

@@ -33,27 +33,18 @@ class Journal(Listener):
 
     # -- writing
     def _flush(self) -> None:
-        if not self._rows:
-            return
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany(_NODE_SQL, self._rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        self._rows.clear()
-        self._last_flush = time.monotonic()
+        if self._rows:
+            self._commit()
 
-    def _commit(self, sql: str, args: tuple) -> None:
-        """Write the buffer and one more statement in one transaction."""
+    def _commit(self, sql: str | None = None, args: tuple = ()) -> None:
+        """Write the buffered steps, and optionally one more statement, in one transaction."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             if self._rows:
                 conn.executemany(_NODE_SQL, self._rows)
-            conn.execute(sql, args)
+            if sql is not None:
+                conn.execute(sql, args)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

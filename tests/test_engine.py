@@ -720,3 +720,25 @@ def test_engine_refuses_a_data_edge_into_an_unknown_parameter():
     with pytest.raises(InvalidBotError) as info:
         Engine(doc, registry())
     assert any(p.code == "unknown-param" and p.node == "b" for p in info.value.problems)
+
+
+def test_a_resumed_retry_scope_does_not_wait_again_for_attempts_that_already_happened():
+    """Replay re-runs scope nodes; the backoff of past attempts is not slept again."""
+    nodes = {
+        "start": {"type": "core.start"},
+        "again": {"type": "core.retry", "params": {"attempts": 3, "delay": 0.4, "backoff": 1}},
+        "count": {"type": "core.set_variable", "params": {"name": "tries", "value": "{{ tries + 1 }}"}},
+        "check": {"type": "core.if", "params": {"condition": "tries < 3"}},
+        "boom": {"type": "core.fail", "params": {"message": "not yet"}},
+        "wait": {"type": "core.wait_signal", "params": {"signal": "go"}},
+    }
+    doc = make(nodes, [("start", "again"), ("again.body", "count"), ("count", "check"), ("check.true", "boom"),
+                       ("again", "wait")], variables={"tries": {"type": "integer", "default": 0}})
+    first, log = run(doc)
+    assert first.state == "suspended"
+    replay = {e.seq: StepRecord(e.node, e.state, e.port, e.outputs, e.writes, e.error, e.wake)
+              for e in log.of("node_finished")}
+    t0 = time.monotonic()
+    second, _ = run(doc, replay=replay, resume=ResumeRequest(data={"signal": "go"}, seq=first.wake["seq"]))
+    assert second.state == "succeeded"
+    assert time.monotonic() - t0 < 0.3  # the first run waited 2 x 0.4 s between its attempts

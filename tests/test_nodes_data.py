@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
 from nodes_helpers import outputs_of, run_bot, run_node
 
 

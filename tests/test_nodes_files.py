@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 from nodes_helpers import logs_of, make_engine, outputs_of, run_bot, run_node
 
 

@@ -126,8 +126,9 @@ class Context:
             raise RunCancelled("the run was stopped")
 
     def sleep(self, seconds: float) -> None:
-        """Wait, but wake at once (raising RunCancelled) if the run is stopped."""
-        if seconds > 0 and self._cancel.wait(seconds):
+        """Wait, but wake at once (raising RunCancelled) if the run is stopped. While a resumed
+        run replays steps that already happened, waiting is skipped."""
+        if seconds > 0 and not self._engine.replaying and self._cancel.wait(seconds):
             raise RunCancelled("the run was stopped")
 
     # -- suspension (waiting without holding a process)

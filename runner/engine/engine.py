@@ -173,6 +173,12 @@ class Engine:
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
+    @property
+    def replaying(self) -> bool:
+        """True while a resumed run walks steps the journal already has (waits are skipped:
+        the time they stood for has passed)."""
+        return self._replay is not None and (self._seq + 1) in self._replay
+
     def run(self, inputs: dict | None = None, *, bound: bool = False) -> RunResult:
         """Run the bot's main flow to the end (or until it suspends, fails or is stopped)."""
         plan = self.plans["main"]
@@ -389,7 +395,7 @@ class Engine:
                 self._finished(frame, cn, seq, attempt, "failed", None, None, ctx and ctx.writes, error.to_dict(),
                                started, perf_counter() - t0, kw)
                 self._emit(NodeRetrying(self.run_id, seq, cn.id, attempt + 1, error.to_dict(), delay))
-                if delay > 0 and self._cancel.wait(delay):
+                if delay > 0 and not self.replaying and self._cancel.wait(delay):
                     raise RunCancelled("the run was stopped")
                 attempt += 1
                 continue

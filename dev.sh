@@ -44,7 +44,6 @@ setup() {
   stamp=".venv/.botloom-installed-$(sha256sum pyproject.toml | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
     say "installing Botloom and its test tools into .venv"
-    .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e '.[dev]'
     rm -f .venv/.botloom-installed-*
     touch "$stamp"

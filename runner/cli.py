@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("bot", help="the bot file (*.bot.json)")
     r.add_argument("-i", "--input", action="append", default=[], metavar="NAME=VALUE",
                    help="an input value (repeatable); lists, objects and tables take JSON")
+    r.add_argument("--inputs", metavar="FILE", help="input values from a JSON object file (--input wins)")
     r.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     r.add_argument("--events", choices=["jsonl"], help="stream every event as JSON lines on stdout")
     r.add_argument("--control", choices=["stdin"], help="read debugger commands (JSON lines) from stdin")
@@ -150,6 +151,20 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
         if not eq or not name:
             raise InputError(f"{what} '{item}' is not NAME=VALUE", fix=f"write e.g. --{what} count=3")
         values[name.strip()] = value
+    return values
+
+
+def _inputs_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            values = json.load(f)
+    except OSError as exc:
+        raise InputError(f"cannot read the inputs file: {exc.strerror}", where=path) from None
+    except ValueError as exc:
+        raise InputError(f"the inputs file is not valid JSON: {exc}", where=path) from None
+    if not isinstance(values, dict):
+        raise InputError("the inputs file must hold a JSON object of input names and values", where=path,
+                         fix='e.g. {"min_confidence": 0.9, "invoices": "in/october.csv"}')
     return values
 
 
@@ -273,7 +288,7 @@ def _run_with_engine(args, start) -> int:
 def cmd_run(args) -> int:
     from . import service
 
-    inputs = _pairs(args.input, "input")
+    inputs = {**_inputs_file(args.inputs), **_pairs(args.input, "input")} if args.inputs else _pairs(args.input, "input")
     loaded = service.load_bot(args.bot)
     if not args.quiet:
         for warning in loaded.warnings:

@@ -274,3 +274,19 @@ def test_artifacts_are_kept_with_the_run(cli, tmp_path, botloom_home):
     assert artifact["path"].startswith(str(botloom_home / "artifacts" / shown["run"]["id"]))
     assert open(artifact["path"]).read() == "pixels"
     assert "artifacts:" in cli("show", "last").stdout
+
+
+def test_inputs_from_a_json_file(cli, tmp_path):
+    bot = write_bot(tmp_path, "sum", {
+        "start": {"type": "core.start"},
+        "add": {"type": "core.set_variable", "params": {"name": "total", "value": "{{ items | sum }}"}},
+    }, [("start.out", "add.in")], inputs={"items": "list", "label": "string"}, outputs={"total": "number"})
+    (tmp_path / "in.json").write_text(json.dumps({"items": [1, 2, 3.5], "label": "x"}))
+    proc = cli("run", bot, "--inputs", tmp_path / "in.json", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["outputs"] == {"total": 6.5}
+    overridden = cli("run", bot, "--inputs", tmp_path / "in.json", "-i", "items=[10]", "--json")
+    assert json.loads(overridden.stdout)["outputs"] == {"total": 10}
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    bad = cli("run", bot, "--inputs", tmp_path / "bad.json")
+    assert bad.returncode == 2 and "JSON object" in bad.stderr

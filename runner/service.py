@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -18,6 +19,7 @@ from typing import Any, Iterable
 from . import __version__, botfile, paths
 from .botfile.model import BotDoc
 from .engine.engine import Engine, ResumeRequest, RunResult, bind_inputs, new_run_id
+from .engine.signals import ListenerFailed
 from .errors import InvalidBotError, ResumeError, StoreError
 from .problems import Problem
 from .sdk.registry import Registry
@@ -156,12 +158,19 @@ def _execute(store: RunStore, lock, doc: BotDoc, reg: Registry, run_id: str, val
         if on_engine is not None:
             on_engine(engine)
         return engine.run(values, bound=True)
-    except BaseException:
-        # anything that escapes the engine (a bug, a store failure) leaves the run visibly crashed
+    except BaseException as exc:
+        # anything that escapes the engine (a store failure, a bug) leaves the run visibly crashed
+        cause = exc.error if isinstance(exc, ListenerFailed) else exc
         try:
-            store.set_state(run_id, "crashed", "the runner stopped unexpectedly")
+            store.set_state(run_id, "crashed", f"the runner stopped: {type(cause).__name__}: {cause}")
         except Exception:
             pass
+        if isinstance(exc, ListenerFailed) or isinstance(cause, sqlite3.Error):
+            what = (f"the run store {store.path} could not be written" if isinstance(cause, sqlite3.Error)
+                    else f"its {type(exc.listener).__name__} listener failed")
+            raise StoreError(f"run {run_id} stopped: {what} ({cause})",
+                             fix=f"check free disk space and that nothing else locks the file, then "
+                                 f"`botloom resume {run_id}`") from None
         raise
     finally:
         for listener in all_listeners:

@@ -233,3 +233,24 @@ def test_whether_a_step_may_repeat_can_depend_on_its_parameters():
     assert reg.get("files.append_text").repeatable({}) is False
     assert reg.get("core.log").repeatable({}) is True  # no side effects
     assert write_csv.describe()["idempotent"] == "depends on parameters"
+
+
+def test_a_store_that_cannot_be_written_stops_the_run_with_a_clear_error(cli, tmp_path):
+    """The journal's table is made read-only mid-run (as a full disk would): no traceback, the
+    run is reported with what to do."""
+    bot = write_bot(tmp_path, "store-fails", {
+        "start": {"type": "core.start"},
+        "a": {"type": "files.append_text", "params": {"path": "x.txt", "text": "a"}},
+        "wait": {"type": "core.delay", "params": {"seconds": 1.0}},
+        "b": {"type": "files.append_text", "params": {"path": "x.txt", "text": "b"}},
+    }, [("start.out", "a.in"), ("a.out", "wait.in"), ("wait.out", "b.in")])
+    proc = cli.start("run", bot)
+    wait_for(lambda: lines(tmp_path / "x.txt") == ["a"], what="the first step")
+    db = sqlite3.connect(cli.home / "runs.sqlite")
+    db.execute("CREATE TRIGGER no_more BEFORE INSERT ON node_runs BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    db.commit()
+    db.close()
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2, err
+    assert "could not be written" in err and "botloom resume" in err and "Traceback" not in err
+    assert lines(tmp_path / "x.txt") == ["a"]  # the next side effect did not run unjournalled

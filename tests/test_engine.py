@@ -742,3 +742,21 @@ def test_a_resumed_retry_scope_does_not_wait_again_for_attempts_that_already_hap
     second, _ = run(doc, replay=replay, resume=ResumeRequest(data={"signal": "go"}, seq=first.wake["seq"]))
     assert second.state == "succeeded"
     assert time.monotonic() - t0 < 0.3  # the first run waited 2 x 0.4 s between its attempts
+
+
+def test_a_failing_listener_stops_the_run_and_is_not_a_node_error():
+    """An error edge handles the node's failures, never a broken journal or log."""
+    from botloom.runner.engine.signals import ListenerFailed
+
+    class Broken:
+        def handle(self, event):
+            if event.kind == "node_started" and event.node == "risky":
+                raise OSError("disk full")
+
+    doc = make({"start": {"type": "core.start"},
+                "risky": {"type": "core.log", "params": {"message": "x"}},
+                "handler": {"type": "core.log", "params": {"message": "handled"}}},
+               [("start", "risky"), ("risky.error", "handler")])
+    with pytest.raises(ListenerFailed) as info:
+        Engine(doc, registry(), listeners=[Broken()]).run()
+    assert isinstance(info.value.error, OSError)

@@ -32,7 +32,7 @@ from ..sdk.types import TYPES, TypeMismatch, parse_text
 from .context import Context
 from .events import Event, NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted, now
 from .plan import CompiledNode, FlowPlan, compile_bot
-from .signals import SIGNALS, EndFlow, FlowSignal, NeedsAttention, Suspend
+from .signals import SIGNALS, EndFlow, FlowSignal, ListenerFailed, NeedsAttention, Suspend
 
 MAX_DEPTH = 50
 NOT_RETRIED = frozenset({"bad_input", "expression", "missing_dependency", "failed"})
@@ -211,7 +211,10 @@ class Engine:
     # ------------------------------------------------------------ internals
     def _emit(self, event: Event) -> None:
         for listener in self._listeners:
-            listener.handle(event)
+            try:
+                listener.handle(event)
+            except Exception as exc:
+                raise ListenerFailed(listener, exc) from exc
 
     def _run_chain(self, frame: Frame, node_id: str | None) -> None:
         nodes = frame.plan.nodes

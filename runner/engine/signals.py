@@ -44,3 +44,13 @@ class NeedsAttention(Exception):
     def __init__(self, seq: int, node: str, title: str, reason: str):
         super().__init__(reason)
         self.info = {"seq": seq, "node": node, "title": title, "reason": reason}
+
+
+class ListenerFailed(BaseException):
+    """A listener (the journal, a log file) failed. Not an error of the node being run, so no
+    catch block or error edge may handle it: it stops the run. ``__cause__`` is the failure."""
+
+    def __init__(self, listener: object, error: BaseException):
+        super().__init__(f"{type(listener).__name__} failed: {type(error).__name__}: {error}")
+        self.listener = listener
+        self.error = error

@@ -760,3 +760,18 @@ def test_a_failing_listener_stops_the_run_and_is_not_a_node_error():
     with pytest.raises(ListenerFailed) as info:
         Engine(doc, registry(), listeners=[Broken()]).run()
     assert isinstance(info.value.error, OSError)
+
+
+def test_each_run_starts_from_fresh_copies_of_the_defaults():
+    @node("test.push", params=[Param("value", "any")])
+    def push(ctx, value):
+        ctx.var("seen").append(value)  # a careless node changing a list in place
+
+    doc = make({"start": {"type": "core.start"}, "p": {"type": "test.push", "params": {"value": 1}}},
+               [("start", "p")], variables={"seen": {"type": "list", "default": []}},
+               inputs={"extra": {"type": "list", "default": []}}, outputs={"seen": "list"})
+    reg = registry_with(push)
+    first, _ = run(doc, reg=reg)
+    second, _ = run(doc, reg=reg)
+    assert first.outputs == second.outputs == {"seen": [1]}
+    assert doc.main.variables["seen"].default == [] and doc.main.inputs["extra"].default == []

@@ -14,6 +14,7 @@ otherwise the run stops as ``needs_attention`` until a person chooses retry or s
 
 from __future__ import annotations
 
+import copy
 import threading
 import traceback
 import uuid
@@ -87,7 +88,9 @@ class Frame:
     def __init__(self, plan: FlowPlan, inputs: dict, depth: int):
         self.plan = plan
         self.inputs = inputs
-        self.vars = {name: d.default for name, d in plan.doc.variables.items() if d.default is not MISSING}
+        # defaults are copied: a node changing a list in place must not change the next run's start
+        self.vars = {name: copy.deepcopy(d.default) for name, d in plan.doc.variables.items()
+                     if d.default is not MISSING}
         self.vars.update(inputs)
         self.nodes: dict[str, dict] = {}
         self.active: set[str] = set()
@@ -113,7 +116,7 @@ def bind_inputs(decls: dict[str, VarDecl], given: dict | None, *, from_text: boo
                 raise InputError(f"input '{name}': {exc}", where=where,
                                  fix=f"give a {TYPES[decl.type].title} for '{name}'") from None
         elif decl.default is not MISSING:
-            values[name] = decl.default
+            values[name] = copy.deepcopy(decl.default)
         elif decl.required:
             raise InputError(f"the required input '{name}' is missing", where=where,
                              fix=f"pass it with --input {name}=VALUE")

@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("-i", "--input", action="append", default=[], metavar="NAME=VALUE",
                    help="an input value (repeatable); lists, objects and tables take JSON")
     r.add_argument("--inputs", metavar="FILE", help="input values from a JSON object file (--input wins)")
+    r.add_argument("--from", dest="start_at", metavar="NODE",
+                   help="run from this node of the main flow instead of the start (to try out a part of a bot)")
     r.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     r.add_argument("--events", choices=["jsonl"], help="stream every event as JSON lines on stdout")
     r.add_argument("--control", choices=["stdin"], help="read debugger commands (JSON lines) from stdin")
@@ -294,7 +296,8 @@ def cmd_run(args) -> int:
         for warning in loaded.warnings:
             print(f"botloom: {warning}", file=sys.stderr)
     code = _run_with_engine(args, lambda **kw: service.start_run(args.bot, inputs, from_text=True, loaded=loaded,
-                                                                  listeners=_listeners(args), **kw))
+                                                                  listeners=_listeners(args), start_at=args.start_at,
+                                                                  **kw))
     service.prune_logs()
     return code
 
@@ -454,6 +457,8 @@ def cmd_logs(args) -> int:
         store.close()
     jsonl, text = log_paths(run_id)
     path = jsonl if args.json else text
+    while args.follow and not path.exists() and not _run_over(run_id):
+        time.sleep(0.05)  # the run has just started: its log file is on its way
     if not path.exists():
         raise BotloomError(f"the log of run {run_id} is gone", fix="logs are pruned by `botloom config logs.retention_days`")
     with open(path, encoding="utf-8") as f:

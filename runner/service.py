@@ -20,7 +20,7 @@ from . import __version__, botfile, paths
 from .botfile.model import BotDoc
 from .engine.engine import Engine, ResumeRequest, RunResult, bind_inputs, new_run_id
 from .engine.signals import ListenerFailed
-from .errors import InvalidBotError, ResumeError, StoreError
+from .errors import InputError, InvalidBotError, ResumeError, StoreError, did_you_mean
 from .problems import Problem
 from .sdk.registry import Registry
 from .store import RESUMABLE, RunStore
@@ -72,19 +72,23 @@ def validate_cached(doc: BotDoc, text: str, reg: Registry, *, cache: bool = True
 
 def start_run(path: str | os.PathLike, inputs: dict | None = None, *, from_text: bool = False,
               listeners: Iterable[Any] = (), debugger: Any = None, trigger: str = "cli",
-              loaded: LoadedBot | None = None, on_engine: Any = None) -> RunResult:
-    """Run a bot file durably: journalled in the store, logged to files."""
+              loaded: LoadedBot | None = None, on_engine: Any = None, start_at: str | None = None) -> RunResult:
+    """Run a bot file durably: journalled in the store, logged to files. ``start_at`` runs
+    from that node instead of the start node."""
     bot = loaded or load_bot(path)
     values = bind_inputs(bot.doc.main.inputs, inputs, from_text=from_text, where=bot.doc.label)
+    if start_at is not None and start_at not in bot.doc.main.nodes:
+        raise InputError(f"there is no node '{start_at}' to start from{did_you_mean(start_at, bot.doc.main.nodes)}",
+                         where=bot.doc.label, fix="give the id of a node of the main flow")
     run_id = new_run_id()
     store = RunStore()
     try:
         lock = store.lock(run_id)
         lock.acquire()
         store.create_run(run_id, bot_name=bot.doc.name, bot_path=os.path.abspath(path), bot_text=bot.text,
-                         bot_hash=bot.digest, inputs=values, trigger=trigger)
+                         bot_hash=bot.digest, inputs=values, trigger=trigger, start_node=start_at)
         return _execute(store, lock, bot.doc, bot.registry, run_id, values, listeners, debugger,
-                        base_dir=Path(path).resolve().parent, on_engine=on_engine)
+                        base_dir=Path(path).resolve().parent, on_engine=on_engine, start_at=start_at)
     finally:
         store.close()
 
@@ -116,7 +120,8 @@ def resume_run(ref: str, *, action: str | None = None, data: dict | None = None,
         doc = botfile.loads(row["bot_snapshot"], source=row["bot_path"] or row["bot_name"])
         base_dir = Path(row["bot_path"]).parent if row["bot_path"] else Path.cwd()
         return _execute(store, lock, doc, registry(), run_id, row["inputs"] or {}, listeners, debugger,
-                        base_dir=base_dir, replay=store.load_replay(run_id), resume=request, on_engine=on_engine)
+                        base_dir=base_dir, replay=store.load_replay(run_id), resume=request, on_engine=on_engine,
+                        start_at=row["start_node"])
     finally:
         store.close()
 
@@ -144,7 +149,7 @@ def _resume_request(store: RunStore, run_id: str, row: dict, action: str | None,
 
 
 def _execute(store: RunStore, lock, doc: BotDoc, reg: Registry, run_id: str, values: dict, listeners, debugger,
-             *, base_dir: Path, replay=None, resume=None, on_engine=None) -> RunResult:
+             *, base_dir: Path, replay=None, resume=None, on_engine=None, start_at=None) -> RunResult:
     from . import settings
     from .logs import RunLog
 
@@ -157,7 +162,7 @@ def _execute(store: RunStore, lock, doc: BotDoc, reg: Registry, run_id: str, val
                         resume=resume, base_dir=base_dir)
         if on_engine is not None:
             on_engine(engine)
-        return engine.run(values, bound=True)
+        return engine.run(values, bound=True, start_at=start_at)
     except BaseException as exc:
         # anything that escapes the engine (a store failure, a bug) leaves the run visibly crashed
         cause = exc.error if isinstance(exc, ListenerFailed) else exc

@@ -254,3 +254,59 @@ def test_a_store_that_cannot_be_written_stops_the_run_with_a_clear_error(cli, tm
     assert proc.returncode == 2, err
     assert "could not be written" in err and "botloom resume" in err and "Traceback" not in err
     assert lines(tmp_path / "x.txt") == ["a"]  # the next side effect did not run unjournalled
+
+
+def test_run_from_a_chosen_node_and_resume_from_there(cli, tmp_path):
+    out = tmp_path / "from.txt"
+    bot = write_bot(tmp_path, "partial", {
+        "start": {"type": "core.start"},
+        "a": {"type": "files.append_text", "params": {"path": "from.txt", "text": "a"}},
+        "b": {"type": "files.append_text", "params": {"path": "from.txt", "text": "b"}},
+        "wait": {"type": "core.delay", "params": {"seconds": "{{ 20 if not vars.get('again') else 0 }}"}},
+        "c": {"type": "files.append_text", "params": {"path": "from.txt", "text": "c"}},
+    }, [("start.out", "a.in"), ("a.out", "b.in"), ("b.out", "wait.in"), ("wait.out", "c.in")])
+    proc = cli.start("run", bot, "--from", "b")
+    kill_when(proc, lambda: lines(out) == ["b"], "the first step from b")
+    run_id = only_run_id(cli)
+    edit_snapshot(cli, run_id, lambda snap: snap.update({"variables": {"again": {"type": "boolean", "default": True}}}))
+    assert cli("resume", run_id).returncode == 0
+    assert lines(out) == ["b", "c"]  # 'a' never ran, 'b' was not repeated
+    wrong = cli("run", bot, "--from", "bb")
+    assert wrong.returncode == 2 and "did you mean 'b'" in wrong.stderr
+
+
+def test_an_older_run_store_is_upgraded_in_place(tmp_path):
+    from botloom.runner.store import RunStore
+    from botloom.runner.store.db import SCHEMA_VERSION
+
+    path = tmp_path / "runs.sqlite"
+    old = sqlite3.connect(path)  # the schema-1 runs table, as an earlier Botloom created it
+    old.execute("CREATE TABLE runs (id VARCHAR PRIMARY KEY, bot_name VARCHAR, bot_path VARCHAR, bot_hash VARCHAR, "
+                "bot_snapshot VARCHAR, state VARCHAR, trigger VARCHAR, inputs VARCHAR, outputs VARCHAR, "
+                "error VARCHAR, attention VARCHAR, wake VARCHAR, wake_at FLOAT, signal VARCHAR, started_at FLOAT, "
+                "ended_at FLOAT, steps INTEGER, pid INTEGER, host VARCHAR)")
+    old.execute("INSERT INTO runs (id, bot_name, state, started_at, steps) VALUES ('r1', 'old', 'succeeded', 1, 3)")
+    old.execute("PRAGMA user_version=1")
+    old.commit()
+    old.close()
+    store = RunStore(path)
+    try:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        row = store.run_row("r1")
+        assert row["bot_name"] == "old" and row["start_node"] is None  # kept, and the new column is there
+    finally:
+        store.close()
+
+
+def test_crash_detection_never_overwrites_a_run_that_just_finished(tmp_path):
+    from botloom.runner.store import RunStore
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    try:
+        store.create_run("r1", bot_name="b", bot_path=None, bot_text="{}", bot_hash="h", inputs={})
+        store.set_state("r1", "succeeded")  # finished between detect_crashed's read and its update
+        assert store.set_state("r1", "crashed", "gone", only_if="running") is False
+        assert store.run_row("r1")["state"] == "succeeded"
+        assert [h.state for h in store.history("r1")] == ["created", "succeeded"]
+    finally:
+        store.close()

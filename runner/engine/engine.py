@@ -182,9 +182,15 @@ class Engine:
         the time they stood for has passed)."""
         return self._replay is not None and (self._seq + 1) in self._replay
 
-    def run(self, inputs: dict | None = None, *, bound: bool = False) -> RunResult:
-        """Run the bot's main flow to the end (or until it suspends, fails or is stopped)."""
+    def run(self, inputs: dict | None = None, *, bound: bool = False, start_at: str | None = None) -> RunResult:
+        """Run the bot's main flow to the end (or until it suspends, fails or is stopped).
+
+        ``start_at`` runs from that node of the main flow instead of the start node (to try
+        out a part of a bot; nodes before it do not run, so their outputs are missing)."""
         plan = self.plans["main"]
+        if start_at is not None and start_at not in plan.nodes:
+            raise InputError(f"there is no node '{start_at}' to start from{did_you_mean(start_at, plan.nodes)}",
+                             where=self.bot.label, fix="give the id of a node of the main flow")
         values = (inputs or {}) if bound else bind_inputs(plan.doc.inputs, inputs, where=self.bot.label)
         frame = Frame(plan, values, 0)
         t0 = perf_counter()
@@ -192,7 +198,7 @@ class Engine:
         state, error, attention, wake, outputs = "succeeded", None, None, None, {}
         try:
             try:
-                self._run_chain(frame, plan.start)
+                self._run_chain(frame, start_at or plan.start)
             except EndFlow:
                 pass
             outputs = {name: frame.vars.get(name) for name in plan.doc.outputs}

@@ -40,13 +40,13 @@ class RunStore:
         return RunLock(paths.home() / "locks" / f"{run_id}.lock")
 
     def create_run(self, run_id: str, *, bot_name: str, bot_path: str | None, bot_text: str, bot_hash: str,
-                   inputs: dict, trigger: str = "cli") -> None:
+                   inputs: dict, trigger: str = "cli", start_node: str | None = None) -> None:
         now = time.time()
         self.conn.execute("BEGIN IMMEDIATE")
         self.conn.execute(
-            "INSERT INTO runs (id, bot_name, bot_path, bot_hash, bot_snapshot, state, trigger, inputs, started_at, "
-            "steps, pid, host) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (run_id, bot_name, bot_path, bot_hash, bot_text, "running", trigger, dumps(inputs), now, 0,
+            "INSERT INTO runs (id, bot_name, bot_path, bot_hash, bot_snapshot, state, trigger, inputs, start_node, "
+            "started_at, steps, pid, host) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (run_id, bot_name, bot_path, bot_hash, bot_text, "running", trigger, dumps(inputs), start_node, now, 0,
              os.getpid(), socket.gethostname()))
         self.conn.execute("INSERT INTO state_changes (run_id, at, state, detail) VALUES (?,?,?,?)",
                           (run_id, now, "created", trigger))
@@ -55,12 +55,23 @@ class RunStore:
     def journal(self, run_id: str) -> Journal:
         return Journal(self.conn, run_id)
 
-    def set_state(self, run_id: str, state: str, detail: str | None = None) -> None:
+    def set_state(self, run_id: str, state: str, detail: str | None = None, *, only_if: str | None = None) -> bool:
+        """Change a run's state (only if it is still ``only_if``, when given); True if changed."""
         self.conn.execute("BEGIN IMMEDIATE")
-        self.conn.execute("UPDATE runs SET state=? WHERE id=?", (state, run_id))
-        self.conn.execute("INSERT INTO state_changes (run_id, at, state, detail) VALUES (?,?,?,?)",
-                          (run_id, time.time(), state, detail))
-        self.conn.execute("COMMIT")
+        try:
+            if only_if is None:
+                changed = self.conn.execute("UPDATE runs SET state=? WHERE id=?", (state, run_id)).rowcount
+            else:
+                changed = self.conn.execute("UPDATE runs SET state=? WHERE id=? AND state=?",
+                                            (state, run_id, only_if)).rowcount
+            if changed:
+                self.conn.execute("INSERT INTO state_changes (run_id, at, state, detail) VALUES (?,?,?,?)",
+                                  (run_id, time.time(), state, detail))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return bool(changed)
 
     def detect_crashed(self) -> list[str]:
         """Mark runs left 'running' by a process that no longer exists as 'crashed'."""
@@ -71,8 +82,8 @@ class RunStore:
                 alive = lock.held_elsewhere()
             else:
                 alive = host == socket.gethostname() and pid is not None and _pid_alive(pid) and pid != os.getpid()
-            if not alive:
-                self.set_state(run_id, "crashed", "the process running it is gone")
+            # only_if: the run may have finished (and released its lock) since it was read above
+            if not alive and self.set_state(run_id, "crashed", "the process running it is gone", only_if="running"):
                 crashed.append(run_id)
         return crashed
 

@@ -10,7 +10,13 @@ from typing import Any
 
 from ..errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# MIGRATIONS[n]: the statements that bring a store of schema n to n + 1. A new store is created
+# from the SQLModel models at the current version; an older one is upgraded step by step.
+MIGRATIONS: dict[int, list[str]] = {
+    1: ["ALTER TABLE runs ADD COLUMN start_node VARCHAR"],  # runs started from a chosen node
+}
 
 
 def connect(path: str | os.PathLike) -> sqlite3.Connection:
@@ -30,9 +36,25 @@ def connect(path: str | os.PathLike) -> sqlite3.Connection:
     if version > SCHEMA_VERSION:
         raise StoreError(f"the run store {path} was written by a newer Botloom (schema {version}, this one "
                          f"knows {SCHEMA_VERSION})", fix="upgrade Botloom, or point BOTLOOM_HOME elsewhere")
-    if version < SCHEMA_VERSION:
+    if version == 0:
         _create_schema(path, conn)
+    elif version < SCHEMA_VERSION:
+        _migrate(conn, version)
     return conn
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
+        for step in range(current, SCHEMA_VERSION):
+            for statement in MIGRATIONS[step]:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _create_schema(path, conn: sqlite3.Connection) -> None:

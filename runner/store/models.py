@@ -26,6 +26,7 @@ class Run(SQLModel, table=True):
     state: str = Field(index=True)
     trigger: str = "cli"
     inputs: Optional[str] = None
+    start_node: Optional[str] = None
     outputs: Optional[str] = None
     error: Optional[str] = None
     attention: Optional[str] = None

@@ -9,7 +9,7 @@ import pytest
 from bots import WaitingLog, chain, finished, make, messages, registry, registry_with, run
 
 from botloom.runner.botfile import VarDecl
-from botloom.runner.engine import Debugger, Engine, ResumeRequest, StepRecord, bind_inputs
+from botloom.runner.engine import Debugger, Engine, EventLog, ResumeRequest, StepRecord, bind_inputs
 from botloom.runner.errors import InputError, InvalidBotError
 from botloom.runner.sdk import NodeError, Output, Param, node
 
@@ -726,7 +726,7 @@ def test_a_resumed_retry_scope_does_not_wait_again_for_attempts_that_already_hap
     """Replay re-runs scope nodes; the backoff of past attempts is not slept again."""
     nodes = {
         "start": {"type": "core.start"},
-        "again": {"type": "core.retry", "params": {"attempts": 3, "delay": 0.4, "backoff": 1}},
+        "again": {"type": "core.retry", "params": {"attempts": 3, "delay": 0.05, "backoff": 1}},
         "count": {"type": "core.set_variable", "params": {"name": "tries", "value": "{{ tries + 1 }}"}},
         "check": {"type": "core.if", "params": {"condition": "tries < 3"}},
         "boom": {"type": "core.fail", "params": {"message": "not yet"}},
@@ -734,14 +734,23 @@ def test_a_resumed_retry_scope_does_not_wait_again_for_attempts_that_already_hap
     }
     doc = make(nodes, [("start", "again"), ("again.body", "count"), ("count", "check"), ("check.true", "boom"),
                        ("again", "wait")], variables={"tries": {"type": "integer", "default": 0}})
-    first, log = run(doc)
-    assert first.state == "suspended"
+
+    def engine_recording_waits(**kw):
+        engine = Engine(doc, registry(), listeners=[log], **kw)
+        waits, real_wait = [], engine._cancel.wait
+        engine._cancel.wait = lambda timeout=None: waits.append(timeout) or real_wait(timeout)
+        return engine, waits
+
+    log = EventLog()
+    engine, first_waits = engine_recording_waits()
+    first = engine.run()
+    assert first.state == "suspended" and first_waits == [0.05, 0.05]  # two failed attempts, two backoffs
     replay = {e.seq: StepRecord(e.node, e.state, e.port, e.outputs, e.writes, e.error, e.wake)
               for e in log.of("node_finished")}
-    t0 = time.monotonic()
-    second, _ = run(doc, replay=replay, resume=ResumeRequest(data={"signal": "go"}, seq=first.wake["seq"]))
-    assert second.state == "succeeded"
-    assert time.monotonic() - t0 < 0.3  # the first run waited 2 x 0.4 s between its attempts
+    engine, second_waits = engine_recording_waits(replay=replay,
+                                                  resume=ResumeRequest(data={"signal": "go"}, seq=first.wake["seq"]))
+    assert engine.run().state == "succeeded"
+    assert second_waits == []  # the attempts replayed without sleeping again
 
 
 def test_a_failing_listener_stops_the_run_and_is_not_a_node_error():

@@ -310,3 +310,26 @@ def test_crash_detection_never_overwrites_a_run_that_just_finished(tmp_path):
         assert [h.state for h in store.history("r1")] == ["created", "succeeded"]
     finally:
         store.close()
+
+
+def test_committed_store_schema_matches_the_sqlmodel_models():
+    from pathlib import Path
+
+    import botloom.runner.store as store_pkg
+    from botloom.runner.store.models import schema_sql
+
+    committed = (Path(store_pkg.__file__).parent / "schema.sql").read_text(encoding="utf-8")
+    assert committed == schema_sql(), \
+        "runner/store/schema.sql is stale: python -m botloom.runner.store.models > runner/store/schema.sql"
+
+
+def test_new_store_is_made_without_importing_sqlmodel(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from botloom.runner.store import RunStore; s = RunStore(sys.argv[1]); "
+            "print(s.conn.execute('PRAGMA user_version').fetchone()[0], 'sqlmodel' in sys.modules, "
+            "sorted(r[0] for r in s.conn.execute(\"SELECT name FROM sqlite_master WHERE type='table'\")))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "new.sqlite")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "2 False ['artifacts', 'node_runs', 'runs', 'state_changes']"

@@ -58,14 +58,19 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
 
 
 def _create_schema(path, conn: sqlite3.Connection) -> None:
-    from sqlmodel import SQLModel, create_engine
-
-    from . import models  # noqa: F401  (registers the tables)
-
-    engine = create_engine(f"sqlite:///{Path(path)}")
-    SQLModel.metadata.create_all(engine)
-    engine.dispose()
-    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    """Create the tables from schema.sql (generated from the SQLModel models in models.py)."""
+    ddl = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
+    statements = [s.strip() for s in "\n".join(l for l in ddl.splitlines() if not l.startswith("--")).split(";")]
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] == 0:  # not created meanwhile by another process
+            for statement in filter(None, statements):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def dumps(value: Any) -> str | None:

@@ -1,7 +1,9 @@
 """The run store's tables, declared with SQLModel.
 
-These classes are the schema: ``ensure_schema`` creates the tables from them, and the
-queries behind ``botloom runs``/``show`` read through them. The journal that writes during a
+These classes are the schema. ``schema.sql`` beside this file is generated from them
+(``python -m botloom.runner.store.models > runner/store/schema.sql``; a test keeps the two
+identical) so that creating a store does not import SQLModel (~0.3 s); the queries behind
+``botloom runs``/``show`` read through these classes. The journal that writes during a
 run uses the same tables through ``sqlite3`` directly (see ``journal.py``) because importing
 SQLModel costs ~0.3 s and an ORM insert per step costs far more than the 50 µs budget.
 JSON columns hold text; the run's bot is kept as it ran (``bot_snapshot``) so a resume
@@ -81,3 +83,21 @@ class Artifact(SQLModel, table=True):
     kind: str = "file"
     path: str
     created_at: float = 0.0
+
+
+def schema_sql() -> str:
+    """The SQLite DDL of these tables, as SQLModel/SQLAlchemy create them."""
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    statements = []
+    for table in SQLModel.metadata.sorted_tables:
+        statements.append(str(CreateTable(table).compile(dialect=sqlite.dialect())).strip())
+        statements += [str(CreateIndex(index).compile(dialect=sqlite.dialect())).strip()
+                       for index in sorted(table.indexes, key=lambda i: i.name)]
+    header = "-- Generated from runner/store/models.py by `python -m botloom.runner.store.models`; do not edit.\n"
+    return header + "".join(f"{statement};\n" for statement in statements)
+
+
+if __name__ == "__main__":
+    print(schema_sql(), end="")

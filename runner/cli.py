@@ -322,7 +322,7 @@ def cmd_validate(args) -> int:
                        "problems": [p.to_dict() for p in problems]})
         if not args.json:
             if error:
-                print(f"{path}: {error}")
+                print(error if error.where else f"{path}: {error}")
             elif not problems:
                 print(f"{path}: ok")
             else:

@@ -8,6 +8,8 @@ path after it, subflow calls name real subflows, declared defaults fit their typ
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import networkx as nx
 
 from .botfile.model import BotDoc
@@ -137,6 +139,14 @@ def _check_special_params(flow, nid, nt, values, bot, add):
     if nt.ports_from and has_expression(values.get(nt.ports_from)):
         add("dynamic-ports", f"'{nt.ports_from}' must be written out, not an expression (its values name ports)",
             node=nid, param=nt.ports_from)
+    called = values.get("bot")
+    if nt.runs_nodes and nt.param("bot") is not None and isinstance(called, str) and called \
+            and not has_expression(called) and bot.source:
+        target = Path(called).expanduser()
+        target = target if target.is_absolute() else Path(bot.source).resolve().parent / target
+        if not target.is_file():
+            add("missing-bot", f"the bot file '{called}' does not exist ({target})", node=nid, param="bot",
+                severity="warning", fix="check the path; relative paths start in this bot's folder")
     if nt.runs_nodes and isinstance(values.get("subflow"), str) and not has_expression(values["subflow"]):
         name = values["subflow"]
         subflows = [n for n in bot.flows if n != "main"]

@@ -333,3 +333,24 @@ def test_new_store_is_made_without_importing_sqlmodel(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "new.sqlite")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "2 False ['artifacts', 'node_runs', 'runs', 'state_changes']"
+
+
+def test_crash_inside_a_called_bot_resumes_inside_it(cli, tmp_path):
+    out = tmp_path / "lib" / "called.txt"
+    out.parent.mkdir()
+    write_bot(tmp_path / "lib", "inner", {
+        "start": {"type": "core.start"},
+        "a": {"type": "files.append_text", "params": {"path": "called.txt", "text": "a"}},
+        "wait": {"type": "core.delay", "params": {"seconds": "{{ 20 if first else 0 }}"}},
+        "b": {"type": "files.append_text", "params": {"path": "called.txt", "text": "b"}},
+    }, [("start.out", "a.in"), ("a.out", "wait.in"), ("wait.out", "b.in")], inputs={"first": "boolean"})
+    bot = write_bot(tmp_path, "outer", {
+        "start": {"type": "core.start"},
+        "call": {"type": "core.call_bot", "params": {"bot": "lib/inner.bot.json", "inputs": {"first": "{{ first }}"}}},
+    }, [("start.out", "call.in")], variables={"first": {"type": "boolean", "default": True}})
+    proc = cli.start("run", bot)
+    kill_when(proc, lambda: lines(out) == ["a"], "the called bot's first step")
+    run_id = only_run_id(cli)
+    edit_snapshot(cli, run_id, lambda snap: snap["variables"]["first"].update({"default": False}))
+    assert cli("resume", run_id).returncode == 0
+    assert lines(out) == ["a", "b"]

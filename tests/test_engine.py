@@ -784,3 +784,65 @@ def test_each_run_starts_from_fresh_copies_of_the_defaults():
     second, _ = run(doc, reg=reg)
     assert first.outputs == second.outputs == {"seen": [1]}
     assert doc.main.variables["seen"].default == [] and doc.main.inputs["extra"].default == []
+
+
+def _write(path, nodes, edges, **top):
+    import json as _json
+
+    from bots import bot_json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_json.dumps(bot_json(nodes, edges, **top)))
+    return path
+
+
+def test_call_bot_runs_another_file_with_its_own_folder_and_subflows(tmp_path):
+    from botloom.runner.botfile import load
+
+    _write(tmp_path / "lib" / "greet.bot.json", {
+        "start": START,
+        "sub": {"type": "core.call_subflow", "params": {"subflow": "shout", "inputs": {"text": "{{ who }}"}}},
+        "save": {"type": "files.write_text", "params": {"path": "greeting.txt", "text": "{{ nodes.sub.outputs.loud }}"}},
+        "set": {"type": "core.set_variable", "params": {"name": "greeting", "value": "hello {{ nodes.sub.outputs.loud }}"}},
+    }, chain("start", "sub", "save", "set"), inputs={"who": "string"}, outputs={"greeting": "string"},
+        subflows={"shout": {"inputs": {"text": {"type": "string"}}, "outputs": {"loud": {"type": "string"}},
+                            "nodes": {"start": START, "up": {"type": "core.set_variable",
+                                                            "params": {"name": "loud", "value": "{{ text | upper }}"}}},
+                            "edges": [{"from": "start.out", "to": "up.in"}]}})
+    main = _write(tmp_path / "main.bot.json", {
+        "start": START,
+        "call": {"type": "core.call_bot", "params": {"bot": "lib/greet.bot.json", "inputs": {"who": "ann"}}},
+        "keep": {"type": "core.set_variable", "params": {"name": "said", "value": "{{ nodes.call.outputs.greeting }}"}},
+    }, chain("start", "call", "keep"), outputs={"said": "string"})
+    result, log = run(load(main))
+    assert result.state == "succeeded", result.error
+    assert result.outputs == {"said": "hello ANN"}
+    assert (tmp_path / "lib" / "greeting.txt").read_text().strip() == "ANN"  # relative to the called bot
+    assert {e.node for e in log.of("node_finished")} >= {"call", "sub", "up", "save"}
+
+
+def test_call_bot_errors_name_the_file_and_its_problems(tmp_path):
+    from botloom.runner.botfile import load
+
+    _write(tmp_path / "broken.bot.json", {"start": START, "x": {"type": "core.lgo"}}, chain("start", "x"))
+    main = _write(tmp_path / "main.bot.json", {
+        "start": START,
+        "missing": {"type": "core.call_bot", "params": {"bot": "nope.bot.json"}},
+    }, chain("start", "missing"))
+    result, _ = run(load(main))
+    assert result.state == "failed" and result.error["kind"] == "bad_input"
+    assert "file not found" in result.error["message"] and "nope.bot.json" in str(result.error)
+    main = _write(tmp_path / "main2.bot.json", {
+        "start": START, "bad": {"type": "core.call_bot", "params": {"bot": "broken.bot.json"}}}, chain("start", "bad"))
+    result, _ = run(load(main))
+    assert result.state == "failed" and "unknown node type 'core.lgo'" in result.error["message"]
+    assert "botloom validate" in result.error["fix"]
+
+
+def test_a_bot_calling_itself_hits_the_depth_guard(tmp_path):
+    from botloom.runner.botfile import load
+
+    me = _write(tmp_path / "me.bot.json", {
+        "start": START, "again": {"type": "core.call_bot", "params": {"bot": "me.bot.json"}}}, chain("start", "again"))
+    result, _ = run(load(me))
+    assert result.state == "failed" and "levels deep" in result.error["message"]

@@ -482,3 +482,21 @@ def test_to_doc_round_trips_through_the_file_format():
     assert Bot(again).validate(registry()) == []
     with pytest.raises(EditError, match="already exists"):
         bot.add_subflow("helper")
+
+
+def test_a_called_bot_file_that_does_not_exist_is_a_warning(tmp_path):
+    import json as _json
+
+    from botloom.runner.botfile import load
+
+    path = tmp_path / "caller.bot.json"
+    path.write_text(_json.dumps({"format": 1, "name": "caller", "nodes": {
+        "start": {"type": "core.start"},
+        "call": {"type": "core.call_bot", "params": {"bot": "lib/gone.bot.json"}}},
+        "edges": [{"from": "start.out", "to": "call.in"}]}))
+    problems = validate_doc(load(path), registry())
+    [missing] = [p for p in problems if p.code == "missing-bot"]
+    assert missing.severity == "warning" and missing.node == "call" and "gone.bot.json" in missing.message
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "gone.bot.json").write_text("{}")
+    assert not [p for p in validate_doc(load(path), registry()) if p.code == "missing-bot"]

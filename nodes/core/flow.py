@@ -209,6 +209,19 @@ def call_subflow(ctx, subflow, inputs):
     return {"outputs": ctx.call_flow(subflow, inputs)}
 
 
+@node("core.call_bot", title="Call bot", category=CATEGORY, icon="subflow", runs_nodes=True,
+      params=[Param("bot", "path", required=True, path="open",
+                    description="The bot file to run (relative paths start in this bot's folder)."),
+              Param("inputs", "object", default={}, description="Input values, by the called bot's input names.")],
+      outputs=[Output("outputs", "object", "The called bot's outputs.")],
+      aliases=("invoke workflow file", "run bot", "reuse"))
+def call_bot(ctx, bot, inputs):
+    """Runs another bot file as a step of this run and returns its outputs. Its steps are
+    journalled with this run, so a crash inside it resumes there; relative paths in it start
+    in its own folder. The file is read again when the run resumes."""
+    return {"outputs": ctx.call_bot(bot, inputs)}
+
+
 @node("core.wait_signal", title="Wait for signal", category=CATEGORY, icon="hourglass",
       params=[Param("signal", "string", required=True,
                     description="Name of the signal, e.g. approval. Send it with `botloom signal RUN NAME`.")],

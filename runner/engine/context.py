@@ -55,13 +55,13 @@ class Context:
 
     @property
     def base_dir(self) -> Path:
-        """The folder relative paths are resolved against: the bot file's folder."""
-        return self._engine.base_dir
+        """The folder relative paths are resolved against: the folder of the node's bot file."""
+        return self._frame.unit.base_dir
 
     def path(self, value: str | os.PathLike) -> Path:
         """Resolve a path parameter: ``~`` expanded, relative paths against the bot's folder."""
         p = Path(os.path.expanduser(os.fspath(value)))
-        return p if p.is_absolute() else self._engine.base_dir / p
+        return p if p.is_absolute() else self._frame.unit.base_dir / p
 
     # -- variables
     @property
@@ -161,6 +161,10 @@ class Context:
     def call_flow(self, name: str, inputs: dict) -> dict:
         """Run subflow ``name`` of this bot with ``inputs``; returns its outputs."""
         return self._engine._call_flow(self._frame, self._node, name, inputs)
+
+    def call_bot(self, path: str | os.PathLike, inputs: dict) -> dict:
+        """Run another bot file's main flow within this run; returns its outputs."""
+        return self._engine._call_bot(self._frame, self._node, os.fspath(path), inputs)
 
     def timestamp(self) -> float:
         return now()

@@ -80,13 +80,23 @@ class RunResult:
         return self.state == "succeeded"
 
 
+@dataclass
+class BotUnit:
+    """A bot taking part in a run: the run's own bot, or one it calls with Call bot."""
+
+    doc: BotDoc
+    plans: dict[str, FlowPlan]
+    base_dir: Path
+
+
 class Frame:
     """The state of one flow invocation: variables, inputs and node outputs."""
 
-    __slots__ = ("plan", "vars", "inputs", "nodes", "active", "depth")
+    __slots__ = ("plan", "unit", "vars", "inputs", "nodes", "active", "depth")
 
-    def __init__(self, plan: FlowPlan, inputs: dict, depth: int):
+    def __init__(self, plan: FlowPlan, inputs: dict, depth: int, unit: BotUnit):
         self.plan = plan
+        self.unit = unit
         self.inputs = inputs
         # defaults are copied: a node changing a list in place must not change the next run's start
         self.vars = {name: copy.deepcopy(d.default) for name, d in plan.doc.variables.items()
@@ -155,6 +165,8 @@ class Engine:
         self._resume = resume
         self.base_dir = Path(base_dir) if base_dir else (Path(bot.source).resolve().parent if bot.source and
                                                            Path(bot.source).exists() else Path.cwd())
+        self._unit = BotUnit(bot, self.plans, self.base_dir)
+        self._called: dict[Path, BotUnit] = {}
         self._cancel = threading.Event()
         self._node_cancels: set[threading.Event] = set()
         self._seq = 0
@@ -192,7 +204,7 @@ class Engine:
             raise InputError(f"there is no node '{start_at}' to start from{did_you_mean(start_at, plan.nodes)}",
                              where=self.bot.label, fix="give the id of a node of the main flow")
         values = (inputs or {}) if bound else bind_inputs(plan.doc.inputs, inputs, where=self.bot.label)
-        frame = Frame(plan, values, 0)
+        frame = Frame(plan, values, 0, self._unit)
         t0 = perf_counter()
         self._emit(RunStarted(self.run_id, self.bot.name, values, self._replay is not None, now()))
         state, error, attention, wake, outputs = "succeeded", None, None, None, {}
@@ -245,11 +257,15 @@ class Engine:
         finally:
             frame.active.discard(cn.id)
 
-    def _call_flow(self, frame: Frame, cn: CompiledNode, name: str, inputs: dict) -> dict:
-        plan = self.plans.get(name)
-        if plan is None or name == "main":
-            raise NodeError(f"there is no subflow '{name}'{did_you_mean(name, self.bot.subflows)}", kind="bad_input",
-                            where=cn.where, fix=f"subflows of this bot: {', '.join(self.bot.subflows) or '(none)'}")
+    def _call_flow(self, frame: Frame, cn: CompiledNode, name: str, inputs: dict, unit: BotUnit | None = None) -> dict:
+        """Run flow ``name`` of ``unit`` (the calling frame's bot by default) in a frame of its own."""
+        by_name = unit is None  # a subflow call names a subflow; a bot call runs "main"
+        unit = unit or frame.unit
+        plan = unit.plans.get(name)
+        if plan is None or (by_name and name == "main"):
+            subflows = unit.doc.subflows
+            raise NodeError(f"there is no subflow '{name}'{did_you_mean(name, subflows)}", kind="bad_input",
+                            where=cn.where, fix=f"subflows of this bot: {', '.join(subflows) or '(none)'}")
         if frame.depth + 1 >= MAX_DEPTH:
             raise NodeError(f"subflows call each other more than {MAX_DEPTH} levels deep", kind="bad_input",
                             where=cn.where, fix="check for a subflow that calls itself without end")
@@ -257,7 +273,7 @@ class Engine:
             values = bind_inputs(plan.doc.inputs, inputs, where=cn.where)
         except InputError as exc:
             raise NodeError(exc.message, kind="bad_input", where=cn.where, fix=exc.fix) from None
-        sub = Frame(plan, values, frame.depth + 1)
+        sub = Frame(plan, values, frame.depth + 1, unit)
         try:
             self._run_chain(sub, plan.start)
         except EndFlow:
@@ -266,6 +282,37 @@ class Engine:
             raise NodeError(f"'{sig.port[1:]}' was used outside a loop in subflow '{name}'", kind="bad_input",
                             where=cn.where, fix="use Break and Continue only inside a loop of the same flow") from None
         return {name: sub.vars.get(name) for name in plan.doc.outputs}
+
+    def _call_bot(self, frame: Frame, cn: CompiledNode, path: str, inputs: dict) -> dict:
+        """Run the main flow of another bot file, in this run (journalled, replayed, stoppable)."""
+        unit = self._load_unit(frame, cn, path)
+        return self._call_flow(frame, cn, "main", inputs, unit)
+
+    def _load_unit(self, frame: Frame, cn: CompiledNode, path: str) -> BotUnit:
+        from .. import botfile
+        from ..errors import BotFileError
+
+        target = Path(path).expanduser()
+        target = (target if target.is_absolute() else frame.unit.base_dir / target).resolve()
+        unit = self._called.get(target)
+        if unit is not None:
+            return unit
+        try:
+            doc = botfile.load(target)
+        except BotFileError as exc:
+            raise NodeError(f"cannot call the bot: {exc.message}", kind="bad_input", where=cn.where,
+                            fix=exc.fix or f"check the path (relative paths start in {frame.unit.base_dir})",
+                            details={"file": exc.where}) from None
+        from ..validate import validate_doc
+
+        problems = [p for p in validate_doc(doc, self.registry) if p.severity == "error"]
+        plans, _ = compile_bot(doc, self.registry)
+        if problems or plans["main"].start is None:
+            listed = "; ".join(f"{p.location}: {p.message}" for p in problems[:3]) or "it has no start node"
+            raise NodeError(f"the called bot {target} has {len(problems) or 1} problem(s): {listed}", kind="bad_input",
+                            where=cn.where, fix=f"run `botloom validate {target}` and correct it")
+        unit = self._called[target] = BotUnit(doc, plans, target.parent)
+        return unit
 
     def _assign(self, frame: Frame, name: str, value: Any, cn: CompiledNode) -> None:
         decl = frame.plan.doc.variables.get(name)

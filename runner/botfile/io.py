@@ -158,18 +158,17 @@ def from_json(data: Any, source: str = "<data>") -> BotDoc:
 
 def _too_deep(data: Any) -> str | None:
     """The pointer of the first list or object nested deeper than MAX_DEPTH, or None."""
+    if not isinstance(data, (dict, list)):
+        return None
     stack = [(data, "", 0)]
     while stack:
         value, ptr, depth = stack.pop()
-        if isinstance(value, dict):
-            children = [(_esc(key), item) for key, item in value.items()]
-        elif isinstance(value, list):
-            children = list(enumerate(value))
-        else:
-            continue
         if depth >= MAX_DEPTH:
             return ptr
-        stack.extend((item, f"{ptr}/{key}", depth + 1) for key, item in reversed(children))
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        # only containers can nest: scalars (most of a bot) are never visited
+        stack.extend((item, f"{ptr}/{_esc(key) if isinstance(key, str) else key}", depth + 1)
+                     for key, item in reversed(list(items)) if isinstance(item, (dict, list)))
     return None
 
 

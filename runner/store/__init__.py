@@ -16,7 +16,7 @@ from typing import Any
 from .. import paths
 from ..engine.engine import StepRecord
 from ..errors import StoreError
-from .db import connect, dumps, loads
+from .db import connect, dumps, loads, transaction
 from .journal import Journal
 from .lock import RunLock
 
@@ -42,35 +42,29 @@ class RunStore:
     def create_run(self, run_id: str, *, bot_name: str, bot_path: str | None, bot_text: str, bot_hash: str,
                    inputs: dict, trigger: str = "cli", start_node: str | None = None) -> None:
         now = time.time()
-        self.conn.execute("BEGIN IMMEDIATE")
-        self.conn.execute(
-            "INSERT INTO runs (id, bot_name, bot_path, bot_hash, bot_snapshot, state, trigger, inputs, start_node, "
+        with transaction(self.conn) as conn:
+            conn.execute(
+                "INSERT INTO runs (id, bot_name, bot_path, bot_hash, bot_snapshot, state, trigger, inputs, start_node, "
             "started_at, steps, pid, host) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (run_id, bot_name, bot_path, bot_hash, bot_text, "running", trigger, dumps(inputs), start_node, now, 0,
-             os.getpid(), socket.gethostname()))
-        self.conn.execute("INSERT INTO state_changes (run_id, at, state, detail) VALUES (?,?,?,?)",
-                          (run_id, now, "created", trigger))
-        self.conn.execute("COMMIT")
+                (run_id, bot_name, bot_path, bot_hash, bot_text, "running", trigger, dumps(inputs), start_node, now,
+                 0, os.getpid(), socket.gethostname()))
+            conn.execute("INSERT INTO state_changes (run_id, at, state, detail) VALUES (?,?,?,?)",
+                         (run_id, now, "created", trigger))
 
     def journal(self, run_id: str) -> Journal:
         return Journal(self.conn, run_id)
 
     def set_state(self, run_id: str, state: str, detail: str | None = None, *, only_if: str | None = None) -> bool:
         """Change a run's state (only if it is still ``only_if``, when given); True if changed."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn) as conn:
             if only_if is None:
-                changed = self.conn.execute("UPDATE runs SET state=? WHERE id=?", (state, run_id)).rowcount
+                changed = conn.execute("UPDATE runs SET state=? WHERE id=?", (state, run_id)).rowcount
             else:
-                changed = self.conn.execute("UPDATE runs SET state=? WHERE id=? AND state=?",
-                                            (state, run_id, only_if)).rowcount
+                changed = conn.execute("UPDATE runs SET state=? WHERE id=? AND state=?",
+                                       (state, run_id, only_if)).rowcount
             if changed:
-                self.conn.execute("INSERT INTO state_changes (run_id, at, state, detail) VALUES (?,?,?,?)",
-                                  (run_id, time.time(), state, detail))
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+                conn.execute("INSERT INTO state_changes (run_id, at, state, detail) VALUES (?,?,?,?)",
+                             (run_id, time.time(), state, detail))
         return bool(changed)
 
     def detect_crashed(self) -> list[str]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..errors import StoreError
 
@@ -20,7 +21,7 @@ MIGRATIONS: dict[int, list[str]] = {
 
 
 def connect(path: str | os.PathLike) -> sqlite3.Connection:
-    """A connection in autocommit mode; callers group writes with ``BEGIN IMMEDIATE``."""
+    """A connection in autocommit mode; callers group writes with ``transaction(conn)``."""
     try:
         conn = sqlite3.connect(os.fspath(path), timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -44,33 +45,36 @@ def connect(path: str | os.PathLike) -> sqlite3.Connection:
 
 
 def _migrate(conn: sqlite3.Connection, version: int) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         current = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
         for step in range(current, SCHEMA_VERSION):
             for statement in MIGRATIONS[step]:
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _create_schema(path, conn: sqlite3.Connection) -> None:
     """Create the tables from schema.sql (generated from the SQLModel models in models.py)."""
     ddl = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
     statements = [s.strip() for s in "\n".join(l for l in ddl.splitlines() if not l.startswith("--")).split(";")]
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         if conn.execute("PRAGMA user_version").fetchone()[0] == 0:  # not created meanwhile by another process
             for statement in filter(None, statements):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        conn.execute("COMMIT")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction. IMMEDIATE takes the write lock up front, so two processes writing
+    the store wait for each other instead of failing with "database is locked" mid-way."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    conn.execute("COMMIT")
 
 
 def dumps(value: Any) -> str | None:

@@ -15,7 +15,7 @@ import sqlite3
 import time
 
 from ..engine.events import Listener
-from .db import dumps
+from .db import dumps, transaction
 
 _NODE_SQL = ("INSERT OR REPLACE INTO node_runs (run_id, seq, attempt, node_id, node_type, flow, state, port, params, "
              "outputs, writes, error, wake, started_at, duration) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
@@ -38,17 +38,11 @@ class Journal(Listener):
 
     def _commit(self, sql: str | None = None, args: tuple = ()) -> None:
         """Write the buffered steps, and optionally one more statement, in one transaction."""
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn) as conn:
             if self._rows:
                 conn.executemany(_NODE_SQL, self._rows)
             if sql is not None:
                 conn.execute(sql, args)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         self._rows.clear()
         self._last_flush = time.monotonic()
 

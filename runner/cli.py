@@ -196,8 +196,10 @@ def _finish(args, result) -> int:
         _print_json({"ok": result.ok, "run_id": result.run_id, "state": result.state, "outputs": result.outputs,
                      "error": result.error, "attention": result.attention, "wake": result.wake,
                      "duration": round(result.duration, 6), "steps": result.steps})
-    elif getattr(args, "events", None) != "jsonl" and not getattr(args, "quiet", False) or result.state != "succeeded":
-        _print_outcome(result)
+    else:
+        streaming = getattr(args, "events", None) == "jsonl" or getattr(args, "quiet", False)
+        if not streaming or result.state != "succeeded":  # a failure is always told
+            _print_outcome(result)
     return STATE_EXIT.get(result.state, EXIT_FAILED)
 
 

@@ -23,7 +23,6 @@ class Console(Listener):
         self._start = time.monotonic()
         self._last = 0.0
         self._progress = False
-        self._steps = 0
 
     def _write(self, text: str) -> None:
         if self._progress:
@@ -41,7 +40,6 @@ class Console(Listener):
         self._write(f"{color}[{ev.node}] {label}{ev.message}{reset}")
 
     def on_node_finished(self, ev) -> None:
-        self._steps = ev.seq
         if self.verbose and not ev.replayed:
             self._write(f"  {ev.seq:>5} {ev.node} ({ev.type}) {ev.state} {ev.duration * 1000:.1f} ms")
         now = time.monotonic()

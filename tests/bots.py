@@ -23,17 +23,12 @@ from botloom.runner import botfile
 from botloom.runner.botfile import BotDoc
 from botloom.runner.engine import Engine, EventLog
 from botloom.runner.engine.engine import RunResult
+from botloom.runner import service
 from botloom.runner.sdk.registry import Registry
 
-_REGISTRY: Registry | None = None
-
-
 def registry() -> Registry:
-    """The installed node packs (discovered once per test session)."""
-    global _REGISTRY
-    if _REGISTRY is None:
-        _REGISTRY = Registry.discover()
-    return _REGISTRY
+    """The installed node packs (discovered once per process, as the runner does)."""
+    return service.registry()
 
 
 def edge(e: Any) -> dict:

@@ -40,6 +40,16 @@ def kill_when(proc, predicate, what):
             proc.kill()
 
 
+def append_wait_append(folder: Path, name: str, file: str, first: str, second: str, seconds) -> Path:
+    """start -> append `first` -> wait `seconds` -> append `second`: a side effect on each side of a wait."""
+    return write_bot(folder, name, {
+        "start": {"type": "core.start"},
+        "a": {"type": "files.append_text", "params": {"path": file, "text": first}},
+        "wait": {"type": "core.delay", "params": {"seconds": seconds}},
+        "b": {"type": "files.append_text", "params": {"path": file, "text": second}},
+    }, [("start.out", "a.in"), ("a.out", "wait.in"), ("wait.out", "b.in")])
+
+
 def edit_snapshot(cli, run_id: str, change) -> None:
     """Change the copy of the bot a run replays (resume uses it, not the file on disk)."""
     db = sqlite3.connect(cli.home / "runs.sqlite")
@@ -58,12 +68,7 @@ def only_run_id(cli) -> str:
 
 def test_sigkill_between_side_effects_resumes_without_repeating(cli, tmp_path):
     out = tmp_path / "out.txt"
-    bot = write_bot(tmp_path, "two-appends", {
-        "start": {"type": "core.start"},
-        "first": {"type": "files.append_text", "params": {"path": "out.txt", "text": "line A"}},
-        "pause": {"type": "core.delay", "params": {"seconds": 5}},
-        "second": {"type": "files.append_text", "params": {"path": "out.txt", "text": "line B"}},
-    }, [("start.out", "first.in"), ("first.out", "pause.in"), ("pause.out", "second.in")])
+    bot = append_wait_append(tmp_path, "two-appends", "out.txt", "line A", "line B", 5)
     proc = cli.start("run", bot)
     kill_when(proc, lambda: lines(out) == ["line A"], "the first line")
     assert lines(out) == ["line A"]
@@ -77,7 +82,7 @@ def test_sigkill_between_side_effects_resumes_without_repeating(cli, tmp_path):
 
     shown = cli.json("show", run_id)
     assert [h["state"] for h in shown["history"]] == ["created", "running", "crashed", "running", "succeeded"]
-    first = [s for s in shown["steps"] if s["node_id"] == "first"]
+    first = [s for s in shown["steps"] if s["node_id"] == "a"]
     assert [s["state"] for s in first] == ["succeeded"]  # completed once, never re-run
 
 
@@ -201,12 +206,7 @@ def test_timer_suspension_and_resume_due(cli, tmp_path):
 
 def test_stopped_run_can_be_resumed(cli, tmp_path):
     out = tmp_path / "s.txt"
-    bot = write_bot(tmp_path, "stoppable", {
-        "start": {"type": "core.start"},
-        "a": {"type": "files.append_text", "params": {"path": "s.txt", "text": "a"}},
-        "wait": {"type": "core.delay", "params": {"seconds": "{{ 20 if not vars.get('again') else 0 }}"}},
-        "b": {"type": "files.append_text", "params": {"path": "s.txt", "text": "b"}},
-    }, [("start.out", "a.in"), ("a.out", "wait.in"), ("wait.out", "b.in")])
+    bot = append_wait_append(tmp_path, "stoppable", "s.txt", "a", "b", "{{ 20 if not vars.get('again') else 0 }}")
     proc = cli.start("run", bot)
     wait_for(lambda: lines(out) == ["a"], what="first line")
     t0 = time.monotonic()
@@ -238,12 +238,7 @@ def test_whether_a_step_may_repeat_can_depend_on_its_parameters():
 def test_a_store_that_cannot_be_written_stops_the_run_with_a_clear_error(cli, tmp_path):
     """The journal's table is made read-only mid-run (as a full disk would): no traceback, the
     run is reported with what to do."""
-    bot = write_bot(tmp_path, "store-fails", {
-        "start": {"type": "core.start"},
-        "a": {"type": "files.append_text", "params": {"path": "x.txt", "text": "a"}},
-        "wait": {"type": "core.delay", "params": {"seconds": 1.0}},
-        "b": {"type": "files.append_text", "params": {"path": "x.txt", "text": "b"}},
-    }, [("start.out", "a.in"), ("a.out", "wait.in"), ("wait.out", "b.in")])
+    bot = append_wait_append(tmp_path, "store-fails", "x.txt", "a", "b", 1.0)
     proc = cli.start("run", bot)
     wait_for(lambda: lines(tmp_path / "x.txt") == ["a"], what="the first step")
     db = sqlite3.connect(cli.home / "runs.sqlite")

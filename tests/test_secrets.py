@@ -7,6 +7,15 @@ import json
 from conftest import write_bot
 
 
+def reveal_bot(folder, name: str, secret: str):
+    """A bot whose node reads secret `secret` and outputs only its length as `n`."""
+    return write_bot(folder, name, {
+        "start": {"type": "core.start"},
+        "use": {"type": "demo.reveal_length", "params": {"secret": secret}},
+        "keep": {"type": "core.set_variable", "params": {"name": "n", "value": "{{ nodes.use.length }}"}},
+    }, [("start.out", "use.in"), ("use.out", "keep.in")], secrets={secret: "for the test"}, outputs={"n": "integer"})
+
+
 def keyring_env(cli, tmp_path):
     cli.env.update(PYTHON_KEYRING_BACKEND="botloom_test_keyring.FileKeyring", BOTLOOM_TEST_KEYRING=str(tmp_path))
 
@@ -14,11 +23,7 @@ def keyring_env(cli, tmp_path):
 def test_secret_parameter_is_resolved_and_redacted(cli, tmp_path):
     keyring_env(cli, tmp_path)
     assert cli("secret", "set", "api_token", input="tok-123\n").returncode == 0
-    bot = write_bot(tmp_path, "reveal", {
-        "start": {"type": "core.start"},
-        "use": {"type": "demo.reveal_length", "params": {"secret": "api_token"}},
-        "keep": {"type": "core.set_variable", "params": {"name": "n", "value": "{{ nodes.use.length }}"}},
-    }, [("start.out", "use.in"), ("use.out", "keep.in")], secrets={"api_token": "API token"}, outputs={"n": "integer"})
+    bot = reveal_bot(tmp_path, "reveal", "api_token")
     proc = cli("run", bot, "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["outputs"] == {"n": len("tok-123")}
@@ -30,10 +35,7 @@ def test_secret_parameter_is_resolved_and_redacted(cli, tmp_path):
 
 def test_missing_secret_says_how_to_set_it(cli, tmp_path):
     keyring_env(cli, tmp_path)
-    bot = write_bot(tmp_path, "nosecret", {
-        "start": {"type": "core.start"},
-        "use": {"type": "demo.reveal_length", "params": {"secret": "absent"}},
-    }, [("start.out", "use.in")], secrets={"absent": "never stored"})
+    bot = reveal_bot(tmp_path, "nosecret", "absent")
     proc = cli("run", bot)
     assert proc.returncode == 1
     assert "secret 'absent' is not set" in proc.stderr and "botloom secret set absent" in proc.stderr
@@ -42,11 +44,7 @@ def test_missing_secret_says_how_to_set_it(cli, tmp_path):
 def test_environment_variable_secret(cli, tmp_path):
     keyring_env(cli, tmp_path)
     cli.env["BOTLOOM_SECRET_FROM_ENV"] = "abcd"
-    bot = write_bot(tmp_path, "envsecret", {
-        "start": {"type": "core.start"},
-        "use": {"type": "demo.reveal_length", "params": {"secret": "from_env"}},
-        "keep": {"type": "core.set_variable", "params": {"name": "n", "value": "{{ nodes.use.length }}"}},
-    }, [("start.out", "use.in"), ("use.out", "keep.in")], secrets={"from_env": "x"}, outputs={"n": "integer"})
+    bot = reveal_bot(tmp_path, "envsecret", "from_env")
     proc = cli("run", bot, "--json")
     assert json.loads(proc.stdout)["outputs"] == {"n": 4}
     assert cli("secret", "delete", "from_env").returncode == 2  # not in the keyring: a clear error

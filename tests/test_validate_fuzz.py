@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from botloom.runner.botfile import loads
 from botloom.runner.engine import Engine
-from botloom.runner.errors import BotloomError, InvalidBotError
+from botloom.runner.errors import InvalidBotError
 from botloom.runner.sdk.registry import Registry
 from botloom.runner.validate import validate_doc
 

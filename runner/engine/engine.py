@@ -24,7 +24,7 @@ from time import perf_counter
 from typing import Any, Iterable
 
 from ..botfile.model import BotDoc, VarDecl
-from ..errors import (BotloomError, InputError, InvalidBotError, NodeError, NodeTimeoutError, ResumeError,
+from ..errors import (BotloomError, ExpressionError, InputError, InvalidBotError, NodeError, NodeTimeoutError, ResumeError,
                       RunCancelled, did_you_mean)
 from ..sdk.node import ERROR_PORT, Next
 from ..sdk.params import MISSING
@@ -336,8 +336,6 @@ class Engine:
         """The current value of one parameter (a loop condition is checked on every pass)."""
         for param, expr in cn.dynamic:
             if param.name == name:
-                from ..errors import ExpressionError
-
                 try:
                     return param.check(expr(self._namespace(frame)))
                 except ExpressionError as exc:
@@ -353,8 +351,6 @@ class Engine:
             return cn.static
         kw = dict(cn.static)
         if cn.dynamic:
-            from ..errors import ExpressionError
-
             ns = self._namespace(frame)
             for param, expr in cn.dynamic:
                 try:

@@ -12,9 +12,7 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-RUN_STATES = ("running", "succeeded", "failed", "cancelled", "suspended", "needs_attention", "crashed")
-FINAL_STATES = ("succeeded", "failed", "cancelled")
-NODE_STATES = ("running", "succeeded", "failed", "skipped", "suspended", "cancelled")
+FINAL_STATES = ("succeeded", "failed", "cancelled")  # a run in one of these has ended for good
 
 
 @dataclass(slots=True)

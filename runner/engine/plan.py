@@ -88,12 +88,11 @@ def check_node(spec: NodeSpec, registry: Registry, flow: str = "main", fed: froz
 class CompiledNode:
     """One node, ready to run."""
 
-    __slots__ = ("id", "spec", "type", "run", "title", "flow", "where", "static", "dynamic", "edges_in",
-                 "secrets", "next", "timeout", "retry", "on_error", "disabled", "durable", "scope", "check")
+    __slots__ = ("id", "type", "run", "title", "flow", "where", "static", "dynamic", "edges_in",
+                 "secrets", "next", "timeout", "retry", "on_error", "disabled", "durable", "scope")
 
     def __init__(self, spec: NodeSpec, nt: NodeType, check: NodeCheck, flow: str, bot_label: str):
         self.id = spec.id
-        self.spec = spec
         self.type = nt
         self.run = nt.run
         self.title = spec.title or nt.title
@@ -111,7 +110,6 @@ class CompiledNode:
         self.disabled = spec.disabled
         self.durable = nt.side_effects
         self.scope = nt.is_scope
-        self.check = check
 
 
 @dataclass

@@ -7,7 +7,7 @@ CLI help (``botloom nodes show``) and the generated node reference.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .types import TYPES, TypeMismatch, coerce
@@ -135,4 +135,4 @@ class Requirement:
             return False
 
 
-__all__ = ["MISSING", "Param", "Output", "Requirement", "field"]
+__all__ = ["MISSING", "Output", "Param", "Requirement"]

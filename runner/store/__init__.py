@@ -20,7 +20,6 @@ from .db import connect, dumps, loads, transaction
 from .journal import Journal
 from .lock import RunLock
 
-LIVE_STATES = ("running",)
 RESUMABLE = ("crashed", "needs_attention", "suspended", "failed", "cancelled")
 
 

@@ -14,7 +14,7 @@ import socket
 import sqlite3
 import time
 
-from ..engine.events import Listener
+from ..engine.events import FINAL_STATES, Listener
 from .db import dumps, transaction
 
 _NODE_SQL = ("INSERT OR REPLACE INTO node_runs (run_id, seq, attempt, node_id, node_type, flow, state, port, params, "
@@ -82,8 +82,7 @@ class Journal(Listener):
         self._commit("UPDATE runs SET state=?, outputs=?, error=?, attention=?, wake=?, wake_at=?, signal=?, "
                      "ended_at=?, steps=MAX(steps, ?) WHERE id=?",
                      (ev.state, dumps(ev.outputs or None), dumps(ev.error), dumps(ev.attention), dumps(ev.wake),
-                      wake.get("wake_at"), wake.get("signal"), ev.time if ev.state in ("succeeded", "failed",
-                      "cancelled") else None, ev.steps, self.run_id))
+                      wake.get("wake_at"), wake.get("signal"), ev.time if ev.state in FINAL_STATES else None, ev.steps, self.run_id))
         detail = (ev.error or {}).get("message") or (ev.attention or {}).get("reason") or (ev.wake or {}).get("reason")
         self._commit(*self._state(ev.state, detail))
 

@@ -137,7 +137,31 @@ def _parser() -> argparse.ArgumentParser:
     cf.add_argument("key", nargs="?")
     cf.add_argument("value", nargs="?")
     cf.set_defaults(func=cmd_config)
+    _add_plugin_commands(sub)
     return p
+
+
+def _add_plugin_commands(sub) -> None:
+    """Commands from installed packages, announced through the ``botloom.cli`` entry-point
+    group: the entry's name is the command, its value a ``register(subparsers)`` function
+    (kept in a light module: it runs on every CLI start). A command whose package is broken
+    is still listed, and says why when it is used."""
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group="botloom.cli"), key=lambda e: e.name):
+        try:
+            ep.load()(sub)
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not break the CLI
+            problem = f"{type(exc).__name__}: {exc}"
+
+            def broken(args, _name=ep.name, _value=ep.value, _problem=problem) -> int:
+                raise BotloomError(f"the '{_name}' command could not load ({_value}): {_problem}",
+                                   fix="reinstall Botloom with the extra that provides it "
+                                       "(e.g. pip install 'botloom[ai]')")
+
+            bp = sub.add_parser(ep.name, help=f"(could not load: {problem})")
+            bp.add_argument("rest", nargs=argparse.REMAINDER)
+            bp.set_defaults(func=broken)
 
 
 # ---------------------------------------------------------------- helpers

@@ -15,7 +15,8 @@ import botloom.runner.sdk as sdk
 def test_sdk_public_names_are_pinned():
     assert sorted(sdk.__all__) == sorted([
         "ERROR_PORT", "INPUT_PORT", "MISSING", "MissingDependencyError", "Next", "NodeError", "NodePack",
-        "NodeTimeoutError", "NodeType", "Output", "Param", "Requirement", "Secret", "TypeMismatch", "UserFailure",
+        "NodeTimeoutError", "NodeType", "Output", "Param", "PreflightInfo", "Requirement", "Secret", "TypeMismatch",
+        "UserFailure",
         "node"])
     for name in sdk.__all__:
         assert getattr(sdk, name) is not None

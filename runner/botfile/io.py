@@ -26,7 +26,7 @@ from .model import (NAME, NODE_ID, ON_ERROR, RETRY_KEYS, SETTINGS, BotDoc, Edge,
                     NodeSpec, Note, VarDecl)
 
 SUFFIX = ".bot.json"
-TOP_KEYS = ("format", "name", "description", "version", "secrets", "inputs", "outputs",
+TOP_KEYS = ("format", "name", "description", "version", "secrets", "settings", "inputs", "outputs",
             "variables", "nodes", "edges", "subflows", "layout")
 FLOW_KEYS = ("description", "inputs", "outputs", "variables", "nodes", "edges")
 NODE_KEYS = ("type", "version", "title", "params", "settings", "disabled", "notes")
@@ -131,6 +131,10 @@ def from_json(data: Any, source: str = "<data>") -> BotDoc:
     for key, value in secrets.items():
         r.name(key, f"/secrets/{_esc(key)}", "secret")
         r.string(value, f"/secrets/{_esc(key)}")
+    settings = r.obj(data.get("settings", {}), "/settings")
+    for area, block in settings.items():
+        r.name(area, f"/settings/{_esc(area)}", "settings area")
+        r.obj(block, f"/settings/{_esc(area)}")
     main = r.flow(data, "")
     subflows = {}
     for sub_name, sub in r.obj(data.get("subflows", {}), "/subflows").items():
@@ -153,7 +157,7 @@ def from_json(data: Any, source: str = "<data>") -> BotDoc:
     return BotDoc(name=name, main=main, subflows=subflows,
                   description=r.string(data.get("description", ""), "/description"),
                   version=r.string(data.get("version", ""), "/version"), secrets=dict(secrets),
-                  extra=extra, source=source, migrated_from=migrated_from)
+                  settings={area: dict(block) for area, block in settings.items()}, extra=extra, source=source, migrated_from=migrated_from)
 
 
 def _too_deep(data: Any) -> str | None:
@@ -362,6 +366,9 @@ def to_json(doc: BotDoc) -> dict:
         data["version"] = doc.version
     if doc.secrets:
         data["secrets"] = dict(sorted(doc.secrets.items()))
+    settings = {area: block for area, block in sorted(doc.settings.items()) if block}
+    if settings:
+        data["settings"] = settings
     logic = doc.main.logic_json()
     logic.pop("description", None)
     data.update(logic)

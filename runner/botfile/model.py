@@ -147,6 +147,7 @@ class BotDoc:
     description: str = ""
     version: str = ""
     secrets: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
     migrated_from: int | None = None

@@ -169,6 +169,10 @@ def bot_schema() -> dict:
                     "additionalProperties": {"type": "string"},
                     "description": "Secrets the bot uses, by name, each with a description. Only names are "
                                    "stored; the values come from BOTLOOM_SECRET_<NAME> or the OS keyring."},
+        "settings": {"type": "object", "propertyNames": _ref("name"),
+                     "additionalProperties": {"type": "object"},
+                     "description": "Bot-wide settings by area (e.g. 'desktop', 'browser'), each an object "
+                                    "that the area's node pack reads; see the pack's documentation."},
         "subflows": {"type": "object", "description": "Subflows by name ('main' is the bot's own flow).",
                      "propertyNames": _ref("name") | {"not": {"const": "main"}},
                      "additionalProperties": _ref("subflow")},

@@ -103,6 +103,16 @@ class Context:
         self._engine._emit(ArtifactAdded(self._engine.run_id, self.seq, self._node.id, target.name, kind, str(target)))
         return target
 
+    # -- run-wide settings and shared resources
+    def settings(self, area: str) -> dict:
+        """The bot's ``settings`` block for ``area`` (e.g. "desktop"), empty when it has none."""
+        return dict(self._engine.bot.settings.get(area) or {})
+
+    def resource(self, key: str, opener, closer=None):
+        """A value shared by this run's nodes, opened once, closed when the run ends
+        (see ``Engine.resource``)."""
+        return self._engine.resource(key, opener, closer)
+
     # -- secrets and dependencies
     def secret(self, name: str):
         return self._engine.secrets.secret(name)

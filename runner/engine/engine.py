@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..botfile.model import BotDoc, VarDecl
 from ..errors import (BotloomError, ExpressionError, InputError, InvalidBotError, NodeError, NodeTimeoutError, ResumeError,
@@ -31,7 +31,7 @@ from ..sdk.params import MISSING
 from ..sdk.registry import Registry
 from ..sdk.types import TYPES, TypeMismatch, parse_text
 from .context import Context
-from .events import Event, NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted, now
+from .events import Event, LogMessage, NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted, now
 from .plan import CompiledNode, FlowPlan, compile_bot
 from .signals import SIGNALS, EndFlow, FlowSignal, ListenerFailed, NeedsAttention, Suspend
 
@@ -171,6 +171,8 @@ class Engine:
         self._node_cancels: set[threading.Event] = set()
         self._seq = 0
         self._run_info = {"id": self.run_id, "bot": bot.name}
+        self._resources: dict[str, tuple[Any, Any]] = {}
+        self._resource_lock = threading.Lock()
 
     # ------------------------------------------------------------ public API
     def add_listener(self, listener: Any) -> None:
@@ -210,6 +212,7 @@ class Engine:
         state, error, attention, wake, outputs = "succeeded", None, None, None, {}
         try:
             try:
+                self.preflight()
                 self._run_chain(frame, start_at or plan.start)
             except EndFlow:
                 pass
@@ -225,9 +228,51 @@ class Engine:
             state = "cancelled"
         except BotloomError as exc:
             state, error = "failed", exc.to_dict()
+        finally:
+            self._close_resources(state)
         duration = perf_counter() - t0
         self._emit(RunFinished(self.run_id, state, outputs, error, attention, wake, duration, self._seq, now()))
         return RunResult(self.run_id, state, outputs, error, attention, wake, duration, self._seq)
+
+    def preflight(self) -> None:
+        """Run the preflight checks of the node types this bot uses (each check once), before
+        any step: a machine that cannot run the bot's desktop or browser nodes fails the run
+        with a clear error before it has done anything."""
+        from ..sdk.node import PreflightInfo
+
+        checks: dict[Any, list] = {}
+        units = [self._unit, *self._called.values()]
+        for unit in units:
+            for plan in unit.plans.values():
+                for cn in plan.nodes.values():
+                    fn = cn.type.preflight
+                    if fn is not None and not cn.disabled:
+                        checks.setdefault(fn, []).append((cn.flow, cn.id, dict(cn.static)))
+        for fn, nodes in checks.items():
+            fn(PreflightInfo(self.bot.label, self.bot.settings, nodes))
+
+    def resource(self, key: str, opener: Callable[[], Any], closer: Callable[[Any, str], None] | None = None) -> Any:
+        """A value shared by the nodes of this run (a browser session, a window handle...):
+        opened by the first node that asks for ``key``, closed when the run ends, whatever
+        the end (succeeded, failed, cancelled, suspended). ``closer(value, state)`` gets the
+        run's final state, e.g. to keep a trace when it failed."""
+        with self._resource_lock:
+            if key not in self._resources:
+                self._resources[key] = (opener(), closer)
+            return self._resources[key][0]
+
+    def _close_resources(self, state: str) -> None:
+        with self._resource_lock:
+            items = list(self._resources.items())
+            self._resources.clear()
+        for key, (value, closer) in reversed(items):  # last opened, first closed
+            if closer is None:
+                continue
+            try:
+                closer(value, state)
+            except Exception as exc:  # a failed close must not hide the run's own outcome
+                self._emit(LogMessage(self.run_id, self._seq, "", "warning",
+                                      f"closing {key} failed: {type(exc).__name__}: {exc}", now()))
 
     # ------------------------------------------------------------ internals
     def _emit(self, event: Event) -> None:

@@ -65,6 +65,7 @@ class NodeType:
     legacy_ids: tuple[str, ...] = ()
     migrations: dict[int, Callable[[dict], dict]] = field(default_factory=dict)
     requires: tuple[Requirement, ...] = ()
+    preflight: Callable[["PreflightInfo"], None] | None = None
     pack: str = ""
 
     def __post_init__(self):
@@ -179,6 +180,24 @@ def node(type_id: str, **declaration: Any) -> Callable[[Callable], NodeType]:
         return NodeType(id=type_id, run=fn, **decl)
 
     return wrap
+
+
+@dataclass
+class PreflightInfo:
+    """What a node type's ``preflight`` check sees before a run's first step.
+
+    A preflight function is shared by the node types of an area (desktop, browser...) and runs
+    once per run when the bot uses any of them: it raises a ``BotloomError`` when the machine
+    cannot run those nodes (no display, no browser), so an unattended run fails before it has
+    done anything, with a message that says what to fix."""
+
+    bot: str
+    settings: dict[str, dict[str, Any]]
+    nodes: list[tuple[str, str, dict]]  # (flow, node id, static parameter values) of the types checked
+
+    def area(self, name: str) -> dict[str, Any]:
+        """The bot's ``settings`` block for one area (empty when the bot has none)."""
+        return dict(self.settings.get(name) or {})
 
 
 @dataclass

@@ -26,7 +26,9 @@ class Param:
     ``choices`` (a drop-down; values outside it are refused), ``expression`` (the value is
     an expression even without ``{{ }}``, as in conditions), ``show_if`` (only shown, and
     only required, when another parameter has one of the given values), ``advanced``
-    (folded away in the form), ``placeholder``. A ``secret`` parameter holds a secret's name.
+    (folded away in the form), ``placeholder``, ``widget`` (a named editor the designer offers
+    for this value, e.g. "screen-target": a screen-region/image picker for desktop targets).
+    A ``secret`` parameter holds a secret's name.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Param:
     maximum: float | None = None
     placeholder: str = ""
     advanced: bool = False
+    widget: str | None = None
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -96,7 +99,7 @@ class Param:
         if self.maximum is not None:
             schema["maximum"] = self.maximum
         hints = {"type": self.type}
-        for key in ("multiline", "path", "expression", "show_if", "placeholder", "advanced"):
+        for key in ("multiline", "path", "expression", "show_if", "placeholder", "advanced", "widget"):
             value = getattr(self, key)
             if value:
                 hints[key] = value

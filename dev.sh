@@ -4,7 +4,9 @@
 #                    run the sample bot headless)
 #   ./dev.sh test    set everything up, then run the whole test suite (CI runs this)
 #   ./dev.sh bench   set everything up, then run the benchmarks
-# Set-up is idempotent: a virtual environment in .venv, reinstalled when pyproject.toml changes.
+# Set-up is idempotent: system packages listed in installer/apt/*.txt (installed when missing;
+# needs root or sudo), a virtual environment in .venv with every extra, and the steps in
+# installer/setup.d/*.sh; redone when any of those files change.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -30,9 +32,19 @@ find_python() {
   say "Botloom needs Python 3.11 or newer (set PYTHON=/path/to/python3.11)"; exit 1
 }
 
+system_packages() {
+  local wanted missing=() pkg
+  wanted=$(cat installer/apt/*.txt 2>/dev/null | sed 's/#.*//' | tr -s ' \n' '\n' | sort -u)
+  for pkg in $wanted; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+}
+
 setup() {
   local py stamp
   py=$(find_python)
+  if command -v dpkg-query >/dev/null; then system_packages; fi
   if [ ! -x .venv/bin/python ]; then
     if ! "$py" -m venv .venv 2>/dev/null; then
       rm -rf .venv
@@ -41,10 +53,16 @@ setup() {
       "$py" -m venv .venv
     fi
   fi
-  stamp=".venv/.botloom-installed-$(sha256sum pyproject.toml | cut -c1-16)"
+  stamp=".venv/.botloom-installed-$(cat pyproject.toml installer/setup.d/*.sh 2>/dev/null | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
-    say "installing Botloom and its test tools into .venv"
-    .venv/bin/python -m pip install -q -e '.[dev]'
+    say "installing Botloom, every extra and the test tools into .venv"
+    .venv/bin/python -m pip install -q -e '.[dev,designer,browser,desktop,ocr,ai]'
+    local step
+    for step in installer/setup.d/*.sh; do
+      [ -f "$step" ] || continue
+      say "set-up step $step"
+      PIP=".venv/bin/python -m pip" PYTHON=.venv/bin/python bash "$step"
+    done
     rm -f .venv/.botloom-installed-*
     touch "$stamp"
   fi
@@ -55,7 +73,13 @@ shift || true
 case "$cmd" in
   start) setup; exec .venv/bin/botloom start "$@" ;;
   test)  setup; exec .venv/bin/python -m pytest -q "$@" ;;
-  bench) setup; exec .venv/bin/python benchmarks/engine.py "$@" ;;
+  bench) setup
+         status=0
+         for b in benchmarks/*.py; do
+           case "$(basename "$b")" in _*) continue ;; esac
+           say "benchmark $b"; .venv/bin/python "$b" "$@" || status=1
+         done
+         exit $status ;;
   setup) setup ;;
   *) say "usage: ./dev.sh start|test|bench|setup"; exit 2 ;;
 esac

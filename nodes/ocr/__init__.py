@@ -1,0 +1,8 @@
+"""The ocr pack (work in progress: its node types are being written)."""
+
+from botloom.runner import __version__
+from botloom.runner.sdk import NodePack
+
+
+def pack() -> NodePack:
+    return NodePack.from_modules("ocr", __version__, [], title="OCR and documents")

@@ -8,6 +8,7 @@
 # needs root or sudo), a virtual environment in .venv with every extra, and the steps in
 # installer/setup.d/*.sh; redone when any of those files change.
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")"
 
 say() { printf '\033[1mdev.sh:\033[0m %s\n' "$*" >&2; }
@@ -33,8 +34,9 @@ find_python() {
 }
 
 system_packages() {
-  local wanted missing=() pkg
-  wanted=$(cat installer/apt/*.txt 2>/dev/null | sed 's/#.*//' | tr -s ' \n' '\n' | sort -u)
+  local wanted missing=() pkg lists=(installer/apt/*.txt)
+  [ ${#lists[@]} -gt 0 ] || return 0
+  wanted=$(sed 's/#.*//' "${lists[@]}" | tr -s ' \n' '\n' | sort -u)
   for pkg in $wanted; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
@@ -53,7 +55,7 @@ setup() {
       "$py" -m venv .venv
     fi
   fi
-  stamp=".venv/.botloom-installed-$(cat pyproject.toml installer/setup.d/*.sh 2>/dev/null | sha256sum | cut -c1-16)"
+  stamp=".venv/.botloom-installed-$(cat pyproject.toml installer/setup.d/*.sh | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
     say "installing Botloom, every extra and the test tools into .venv"
     .venv/bin/python -m pip install -q -e '.[dev,designer,browser,desktop,ocr,ai]'

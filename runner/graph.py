@@ -154,6 +154,7 @@ class Bot:
         self.description = doc.description
         self.version = doc.version
         self.secrets = dict(doc.secrets)
+        self.settings = {area: dict(block) for area, block in doc.settings.items()}
         self.extra = dict(doc.extra)
         self.source = doc.source
         self.flows: dict[str, Flow] = {name: Flow(f, name) for name, f in doc.flows().items()}
@@ -179,6 +180,7 @@ class Bot:
         return BotDoc(name=self.name, main=self.main.to_doc(),
                       subflows={n: f.to_doc() for n, f in self.flows.items() if n != "main"},
                       description=self.description, version=self.version, secrets=dict(self.secrets),
+                      settings={area: dict(block) for area, block in self.settings.items()},
                       extra=dict(self.extra), source=self.source)
 
     def validate(self, registry) -> list:

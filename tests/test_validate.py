@@ -472,12 +472,14 @@ def test_to_doc_round_trips_through_the_file_format():
     sub.add_node("core.log", params={"message": "in helper"}, position=(10, 20))
     sub.connect("start", "out", "log")
     bot.main.set_setting(first, "retry", {"attempts": 2, "delay": 0})
+    bot.settings["desktop"] = {"pace": 0.1}
     doc = bot.to_doc()
     text = botfile.dumps(doc)
     again = botfile.loads(text)
     assert again.main == doc.main
     assert again.subflows == doc.subflows
-    assert (again.name, again.secrets) == (doc.name, doc.secrets)
+    assert (again.name, again.secrets, again.settings) == (doc.name, doc.secrets, {"desktop": {"pace": 0.1}})
+    assert Bot(again).to_doc().settings == {"desktop": {"pace": 0.1}}
     assert botfile.dumps(again) == text
     assert Bot(again).validate(registry()) == []
     with pytest.raises(EditError, match="already exists"):

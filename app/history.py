@@ -1,0 +1,221 @@
+"""Run history: past runs from the run store with their state, duration, per-node timings,
+errors and artifacts (screenshots shown inline). A crashed, failed or suspended run can be
+resumed (in a child process, like every run), and the bot version that ran can be opened.
+
+The store is read with plain SQL over the tables declared in ``runner/store/models.py``
+(the same columns SQLModel maps): importing SQLModel costs ~0.5-1 s, which the designer
+would otherwise pay the first time a bot is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPixmap
+from types import SimpleNamespace
+
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
+                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from botloom.runner import paths
+from botloom.runner.store import RESUMABLE, RunStore
+
+from . import theme
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
+
+
+def _fmt_time(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
+
+
+def _fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _item(text: str, color: str | None = None) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
+    if color:
+        item.setForeground(QColor(color))
+    return item
+
+
+class RunHistory(QWidget):
+    resumeRequested = Signal(str, str)     # run id, "" / "retry" / "skip"
+    openVersionRequested = Signal(str, str)  # bot name, the bot's text as it ran
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.bot_filter: str | None = None
+        self.runs: list = []
+        self.current: str | None = None
+        top = QHBoxLayout()
+        self.refresh_button = QPushButton("Refresh")
+        self.resume_button = QPushButton("Resume run")
+        self.open_button = QPushButton("Open the bot as it ran")
+        for b in (self.refresh_button, self.resume_button, self.open_button):
+            top.addWidget(b)
+        top.addStretch(1)
+        self.resume_button.setEnabled(False)
+        self.open_button.setEnabled(False)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.resume_button.clicked.connect(self._resume)
+        self.open_button.clicked.connect(self._open_version)
+
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["Started", "Bot", "State", "Duration", "Steps", "Trigger"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._on_select)
+
+        self.summary = QLabel(wordWrap=True, textFormat=Qt.RichText)
+        self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.steps = QTableWidget(0, 6)
+        self.steps.setHorizontalHeaderLabels(["#", "Node", "Type", "State", "Duration", "Error"])
+        self.steps.verticalHeader().hide()
+        self.steps.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.steps.horizontalHeader().setStretchLastSection(True)
+        self.artifacts = QWidget()
+        self.artifacts_layout = QVBoxLayout(self.artifacts)
+        art_scroll = QScrollArea(widgetResizable=True)
+        art_scroll.setWidget(self.artifacts)
+
+        detail = QWidget()
+        dl = QVBoxLayout(detail)
+        dl.setContentsMargins(0, 0, 0, 0)
+        dl.addWidget(self.summary)
+        inner = QSplitter(Qt.Horizontal)
+        inner.addWidget(self.steps)
+        inner.addWidget(art_scroll)
+        inner.setSizes([600, 300])
+        dl.addWidget(inner, 1)
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(detail)
+        split.setSizes([200, 300])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
+
+    # ------------------------------------------------------------ reading the store
+    def _store(self) -> RunStore:
+        return RunStore(paths.store_path())
+
+    @staticmethod
+    def _rows(store: RunStore, sql: str, args: tuple = ()) -> list:
+        cur = store.conn.execute(sql, args)
+        names = [c[0] for c in cur.description]
+        return [SimpleNamespace(**dict(zip(names, row))) for row in cur.fetchall()]
+
+    def refresh(self) -> None:
+        store = self._store()
+        try:
+            store.detect_crashed()
+            where, args = ("WHERE bot_name = ?", (self.bot_filter,)) if self.bot_filter else ("", ())
+            self.runs = self._rows(store, "SELECT id, bot_name, state, started_at, ended_at, steps, trigger FROM runs "
+                                   f"{where} ORDER BY started_at DESC LIMIT 200", args)
+        finally:
+            store.close()
+        keep = self.current
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self.runs))
+        for row, r in enumerate(self.runs):
+            duration = (r.ended_at - r.started_at) if r.ended_at else None
+            values = [_fmt_time(r.started_at), r.bot_name, r.state.replace("_", " "), _fmt_duration(duration),
+                      str(r.steps), r.trigger]
+            for col, text in enumerate(values):
+                self.table.setItem(row, col, _item(text, theme.STATE_COLORS.get(r.state) if col == 2 else None))
+        self.table.blockSignals(False)
+        ids = [r.id for r in self.runs]
+        if keep in ids:
+            self.table.selectRow(ids.index(keep))
+        elif ids:
+            self.table.selectRow(0)
+        else:
+            self.show_run(None)
+
+    def _on_select(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        self.show_run(self.runs[rows[0].row()].id if rows else None)
+
+    def show_run(self, run_id: str | None) -> None:
+        self.current = run_id
+        for i in reversed(range(self.artifacts_layout.count())):
+            w = self.artifacts_layout.itemAt(i).widget()
+            if w is not None:
+                w.setParent(None)
+        if run_id is None:
+            self.summary.setText("No runs yet. Run the bot (F5) and it shows up here.")
+            self.steps.setRowCount(0)
+            self.resume_button.setEnabled(False)
+            self.open_button.setEnabled(False)
+            return
+        store = self._store()
+        try:
+            run = store.run_row(run_id)
+            steps = self._rows(store, "SELECT seq, attempt, node_id, node_type, state, error, duration FROM node_runs "
+                               "WHERE run_id = ? ORDER BY seq, attempt", (run_id,))
+            artifacts = self._rows(store, "SELECT node_id, name, kind, path FROM artifacts WHERE run_id = ? "
+                                   "ORDER BY id", (run_id,))
+        finally:
+            store.close()
+        self.run = run
+        duration = (run["ended_at"] - run["started_at"]) if run.get("ended_at") else None
+        lines = [f"<b>{run['bot_name']}</b> &nbsp; run <code>{run_id}</code> &nbsp; "
+                 f"<span style='color:{theme.STATE_COLORS.get(run['state'], '#888')}'><b>{run['state']}</b></span>"
+                 f" &nbsp; {_fmt_duration(duration)} &nbsp; {run['steps']} steps",
+                 f"started {_fmt_time(run['started_at'])}, file {run.get('bot_path') or '-'}"]
+        if run.get("inputs"):
+            lines.append("inputs: " + json.dumps(run["inputs"], ensure_ascii=False)[:300])
+        if run.get("error"):
+            e = run["error"]
+            lines.append(f"<span style='color:#e5484d'>error at {e.get('where', '')}: {e.get('message')}</span>"
+                         + (f"<br>fix: {e['fix']}" if e.get("fix") else ""))
+        if run.get("attention"):
+            lines.append(f"needs attention: {run['attention'].get('reason')}")
+        if run.get("outputs"):
+            lines.append("outputs: " + json.dumps(run["outputs"], ensure_ascii=False)[:300])
+        self.summary.setText("<br>".join(lines))
+        self.steps.setRowCount(len(steps))
+        for row, s in enumerate(steps):
+            error = ""
+            if s.error:
+                try:
+                    error = json.loads(s.error).get("message", "")
+                except (ValueError, AttributeError):
+                    error = s.error
+            for col, text in enumerate([str(s.seq), s.node_id, s.node_type, s.state, _fmt_duration(s.duration),
+                                        error]):
+                self.steps.setItem(row, col, _item(text, theme.STATE_COLORS.get(s.state) if col == 3 else None))
+        for a in artifacts:
+            label = QLabel(f"{a.name} ({a.kind}, node {a.node_id})")
+            label.setToolTip(a.path)
+            self.artifacts_layout.addWidget(label)
+            if a.kind == "screenshot" or Path(a.path).suffix.lower() in IMAGE_SUFFIXES:
+                pm = QPixmap(a.path)
+                if not pm.isNull():
+                    image = QLabel()
+                    image.setObjectName("artifact-image")
+                    image.setPixmap(pm.scaledToWidth(min(pm.width(), 320), Qt.SmoothTransformation))
+                    self.artifacts_layout.addWidget(image)
+        self.artifacts_layout.addStretch(1)
+        self.resume_button.setEnabled(run["state"] in RESUMABLE)
+        self.open_button.setEnabled(bool(run.get("bot_snapshot")))
+
+    def _resume(self) -> None:
+        if self.current:
+            action = "retry" if self.run.get("state") == "needs_attention" else ""
+            self.resumeRequested.emit(self.current, action)
+
+    def _open_version(self) -> None:
+        if self.current and self.run.get("bot_snapshot"):
+            self.openVersionRequested.emit(self.run["bot_name"], self.run["bot_snapshot"])

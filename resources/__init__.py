@@ -1,0 +1,1 @@
+"""Bundled assets (icons), installed as package data so a built wheel has them too."""

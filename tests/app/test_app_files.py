@@ -1,0 +1,200 @@
+"""Files: save and reopen (byte-for-byte canonical), copy and paste between windows as JSON
+text, unreadable and newer-format files (never overwritten), node types whose pack is missing
+(placeholders that keep their parameters), unsaved-changes prompt, recent files, the start
+page, and autosave with recovery after the designer's process dies."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from PySide6.QtGui import QGuiApplication
+
+from app_helpers import write_bot
+from botloom.runner import botfile
+
+
+def test_save_reopen_and_compare(win, qtbot, sample, registry):
+    original = sample.read_bytes()
+    assert win.open_path(str(sample))
+    assert not win.is_dirty()
+    win.a_save.trigger()
+    assert sample.read_bytes() == original  # opening and saving an unchanged bot changes nothing
+
+    win.select_node("main", "report")
+    win.inspector.title_edit.setText("Final report")
+    win.inspector.title_edit.editingFinished.emit()
+    win.doc.undo.push(__import__("botloom.app.commands", fromlist=["x"]).MoveItems(
+        win.doc, "main", {"report": ((1240, 0), (1260, 20))}))
+    assert win.is_dirty() and win.windowTitle().startswith("*")
+    win.a_save.trigger()
+    assert not win.is_dirty()
+    text = sample.read_text(encoding="utf-8")
+    assert text == botfile.dumps(botfile.load(sample))  # the runner's canonical form
+    assert '"title": "Final report"' in text and '"report": [1260, 20]' in text
+    changed = set(original.decode().splitlines()) ^ set(text.splitlines())
+    assert len(changed) == 4  # one title line and one layout line, before and after
+
+    from botloom.app.main import MainWindow
+
+    other = MainWindow(registry, win.settings)
+    qtbot.addWidget(other)
+    assert other.open_path(str(sample))
+    assert other.doc.text() == win.doc.text()
+    assert other.doc.flow().node("report").title == "Final report"
+    assert win.settings.value("recent")[0] == str(sample.resolve())
+    other.doc = None
+
+    # save as: a new file; the recent list follows
+    target = sample.parent / "copy.bot.json"
+    win.ask_save_path = lambda: str(target)
+    win.a_save_as.trigger()
+    assert target.read_text(encoding="utf-8") == text
+    assert win.doc.path == target.resolve()
+
+
+def test_copy_paste_between_windows_as_json_text(win, qtbot, sample, registry):
+    assert win.open_path(str(sample))
+    win.scene.select_nodes(["check", "queue", "approve"])
+    win.a_copy.trigger()
+    text = QGuiApplication.clipboard().text()
+    data = json.loads(text)
+    assert data["botloom"] == "nodes" and sorted(data["nodes"]) == ["approve", "check", "queue"]
+    assert {"from": "check.true", "to": "queue.in"} in data["edges"]
+
+    from botloom.app.main import MainWindow
+
+    other = MainWindow(registry, win.settings)
+    qtbot.addWidget(other)
+    other.show()
+    other.a_new.trigger()
+    other.a_paste.trigger()
+    flow = other.doc.flow()
+    assert sorted(flow.node_ids()) == ["approve", "check", "queue", "start"]
+    assert flow.node("check").params == win.doc.flow().node("check").params
+    assert {str(e) for e in flow.edges()} == {"check.false -> approve.in", "check.true -> queue.in"}
+    assert other.a_undo.text() == "&Undo Paste 3 node(s)"
+    # pasting again into the same bot gives fresh ids
+    other.a_paste.trigger()
+    assert {"check_2", "queue_2", "approve_2"} <= set(other.doc.flow().node_ids())
+    other.doc = None
+    # text that is not a Botloom selection is ignored
+    QGuiApplication.clipboard().setText("hello")
+    assert win.paste() == []
+
+
+def test_broken_and_newer_files_are_reported_and_never_written(win, qtbot, tmp_path, sample):
+    assert win.open_path(str(sample))
+    broken = tmp_path / "broken.bot.json"
+    broken.write_text('{"format": 1, "name": "x", "nodes": {', encoding="utf-8")
+    before = broken.read_bytes()
+    assert not win.open_path(str(broken))
+    level, text = win.messages[-1]
+    assert level == "error" and "not valid JSON" in text and "was not changed" in text
+    assert win.banner.isVisibleTo(win) and "not valid JSON" in win.banner.text()
+    assert win.doc.path == sample.resolve()  # the open bot stays open
+
+    newer = tmp_path / "newer.bot.json"
+    newer.write_text(json.dumps({"format": 99, "name": "future", "nodes": {}}), encoding="utf-8")
+    before_newer = newer.read_bytes()
+    assert not win.open_path(str(newer))
+    level, text = win.messages[-1]
+    assert "newer Botloom" in text and "Upgrade Botloom" in text and "unchanged" in text
+    win.a_save.trigger()
+    assert broken.read_bytes() == before and newer.read_bytes() == before_newer
+
+
+def test_missing_pack_node_is_a_placeholder_that_keeps_its_params(win, qtbot, tmp_path):
+    path = write_bot(tmp_path, "legacy", {
+        "start": {"type": "core.start"},
+        "scan": {"type": "acme.scan_invoice", "version": 3, "title": "Scan",
+                 "params": {"engine": "deep", "pages": [1, 2], "nested": {"a": {"b": True}}},
+                 "settings": {"timeout": 9}},
+        "say": {"type": "core.log", "params": {"message": "{{ nodes.scan.total }}"}},
+    }, [("start.out", "scan.in"), ("scan.out", "say.in"), ("scan.total", "say.message")])
+    assert win.open_path(str(path))
+    assert "acme.scan_invoice" in win.messages[-1][1] and "placeholder" in win.messages[-1][1]
+    item = win.scene.nodes["scan"]
+    assert item.missing and "missing pack" in item.subtitle
+    assert item.port("out", "total") is not None  # its ports come from its edges
+    assert any(p.code == "unknown-node-type" and p.node == "scan" for p in win.doc.problems())
+    win.select_node("main", "scan")
+    assert win.inspector.fields == {}  # no form to guess; its parameters are listed as they are
+    # edit something else, save: the placeholder's block and edges are written back unchanged
+    win.doc.move("main", "say", (400, 0))
+    win.doc.force_dirty = True
+    assert win.save()
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["nodes"]["scan"] == {"type": "acme.scan_invoice", "version": 3, "title": "Scan",
+                                      "params": {"engine": "deep", "nested": {"a": {"b": True}}, "pages": [1, 2]},
+                                      "settings": {"timeout": 9}}
+    assert {"from": "scan.total", "to": "say.message"} in saved["edges"]
+    # copy and paste keep it too
+    win.scene.select_nodes(["scan"])
+    win.a_duplicate.trigger()
+    assert win.doc.flow().node("scan_2").params == saved["nodes"]["scan"]["params"]
+
+
+def test_bot_settings_survive_a_save(win, qtbot, tmp_path):
+    path = write_bot(tmp_path, "settings", {"start": {"type": "core.start"}}, [],
+                     settings={"desktop": {"scale": 2}})
+    assert win.open_path(str(path))
+    win.doc.force_dirty = True
+    assert win.save()
+    assert json.loads(path.read_text(encoding="utf-8"))["settings"] == {"desktop": {"scale": 2}}
+
+
+def test_unsaved_changes_prompt_and_start_page(win, qtbot, sample, tmp_path):
+    assert win.open_path(str(sample))
+    win.doc.set_param("main", "report", "message", "changed")
+    win.doc.force_dirty = True
+    other = write_bot(tmp_path, "other", {"start": {"type": "core.start"}}, [])
+    asked = []
+    win.ask_unsaved = lambda: asked.append(1) or "cancel"
+    assert not win.open_path(str(other))
+    assert asked and win.doc.path == sample.resolve()
+    win.ask_unsaved = lambda: "save"
+    assert win.open_path(str(other))
+    assert '"message": "changed"' in sample.read_text(encoding="utf-8")
+    win.a_close.trigger()
+    assert win.stack.currentIndex() == 0
+    recent = [win.start_page.recent.item(i).data(256) for i in range(win.start_page.recent.count())]
+    assert recent[:2] == [str(other.resolve()), str(sample.resolve())]
+    samples = [win.start_page.samples.item(i).data(256) for i in range(win.start_page.samples.count())]
+    assert any(s.endswith("csv-report.bot.json") for s in samples)
+    win.start_page.samples.itemActivated.emit(win.start_page.samples.item(0))
+    assert win.doc is not None and win.doc.path.name.endswith(".bot.json")
+
+
+def test_autosave_and_recovery_after_the_designer_dies(win, qtbot, sample, botloom_home):
+    """A designer in another process edits the bot, autosaves, then is killed; the next
+    designer offers the work back. The bot file itself is untouched until saved."""
+    original = sample.read_bytes()
+    script = textwrap.dedent(f"""
+        import os, signal
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from botloom.app.main import MainWindow, create_app
+        app = create_app([])
+        win = MainWindow()
+        assert win.open_path({str(sample)!r})
+        win.doc.undo.push(__import__("botloom.app.commands", fromlist=["x"]).SetParam(
+            win.doc, "main", "report", "message", "recovered text"))
+        assert win.autosave() is not None
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "BOTLOOM_HOME": str(botloom_home)})
+    assert proc.returncode == -9, proc.stderr
+    assert sample.read_bytes() == original
+    entries = win.recoverable()
+    assert len(entries) == 1 and entries[0]["path"] == str(sample.resolve())
+    win.ask_recover = lambda found: found[0]
+    assert win.offer_recovery()
+    assert win.doc.flow().node("report").params["message"] == "recovered text"
+    assert win.doc.path == sample.resolve() and win.is_dirty()
+    assert sample.read_bytes() == original
+    win.a_save.trigger()
+    assert "recovered text" in sample.read_text(encoding="utf-8")
+    assert win.recoverable() == []

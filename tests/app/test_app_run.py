@@ -1,0 +1,148 @@
+"""Running from the designer: the bot runs in a child process; the canvas shows the running
+node and each node's result and duration; the log and variables panels fill; breakpoints,
+step and continue; run from a node with inputs; a run whose process dies; the run history."""
+
+from __future__ import annotations
+
+from app_helpers import write_bot
+
+
+def chain_bot(folder, name="chain", extra_nodes=None, extra_edges=()):
+    nodes = {
+        "start": {"type": "core.start"},
+        "a": {"type": "core.set_variable", "params": {"name": "x", "value": "{{ x + 1 }}"}},
+        "b": {"type": "core.log", "params": {"message": "x is {{ x }}"}},
+        "c": {"type": "core.set_variable", "params": {"name": "x", "value": "{{ x * 10 }}"}},
+        "d": {"type": "core.log", "params": {"message": "done with {{ x }}"}},
+        **(extra_nodes or {}),
+    }
+    edges = [("start.out", "a.in"), ("a.out", "b.in"), ("b.out", "c.in"), ("c.out", "d.in"), *extra_edges]
+    return write_bot(folder, name, nodes, edges, inputs={"x": {"type": "integer", "default": 1}},
+                     outputs={"x": {"type": "integer"}},
+                     layout={"main": {"nodes": {"start": [0, 0], "a": [220, 0], "b": [440, 0], "c": [660, 0],
+                                                "d": [880, 0]}}})
+
+
+def state(win, node):
+    item = win.scenes["main"].nodes[node]
+    return item.state
+
+
+def test_run_shows_node_states_log_and_history(win, qtbot, sample):
+    assert win.open_path(str(sample))
+    with qtbot.waitSignal(win.run.finished, timeout=60_000) as done:
+        win.a_run.trigger()
+        assert win.run.running and not win.a_run.isEnabled() and win.a_stop.isEnabled()
+    assert done.args[0] == "succeeded"
+    for node in ("start", "read", "each", "check", "count", "write_review", "summary", "report"):
+        assert state(win, node) == "succeeded", node
+        assert win.scenes["main"].nodes[node].duration is not None
+    log = win.log.toPlainText()
+    assert "invoices approved" in log and "run succeeded" in log
+    outputs = {win.variables.topLevelItem(i).text(0): win.variables.topLevelItem(i).text(1)
+               for i in range(win.variables.topLevelItemCount())}
+    assert "approved" in outputs
+    assert (sample.parent / "out" / "summary.json").exists()
+    # the run is in the history, with per-node timings
+    hist = win.history
+    qtbot.waitUntil(lambda: hist.table.rowCount() >= 1)
+    assert hist.table.item(0, 2).text() == "succeeded"
+    assert hist.steps.rowCount() >= 8
+    nodes = {hist.steps.item(r, 1).text() for r in range(hist.steps.rowCount())}
+    assert {"read", "report"} <= nodes
+    assert hist.open_button.isEnabled() and not hist.resume_button.isEnabled()
+    # open the bot version that ran
+    hist.open_button.click()
+    assert win.doc.path is None and win.doc.bot.name == "csv-report" and win.is_dirty()
+    assert "read" in win.doc.flow()
+
+
+def test_breakpoint_step_continue(win, qtbot, tmp_path):
+    path = chain_bot(tmp_path)
+    assert win.open_path(str(path))
+    win.select_node("main", "b")
+    win.a_break.trigger()
+    assert "b" in win.doc.breakpoints
+    with qtbot.waitSignal(win.run.event, timeout=60_000, check_params_cb=lambda ev: ev.get("event") == "paused"):
+        win.a_run.trigger()
+    assert win.run.paused_at == "b"
+    assert state(win, "a") == "succeeded" and state(win, "b") == "paused"
+    assert win.scenes["main"].nodes["b"].current
+    variables = {win.variables.topLevelItem(i).text(0): win.variables.topLevelItem(i).text(1)
+                 for i in range(win.variables.topLevelItemCount())}
+    assert variables["x"] == "2"
+    assert "paused before 'b' (breakpoint)" in win.log.toPlainText()
+
+    with qtbot.waitSignal(win.run.event, timeout=60_000,
+                          check_params_cb=lambda ev: ev.get("event") == "paused" and ev.get("node") == "c"):
+        win.a_step.trigger()
+    assert state(win, "b") == "succeeded" and state(win, "c") == "paused"
+    assert "paused before 'c' (step)" in win.log.toPlainText()
+
+    with qtbot.waitSignal(win.run.finished, timeout=60_000) as done:
+        win.a_continue.trigger()
+    assert done.args[0] == "succeeded"
+    assert [state(win, n) for n in "abcd"] == ["succeeded"] * 4
+    assert "done with 20" in win.log.toPlainText()
+
+
+def test_run_from_a_node_with_inputs(win, qtbot, tmp_path):
+    path = chain_bot(tmp_path)
+    assert win.open_path(str(path))
+    win.select_node("main", "c")
+    win.ask_run_from = lambda node, inputs: {"x": 7}
+    with qtbot.waitSignal(win.run.finished, timeout=60_000) as done:
+        win.a_run_from.trigger()
+    assert done.args[0] == "succeeded"
+    assert state(win, "a") is None and state(win, "b") is None
+    assert state(win, "c") == "succeeded" and state(win, "d") == "succeeded"
+    assert "done with 70" in win.log.toPlainText()
+
+
+def test_a_run_whose_process_dies_is_reported_and_the_designer_stays_up(win, qtbot, tmp_path):
+    path = chain_bot(tmp_path, "dies", {"boom": {"type": "uitest.die"}}, [("d.out", "boom.in")])
+    assert win.open_path(str(path))
+    with qtbot.waitSignal(win.run.finished, timeout=60_000) as done:
+        win.a_run.trigger()
+    assert done.args[0] == "crashed"
+    level, text = win.messages[-1]
+    assert level == "error" and "stopped unexpectedly" in text and "killed" in text
+    assert win.banner.isVisibleTo(win)
+    assert state(win, "d") == "succeeded"
+    assert state(win, "boom") == "cancelled"  # was running when the process died
+    # the designer carries on: edit and run again
+    win.doc.undo.push(__import__("botloom.app.commands", fromlist=["x"]).RemoveItems(win.doc, "main", ["boom"]))
+    with qtbot.waitSignal(win.run.finished, timeout=60_000) as again:
+        win.a_run.trigger()
+    assert again.args[0] == "succeeded"
+    # the history says the first run crashed; it can be resumed from there
+    win.show_history()
+    hist = win.history
+    qtbot.waitUntil(lambda: hist.table.rowCount() == 2)
+    states = sorted(hist.table.item(r, 2).text() for r in range(2))
+    assert states == ["crashed", "succeeded"]
+    row = next(r for r in range(2) if hist.table.item(r, 2).text() == "crashed")
+    hist.table.selectRow(row)
+    assert hist.resume_button.isEnabled()
+
+
+def test_history_shows_screenshots_inline(win, qtbot, tmp_path):
+    path = write_bot(tmp_path, "shots", {"start": {"type": "core.start"},
+                                         "shot": {"type": "uitest.screenshot", "params": {"name": "screen.png"}}},
+                     [("start.out", "shot.in")])
+    assert win.open_path(str(path))
+    with qtbot.waitSignal(win.run.finished, timeout=60_000) as done:
+        win.a_run.trigger()
+    assert done.args[0] == "succeeded", win.log.toPlainText()
+    assert "kept screenshot" in win.log.toPlainText()
+    qtbot.waitUntil(lambda: win.history.table.rowCount() == 1)
+    images = [w for w in win.history.artifacts.children() if w.objectName() == "artifact-image"]
+    assert images and images[0].pixmap().width() == 40
+
+
+def test_a_bot_with_problems_does_not_start(win, qtbot, tmp_path):
+    path = write_bot(tmp_path, "bad", {"start": {"type": "core.start"}, "say": {"type": "core.log"}},
+                     [("start.out", "say.in")])
+    assert win.open_path(str(path))
+    assert not win.run_bot()
+    assert "problem" in win.messages[-1][1] and not win.run.running

@@ -1,0 +1,336 @@
+"""Text classifiers: trained from examples with scikit-learn, run with ONNX Runtime.
+
+The model is word n-grams (1-2) and character n-grams (1-4), TF-IDF weighted, feeding a
+multinomial logistic regression. It is exported to ONNX with skl2onnx, and the exported graph
+gives the same labels and probabilities (within 1e-5) as scikit-learn's own pipeline, for any
+Unicode text, because of three choices (each works around a converter limitation):
+
+* Text is normalised in Python before either library sees it (:func:`normalize`: Unicode
+  NFKC, case folding, runs of white space to one space, trimmed), and the vectorisers keep
+  ``lowercase=False``. So ONNX's locale-dependent lower-casing is never used, and
+  white space cannot differ between the two char n-gram implementations.
+* Words are runs of letters, digits and ``_`` in both: scikit-learn's ``[^\\W]+`` (Unicode
+  ``\\w``) and ONNX's RE2 pattern ``[\\p{L}\\p{N}_]+`` (RE2's ``\\w`` is ASCII only).
+* ``char`` n-grams, not ``char_wb`` (unsupported by the converter); no ``sublinear_tf``
+  (ignored by the converter).
+
+Heavy libraries (numpy, scikit-learn, skl2onnx, onnxruntime) are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from .registry import ModelError, ModelVersion, Registry
+from .runtime import RuntimeSettings, batches, cached_session
+
+PREPROCESS = "nfkc-casefold-space-v1"
+WORD_PATTERN_SKLEARN = r"[^\W]+"
+WORD_PATTERN_ONNX = r"[\p{L}\p{N}_]+"
+TRAIN_INSTALL = "pip install 'botloom[ai]'"
+_SPACE = re.compile(r"\s+")
+DEFAULTS = {"word_ngrams": (1, 2), "char_ngrams": (1, 4), "C": 10.0, "max_iter": 1000}
+
+
+def normalize(text: Any) -> str:
+    """The one text normalisation used for training and for every prediction."""
+    if text is None:
+        return ""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", str(text)).casefold()).strip()
+
+
+def require_training():
+    try:
+        import numpy  # noqa: F401
+        import skl2onnx  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        from botloom.runner.errors import MissingDependencyError
+
+        raise MissingDependencyError(f"training needs scikit-learn, skl2onnx and numpy ({exc.name} is missing)",
+                                     fix=f"run: {TRAIN_INSTALL}") from None
+
+
+# ---------------------------------------------------------------- training
+def build_pipeline(params: dict | None = None):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    p = dict(DEFAULTS, **(params or {}))
+    return Pipeline([
+        ("features", FeatureUnion([
+            ("word", TfidfVectorizer(lowercase=False, token_pattern=WORD_PATTERN_SKLEARN,
+                                     ngram_range=tuple(p["word_ngrams"]), dtype=_float32())),
+            ("char", TfidfVectorizer(lowercase=False, analyzer="char", ngram_range=tuple(p["char_ngrams"]),
+                                     dtype=_float32())),
+        ])),
+        ("clf", LogisticRegression(C=float(p["C"]), max_iter=int(p["max_iter"]))),
+    ])
+
+
+def _float32():
+    import numpy as np
+
+    return np.float32
+
+
+def to_onnx(pipeline) -> bytes:
+    """The fitted pipeline as ONNX bytes: input ``text`` (string [N, 1], normalised text),
+    outputs ``label`` [N] and ``probabilities`` [N, classes]."""
+    import warnings
+
+    from skl2onnx import to_onnx as convert
+    from skl2onnx.common.data_types import StringTensorType
+
+    word = pipeline.named_steps["features"].transformer_list[0][1]
+    clf = pipeline.named_steps["clf"]
+    options = {id(word): {"tokenexp": WORD_PATTERN_ONNX}, id(clf): {"zipmap": False}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "only tokenizer='word' is fully supported": char is checked by our tests
+        onx = convert(pipeline, initial_types=[("text", StringTensorType([None, 1]))], options=options,
+                      target_opset={"": 17, "ai.onnx.ml": 3})
+    onx.doc_string = f"Botloom text classifier; input text is normalised with {PREPROCESS}"
+    return onx.SerializeToString()
+
+
+def read_examples(path: Path, text_column: str = "text", label_column: str = "label") -> tuple[list[str], list[str]]:
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            fields = reader.fieldnames or []
+            for col in (text_column, label_column):
+                if col not in fields:
+                    raise ModelError(f"{path} has no column '{col}' (columns: {', '.join(fields) or 'none'})",
+                                     fix="name the text and label columns (--text-column / --label-column)")
+            rows = [(r[text_column], r[label_column]) for r in reader]
+    except FileNotFoundError:
+        raise ModelError(f"file not found: {path}", fix="check the path of the examples CSV") from None
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{path} is not UTF-8 text: {exc.reason}", fix="save the CSV as UTF-8") from None
+    return examples_from_rows(rows, str(path))
+
+
+def examples_from_rows(rows: Iterable[tuple[Any, Any]], where: str = "the examples") -> tuple[list[str], list[str]]:
+    texts, labels = [], []
+    for text, label in rows:
+        if label is None or str(label).strip() == "" or text is None:
+            continue
+        texts.append(str(text))
+        labels.append(str(label).strip())
+    counts = _counts(labels)
+    if len(counts) < 2:
+        raise ModelError(f"{where} need at least two different labels (found {len(counts)} in {len(labels)} rows)",
+                         fix="give examples of every category the model should tell apart")
+    return texts, labels
+
+
+def _counts(labels: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for lab in labels:
+        out[lab] = out.get(lab, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def split(texts: list[str], labels: list[str], holdout: float, seed: int):
+    """A stratified split (every label with at least two examples is represented in both parts)."""
+    from sklearn.model_selection import train_test_split
+
+    counts = _counts(labels)
+    rare = {lab for lab, n in counts.items() if n < 2}
+    keep = [i for i, lab in enumerate(labels) if lab not in rare]
+    extra = [i for i, lab in enumerate(labels) if lab in rare]
+    n_test = max(int(round(holdout * len(keep))), len(counts) - len(rare))
+    if holdout <= 0 or n_test >= len(keep):
+        return list(range(len(texts))), []
+    tr, te = train_test_split(keep, test_size=n_test, stratify=[labels[i] for i in keep], random_state=seed)
+    return sorted(tr + extra), sorted(te)
+
+
+@dataclass
+class TrainResult:
+    version: ModelVersion
+    metrics: dict
+    activated: bool
+    reason: str
+    seconds: float
+
+
+def metrics_of(y_true: list[str], y_pred: list[str]) -> dict:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    if not y_true:
+        return {}
+    return {"accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+            "macro_f1": round(float(f1_score(y_true, y_pred, average="macro", zero_division=0)), 4),
+            "n": len(y_true)}
+
+
+def train(name: str, texts: list[str], labels: list[str], *, source: str, holdout: float = 0.2, seed: int = 13,
+          activate: str = "if_better", params: dict | None = None, registry: Registry | None = None,
+          intended_use: str = "", extra_card: dict | None = None) -> TrainResult:
+    """Fit, export, measure on a held-back split, store as a new version; activate it when
+    ``activate`` is "always", or "if_better" and it beats the active version on the same split
+    (or there is none)."""
+    require_training()
+    import hashlib
+
+    import numpy as np
+    import sklearn
+
+    from .monitor import baseline_of
+
+    registry = registry or Registry()
+    texts, labels = examples_from_rows(zip(texts, labels), source or "the examples")
+    t0 = time.perf_counter()
+    norm = [normalize(t) for t in texts]
+    tr, te = split(norm, labels, holdout, seed)
+    x_tr, y_tr = [norm[i] for i in tr], [labels[i] for i in tr]
+    x_te, y_te = [norm[i] for i in te], [labels[i] for i in te]
+    pipeline = build_pipeline(params).fit(x_tr, y_tr)
+    onnx_bytes = to_onnx(pipeline)
+    fit_seconds = time.perf_counter() - t0
+    # metrics come from the exported ONNX model: what bots will run
+    classes = [str(c) for c in pipeline.named_steps["clf"].classes_]
+    metrics, baseline = {}, {}
+    if x_te:
+        session = cached_session(hashlib.sha256(onnx_bytes).hexdigest(), lambda: onnx_bytes)
+        probs = _run_probabilities(session, x_te, 512)
+        pred = [classes[i] for i in probs.argmax(axis=1)]
+        metrics = metrics_of(y_te, pred)
+        baseline = baseline_of(probs.max(axis=1).tolist(), [len(t) for t in x_te])
+    counts = _counts(labels)
+    card = {
+        "task": "text-classification",
+        "kind": "botloom-text-classifier",
+        "preprocess": PREPROCESS,
+        "inputs": {"text": "string [N, 1], normalised text"},
+        "outputs": {"label": "string [N]", "probabilities": f"float [N, {len(classes)}]"},
+        "intended_use": intended_use or (
+            f"Sort short texts (tickets, messages, document titles) into {len(classes)} categories learnt from "
+            "examples; route low-confidence items to a person."),
+        "training_data": {"source": source, "rows": len(texts), "train_rows": len(x_tr), "held_out_rows": len(x_te),
+                          "labels": counts, "sha256": hashlib.sha256("\n".join(
+                              f"{t}\t{lab}" for t, lab in zip(texts, labels)).encode("utf-8")).hexdigest()},
+        "evaluation": {"split": f"stratified hold-out {holdout:.0%}, seed {seed}", "metrics": metrics},
+        "metrics": metrics,
+        "limitations": [
+            "Bag of words and character n-grams: word order and meaning beyond shared words are not modelled; "
+            "paraphrases with new vocabulary are often misread.",
+            "Only the labels seen in training can be predicted; anything else gets the closest known label, "
+            "usually with low confidence (use a review threshold).",
+            "Confidence is a logistic-regression probability: useful for ranking and thresholds, not a "
+            "calibrated guarantee.",
+            f"Languages and wording unlike the training data ({len(texts)} rows) will score lower.",
+        ],
+        "baseline": baseline,
+        "created_from": {"trainer": "tfidf-word-char+logistic-regression", "params": _jsonable(
+            dict(DEFAULTS, **(params or {}))), "sklearn": sklearn.__version__, "botloom": _botloom_version(),
+            "training_seconds": round(fit_seconds, 2)},
+        **(extra_card or {}),
+    }
+    version = registry.add_version(name, onnx_bytes, classes, card)
+    activated, reason = _maybe_activate(registry, name, version, activate, x_te, y_te, metrics)
+    return TrainResult(version, metrics, activated, reason, time.perf_counter() - t0)
+
+
+def _maybe_activate(registry, name, version, activate, x_te, y_te, metrics) -> tuple[bool, str]:
+    if activate == "never":
+        return False, "not activated (asked not to)"
+    current = registry.active(name)
+    if activate == "always" or current is None:
+        registry.activate(name, version.version)
+        return True, "activated" + ("" if activate == "always" else " (first version)")
+    try:
+        old = load_classifier(registry, name, current)
+        old_acc = metrics_of(y_te, [p["label"] for p in old.predict(x_te, normalized=True)]).get("accuracy", 0.0)
+    except ModelError as exc:
+        registry.activate(name, version.version)
+        return True, f"activated (the active version {current} cannot be evaluated: {exc.message})"
+    new_acc = metrics.get("accuracy", 0.0)
+    if x_te and new_acc > old_acc:
+        registry.activate(name, version.version)
+        return True, f"activated: accuracy {new_acc:.4f} beats version {current}'s {old_acc:.4f} on the same held-back rows"
+    return False, (f"not activated: accuracy {new_acc:.4f} does not beat version {current}'s {old_acc:.4f} "
+                   f"on the same held-back rows (activate it yourself: botloom models activate {name} {version.version})")
+
+
+def _jsonable(d: dict) -> dict:
+    return json.loads(json.dumps(d, default=list))
+
+
+def _botloom_version() -> str:
+    from botloom.runner import __version__
+
+    return __version__
+
+
+def _run_probabilities(session, texts: list[str], batch_size: int):
+    import numpy as np
+
+    out = []
+    for chunk in batches(texts, batch_size):
+        feed = np.array(chunk, dtype=object).reshape(-1, 1)
+        out.append(session.run({session.inputs[0].name: feed}, ["probabilities"])[0])
+    return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+
+
+# ---------------------------------------------------------------- inference
+class TextClassifier:
+    """A loaded text-classifier version: ``predict(texts)`` gives label, confidence and scores."""
+
+    def __init__(self, version: ModelVersion, settings: RuntimeSettings | None = None):
+        self.version = version
+        self.card = version.card
+        if self.card.get("task") != "text-classification":
+            raise ModelError(f"model {version.ref} is not a text classifier (task: {self.card.get('task', 'unknown')})",
+                             fix="use the 'Run ONNX model' node for other models")
+        self.labels = version.labels
+        self.settings = settings or RuntimeSettings()
+        if not self.settings.intra_threads:
+            # one thread: a TF-IDF graph gains nothing from more, and idle spinning threads
+            # cost latency on a busy machine; set "threads" in the bot's ai settings to change it
+            from dataclasses import replace
+
+            self.settings = replace(self.settings, intra_threads=1)
+        self.session = cached_session(self.card["sha256"], version.verify, self.settings, self._warmup)
+        self.input_name = self.session.inputs[0].name
+        self.normalizer = normalize if self.card.get("preprocess", PREPROCESS) == PREPROCESS else (lambda t: str(t))
+
+    def _warmup(self, session) -> None:
+        import numpy as np
+
+        session.run({session.inputs[0].name: np.array([["warm up"]], dtype=object)}, None)
+
+    def probabilities(self, texts: list[str], normalized: bool = False):
+        import numpy as np
+
+        xs = texts if normalized else [self.normalizer(t) for t in texts]
+        out = []
+        for chunk in batches(xs, self.settings.batch_size):
+            feed = np.array(chunk, dtype=object).reshape(-1, 1)
+            out.append(self.session.run({self.input_name: feed}, ["probabilities"])[0])
+        return np.concatenate(out) if out else np.zeros((0, len(self.labels)), dtype=np.float32)
+
+    def predict(self, texts: list[str], normalized: bool = False) -> list[dict]:
+        probs = self.probabilities(texts, normalized)
+        labels = self.labels
+        results = []
+        for row in probs.tolist():
+            best = max(range(len(row)), key=row.__getitem__)
+            results.append({"label": labels[best], "confidence": row[best],
+                            "scores": dict(zip(labels, row))})
+        return results
+
+
+def load_classifier(registry: Registry, name: str, version: str | None = None,
+                    settings: RuntimeSettings | None = None) -> TextClassifier:
+    return TextClassifier(registry.get(name, version), settings)

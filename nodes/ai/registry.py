@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Iterator
 
 from botloom.runner.errors import BotloomError
+from botloom.runner.filelock import try_lock, unlock
 
 STATE_FORMAT = 1
 CARD_FORMAT = 1
@@ -109,7 +110,7 @@ def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + timeout
     try:
-        while not _try_lock(fd):
+        while not try_lock(fd):
             if time.monotonic() > deadline:
                 raise ModelError(f"another process has held {path} for more than {timeout:.0f} s",
                                  fix="wait for the other 'botloom models' command or training to finish")
@@ -117,37 +118,9 @@ def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
         try:
             yield
         finally:
-            _unlock(fd)
+            unlock(fd)
     finally:
         os.close(fd)
-
-
-if os.name == "nt":  # pragma: no cover - Windows only
-    import msvcrt
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(fd: int) -> None:
-        with contextlib.suppress(OSError):
-            os.lseek(fd, 0, 0)
-            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 # ---------------------------------------------------------------- versions

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from typing import Any, Iterable
 
 from botloom.runner import botfile
@@ -123,3 +124,12 @@ def registry_with(*node_types: Any, pack: str = "testpack") -> Registry:
     reg = Registry.discover()
     reg.add_pack(NodePack(pack, "1.0", list(node_types)))
     return reg
+
+
+def write_bot(folder: Path, name: str, nodes: dict, edges: list, **top) -> Path:
+    """Write a bot file from plain JSON pieces (edges as (source, target) endpoint pairs)."""
+    data = {"format": 1, "name": name, **top, "nodes": nodes,
+            "edges": [{"from": a, "to": b} for a, b in edges]}
+    path = folder / f"{name}.bot.json"
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path

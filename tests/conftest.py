@@ -32,14 +32,6 @@ def work(tmp_path) -> Path:
     return folder
 
 
-def write_bot(folder: Path, name: str, nodes: dict, edges: list, **top) -> Path:
-    data = {"format": 1, "name": name, **top, "nodes": nodes,
-            "edges": [{"from": a, "to": b} for a, b in edges]}
-    path = folder / f"{name}.bot.json"
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    return path
-
-
 class Cli:
     """Runs the real `botloom` command in a child process."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import write_bot
+from bots import write_bot
 
 HELLO = ({"start": {"type": "core.start"},
           "hello": {"type": "core.log", "params": {"message": "hello {{ who }}"}}},

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_bot
+from bots import write_bot
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="uses SIGKILL")
 

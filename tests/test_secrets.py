@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import write_bot
+from bots import write_bot
 
 
 def reveal_bot(folder, name: str, secret: str):

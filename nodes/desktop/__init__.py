@@ -1,8 +1,18 @@
-"""The desktop pack (work in progress: its node types are being written)."""
+"""The desktop pack: drive desktop applications that have no API.
+
+Windows (launch, find, wait, activate, move, resize, minimise, close), mouse and keyboard
+(click, drag, scroll, type Unicode text, hotkeys), clipboard, screenshots and image /
+text targets matched on the screen. Importing this package stays cheap: pyautogui, mss,
+OpenCV and numpy load inside the nodes that use them. See docs/desktop.md.
+"""
 
 from botloom.runner import __version__
 from botloom.runner.sdk import NodePack
 
+from . import input, vision, windows
+
 
 def pack() -> NodePack:
-    return NodePack.from_modules("desktop", __version__, [], title="Desktop")
+    return NodePack.from_modules("desktop", __version__, [windows, input, vision], title="Desktop",
+                                 description="Desktop applications: windows, mouse, keyboard, clipboard, "
+                                             "screenshots and image/text targets.")

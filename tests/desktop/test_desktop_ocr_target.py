@@ -1,0 +1,81 @@
+"""Text targets: the click node finds a label on the virtual screen by OCR (through the OCR
+pack's find_text) and really clicks it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from desktop_helpers import chain, outputs, run_bot, write_bot
+
+
+def labels_screen() -> tuple[np.ndarray, dict]:
+    import cv2
+
+    screen = np.full((800, 1280, 3), 245, np.uint8)
+    boxes = {}
+    for word, (x, y) in {"Cancel": (200, 300), "Save": (520, 300), "Open": (840, 300)}.items():
+        cv2.rectangle(screen, (x, y), (x + 200, y + 70), (90, 90, 90), 2)
+        cv2.putText(screen, word, (x + 40, y + 48), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (10, 10, 10), 2, cv2.LINE_AA)
+        boxes[word] = (x, y, 200, 70)
+    return screen, boxes
+
+
+def test_click_text_label(desktop, tmp_path):
+    pytest.importorskip("botloom.nodes.ocr.api", reason="text targets use the OCR pack")
+    screen, boxes = labels_screen()
+    desktop.show_image(screen)
+    bot = write_bot(tmp_path, "click-save", {"click": {"type": "desktop.click", "params": {
+        "target": {"kind": "text", "text": "Save"}, "timeout": 10}}}, chain("click"))
+    result, log = run_bot(bot)
+    assert result.state == "succeeded", result.error
+    match = outputs(log, "click")["match"]
+    assert match["kind"] == "text" and match["score"] >= 0.5
+    import pyautogui
+
+    x, y = pyautogui.position()
+    bx, by, bw, bh = boxes["Save"]
+    assert bx < x < bx + bw and by < y < by + bh, (x, y)
+
+
+def test_absent_label_falls_back_to_the_next_text_target(desktop, tmp_path):
+    pytest.importorskip("botloom.nodes.ocr.api", reason="text targets use the OCR pack")
+    screen, boxes = labels_screen()
+    desktop.show_image(screen)
+    bot = write_bot(tmp_path, "click-delete", {"click": {"type": "desktop.click", "params": {
+        "target": {"kind": "text", "text": "Delete", "fallbacks": [{"kind": "text", "text": "Open"}]},
+        "timeout": 0}}}, chain("click"))
+    result, log = run_bot(bot)
+    assert result.state == "succeeded", result.error
+    match = outputs(log, "click")["match"]
+    assert match["fallback"] == 1 and match["target"] == "text 'Open'"
+
+
+def test_double_click_and_drag_select_text_in_mousepad(desktop, tmp_path):
+    """Text targets in a real app: double-click a word, then drag across words; the X
+    primary selection says what got selected."""
+    pytest.importorskip("botloom.nodes.ocr.api", reason="text targets use the OCR pack")
+    win = "Mousepad$"
+    bot = write_bot(tmp_path, "select", {
+        "launch": {"type": "desktop.launch", "params": {"command": "mousepad", "wait_title": win}},
+        "size": {"type": "desktop.move_window", "params": {"title": win, "x": 40, "y": 40, "width": 900,
+                                                           "height": 500}},
+        "focus": {"type": "desktop.activate_window", "params": {"title": win}},
+        "write": {"type": "desktop.type_text", "params": {"text": "ALPHA BRAVO CHARLIE DELTA"}},
+        "settle": {"type": "desktop.wait_settle", "params": {"area": "window", "window": win}},
+        "word": {"type": "desktop.double_click", "params": {"target": {"kind": "text", "text": "CHARLIE",
+                                                                       "window": win}, "timeout": 10}},
+        "shown": {"type": "desktop.wait_settle", "params": {"area": "window", "window": win}},
+        "one": {"type": "desktop.get_clipboard", "params": {"selection": "primary", "timeout": 5}},
+        "drag": {"type": "desktop.drag", "params": {
+            "source": {"kind": "text", "text": "BRAVO", "window": win, "offset": [-20, 0]},
+            "destination": {"kind": "text", "text": "DELTA", "window": win}, "timeout": 10}},
+        "dragged": {"type": "desktop.wait_settle", "params": {"area": "window", "window": win}},
+        "span": {"type": "desktop.get_clipboard", "params": {"selection": "primary", "timeout": 5}},
+    }, chain("launch", "size", "focus", "write", "settle", "word", "shown", "one", "drag", "dragged",
+                                     "span"))
+    result, log = run_bot(bot)
+    assert result.state == "succeeded", result.error
+    assert outputs(log, "one")["text"] == "CHARLIE", (outputs(log, "word"), [e.message for e in log.of("log")])
+    span = outputs(log, "span")["text"]
+    assert "BRAVO CHARLIE" in span and not span.startswith("ALPHA"), span

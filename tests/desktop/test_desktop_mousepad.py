@@ -46,15 +46,18 @@ def test_scroll_moves_the_view(desktop, tmp_path):
                                                            "height": 500}},
         "focus": {"type": "desktop.activate_window", "params": {"title": win}},
         "write": {"type": "desktop.type_text", "params": {"text": text}},
+        "typed": {"type": "desktop.wait_settle", "params": {"area": "window", "window": win}},
         "top": {"type": "desktop.hotkey", "params": {"keys": "ctrl+home"}},
+        "at_top": {"type": "desktop.wait_settle", "params": {"area": "window", "window": win}},
         "wheel": {"type": "desktop.scroll", "params": {"amount": -10, "target": middle}},
         "settle": {"type": "desktop.wait_settle", "params": {"area": "window", "window": win}},
         "click": {"type": "desktop.click", "params": {"target": middle}},
+        "clicked": {"type": "desktop.wait_settle", "params": {"area": "window", "window": win}},
         "home": {"type": "desktop.press_key", "params": {"key": "home"}},
         "select": {"type": "desktop.hotkey", "params": {"keys": "shift+end"}},
         "shown": {"type": "desktop.wait_settle", "params": {"area": "window", "window": win}},
         "read": {"type": "desktop.get_clipboard", "params": {"selection": "primary", "timeout": 5}},
-    }, chain("launch", "size", "focus", "write", "top", "wheel", "settle", "click", "home", "select", "shown",
+    }, chain("launch", "size", "focus", "write", "typed", "top", "at_top", "wheel", "settle", "click", "clicked", "home", "select", "shown",
              "read"))
     result, log = run_bot(bot)
     assert result.state == "succeeded", result.error

@@ -1,8 +1,14 @@
-"""The browser pack (work in progress: its node types are being written)."""
+"""The browser pack: web automation on Playwright with a Chromium-family browser.
+
+Importing the pack imports neither Playwright nor anything heavy: Playwright is loaded on the
+browser thread when the first browser node of a run starts the browser.
+"""
 
 from botloom.runner import __version__
 from botloom.runner.sdk import NodePack
 
 
 def pack() -> NodePack:
-    return NodePack.from_modules("browser", __version__, [], title="Browser")
+    from . import forms, nodes
+
+    return NodePack.from_modules("browser", __version__, [nodes, forms], title="Browser")

@@ -60,6 +60,21 @@ def edit_snapshot(cli, run_id: str, change) -> None:
     db.close()
 
 
+def step_state(cli, node_id: str) -> str | None:
+    """The journalled state of a node's last step, read straight from the store (None if none yet)."""
+    path = cli.home / "runs.sqlite"
+    if not path.exists():
+        return None
+    db = sqlite3.connect(path, timeout=5)
+    try:
+        row = db.execute("SELECT state FROM node_runs WHERE node_id=? ORDER BY rowid DESC LIMIT 1", (node_id,)).fetchone()
+    except sqlite3.OperationalError:  # the run has not created its tables yet
+        return None
+    finally:
+        db.close()
+    return row[0] if row else None
+
+
 def only_run_id(cli) -> str:
     runs = cli.json("runs")
     assert len(runs) == 1, runs
@@ -70,13 +85,15 @@ def test_sigkill_between_side_effects_resumes_without_repeating(cli, tmp_path):
     out = tmp_path / "out.txt"
     bot = append_wait_append(tmp_path, "two-appends", "out.txt", "line A", "line B", 5)
     proc = cli.start("run", bot)
-    kill_when(proc, lambda: lines(out) == ["line A"], "the first line")
+    # killed during the wait: after the first append is written *and* journalled as done
+    # (a kill between the write and its journal entry is the in-flight case tested below)
+    kill_when(proc, lambda: lines(out) == ["line A"] and step_state(cli, "a") == "succeeded", "the first line")
     assert lines(out) == ["line A"]
 
     run_id = only_run_id(cli)
     assert cli.json("runs")[0]["state"] == "crashed"  # detected: the process is gone
     resumed = cli("resume", run_id, "--json")
-    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert json.loads(resumed.stdout)["state"] == "succeeded"
     assert lines(out) == ["line A", "line B"]  # each line exactly once
 
@@ -157,7 +174,7 @@ def test_loop_progress_survives_a_crash(cli, tmp_path):
         "slow": {"type": "core.delay", "params": {"seconds": "{{ 10 if item == 'b' and not vars.get('again') else 0 }}"}},
     }, [("start.out", "loop.in"), ("loop.body", "write.in"), ("write.out", "slow.in")])
     proc = cli.start("run", bot)
-    kill_when(proc, lambda: lines(out) == ["a", "b"], "two items")
+    kill_when(proc, lambda: lines(out) == ["a", "b"] and step_state(cli, "write") == "succeeded", "two items")
     run_id = only_run_id(cli)
     edit_snapshot(cli, run_id, lambda snap: snap.update({"variables": {"again": {"type": "boolean", "default": True}}}))
     resumed = cli("resume", run_id)
@@ -261,7 +278,7 @@ def test_run_from_a_chosen_node_and_resume_from_there(cli, tmp_path):
         "c": {"type": "files.append_text", "params": {"path": "from.txt", "text": "c"}},
     }, [("start.out", "a.in"), ("a.out", "b.in"), ("b.out", "wait.in"), ("wait.out", "c.in")])
     proc = cli.start("run", bot, "--from", "b")
-    kill_when(proc, lambda: lines(out) == ["b"], "the first step from b")
+    kill_when(proc, lambda: lines(out) == ["b"] and step_state(cli, "b") == "succeeded", "the first step from b")
     run_id = only_run_id(cli)
     edit_snapshot(cli, run_id, lambda snap: snap.update({"variables": {"again": {"type": "boolean", "default": True}}}))
     assert cli("resume", run_id).returncode == 0
@@ -344,7 +361,7 @@ def test_crash_inside_a_called_bot_resumes_inside_it(cli, tmp_path):
         "call": {"type": "core.call_bot", "params": {"bot": "lib/inner.bot.json", "inputs": {"first": "{{ first }}"}}},
     }, [("start.out", "call.in")], variables={"first": {"type": "boolean", "default": True}})
     proc = cli.start("run", bot)
-    kill_when(proc, lambda: lines(out) == ["a"], "the called bot's first step")
+    kill_when(proc, lambda: lines(out) == ["a"] and step_state(cli, "a") == "succeeded", "the called bot's first step")
     run_id = only_run_id(cli)
     edit_snapshot(cli, run_id, lambda snap: snap["variables"]["first"].update({"default": False}))
     assert cli("resume", run_id).returncode == 0

@@ -17,6 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "logs.retention_days": 30,
     "logs.max_runs": 1000,
     "logs.level": "info",
+    "ocr.engine": "auto",  # rapidocr, easyocr, tesseract; auto: rapidocr
 }
 
 

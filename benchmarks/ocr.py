@@ -1,0 +1,143 @@
+"""OCR benchmarks: seconds per page for every installed engine on the same pages, in one run.
+
+    .venv/bin/python benchmarks/ocr.py            # full run (generated pages + SROIE receipts if present)
+    .venv/bin/python benchmarks/ocr.py --quick    # smoke run: one page, rapidocr and tesseract
+    .venv/bin/python benchmarks/ocr.py --json results.json
+
+Pages: a generated A4 invoice (150 dpi), a scan-degraded copy of it, and, when
+../shared/data/sroie-dev exists, real receipts. Also find-text on a generated 1280x800 screen.
+Tesseract is the peer: ratios are engine time / Tesseract time on the same pages.
+Targets (2 CPU cores): default engine <= 1.0 s per receipt/invoice page; find-text <= 0.5 s.
+The exit code is 0 whether or not targets are met (a report); non-zero only if a measurement broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SROIE = ROOT.parent / "shared" / "data" / "sroie-dev" / "img"
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+TARGETS = {"default_s_per_page": 1.0, "find_text_s": 0.5}
+
+
+def generated_pages():
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    def font(px):
+        return ImageFont.truetype(str(FONT), px) if FONT.exists() else ImageFont.load_default()
+
+    img = Image.new("RGB", (1240, 1754), "white")
+    d = ImageDraw.Draw(img)
+    rows = [("Acme Office Supplies GmbH", 60, 50, 34), ("INVOICE", 60, 170, 40),
+            ("Invoice No: INV-2024-0042", 60, 250, 24), ("Invoice Date: 15.03.2024", 60, 290, 24),
+            ("Description", 60, 470, 24), ("Qty", 700, 470, 24), ("Amount", 1080, 470, 24)]
+    rows += [(f"Item number {i}", 60, 520 + 40 * i, 22) for i in range(12)]
+    rows += [(f"{(i + 1) * 3.5:.2f}", 1080, 520 + 40 * i, 22) for i in range(12)]
+    rows += [("Subtotal", 700, 1100, 26), ("273.00 EUR", 1000, 1100, 26), ("Total", 700, 1200, 30),
+             ("324.87 EUR", 1000, 1200, 30)]
+    for text, x, y, px in rows:
+        d.text((x, y), text, fill=(20, 20, 20), font=font(px))
+    clean = np.asarray(img)
+    rng = np.random.default_rng(3)
+    noisy = np.asarray(img.rotate(0.8, fillcolor="white").filter(ImageFilter.GaussianBlur(0.9))).astype(float)
+    noisy = np.clip(noisy * 0.88 + 18 + rng.normal(0, 14, noisy.shape), 0, 255).astype(np.uint8)
+    screen = Image.new("RGB", (1280, 800), (240, 240, 240))
+    sd = ImageDraw.Draw(screen)
+    for i, label in enumerate(["File", "Edit", "View", "Tools", "Help"]):
+        sd.text((20 + 70 * i, 8), label, fill="black", font=font(15))
+    for r in range(14):
+        sd.text((40, 80 + 45 * r), f"Customer {r:02d}   Invoice INV-{1000 + r}   Amount {r * 17.5:.2f}",
+                fill="black", font=font(16))
+    sd.rectangle((1000, 700, 1150, 740), outline="black")
+    sd.text((1030, 710), "Save changes", fill="black", font=font(16))
+    return [("invoice", clean), ("scanned invoice", noisy)], np.asarray(screen)
+
+
+def sroie_pages(n):
+    import numpy as np
+    from PIL import Image
+
+    if not SROIE.is_dir():
+        return []
+    files = sorted(SROIE.glob("*.jpg"))[:n]
+    return [(f"receipt {f.stem}", np.asarray(Image.open(f).convert("RGB"))) for f in files]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json", metavar="FILE")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    sys.path.insert(0, str(ROOT))
+    from botloom.nodes.ocr.api import match_lines, read_for_text
+    from botloom.nodes.ocr.engines import ENGINES, get_engine
+    from botloom.runner.errors import BotloomError
+
+    pages, screen = generated_pages()
+    pages = pages[:1] if args.quick else pages + sroie_pages(3)
+    names = ["rapidocr", "tesseract"] if args.quick else list(ENGINES)
+    repeats = 1 if args.quick else 2
+    results = {"machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+               "threads": args.threads, "pages": [p[0] for p in pages], "engines": {}}
+    print(f"OCR benchmark: {len(pages)} pages x {repeats}, {args.threads} threads, {results['machine']}")
+    for name in names:
+        try:
+            started = time.perf_counter()
+            engine = get_engine(name, {"threads": args.threads})
+            load = time.perf_counter() - started
+        except BotloomError as exc:
+            print(f"  {name:<10} not available: {exc.message}")
+            results["engines"][name] = {"available": False, "reason": exc.message}
+            continue
+        if not args.quick:
+            engine.read(pages[0][1])  # warm-up (first-call allocations)
+        per_page = []
+        for _ in range(1 if name == "easyocr" else repeats):  # easyocr: one pass (several s per page)
+            for _label, image in pages:
+                t = time.perf_counter()
+                engine.read(image)
+                per_page.append(time.perf_counter() - t)
+        finds = []
+        for _ in range(1 if args.quick else repeats + 1):
+            t = time.perf_counter()
+            found = match_lines(read_for_text(screen, "Save changes", engine=engine).lines, "Save changes")
+            finds.append(time.perf_counter() - t)
+        results["engines"][name] = {"available": True, "load_s": round(load, 3),
+                                    "s_per_page": round(statistics.median(per_page), 3),
+                                    "find_text_s": round(statistics.median(finds), 3),
+                                    "find_text_found": bool(found)}
+    peer = results["engines"].get("tesseract", {})
+    print(f"\n{'engine':<10} {'load s':>7} {'s/page':>7} {'vs tess':>8} {'find-text s':>12} {'vs tess':>8}")
+    for name, r in results["engines"].items():
+        if not r.get("available"):
+            continue
+        ratio = r["s_per_page"] / peer["s_per_page"] if peer.get("available") else float("nan")
+        fratio = r["find_text_s"] / peer["find_text_s"] if peer.get("available") else float("nan")
+        r["ratio_vs_tesseract"] = round(ratio, 2)
+        print(f"{name:<10} {r['load_s']:>7.2f} {r['s_per_page']:>7.2f} {ratio:>7.2f}x {r['find_text_s']:>12.2f} "
+              f"{fratio:>7.2f}x" + ("" if r["find_text_found"] else "  (text not found)"))
+    default = results["engines"].get("rapidocr", {})
+    if default.get("available"):
+        print("\ntargets")
+        print(f"  default engine s/page <= {TARGETS['default_s_per_page']}: {default['s_per_page']:.2f} "
+              f"{'met' if default['s_per_page'] <= TARGETS['default_s_per_page'] else 'NOT met'}")
+        print(f"  find-text on 1280x800 <= {TARGETS['find_text_s']}: {default['find_text_s']:.2f} "
+              f"{'met' if default['find_text_s'] <= TARGETS['find_text_s'] else 'NOT met'}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""`botloom doctor` checks for OCR: which engines are usable here, and PDF support."""
+
+from __future__ import annotations
+
+
+def checks():
+    from botloom.runner.doctor import Check
+    from botloom.runner.errors import BotloomError
+
+    from .engines import DEFAULT_ENGINE, ENGINES, INSTALL, get_engine
+
+    found = []
+    for name in ENGINES:
+        try:
+            engine = get_engine(name)
+            found.append(Check("ocr", f"engine {name}", True, engine.describe()))
+        except BotloomError as exc:
+            # the default engine missing is a failure; the optional ones are "not installed"
+            found.append(Check("ocr", f"engine {name}", False if name == DEFAULT_ENGINE else None,
+                               exc.message, exc.fix or INSTALL[name]))
+        except Exception as exc:  # noqa: BLE001 - a broken install must show, not crash doctor
+            found.append(Check("ocr", f"engine {name}", False if name == DEFAULT_ENGINE else None,
+                               f"cannot load: {type(exc).__name__}: {exc}", INSTALL[name]))
+    try:
+        import pypdfium2  # noqa: F401
+
+        found.append(Check("ocr", "pdf", True, "pypdfium2 (text layers and page rendering)"))
+    except ImportError:
+        found.append(Check("ocr", "pdf", False, "pypdfium2 is not installed", "pip install 'botloom[ocr]'"))
+    return found

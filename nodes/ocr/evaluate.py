@@ -1,0 +1,316 @@
+"""Evaluation of OCR engines and of the field extractor on a folder of documents with ground truth.
+
+Layouts read (see docs/ocr.md, "Evaluating on your own documents"):
+
+1. Botloom's own: ``NAME.pdf|png|jpg|tif|txt`` with ``NAME.json`` beside it holding the expected
+   fields (``vendor``, ``invoice_number``, ``invoice_date``, ``due_date``, ``currency``,
+   ``subtotal``, ``tax``, ``total``) and optionally ``NAME.gt.txt``, the page's text, for CER.
+2. invoice2data's ``tests/compare`` (``NAME.json`` is a list with one object: ``issuer``,
+   ``invoice_number``, ``date``, ``date_due``, ``amount``, ``amount_untaxed``, ``amount_tax``,
+   ``currency``); other keys are ignored.
+3. SROIE: ``img/NAME.jpg``, ``key/NAME.json`` (``company``, ``date``, ``total``) and
+   ``box/NAME.csv`` (``x1,y1,...,x4,y4,TEXT`` per line: the OCR ground truth).
+
+For OCR, the reference text is ``NAME.gt.txt``, the SROIE box file, or, for a digital PDF, its
+own text layer (the page is rendered and OCR'd, then compared with what the PDF says).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from .engines import Line, reading_order
+
+DOC_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".txt")
+MAP_INVOICE2DATA = {"issuer": "vendor", "invoice_number": "invoice_number", "date": "invoice_date",
+                    "date_due": "due_date", "amount": "total", "amount_untaxed": "subtotal", "amount_tax": "tax",
+                    "currency": "currency"}
+MAP_SROIE = {"company": "vendor", "date": "invoice_date", "total": "total"}
+OWN = ("vendor", "invoice_number", "invoice_date", "due_date", "currency", "subtotal", "tax", "total")
+
+
+@dataclass
+class Doc:
+    name: str
+    path: Path
+    fields: dict = field(default_factory=dict)   # our field name -> expected raw value
+    reference: list | None = None                # list[Line] of the expected text, if known
+
+
+def discover(folder: Path) -> list[Doc]:
+    folder = Path(folder)
+    docs: list[Doc] = []
+    if (folder / "img").is_dir() and (folder / "key").is_dir():  # SROIE
+        for img in sorted((folder / "img").iterdir()):
+            if img.suffix.lower() not in DOC_SUFFIXES:
+                continue
+            doc = Doc(img.stem, img)
+            key = folder / "key" / f"{img.stem}.json"
+            if key.exists():
+                raw = json.loads(key.read_text(encoding="utf-8"))
+                doc.fields = {MAP_SROIE[k]: v for k, v in raw.items() if k in MAP_SROIE}
+            box = folder / "box" / f"{img.stem}.csv"
+            if box.exists():
+                doc.reference = sroie_lines(box)
+            docs.append(doc)
+        return docs
+    for gt in sorted(folder.glob("*.json")):
+        source = None
+        preference = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".txt")
+        for suffix in preference:
+            if (folder / f"{gt.stem}{suffix}").exists():
+                source = folder / f"{gt.stem}{suffix}"
+                break
+        if source is None:
+            continue
+        raw = json.loads(gt.read_text(encoding="utf-8"))
+        if isinstance(raw, list):
+            raw = raw[0] if raw else {}
+        fields = {}
+        for k, v in raw.items():
+            if k in OWN:
+                fields[k] = v
+            elif k in MAP_INVOICE2DATA and MAP_INVOICE2DATA[k] not in fields:
+                fields[MAP_INVOICE2DATA[k]] = v
+        doc = Doc(gt.stem, source, fields)
+        ref = folder / f"{gt.stem}.gt.txt"
+        if ref.exists():
+            doc.reference = [Line(t, (0, i * 20, 10 * len(t), 16), 1.0)
+                             for i, t in enumerate(ref.read_text(encoding="utf-8").splitlines()) if t.strip()]
+        docs.append(doc)
+    return docs
+
+
+def sroie_lines(path: Path) -> list[Line]:
+    lines = []
+    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = raw.split(",", 8)
+        if len(parts) < 9:
+            continue
+        try:
+            xs = [int(float(parts[i])) for i in (0, 2, 4, 6)]
+            ys = [int(float(parts[i])) for i in (1, 3, 5, 7)]
+        except ValueError:
+            continue
+        x, y = min(xs), min(ys)
+        lines.append(Line(parts[8].strip(), (x, y, max(xs) - x, max(ys) - y), 1.0))
+    return lines
+
+
+# ---------------------------------------------------------------- comparing values
+
+def _alnum(text) -> str:
+    return re.sub(r"[^0-9a-z]", "", str(text or "").casefold())
+
+
+def expected_value(name: str, raw, date_order: str = "DMY"):
+    from .extract import find_currency, parse_amount, parse_date
+
+    if raw is None or raw == "":
+        return None
+    if name in ("total", "subtotal", "tax"):
+        if isinstance(raw, (int, float)):
+            return Decimal(str(raw)).quantize(Decimal("0.01"))
+        value = parse_amount(str(raw))
+        if value is None:
+            try:
+                value = Decimal(str(raw).strip().lstrip("$€£"))
+            except InvalidOperation:
+                return None
+        return value.quantize(Decimal("0.01"))
+    if name in ("invoice_date", "due_date"):
+        d = parse_date(str(raw), date_order)
+        return d[0] if d else str(raw)
+    if name == "currency":
+        return find_currency(str(raw)) or str(raw).upper()
+    return str(raw)
+
+
+def matches(name: str, expected, predicted) -> bool:
+    """Whether the extractor's value equals the expected one, both normalised. Names (vendor)
+    match when, case-folded and reduced to letters and digits, one contains the other and the
+    shorter is at least 60 % of the longer ("Coolblue B.V." = "COOLBLUE BV"); invoice numbers
+    compare letters and digits only ("#BLR_WFLD2015" = "BLRWFLD2015")."""
+    if predicted is None:
+        return False
+    if name in ("total", "subtotal", "tax"):
+        try:
+            return Decimal(str(predicted)).quantize(Decimal("0.01")) == expected
+        except InvalidOperation:
+            return False
+    if name == "vendor":
+        a, b = _alnum(expected), _alnum(predicted)
+        if not a or not b:
+            return False
+        short, long_ = sorted((a, b), key=len)
+        return short in long_ and len(short) >= 0.6 * len(long_)
+    if name == "invoice_number":
+        return _alnum(expected) == _alnum(predicted)
+    return str(expected) == str(predicted)
+
+
+# ---------------------------------------------------------------- CER
+
+def levenshtein(a: str, b: str) -> int:
+    try:
+        from rapidfuzz.distance import Levenshtein  # fast when installed
+
+        return Levenshtein.distance(a, b)
+    except ImportError:
+        pass
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def page_text(lines) -> str:
+    """Lines in reading order with all whitespace removed, case-folded. Spaces are left out of
+    CER on purpose: PDF text layers and engines disagree on them ("4 . 50", "Total:" vs
+    "Total :") far more than on the characters themselves."""
+    return "".join("".join(ln.text for ln in reading_order(list(lines))).split()).casefold()
+
+
+def aligned_errors(reference: list, hypothesis: list) -> tuple[int, int]:
+    """(edit errors, reference characters) with the hypothesis words assigned to the reference
+    line whose box holds their centre: reading order and line splitting do not count, misread,
+    missing and extra characters do. Whitespace and letter case are ignored (SROIE's reference
+    is all capitals; engines read the case printed)."""
+    words = []
+    for ln in hypothesis:
+        for w in (ln.words or [ln]):
+            words.append((w.text, w.box[0] + w.box[2] / 2, w.box[1] + w.box[3] / 2, w.box[0]))
+    used: set[int] = set()
+    errors = chars = 0
+    for ref in reading_order(list(reference)):
+        x, y, w, h = ref.box
+        pad = 0.35 * h
+        inside = [i for i, (_, cx, cy, _) in enumerate(words)
+                  if i not in used and x - pad <= cx <= x + w + pad and y - pad <= cy <= y + h + pad]
+        used.update(inside)
+        got = "".join("".join(words[i][0].split()) for i in sorted(inside, key=lambda i: words[i][3])).casefold()
+        want = "".join(ref.text.split()).casefold()
+        errors += levenshtein(want, got)
+        chars += len(want)
+    errors += sum(len("".join(words[i][0].split())) for i in range(len(words)) if i not in used)
+    return errors, chars
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    if not reference:
+        return 0.0 if not hypothesis else 1.0
+    return levenshtein(reference, hypothesis) / len(reference)
+
+
+# ---------------------------------------------------------------- runs
+
+def run_ocr(docs: list[Doc], engine_name: str | None, settings: dict | None = None, log=print,
+            cache: Path | None = None) -> dict:
+    from .documents import kind_of, read_pdf
+    from .engines import get_engine
+
+    engine = get_engine(engine_name, settings)
+    rows, errors, chars, seconds, pages = [], 0, 0, 0.0, 0
+    for doc in docs:
+        kind = kind_of(doc.path)
+        if kind == "text":
+            continue
+        reference = doc.reference
+        if reference is None and kind == "pdf":
+            reference = read_pdf(doc.path, pages="1", mode="text")[0].lines
+        if not reference:
+            continue
+        results, took = _cached_read(doc, engine.name, settings, "ocr" if kind == "pdf" else "auto", cache,
+                                     pages="1" if kind == "pdf" else None)
+        result = results[0]
+        if not doc.path.with_suffix(".gt.txt").exists():  # reference lines with real boxes
+            dist, n = aligned_errors(reference, result.lines)
+        else:
+            ref, hyp = page_text(reference), page_text(result.lines)
+            dist, n = levenshtein(ref, hyp), len(ref)
+        errors += dist
+        chars += n
+        seconds += took
+        pages += 1
+        rows.append({"document": doc.name, "cer": round(dist / max(1, n), 4), "seconds": round(took, 3)})
+        log(f"  {doc.name:<28} CER {dist / max(1, n):6.2%}  {took:5.2f} s")
+    return {"engine": engine.describe(), "pages": pages, "cer": round(errors / max(1, chars), 4),
+            "seconds_per_page": round(seconds / max(1, pages), 3), "documents": rows}
+
+
+def _cached_read(doc: Doc, engine_name, settings, mode, cache: Path | None, pages=None):
+    """The document's page results; with ``cache``, OCR output is kept as JSON and reused (the
+    extractor can then be re-run without OCR). The time of a cached read is the original one."""
+    from .documents import read_document
+    from .engines import Line, OcrResult, Word, get_engine
+
+    key = None
+    if cache is not None:
+        key = cache / f"{doc.path.parent.name}-{doc.name}-{engine_name or 'default'}-{mode}{pages or ''}.json"
+        if key.exists():
+            data = json.loads(key.read_text(encoding="utf-8"))
+            pages = [OcrResult([Line(ln["text"], tuple(ln["box"]), ln["confidence"],
+                                     [Word(w["text"], tuple(w["box"]), w["confidence"]) for w in ln["words"]])
+                                for ln in p["lines"]], p["width"], p["height"], p["engine"], p["seconds"],
+                               p["source"]) for p in data["pages"]]
+            return pages, data["seconds"]
+    started = time.perf_counter()
+    wanted = pages
+    pages = read_document(doc.path, pages=wanted, mode=mode, engine=lambda: get_engine(engine_name, settings))
+    took = time.perf_counter() - started
+    if key is not None:
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.write_text(json.dumps({"seconds": took, "pages": [
+            dict(p.to_dict(), lines=[ln.to_dict() for ln in p.lines], seconds=p.seconds) for p in pages]}),
+            encoding="utf-8")
+    return pages, took
+
+
+def run_extract(docs: list[Doc], engine_name: str | None, settings: dict | None = None, mode: str = "auto",
+                date_order: str = "DMY", log=print, cache: Path | None = None) -> dict:
+    from .extract import extract
+
+    per_field: dict[str, list[int]] = {}
+    rows, seconds, pages = [], 0.0, 0
+    for doc in docs:
+        if not doc.fields:
+            continue
+        results, took = _cached_read(doc, engine_name, settings, mode, cache)
+        started = time.perf_counter()
+        extraction = extract(results, date_order=date_order)
+        took += time.perf_counter() - started
+        seconds += took
+        pages += len(results)
+        values = extraction.values()
+        row = {"document": doc.name, "seconds": round(took, 3), "fields": {}}
+        for name, raw in doc.fields.items():
+            if name not in OWN:
+                continue
+            expected = expected_value(name, raw, date_order)
+            if expected is None:
+                continue
+            ok = matches(name, expected, values.get(name))
+            per_field.setdefault(name, [0, 0])
+            per_field[name][0] += ok
+            per_field[name][1] += 1
+            row["fields"][name] = {"ok": ok, "expected": str(expected), "got": values.get(name)}
+        rows.append(row)
+        misses = [f"{n}: {v['got']!r} != {v['expected']!r}" for n, v in row["fields"].items() if not v["ok"]]
+        log(f"  {doc.name:<28} {took:5.2f} s  " + ("all fields right" if not misses else "; ".join(misses)))
+    total_ok = sum(v[0] for v in per_field.values())
+    total_n = sum(v[1] for v in per_field.values())
+    return {"mode": mode, "documents": len(rows), "pages": pages,
+            "accuracy": {k: round(v[0] / v[1], 4) for k, v in sorted(per_field.items())},
+            "counts": {k: f"{v[0]}/{v[1]}" for k, v in sorted(per_field.items())},
+            "overall": round(total_ok / max(1, total_n), 4), "overall_count": f"{total_ok}/{total_n}",
+            "seconds_per_page": round(seconds / max(1, pages), 3), "rows": rows}

@@ -1,0 +1,665 @@
+"""Invoice and receipt fields from OCR lines: labels + layout + value patterns, no templates.
+
+For each field the extractor looks for a label (English and German, plus common Dutch and
+French words) and takes the value found right of the label on its line, right of it on the
+same row, or on the line below; value patterns (dates, amounts, currency codes and symbols)
+accept or reject what it finds. Fields without a label fall back on layout (the issuer is the
+top-most name-like line, the date the first date on the page). Each field has a confidence
+(label strength x OCR confidence) and the box it came from; arithmetic checks (subtotal + tax =
+total, line items summing up) raise or lower the confidence of the amounts.
+
+Values are normalised: dates as ISO ``YYYY-MM-DD``, amounts as decimal strings ``"1234.50"``,
+currency as an ISO 4217 code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from .engines import Line, reading_order, union_box
+
+FIELDS = ("vendor", "invoice_number", "invoice_date", "due_date", "currency", "subtotal", "tax", "total")
+DEFAULT_THRESHOLD = 0.7
+REQUIRED = ("vendor", "invoice_date", "total")  # missing ones count as low confidence
+
+MONTHS = {
+    # English, German, Dutch, French (full names and 3-letter forms)
+    "january": 1, "jan": 1, "januar": 1, "jänner": 1, "januari": 1, "janvier": 1, "janv": 1,
+    "february": 2, "feb": 2, "februar": 2, "februari": 2, "février": 2, "fevrier": 2, "févr": 2,
+    "march": 3, "mar": 3, "märz": 3, "maerz": 3, "mrz": 3, "maart": 3, "mars": 3, "mär": 3,
+    "april": 4, "apr": 4, "avril": 4, "avr": 4,
+    "may": 5, "mai": 5, "mei": 5,
+    "june": 6, "jun": 6, "juni": 6, "juin": 6,
+    "july": 7, "jul": 7, "juli": 7, "juillet": 7, "juil": 7,
+    "august": 8, "aug": 8, "augustus": 8, "août": 8, "aout": 8,
+    "september": 9, "sep": 9, "sept": 9, "septembre": 9,
+    "october": 10, "oct": 10, "oktober": 10, "okt": 10, "octobre": 10,
+    "november": 11, "nov": 11, "novembre": 11,
+    "december": 12, "dec": 12, "dezember": 12, "dez": 12, "décembre": 12, "decembre": 12,
+}
+_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
+_END = r"(?=\D|$|\d{1,2}:\d{2})"  # a number ends here (a time may follow without a space)
+DATE_PATTERNS = [
+    re.compile(rf"(?<!\d)(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}}){_END}"),                    # ISO
+    re.compile(rf"(?<!\d)(\d{{1,2}})\s?[-/.]\s?(\d{{1,2}})\s?[-/.]\s?(\d{{4}}|\d{{2}}){_END}"),   # d/m/y
+    re.compile(rf"(?<![\w])(\d{{1,2}})\.?[\s/-]*({_MONTH_RE})\.?[\s/-]*,?\s*(\d{{4}}|\d{{2}})(?!\d)", re.IGNORECASE),  # 3 May 2014
+    re.compile(rf"(?<![\w])({_MONTH_RE})\.?\s*(\d{{1,2}})(?:st|nd|rd|th)?\s*,?\s*(\d{{4}})(?!\d)", re.IGNORECASE),  # May 3, 2014
+]
+AMOUNT_RE = re.compile(
+    r"(?<![\w.,])(-?)\s?(?:[$€£₹¥]|RM|Rs\.?|EUR|USD|GBP|INR|MYR|CHF|PLN)?\s?"
+    r"(\d{1,3}(?:[.,' ]\d{3})+|\d+)([.,]\d{2})(?!\d)(?:\s?[-–]|\s?[A-Z]{1,2}\b)?"
+    r"|(?:[$€£₹¥]|\bRM|\bRs\.?|\bEUR|\bUSD|\bINR)\s?(\d{1,3}(?:[.,']\d{3})+|\d+)(?![\d.,])")
+CURRENCIES = {"EUR": "EUR", "€": "EUR", "EURO": "EUR", "USD": "USD", "US$": "USD", "$": "USD", "GBP": "GBP",
+              "£": "GBP", "INR": "INR", "₹": "INR", "RS": "INR", "RS.": "INR", "MYR": "MYR", "RM": "MYR",
+              "CHF": "CHF", "PLN": "PLN", "ZŁ": "PLN", "JPY": "JPY", "¥": "JPY", "SGD": "SGD", "AUD": "AUD",
+              "CAD": "CAD", "SEK": "SEK", "DKK": "DKK", "NOK": "NOK", "CZK": "CZK", "HKD": "HKD"}
+CURRENCY_RE = re.compile(r"(?<![A-Za-z])(EUR|EURO|USD|US\$|GBP|INR|MYR|CHF|PLN|JPY|SGD|AUD|CAD|SEK|DKK|NOK|CZK|HKD|"
+                         r"RM|Rs\.?|zł)(?![A-Za-z])|([€$£₹¥])")
+
+# (pattern, strength) per field; patterns are matched on the lower-cased line text
+LABELS = {
+    "total": [
+        (r"grand\s*total|gesamtbetrag|gesamtsumme|rechnungsbetrag|endbetrag|totaal|total\s*ttc|montant\s*(eur\s*)?ttc|"
+         r"amount\s*due|balance\s*due|total\s*amount\s*due|zu\s*zahlen|zahlbetrag|te\s*betalen|net\s*t\s*total|"
+         r"nett\s*total|total\s*after|after\s*(adj|round)|total\s*rounded|rounded\s*total|total\s*payable|amount\s*payable|total\s*due|"
+         r"total\s*(rm|eur|usd|\$|€)?\s*incl|total\s*sales|total\s*for\s*this\s*invoice|summe\s*brutto|"
+         r"brutto\s*gesamt|należność", 0.95),
+        (r"total\s*amount|totalbetrag|\btotal\b|\bsumme\b|\bbetrag\b|\bamount\b|\bbrutto\b", 0.75),
+    ],
+    "subtotal": [
+        (r"exclusief\s*btw|excl\.?\s*(btw|vat|mwst|tax|gst)|ohne\s*mwst|zzgl\.?\s*mwst|before\s*tax|"
+         r"total\s*ht|montant\s*(eur\s*)?ht|net\s*total\b|nettosumme|summe\s*netto|grondslag|"
+         r"bemessungsgrundlage|taxable\s*amount|base\s*ht", 0.95),
+        (r"sub[\s-]*total|zwischensumme|nettobetrag|netto\s*betrag|summe\s*netto|gesamt\s*netto|total\s*net|"
+         r"net\s*amount|amount\s*excl|total\s*excl|excl\.?\s*(vat|tax|gst|btw|mwst)|untaxed|montant\s*(eur\s*)?ht|"
+         r"totaal\s*excl|subtotaal|\bnetto\b|\bht\b", 0.9),
+    ],
+    "tax": [
+        (r"\b(total\s*)?(vat|tax|gst|mwst|ust|umsatzsteuer|mehrwertsteuer|btw|tva|sales\s*tax)\b(?!\s*(id|no|nr|reg|#|number|summary|invoice))|"
+         r"montant\s*tva|kwota\s*vat", 0.85),
+    ],
+    "invoice_number": [
+        (r"invoice\s*(no|number|nr|num|#|id)\b\.?|inv\s*(no|#)|rechnungs\s*-?\s*(nr|nummer)|rechnung\s*nr|"
+         r"factuur\s*(nummer|nr)|facture\s*n|faktura\s*nr|bill\s*(no|number)|receipt\s*(no|#|number)|beleg\s*nr|"
+         r"invoice\s*:|\binvoice\b|document\s*(no|number)|slip\s*no", 0.9),
+        (r"\bfactuur\b|\brechnung\b|\bfacture\b|\bbeleg\b|order\s*(no|number|nr)|booking\s*id", 0.7),
+    ],
+    "invoice_date": [
+        (r"invoice\s*date|rechnungsdatum|factuurdatum|date\s*de\s*facture|data\s*wystawienia|date\s*of\s*issue|"
+         r"issue\s*date|billing\s*date|belegdatum|datum\s*der\s*rechnung", 0.95),
+        (r"\bdate\b|\bdatum\b|\bdated\b|\bdu\b", 0.8),
+    ],
+    "due_date": [
+        (r"due\s*date|payment\s*due|due\s*on|pay\s*by|fällig|faellig|fälligkeit|zahlbar\s*bis|zahlungsziel|"
+         r"vervaldatum|uiterste|date\s*limite|échéance|echeance|termin\s*płatności", 0.95),
+    ],
+}
+NOT_TOTAL = re.compile(r"sub[\s-]*total|zwischensumme|savings|discount|rabatt|qty|quantity|items?\b|count|"
+                       r"excl|netto|\bnet\b(?!t)|untaxed|tax\s*\(|gst\s*summary|\bht\b|change|cash|tendered|"
+                       r"paid|tip|points|menge|anzahl", re.IGNORECASE)
+COMPANY_SUFFIX = re.compile(
+    r"\b(sdn\.?\s*bhd|bhd|berhad|s/b|ltd|limited|llc|inc|corp(oration)?|co\.|company|gmbh|ag|kg|ohg|ug|e\.?k\.?|"
+    r"b\.v\.?|n\.v\.?|s\.a\.?|s\.a\.r\.l|sarl|sas|plc|pvt|enterprise|trading|restaurant|store|mart|"
+    r"supermarket|hardware|bookstore|stationery|services?|holdings?|industries|group|s\.p\.a|srl|spółka)\b", re.IGNORECASE)
+NOT_VENDOR = re.compile(r"^(nederland|deutschland|germany|united\s*states|usa|france|malaysia|india|"
+                        r"united\s*kingdom|österreich|schweiz|belgi[eë]|polska)$|name\s*:|invoice|rechnung|receipt|quittung|factuur|facture|faktura|tax|bill\s*to|ship\s*to|"
+                        r"customer|kunde|date|datum|tel\b|phone|fax|page|seite|www\.|http|@|gst|vat|reg\b|"
+                        r"no\s*:|welcome|thank|cashier|table|order|payment|summary|original|copy|statement", re.IGNORECASE)
+
+
+@dataclass
+class Field:
+    value: object
+    confidence: float
+    box: tuple | None = None
+    page: int = 1
+    text: str = ""
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "confidence": round(float(self.confidence), 3),
+                "box": list(self.box) if self.box else None, "page": self.page, "text": self.text}
+
+
+@dataclass
+class Extraction:
+    fields: dict = field(default_factory=dict)  # name -> Field
+    line_items: list = field(default_factory=list)
+    checks: list = field(default_factory=list)
+    threshold: float = DEFAULT_THRESHOLD
+
+    @property
+    def low_confidence(self) -> list[str]:
+        f = self.fields
+        return [name for name in FIELDS
+                if (name in f and f[name].confidence < self.threshold) or (name not in f and name in REQUIRED)]
+
+    def values(self) -> dict:
+        return {name: (self.fields[name].value if name in self.fields else None) for name in FIELDS}
+
+    def to_dict(self) -> dict:
+        low = self.low_confidence
+        return {"values": self.values(),
+                "fields": {name: (self.fields[name].to_dict() if name in self.fields else
+                                  {"value": None, "confidence": 0.0, "box": None, "page": None, "text": ""})
+                           for name in FIELDS},
+                "line_items": self.line_items, "checks": self.checks, "low_confidence": low,
+                "review": bool(low), "threshold": self.threshold}
+
+
+# ---------------------------------------------------------------- value parsers
+
+def parse_amount(text: str) -> Decimal | None:
+    """``"1.234,56"``, ``"1,234.56"``, ``"$6.90"``, ``"1 234,56 €"`` -> Decimal; None if no amount."""
+    m = AMOUNT_RE.search(text)
+    if not m:
+        return None
+    return _amount_from_match(m)
+
+
+def _amount_from_match(m) -> Decimal | None:
+    if m.group(4):  # a whole amount after a currency sign: "Rs 1939", "€ 25"
+        try:
+            return Decimal(re.sub(r"[.,']", "", m.group(4)))
+        except InvalidOperation:
+            return None
+    sign, whole, frac = m.group(1), m.group(2), m.group(3)
+    whole = re.sub(r"[.,' ]", "", whole)
+    try:
+        value = Decimal(f"{whole}.{frac[1:]}")
+    except InvalidOperation:
+        return None
+    return -value if sign == "-" else value
+
+
+def amounts_in(text: str) -> list[tuple[Decimal, int, int]]:
+    out = []
+    for m in AMOUNT_RE.finditer(text):
+        value = _amount_from_match(m)
+        if value is not None:
+            out.append((value, m.start(), m.end()))
+    return out
+
+
+def fmt_amount(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+def parse_date(text: str, order: str = "DMY") -> tuple[str, int, int] | None:
+    """The first date in ``text`` as (ISO text, start, end); ``order`` resolves 01/02/2020 (DMY or MDY)."""
+    if re.search(r"\b(tel|fax|phone|telefon|hp|mobile)\b", text, re.IGNORECASE) and not re.search(r"dat", text, re.IGNORECASE):
+        return None
+    best = None
+    for i, pattern in enumerate(DATE_PATTERNS):
+        pos = 0
+        while True:
+            m = pattern.search(text, pos)
+            if not m:
+                break
+            iso = _date_from(i, m.groups(), order)
+            if iso:
+                if best is None or m.start() < best[1]:
+                    best = (iso, m.start(), m.end())
+                break
+            pos = m.start() + 1  # overlapping: "REG #19- 18/01/2018"
+    return best
+
+
+def _year(y: str) -> int:
+    n = int(y)
+    return n + 2000 if n < 100 and len(y) <= 2 else n
+
+
+def _date_from(kind: int, g, order: str) -> str | None:
+    try:
+        if kind == 0:
+            y, mth, d = int(g[0]), int(g[1]), int(g[2])
+        elif kind == 1:
+            a, b, y = int(g[0]), int(g[1]), _year(g[2])
+            d, mth = (a, b) if order.upper().startswith("D") else (b, a)
+            if mth > 12 and d <= 12:
+                d, mth = mth, d
+        elif kind == 2:
+            d, mth, y = int(g[0]), MONTHS[g[1].lower()], _year(g[2])
+        else:
+            mth, d, y = MONTHS[g[0].lower()], int(g[1]), _year(g[2])
+        if not 1990 <= y <= date.today().year + 1:
+            return None
+        return date(y, mth, d).isoformat()
+    except (ValueError, KeyError):
+        return None
+
+
+def find_currency(text: str) -> str | None:
+    m = CURRENCY_RE.search(text)
+    if not m:
+        return None
+    token = (m.group(1) or m.group(2)).upper()
+    return CURRENCIES.get(token) or CURRENCIES.get(token.rstrip("."))
+
+
+def tidy(text: str) -> str:
+    """Undo spacing that PDF text layers and OCR put inside numbers: "112 . 00" -> "112.00"."""
+    text = re.sub(r"(\d)\s+([.,])\s*(\d)", r"\1\2\3", text)
+    text = re.sub(r"(\d)([.,])\s+(\d{2})(?!\d)", r"\1\2\3", text)
+    text = re.sub(r"(\w) _ (\w)", r"\1_\2", text)
+    text = re.sub(r"(?<!\d)(\d{1,2}) \. (?=[A-Za-zÄÖÜäöüé])", r"\1. ", text)
+    text = re.sub(r"(\w) ([,:]) ", r"\1\2 ", text)
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- layout helpers
+
+@dataclass
+class Item:
+    line: Line
+    page: int
+
+
+def _right_of(items: list[Item], src: Item) -> list[Item]:
+    """Boxes on the same row as ``src``, to its right, nearest first."""
+    x, y, w, h = src.line.box
+    cy = y + h / 2
+    out = []
+    for it in items:
+        if it is src or it.page != src.page:
+            continue
+        bx, by, bw, bh = it.line.box
+        if bx >= x + w - 2 and abs((by + bh / 2) - cy) <= 0.5 * max(h, bh):
+            out.append(it)
+    # nearest row first (a skewed scan puts the next row's value almost level), then left to right
+    return sorted(out, key=lambda it: (round(abs(it.line.box[1] + it.line.box[3] / 2 - cy) / (0.3 * h)),
+                                       it.line.box[0]))
+
+
+def _below(items: list[Item], src: Item, max_lines: float = 2.6) -> list[Item]:
+    """Boxes just below ``src`` that overlap it horizontally, nearest first."""
+    x, y, w, h = src.line.box
+    out = []
+    for it in items:
+        if it is src or it.page != src.page:
+            continue
+        bx, by, bw, bh = it.line.box
+        if y + h * 0.5 < by <= y + h + max_lines * h and bx < x + w + h and bx + bw > x - h:
+            out.append(it)
+    return sorted(out, key=lambda it: (it.line.box[1], abs(it.line.box[0] - x)))
+
+
+def _label_match(text: str, fieldname: str):
+    low = text.lower()
+    for pattern, strength in LABELS[fieldname]:
+        for m in re.finditer(pattern, low):
+            # "Factuur datum", "Invoice date": a date label, not this field's
+            if fieldname not in ("invoice_date", "due_date") and re.match(r"\s*(datum|date|dat)\b", low[m.end():]):
+                continue
+            if fieldname == "invoice_number" and re.match(r"\s*(totaal|total|betrag|bedrag|amount|summe|adres)",
+                                                          low[m.end():]):
+                continue
+            return m, strength
+    return None, 0.0
+
+
+def _candidates(items, fieldname, parse, exclude=None):
+    """(value, confidence, item, raw text) for every labelled value of ``fieldname``."""
+    found = []
+    for it in items:
+        m, strength = _label_match(it.line.text, fieldname)
+        if not m:
+            continue
+        if exclude is not None and exclude.search(it.line.text[:m.end() + 12]) and strength < 0.95:
+            continue
+        if fieldname == "total" and _label_match(it.line.text, "subtotal")[0] is not None:
+            continue
+        rest = it.line.text[m.end():]
+        if fieldname == "tax":  # "VAT 19% on 100.00": the rate and the base are not the tax
+            rest = re.sub(r"\b(on|of|auf|von|sur|op|over)\b\s*[$€£]?\s*[\d.,]+|\d+([.,]\d+)?\s*%", " ", rest)
+        tries = [(rest, it, 1.0)]
+        tries += [(o.line.text, o, 0.95) for o in _right_of(items, it)[:3]]
+        # below: only the words under the label (a header row of several labels over a row of values)
+        lx0, lx1 = _span_x(it.line, m.start(), m.end())
+        reach = max(40, 3 * it.line.box[3])
+        below = _below(items, it)
+        if len(it.line.text) > (m.end() - m.start()) + 3:  # the label is part of a header row: its column first
+            below.sort(key=lambda o: not (o.line.box[0] + o.line.box[2] >= lx0 - 5 and o.line.box[0] <= lx1 + reach))
+        for o in below[:2]:
+            under = [wd.text for wd in o.line.words if wd.box[0] + wd.box[2] >= lx0 - 5 and wd.box[0] <= lx1 + reach]
+            if under and len(under) < len(o.line.words) and len(it.line.text) > (m.end() - m.start()) + 3:
+                tries.append((" ".join(under), o, 0.85))
+            tries.append((o.line.text, o, 0.8))
+        if fieldname == "tax" and re.search(r"inclus|inklusive|enthalten|including", it.line.text, re.IGNORECASE):
+            tries = tries[:1]  # "prices include VAT": a statement, not the tax amount
+        for text, src, factor in tries:
+            if src is not it and _label_hits_other(src.line.text, fieldname):
+                continue
+            value = parse(text)
+            if value is not None:
+                if src is not it and it.line.box[3] > 1.6 * src.line.box[3]:
+                    factor *= 0.8  # a title in a large font ("INVOICE") is a weaker label than a field's own
+                conf = strength * factor * (0.6 + 0.4 * min(it.line.confidence, src.line.confidence))
+                found.append((value, conf, src, text, it))
+                break
+    return found
+
+
+def _span_x(line: Line, start: int, end: int) -> tuple[float, float]:
+    """Left and right x of the characters ``start:end`` of the line's text, from its word boxes
+    when they can be found in the text, else by the characters' share of the line's width."""
+    text, low = line.text, line.text.lower()
+    pos, xs = 0, []
+    for w in line.words or []:
+        at = low.find(w.text.lower(), pos)
+        if at < 0:
+            xs = []
+            break
+        if at < end and at + len(w.text) > start:
+            xs += [w.box[0], w.box[0] + w.box[2]]
+        pos = at + len(w.text)
+    if xs:
+        return min(xs), max(xs)
+    x, _, w, _ = line.box
+    n = max(1, len(text))
+    return x + w * start / n, x + w * end / n
+
+
+def _label_hits_other(text: str, fieldname: str) -> bool:
+    """A box that is itself another field's label (not a value for this one)."""
+    for other in LABELS:
+        if other != fieldname and _label_match(text, other)[0] is not None and not re.search(r"\d", text):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- the extractor
+
+def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "DMY",
+            default_currency: str | None = None) -> Extraction:
+    """Fields of an invoice or receipt from page results (``OcrResult`` list, or lines)."""
+    items: list[Item] = []
+    for number, page in enumerate(pages, start=1):
+        lines = page.lines if hasattr(page, "lines") else page
+        items += [Item(Line(tidy(ln.text), ln.box, ln.confidence, ln.words), number)
+                  for ln in reading_order(list(lines)) if ln.text.strip()]
+    result = Extraction(threshold=threshold)
+    if not items:
+        return result
+    f = result.fields
+
+    def put(name, value, conf, src: Item, text=""):
+        f[name] = Field(value, round(min(1.0, conf), 3), tuple(src.line.box), src.page, text or src.line.text)
+
+    # amounts
+    def amount_parse(text):
+        found = amounts_in(text)
+        return found[-1][0] if found else None
+
+    totals = _candidates(items, "total", amount_parse, exclude=NOT_TOTAL)
+    totals = [t for t in totals if t[0] > 0 and not re.search(r"includ(es|ed)\b", t[4].line.text, re.IGNORECASE)]
+    if totals:
+        # among the best-labelled candidates, the largest amount: a total with tax and rounding
+        # is never below the amounts before them
+        # a total printed after a rounding adjustment is the one paid
+        rounding = [it for it in items if re.search(r"\bround", it.line.text, re.IGNORECASE)]
+        if rounding:
+            r = rounding[0]
+            totals = [(t[0], t[1] + (0.15 if (t[4].page, t[4].line.box[1]) > (r.page, r.line.box[1]) else 0.0))
+                      + tuple(t[2:]) for t in totals]
+        top = max(t[1] for t in totals)
+        best = max((t for t in totals if t[1] >= top - 0.1), key=lambda t: (t[0], t[1]))
+        value, src = best[0], best[2]
+        if rounding:  # an unlabelled rounded amount printed after the rounding line: the amount paid
+            r = rounding[0]
+            for it in items:
+                if (it.page, it.line.box[1]) <= (r.page, r.line.box[1] - 2):
+                    continue
+                for amount, _, _ in amounts_in(it.line.text):
+                    if (amount != best[0] and abs(amount - best[0]) <= Decimal("0.05") and amount > Decimal("0.05")
+                            and amount % Decimal("0.05") == 0 and best[0] % Decimal("0.05") != 0):
+                        value, src = amount, it
+        put("total", fmt_amount(value), min(best[1], 0.99), src)
+    else:  # no total label: the largest amount that appears twice or more
+        counts: dict = {}
+        for it in items:
+            for value, _, _ in amounts_in(it.line.text):
+                counts.setdefault(value, []).append(it)
+        repeated = [v for v, its in counts.items() if len(its) >= 2 and v > 0]
+        if repeated:
+            v = max(repeated)
+            put("total", fmt_amount(v), 0.5, counts[v][0])
+    subs = _candidates(items, "subtotal", amount_parse)
+    if subs:
+        top = max(t[1] for t in subs)
+        best = max((t for t in subs if t[1] >= top - 0.1), key=lambda t: (t[2].page, t[2].line.box[1]))
+        put("subtotal", fmt_amount(best[0]), best[1], best[2])
+    taxes = [t for t in _candidates(items, "tax", amount_parse) if t[0] >= 0]
+    if taxes:
+        top = max(t[1] for t in taxes)
+        best = max((t for t in taxes if t[1] >= top - 0.1), key=lambda t: (t[2].page, t[2].line.box[1]))
+        put("tax", fmt_amount(best[0]), best[1], best[2])
+
+    if "subtotal" not in f and "total" in f and "tax" in f:  # derived: total - tax, for review
+        value = Decimal(f["total"].value) - Decimal(f["tax"].value)
+        f["subtotal"] = Field(fmt_amount(value), 0.6, f["total"].box, f["total"].page, "total - tax")
+
+    # dates
+    def date_parse(text):
+        d = parse_date(text, date_order)
+        return d[0] if d else None
+
+    dues = _candidates(items, "due_date", date_parse)
+    if dues:
+        best = max(dues, key=lambda t: t[1])
+        put("due_date", best[0], best[1], best[2])
+    dates = [d for d in _candidates(items, "invoice_date", date_parse)
+             if not re.search(LABELS["due_date"][0][0], d[4].line.text.lower())
+             and not re.search(r"order|bestell|check|delivery|liefer|period|zeitraum", d[4].line.text.lower())]
+    if dates:
+        best = max(dates, key=lambda t: (round(t[1], 2), -t[2].page, -t[2].line.box[1]))
+        put("invoice_date", best[0], best[1], best[2])
+    else:
+        for it in items:
+            d = parse_date(it.line.text, date_order)
+            if d and (not f.get("due_date") or d[0] != f["due_date"].value):
+                put("invoice_date", d[0], 0.75 * (0.6 + 0.4 * it.line.confidence), it)
+                break
+
+    # invoice number
+    def number_parse(text):
+        for token in re.findall(r"[#:]?\s*([A-Z0-9][A-Za-z0-9/_\-.#]*\d[A-Za-z0-9/_\-.]*)", text):
+            token = token.strip(".:-#")
+            if len(token) >= 3 and not parse_date(token, date_order) and not AMOUNT_RE.fullmatch(token):
+                return token
+        return None
+
+    numbers = _candidates(items, "invoice_number", number_parse)
+    if numbers:
+        best = max(numbers, key=lambda t: (round(t[1], 2), -t[2].page, -t[2].line.box[1]))
+        put("invoice_number", best[0], best[1], best[2])
+
+    # currency: codes and symbols near amounts, most frequent wins
+    votes: dict[str, float] = {}
+    for it in items:
+        for m in CURRENCY_RE.finditer(it.line.text):
+            token = (m.group(1) or m.group(2)).upper()
+            code = CURRENCIES.get(token) or CURRENCIES.get(token.rstrip("."))
+            if code:
+                near_total = "total" in f and f["total"].box == tuple(it.line.box)
+                votes[code] = votes.get(code, 0) + (3 if near_total else 1) + (1 if len(token) == 3 else 0)
+    if votes:
+        code = max(votes, key=votes.get)
+        share = votes[code] / sum(votes.values())
+        src = next(it for it in items if find_currency(it.line.text) == code) if any(
+            find_currency(it.line.text) == code for it in items) else items[0]
+        put("currency", code, 0.6 + 0.35 * share, src)
+    elif default_currency:
+        f["currency"] = Field(default_currency.upper(), 0.6, None, 1, "")
+
+    # vendor: a line with a company suffix near the top, else the first name-like line
+    vendor = _vendor(items)
+    if vendor:
+        put("vendor", vendor[0], vendor[1], vendor[2], vendor[0])
+
+    result.line_items = _line_items(items, f)
+    _checks(result)
+    return result
+
+
+def _clean_company(text: str) -> str:
+    m = COMPANY_SUFFIX.search(text)
+    if m and re.match(r"\s*[-–|•]", text[m.end():]):
+        text = text[:m.end()]
+    text = re.sub(r"\s*\((?:co\.?\s*(no|reg)\.?.*|[\w\s.-]*\d[\w\s.-]*)\)\s*$", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"\s*(gst|vat|co\.?\s*reg|reg\.?\s*no|tax\s*id)\b.*$", "", text, flags=re.IGNORECASE)
+    return " ".join(text.split()).strip(" ,:-")
+
+
+def _vendor(items: list[Item]):
+    first_page = [it for it in items if it.page == 1]
+    if not first_page:
+        return None
+    height = max(it.line.box[1] + it.line.box[3] for it in first_page)
+    # the customer's address block (under "Bill to", "Rechnungsadresse" ...) is not the vendor
+    customer = set()
+    for it in first_page:
+        if re.search(r"bill(ed)?\s*to|ship\s*to|sold\s*to|deliver\s*to|invoice\s*to|rechnungsadresse|"
+                     r"lieferadresse|empfänger|kunde\b|customer|guest|factuuradres|afleveradres|client|"
+                     r"adresse\s*de\s*facturation|nabywca", it.line.text, re.IGNORECASE):
+            customer.add(id(it))
+            x, y, w, h = it.line.box
+            for o in first_page:
+                ox, oy, ow, oh = o.line.box
+                if y - h / 2 <= oy <= y + 6 * h and ox < x + w + 2 * h and ox + ow > x - h:
+                    customer.add(id(o))
+    first_page = [it for it in first_page if id(it) not in customer]
+    if not first_page:
+        return None
+    top = [it for it in first_page if it.line.box[1] <= 0.45 * height]
+    # lines right after "from/seller/sold by/verkäufer" labels
+    for i, it in enumerate(first_page):
+        m = re.search(r"\b(sold\s*by|seller|sprzedawca|verkäufer|lieferant|supplier|vendor|service\s*provider)\b\s*:?\s*(.*)",
+                      it.line.text, re.IGNORECASE)
+        if m:
+            rest = m.group(2).strip()
+            if len(re.sub(r"[^A-Za-z]", "", rest)) >= 3:
+                return _clean_company(rest), 0.85 * (0.6 + 0.4 * it.line.confidence), it
+    for it in top[:15]:
+        text = it.line.text
+        if COMPANY_SUFFIX.search(text) and not re.search(r"formerly|licensee|bill\s*to|ship\s*to|kunde|customer",
+                                                         text, re.IGNORECASE):
+            letters = sum(c.isalpha() for c in text)
+            if letters >= 4 and letters >= 0.5 * len(text.replace(" ", "")):
+                name = _clean_company(text)
+                idx = first_page.index(it)
+                # a name broken over two lines: "POPULAR BOOK" / "CO. (M) SDN BHD"
+                if idx > 0 and re.match(r"^(co\.|sdn|bhd|\(m\)|gmbh|ltd|inc|b\.v)", name, re.IGNORECASE):
+                    prev = first_page[idx - 1]
+                    if not NOT_VENDOR.search(prev.line.text) and abs(prev.line.box[1] - it.line.box[1]) < 3 * it.line.box[3]:
+                        name = _clean_company(prev.line.text + " " + name)
+                return name, 0.9 * (0.6 + 0.4 * it.line.confidence), it
+    for it in top[:8]:
+        text = it.line.text.strip()
+        letters = sum(c.isalpha() for c in text)
+        if letters < 3 or letters < 0.6 * len(text.replace(" ", "")) or NOT_VENDOR.search(text):
+            continue
+        if parse_date(text) or re.search(r"\d{3,}", text):
+            continue
+        return _clean_company(text), 0.6 * (0.6 + 0.4 * it.line.confidence), it
+    return None
+
+
+def _line_items(items: list[Item], f: dict) -> list[dict]:
+    """Rows between a table header (description/qty/price/amount words) and the totals."""
+    rows: list[list[Item]] = []
+    for it in items:
+        cy = it.line.box[1] + it.line.box[3] / 2
+        if rows and rows[-1][0].page == it.page and abs(
+                cy - (rows[-1][0].line.box[1] + rows[-1][0].line.box[3] / 2)) <= 0.5 * it.line.box[3]:
+            rows[-1].append(it)
+        else:
+            rows.append([it])
+    header_at = None
+    for i, row in enumerate(rows):
+        low = " ".join(it.line.text for it in row).lower()
+        hits = sum(bool(re.search(p, low)) for p in (
+            r"descr|beschreibung|artikel|item|bezeichnung|omschrijving|leistung|product|produkt|service",
+            r"qty|quantity|menge|anzahl|aantal|stk",
+            r"price|preis|prijs|rate|unit",
+            r"amount|betrag|total|summe|bedrag"))
+        if hits >= 2:
+            header_at = i
+            break
+    if header_at is None:
+        return []
+    header = rows[header_at][0]
+    stop_y = None
+    for name in ("subtotal", "total", "tax"):
+        if name in f and f[name].page == header.page and f[name].box[1] > header.line.box[1]:
+            y = f[name].box[1]
+            stop_y = y if stop_y is None else min(stop_y, y)
+    rows = [r for r in rows[header_at + 1:] if r[0].page == header.page
+            and (stop_y is None or r[0].line.box[1] < stop_y - 2)]
+    out = []
+    for row in rows:
+        row.sort(key=lambda it: it.line.box[0])
+        text = "  ".join(it.line.text for it in row)
+        if _label_match(text, "total")[0] or _label_match(text, "subtotal")[0]:
+            break
+        amounts = amounts_in(text)
+        if not amounts:
+            continue
+        first_amount_at = amounts[0][1]
+        desc_part = text[:first_amount_at]
+        qty = None
+        m = re.search(r"(?:^|\s)(\d+(?:[.,]\d+)?)\s*(?:x|stk\.?|pcs|units?|kg|l|g)?\s*$", desc_part, re.IGNORECASE)
+        if m:
+            try:
+                qty = Decimal(m.group(1).replace(",", "."))
+                desc_part = desc_part[:m.start()]
+            except InvalidOperation:
+                qty = None
+        description = re.sub(r"^\s*\d{1,3}\s+(?=\D)", "", desc_part).strip(" :-|")
+        if not re.search(r"[A-Za-zÄÖÜäöü]{2,}", description):
+            continue
+        amount = amounts[-1][0]
+        unit = amounts[-2][0] if len(amounts) >= 2 else (amount / qty if qty else amount)
+        conf = 0.75
+        if qty is not None and abs(qty * unit - amount) <= Decimal("0.02"):
+            conf = 0.92
+        out.append({"description": " ".join(description.split()), "quantity": format(qty.normalize(), "f") if qty is not None else None,
+                    "unit_price": fmt_amount(unit), "amount": fmt_amount(amount),
+                    "confidence": round(conf * (0.6 + 0.4 * min(it.line.confidence for it in row)), 3),
+                    "box": list(union_box(it.line.box for it in row)), "page": header.page})
+    return out
+
+
+def _checks(result: Extraction) -> None:
+    f = result.fields
+    cent = Decimal("0.02")
+
+    def dec(name):
+        return Decimal(f[name].value) if name in f else None
+
+    total, sub, tax = dec("total"), dec("subtotal"), dec("tax")
+    if total is not None and sub is not None and tax is not None:
+        ok = abs(sub + tax - total) <= cent
+        result.checks.append({"check": "subtotal + tax = total", "ok": ok})
+        for name in ("total", "subtotal", "tax"):
+            f[name].confidence = round(max(f[name].confidence, 0.97) if ok else f[name].confidence * 0.7, 3)
+    elif total is not None and sub is not None and sub == total:
+        result.checks.append({"check": "subtotal = total (no tax)", "ok": True})
+        f["total"].confidence = max(f["total"].confidence, 0.9)
+    if result.line_items and total is not None:
+        s = sum(Decimal(li["amount"]) for li in result.line_items)
+        target = sub if sub is not None else total
+        ok = abs(s - target) <= cent or abs(s - total) <= cent
+        result.checks.append({"check": "line items add up", "ok": ok})
+        if ok:
+            f["total"].confidence = max(f["total"].confidence, 0.95)
+            for li in result.line_items:
+                li["confidence"] = max(li["confidence"], 0.9)
+    if "due_date" in f and "invoice_date" in f:
+        ok = f["due_date"].value >= f["invoice_date"].value
+        result.checks.append({"check": "due date not before invoice date", "ok": ok})
+        if not ok:
+            f["due_date"].confidence = round(f["due_date"].confidence * 0.6, 3)

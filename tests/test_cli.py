@@ -43,7 +43,7 @@ def test_one_node_run_imports_nothing_heavy(cli, tmp_path):
         "import sys, json\n"
         "from botloom.runner.cli import main\n"
         f"code = main(['run', {str(bot)!r}, '-q'])\n"
-        "heavy = ('PySide6', 'PyQt5', 'PyQt6', 'playwright', 'onnxruntime', 'cv2', 'easyocr', 'torch', 'openpyxl')\n"
+        "heavy = ('PySide6', 'PyQt5', 'PyQt6', 'playwright', 'onnxruntime', 'cv2', 'easyocr', 'torch', 'openpyxl', 'numpy', 'sklearn', 'rapidocr', 'pyautogui', 'mss', 'pypdfium2', 'PIL')\n"
         "print(json.dumps({'code': code, 'loaded': sorted(m for m in sys.modules if m.split('.')[0] in heavy)}))\n")
     import subprocess
     import sys

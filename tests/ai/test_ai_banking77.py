@@ -5,14 +5,11 @@ stratified 20 % split held back from training (seed 13). Runs the same code path
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "banking77" / "train.csv"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
@@ -37,14 +34,10 @@ def test_banking77_held_back_accuracy_reaches_target(cli, tmp_path):
 
 @pytest.mark.slow
 def test_quick_benchmark_runs_and_reports_its_figures(tmp_path):
-    out = tmp_path / "ai.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ai.py"), "--quick", "--json", str(out)],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "targets:" in proc.stdout and "single item P95" in proc.stdout
-    import json
+    from bench_helpers import run_quick
 
-    figures = json.loads(out.read_text())
+    stdout, figures = run_quick("ai", tmp_path)
+    assert "targets:" in stdout and "single item P95" in stdout
     for key in ("train_s", "sklearn_fit_s", "botloom_single_p95_ms", "botloom_batch_items_s", "ratios"):
         assert key in figures
     assert figures["labels_identical"] is True

@@ -62,13 +62,12 @@ def test_doctor_without_display(monkeypatch):
 
 @pytest.mark.slow
 def test_quick_benchmark_runs_and_reports_its_figures(tmp_path):
-    out = tmp_path / "figures.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "desktop.py"), "--quick", "--json", str(out)],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "click + type 20 chars" in proc.stdout and "find image (1280x800)" in proc.stdout
-    assert "targets" in proc.stdout
-    figures = json.loads(out.read_text())["figures"]
+    from bench_helpers import run_quick
+
+    stdout, report = run_quick("desktop", tmp_path)
+    assert "click + type 20 chars" in stdout and "find image (1280x800)" in stdout
+    assert "targets" in stdout
+    figures = report["figures"]
     for key in ("click_type_bot_ms", "click_type_raw_ms", "click_type_ratio", "find_image_bot_ms",
                 "find_image_raw_ms", "find_image_ratio"):
         assert figures[key] > 0

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from ocr_docs import DE_FIELDS, EN_FIELDS, shared_data
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_eval_extract_on_own_ground_truth_layout(cli, docs, tmp_path):
@@ -70,10 +65,8 @@ def test_doctor_lists_the_engines(cli):
 
 @pytest.mark.slow
 def test_quick_ocr_benchmark_prints_its_figures(tmp_path):
-    out = tmp_path / "ocr.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ocr.py"), "--quick", "--json", str(out)],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "s/page" in proc.stdout and "targets" in proc.stdout
-    figures = json.loads(out.read_text())
+    from bench_helpers import run_quick
+
+    stdout, figures = run_quick("ocr", tmp_path)
+    assert "s/page" in stdout and "targets" in stdout
     assert figures["engines"]["rapidocr"]["s_per_page"] > 0

@@ -30,7 +30,8 @@ Data folder: $BOTLOOM_HOME, or the platform's user data folder."""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(_command_word(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -50,7 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _parser() -> argparse.ArgumentParser:
+def _command_word(argv: list[str]) -> str | None:
+    """The sub-command named on the command line (None for `botloom`, `botloom -h`)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="botloom", description="Botloom: run, check and inspect bots.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"botloom {__version__}")
@@ -137,18 +143,22 @@ def _parser() -> argparse.ArgumentParser:
     cf.add_argument("key", nargs="?")
     cf.add_argument("value", nargs="?")
     cf.set_defaults(func=cmd_config)
-    _add_plugin_commands(sub)
+    _add_plugin_commands(sub, command)
     return p
 
 
-def _add_plugin_commands(sub) -> None:
+def _add_plugin_commands(sub, command: str | None) -> None:
     """Commands from installed packages, announced through the ``botloom.cli`` entry-point
-    group: the entry's name is the command, its value a ``register(subparsers)`` function
-    (kept in a light module: it runs on every CLI start). A command whose package is broken
-    is still listed, and says why when it is used."""
+    group: the entry's name is the command, its value a ``register(subparsers)`` function.
+    Only the command being run is loaded (all of them for the overall help), so `botloom run`
+    never imports another pack's CLI. A command whose package is broken is still listed, and
+    says why when it is used."""
     from importlib.metadata import entry_points
 
     for ep in sorted(entry_points(group="botloom.cli"), key=lambda e: e.name):
+        if command is not None and command != ep.name:
+            sub.add_parser(ep.name, help=f"see `botloom {ep.name} -h`", add_help=False)
+            continue
         try:
             ep.load()(sub)
         except Exception as exc:  # noqa: BLE001 - one broken plugin must not break the CLI

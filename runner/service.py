@@ -41,7 +41,7 @@ _registry: Registry | None = None
 def registry() -> Registry:
     global _registry
     if _registry is None:
-        _registry = Registry.discover()
+        _registry = Registry.discover(lazy=True)  # packs load when a bot uses their node types
     return _registry
 
 
@@ -55,7 +55,8 @@ def load_bot(path: str | os.PathLike, reg: Registry | None = None, *, cache: boo
 
 
 def validate_cached(doc: BotDoc, text: str, reg: Registry, *, cache: bool = True) -> list[Problem]:
-    key = hashlib.sha256(f"{__version__}|{reg.fingerprint()}|{text}".encode()).hexdigest()
+    types = [spec.type for flow in doc.flows().values() for spec in flow.nodes.values()]
+    key = hashlib.sha256(f"{__version__}|{reg.fingerprint(types)}|{text}".encode()).hexdigest()
     marker = paths.cache_dir("valid") / key
     if cache and marker.exists():
         return []

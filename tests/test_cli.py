@@ -36,7 +36,8 @@ def test_run_succeeds_with_inputs_and_json(cli, tmp_path):
 
 
 def test_one_node_run_imports_nothing_heavy(cli, tmp_path):
-    """`botloom run` of a one-node bot must not load Qt, Playwright, ONNX Runtime or OpenCV."""
+    """`botloom run` of a one-node bot must not load Qt, Playwright, ONNX Runtime or OpenCV,
+    nor the node packs it does not use."""
     bot = write_bot(tmp_path, "one", {"start": {"type": "core.start"}}, [])
     probe = tmp_path / "probe.py"
     probe.write_text(
@@ -44,14 +45,17 @@ def test_one_node_run_imports_nothing_heavy(cli, tmp_path):
         "from botloom.runner.cli import main\n"
         f"code = main(['run', {str(bot)!r}, '-q'])\n"
         "heavy = ('PySide6', 'PyQt5', 'PyQt6', 'playwright', 'onnxruntime', 'cv2', 'easyocr', 'torch', 'openpyxl', 'numpy', 'sklearn', 'rapidocr', 'pyautogui', 'mss', 'pypdfium2', 'PIL')\n"
-        "print(json.dumps({'code': code, 'loaded': sorted(m for m in sys.modules if m.split('.')[0] in heavy)}))\n")
+        "packs = sorted({m.split('.')[2] for m in sys.modules if m.startswith('botloom.nodes.')})\n"
+        "print(json.dumps({'code': code, 'loaded': sorted(m for m in sys.modules if m.split('.')[0] in heavy), "
+        "'packs': packs}))\n")
     import subprocess
     import sys
 
     for attempt in ("first run (validates)", "cached run"):
         out = subprocess.run([sys.executable, str(probe)], env=cli.env, capture_output=True, text=True, timeout=60)
         result = json.loads(out.stdout.strip().splitlines()[-1])
-        assert result == {"code": 0, "loaded": []}, (attempt, out.stderr)
+        # only the pack the bot uses is imported: not desktop, browser, OCR or AI
+        assert result == {"code": 0, "loaded": [], "packs": ["core"]}, (attempt, out.stderr)
 
 
 def test_bad_input_and_bad_bot_exit_2_without_traceback(cli, tmp_path):

@@ -385,3 +385,17 @@ def test_node_results(where, ok, says):
         assert events.of("node_finished")[1].outputs == {"went": where}
     else:
         assert says in result.error["message"]
+
+
+def test_a_lazy_registry_loads_a_pack_when_its_types_are_asked_for_and_answers_like_an_eager_one():
+    from botloom.runner.sdk.registry import Registry
+
+    lazy, eager = Registry.discover(lazy=True), Registry.discover()
+    assert lazy._packs == {}
+    assert "core.log" in lazy and set(lazy._packs) == {"core"}
+    assert lazy.get("desktop.click").pack == "desktop" and set(lazy._packs) == {"core", "desktop"}
+    assert "nosuch.node" not in lazy
+    assert lazy.ids() == eager.ids() and set(lazy.packs) == set(eager.packs)
+    assert lazy.fingerprint() == eager.fingerprint()
+    assert lazy.fingerprint(["core.log"]) != lazy.fingerprint()
+    assert lazy.fingerprint(["core.log", "nosuch.node"]) == lazy.fingerprint()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any, Iterable
 
 from ..errors import BotloomError, did_you_mean
 from .node import NodePack, NodeType
@@ -28,32 +29,79 @@ class BrokenPack:
 
 @dataclass
 class Registry:
-    packs: dict[str, NodePack] = field(default_factory=dict)
-    broken: list[BrokenPack] = field(default_factory=list)
+    """The node types of the installed packs.
+
+    ``discover(lazy=True)`` (what runs use) reads the entry points but imports a pack only
+    when a node type of it is asked for: a pack's entry-point name is the prefix of its node
+    type ids (``desktop.click`` -> ``desktop``). Anything that needs every pack (listing,
+    searching, did-you-mean, ``packs``, ``broken``) loads the rest first, so the two modes
+    answer alike; a run of a core-only bot just does not import the desktop, browser, OCR
+    and AI packs."""
+
+    _packs: dict[str, NodePack] = field(default_factory=dict)
+    _broken: list[BrokenPack] = field(default_factory=list)
     _types: dict[str, dict[int, NodeType]] = field(default_factory=dict)
     _legacy: dict[str, str] = field(default_factory=dict)
     _aliases: dict[str, str] = field(default_factory=dict)
+    _pending: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def discover(cls) -> "Registry":
-        """Load every installed pack (built-in and third-party alike)."""
+    def discover(cls, lazy: bool = False) -> "Registry":
+        """Find every installed pack (built-in and third-party alike); load them now, or on
+        first use when ``lazy``."""
         from importlib.metadata import entry_points
 
         registry = cls()
-        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            try:
-                pack = ep.load()
-                if callable(pack) and not isinstance(pack, NodePack):
-                    pack = pack()
-                if not isinstance(pack, NodePack):
-                    raise TypeError(f"{ep.value} is not a NodePack")
-                registry.add_pack(pack)
-            except Exception as exc:  # a broken third-party pack must not break Botloom
-                registry.broken.append(BrokenPack(ep.name, ep.value, f"{type(exc).__name__}: {exc}"))
+        registry._pending = {ep.name: ep for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)}
+        if not lazy:
+            registry._load_all()
         return registry
 
+    def _load(self, name: str) -> None:
+        ep = self._pending.pop(name, None)
+        if ep is None:
+            return
+        try:
+            pack = ep.load()
+            if callable(pack) and not isinstance(pack, NodePack):
+                pack = pack()
+            if not isinstance(pack, NodePack):
+                raise TypeError(f"{ep.value} is not a NodePack")
+            self.add_pack(pack)
+        except Exception as exc:  # a broken third-party pack must not break Botloom
+            self._broken.append(BrokenPack(ep.name, ep.value, f"{type(exc).__name__}: {exc}"))
+
+    def _load_all(self) -> None:
+        for name in sorted(self._pending):
+            self._load(name)
+
+    def _find(self, type_id: str) -> str | None:
+        """The canonical id of ``type_id`` if some pack has it, loading packs as needed."""
+        for attempt in range(3):
+            if type_id in self._types:
+                return type_id
+            if type_id in self._legacy:
+                return self._legacy[type_id]
+            if not self._pending:
+                return None
+            if attempt == 0:
+                self._load(type_id.split(".", 1)[0])  # the pack named like the prefix
+            else:
+                self._load_all()
+        return None
+
+    @property
+    def packs(self) -> dict[str, NodePack]:
+        self._load_all()
+        return self._packs
+
+    @property
+    def broken(self) -> list[BrokenPack]:
+        self._load_all()
+        return self._broken
+
     def add_pack(self, pack: NodePack) -> None:
-        self.packs[pack.name] = pack
+        self._packs[pack.name] = pack
         for nt in pack.nodes:
             self.add(nt)
 
@@ -65,16 +113,18 @@ class Registry:
             self._aliases.setdefault(alias.lower(), nt.id)
 
     def __contains__(self, type_id: str) -> bool:
-        return type_id in self._types or type_id in self._legacy
+        return self._find(type_id) is not None
 
     def ids(self) -> list[str]:
+        self._load_all()
         return sorted(self._types)
 
     def latest(self) -> list[NodeType]:
+        self._load_all()
         return [versions[max(versions)] for _, versions in sorted(self._types.items())]
 
     def canonical_id(self, type_id: str) -> str:
-        return self._legacy.get(type_id, type_id)
+        return self._find(type_id) or type_id
 
     def get(self, type_id: str, version: int | None = None) -> NodeType:
         """The node type that runs ``type_id`` at ``version`` (latest when None).
@@ -117,8 +167,21 @@ class Registry:
                 if needle in nt.id or needle in nt.title.lower() or needle in nt.description.lower()
                 or any(needle in a.lower() for a in nt.aliases)]
 
-    def fingerprint(self) -> str:
-        """Changes whenever an installed pack or node version changes (validation cache key)."""
-        parts = sorted(f"{p.name}={p.version}:" + ",".join(f"{n.id}@{n.version}" for n in p.nodes)
-                       for p in self.packs.values())
+    def fingerprint(self, type_ids: Iterable[str] | None = None) -> str:
+        """Changes whenever an installed pack or node version changes (validation cache key).
+        With ``type_ids``, only the packs that provide those node types count (a bot's
+        validation depends on those alone); every pack if one of them is unknown."""
+        packs = None
+        if type_ids is not None:
+            names = set()
+            for type_id in set(type_ids):
+                found = self._find(type_id)
+                if found is None:
+                    break
+                names.add(self.get(found).pack)
+            else:
+                packs = [self._packs[n] for n in names if n in self._packs]
+        if packs is None:
+            packs = list(self.packs.values())
+        parts = sorted(f"{p.name}={p.version}:" + ",".join(f"{n.id}@{n.version}" for n in p.nodes) for p in packs)
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]

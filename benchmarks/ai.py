@@ -19,9 +19,7 @@ The exit code is 0 whether or not targets are met (it is a report).
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import os
 import platform
 import statistics
@@ -29,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import arguments, print_targets, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 BANKING = ROOT.parent / "shared" / "data" / "banking77" / "train.csv"
@@ -59,10 +59,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--json", help="also write the figures to this file")
-    args = ap.parse_args()
+    args = arguments(__doc__).parse_args()
     os.environ["BOTLOOM_HOME"] = tempfile.mkdtemp(prefix="botloom-bench-ai-")
 
     import numpy as np
@@ -150,13 +147,11 @@ def main() -> int:
     fig["load_average_1min"] = load_avg
     print(f"machine load average (1 min) at the end: {load_avg}")
     print(f"held-back accuracy {fig['accuracy_held_back']:.4f}; ONNX labels identical to scikit-learn's: {same}")
-    print("targets:")
-    print(f"  train <= {TARGETS['train_s']:.0f} s: {fig['train_s']:.1f} s "
-          f"{'met' if fig['train_s'] <= TARGETS['train_s'] else 'NOT met'}")
-    print(f"  single item P95 <= {TARGETS['single_p95_ms']} ms: {fig['botloom_single_p95_ms']:.3f} ms "
-          f"{'met' if fig['botloom_single_p95_ms'] <= TARGETS['single_p95_ms'] else 'NOT met'}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(fig, indent=2), encoding="utf-8")
+    print_targets([
+        (f"train <= {TARGETS['train_s']:.0f} s: {fig['train_s']:.1f} s", fig["train_s"] <= TARGETS["train_s"]),
+        (f"single item P95 <= {TARGETS['single_p95_ms']} ms: {fig['botloom_single_p95_ms']:.3f} ms",
+         fig["botloom_single_p95_ms"] <= TARGETS["single_p95_ms"])])
+    write_json(args.json, fig)
     return 0
 
 

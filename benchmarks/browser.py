@@ -20,7 +20,6 @@ every submission.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -34,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import parse_qs
+
+from _common import arguments, print_targets, write_json
 
 BIN = Path(sys.executable).parent
 BOTLOOM_RUN = [str(BIN / "botloom"), "run", "-q"]
@@ -165,10 +166,7 @@ def timed(cmd: list, env: dict) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="a small smoke run (a few seconds)")
-    ap.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__.splitlines()[0]).parse_args(argv)
     cfg = QUICK if args.quick else FULL
     from botloom.nodes.browser import discover
 
@@ -230,12 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     for key, values in inproc.items():
         print(f"    {key:<30}{med_in[key]:>8.3f} s  (min {min(values):.3f})")
     print(f"    ratio bot / plain, in process {ratio_in:>8.3f}x")
-    print("\ntargets")
-    print(f"    {'PASS' if ratio <= TARGET else 'MISS'}  bot <= {TARGET}x the plain Playwright script "
-          f"(default settings: trace kept on failure, no DOM snapshots): {ratio:.3f}x")
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=2), encoding="utf-8")
-        print(f"\nwrote {args.json}")
+    print_targets([(f"bot <= {TARGET}x the plain Playwright script (default settings: trace kept on failure, "
+                    f"no DOM snapshots): {ratio:.3f}x", ratio <= TARGET)])
+    write_json(args.json, res)
     return 0
 
 

@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import arguments, print_targets, write_json
+
 FULL = {"nodes": 500, "repeats": 5, "start_n": 5}
 QUICK = {"nodes": 500, "repeats": 1, "start_n": 1}
 TARGETS = {"open_render_s": 1.0, "start_s": 2.0}
@@ -173,9 +175,7 @@ def bare_scene(n: int, repeats: int) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Designer benchmarks")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", metavar="FILE")
+    parser = arguments("Designer benchmarks")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -216,12 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:<34}{figures[key]:>10.3f} {unit:<2}{figures[peer]:>9.3f} {unit:<2}{ratio:>7.1f}x   {peers[peer]}")
     print(f"{'then: validation after first paint':<34}{figures['then_validate_s']:>10.3f} s   (problems panel; "
           "no peer)")
-    print("targets:")
-    for key, limit in TARGETS.items():
-        ok = figures[key] <= limit
-        print(f"  {key} <= {limit}: {'met' if ok else 'NOT met'} ({figures[key]:.3f})")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    print_targets([(f"{key} <= {limit} ({figures[key]:.3f})", figures[key] <= limit) for key, limit in TARGETS.items()])
+    write_json(args.json, figures)
     return 0
 
 

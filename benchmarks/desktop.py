@@ -19,7 +19,6 @@ Exit code 0 whether targets are met or not (it is a report).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -28,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import arguments, print_targets, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -96,10 +97,7 @@ def alternate(cases: dict, repeats: int, warmup: int) -> dict[str, list[float]]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="a short smoke run")
-    ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__.splitlines()[0]).parse_args(argv)
     cfg = QUICK if args.quick else FULL
 
     from virtual_display import VirtualDisplay
@@ -193,11 +191,8 @@ def main(argv=None) -> int:
           f"{figures['find_image_ratio']:>8.3f}")
     print(f"  {'find image shown at 125 %':<34}{figures['find_image_125_bot_ms']:>12.2f}{'':>10}{'':>8}")
     print(f"  {'click + type, journalled run':<34}{figures['click_type_journalled_ms']:>12.2f}{'':>10}{'':>8}")
-    print("targets")
-    for name, ok in report["targets"].items():
-        print(f"  {'met ' if ok else 'MISS'} {name}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print_targets(report["targets"].items())
+    write_json(args.json, report)
     return 0
 
 

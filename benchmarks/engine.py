@@ -11,7 +11,6 @@ See benchmarks/README.md for what each figure means.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import os
@@ -23,6 +22,8 @@ import tempfile
 import time
 from importlib.metadata import version
 from pathlib import Path
+
+from _common import arguments, print_targets, write_json
 
 BIN = Path(sys.executable).parent  # the venv's console scripts sit next to its python
 BOTLOOM_RUN = [str(BIN / "botloom"), "run", "-q"]
@@ -265,17 +266,12 @@ def report(res: dict) -> list[tuple[str, bool]]:
         (f"cold start: botloom <= robot, validation cached ({c['botloom']['median']:.3f} s vs "
          f"{c['robot']['median']:.3f} s)", c["botloom"]["median"] <= c["robot"]["median"]),
     ]
-    print("\ntargets")
-    for label, ok in targets:
-        print(f"    {'PASS' if ok else 'MISS'}  {label}")
+    print_targets(targets)
     return targets
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="a small smoke run (a few seconds)")
-    ap.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__.splitlines()[0]).parse_args(argv)
     cfg = QUICK if args.quick else FULL
     with tempfile.TemporaryDirectory(prefix="botloom-bench-") as tmp:
         work = Path(tmp)
@@ -292,9 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                "cli": marginal(cfg, work, env), "cold": cold_start(cfg, work, env)}
     targets = report(res)
     res["targets"] = [{"target": label, "pass": ok} for label, ok in targets]
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
-        print(f"\nwrote {args.json}")
+    write_json(args.json, res)
     return 0
 
 

@@ -13,14 +13,14 @@ The exit code is 0 whether or not targets are met (a report); non-zero only if a
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from _common import arguments, print_targets, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 SROIE = ROOT.parent / "shared" / "data" / "sroie-dev" / "img"
@@ -73,9 +73,7 @@ def sroie_pages(n):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--json", metavar="FILE")
+    ap = arguments(__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -129,13 +127,12 @@ def main() -> int:
               f"{fratio:>7.2f}x" + ("" if r["find_text_found"] else "  (text not found)"))
     default = results["engines"].get("rapidocr", {})
     if default.get("available"):
-        print("\ntargets")
-        print(f"  default engine s/page <= {TARGETS['default_s_per_page']}: {default['s_per_page']:.2f} "
-              f"{'met' if default['s_per_page'] <= TARGETS['default_s_per_page'] else 'NOT met'}")
-        print(f"  find-text on 1280x800 <= {TARGETS['find_text_s']}: {default['find_text_s']:.2f} "
-              f"{'met' if default['find_text_s'] <= TARGETS['find_text_s'] else 'NOT met'}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
+        print_targets([
+            (f"default engine s/page <= {TARGETS['default_s_per_page']}: {default['s_per_page']:.2f}",
+             default["s_per_page"] <= TARGETS["default_s_per_page"]),
+            (f"find-text on 1280x800 <= {TARGETS['find_text_s']}: {default['find_text_s']:.2f}",
+             default["find_text_s"] <= TARGETS["find_text_s"])])
+    write_json(args.json, results)
     return 0
 
 

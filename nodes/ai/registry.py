@@ -61,14 +61,6 @@ def models_dir() -> Path:
     return home() / "models"  # created by the first write
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def check_name(name: str) -> str:
     if not isinstance(name, str) or not NAME.match(name):
         raise ModelError(f"'{name}' is not a valid model name",

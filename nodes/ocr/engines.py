@@ -17,7 +17,6 @@ than anything else for speed.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import threading
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from botloom.runner.errors import MissingDependencyError, NodeError
+from botloom.runner.checksum import sha256_file
 
 DEFAULT_ENGINE = "rapidocr"
 ENGINES = ("rapidocr", "easyocr", "tesseract")
@@ -171,14 +171,6 @@ def _missing(engine: str, module: str) -> MissingDependencyError:
     return MissingDependencyError(f"the OCR engine '{engine}' is not installed (Python package '{module}' missing)",
                                   fix=f"run: {INSTALL[engine]}; or choose another engine (settings.ocr.engine, "
                                       f"the node's engine parameter): {', '.join(ENGINES)}")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_model_file(path: Path, sha256: str | None, engine: str) -> None:

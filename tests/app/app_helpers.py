@@ -1,23 +1,11 @@
-"""Helpers for the designer tests: write a bot file, and drive the canvas with the mouse."""
+"""Helpers for the designer tests: drive the canvas with the mouse."""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 from botloom.app.theme import process_events
-
-
-def write_bot(folder: Path, name: str, nodes: dict, edges: list, **top) -> Path:
-    """A bot file; edges as ("a.out", "b.in") pairs."""
-    data = {"format": 1, "name": name, **top, "nodes": nodes,
-            "edges": [{"from": a, "to": b} for a, b in edges]}
-    path = folder / f"{name}.bot.json"
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    return path
 
 
 def port_pos(scene, node_id: str, side: str, port: str) -> QPointF:

@@ -10,7 +10,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from app_helpers import click, double_click, mouse_drag, port_pos, write_bot
+from app_helpers import click, double_click, mouse_drag, port_pos
+from bots import write_bot
 from botloom.runner.botfile.model import Edge
 
 

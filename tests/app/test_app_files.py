@@ -12,7 +12,7 @@ import textwrap
 
 from PySide6.QtGui import QGuiApplication
 
-from app_helpers import write_bot
+from bots import write_bot
 from botloom.runner import botfile
 
 

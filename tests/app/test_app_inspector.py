@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
 
-from app_helpers import write_bot
+from bots import write_bot
 from botloom.runner import botfile
 
 

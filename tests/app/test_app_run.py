@@ -4,7 +4,7 @@ step and continue; run from a node with inputs; a run whose process dies; the ru
 
 from __future__ import annotations
 
-from app_helpers import write_bot
+from bots import write_bot
 
 
 def chain_bot(folder, name="chain", extra_nodes=None, extra_edges=()):

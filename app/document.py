@@ -39,12 +39,11 @@ class Document(QObject):
     problemsChanged = Signal()
 
     def __init__(self, bot: Bot, registry: Registry, path: str | os.PathLike | None = None,
-                 settings: dict | None = None, parent: QObject | None = None):
+                 parent: QObject | None = None):
         super().__init__(parent)
         self.bot = bot
         self.registry = registry
         self.path: Path | None = Path(path).resolve() if path else None
-        self.settings = copy.deepcopy(settings or {})  # bot-wide settings: kept as they were read
         self.undo = QUndoStack(self)
         self.undo.cleanChanged.connect(self.pathChanged)
         self.breakpoints: set[str] = set()  # node ids of the main flow (not saved in the file)
@@ -63,15 +62,14 @@ class Document(QObject):
 
     @classmethod
     def from_doc(cls, doc: BotDoc, registry: Registry, path=None, parent=None) -> "Document":
-        return cls(Bot(doc), registry, path, doc.settings, parent)
+        return cls(Bot(doc), registry, path, parent)
 
     @classmethod
     def new(cls, registry: Registry, name: str = "new-bot", parent: QObject | None = None) -> "Document":
-        return cls(Bot.new(name), registry, None, None, parent)
+        return cls(Bot.new(name), registry, None, parent)
 
     def to_doc(self) -> BotDoc:
-        doc = self.bot.to_doc()
-        doc.settings = copy.deepcopy(self.settings)  # graph.Bot does not carry them
+        doc = self.bot.to_doc()  # bot-wide settings included
         if self.path is not None:
             doc.source = str(self.path)
         return doc

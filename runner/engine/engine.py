@@ -241,13 +241,11 @@ class Engine:
         from ..sdk.node import PreflightInfo
 
         checks: dict[Any, list] = {}
-        units = [self._unit, *self._called.values()]
-        for unit in units:
-            for plan in unit.plans.values():
-                for cn in plan.nodes.values():
-                    fn = cn.type.preflight
-                    if fn is not None and not cn.disabled:
-                        checks.setdefault(fn, []).append((cn.flow, cn.id, dict(cn.static)))
+        for plan in self._unit.plans.values():  # the run's own bot: one it calls is loaded only when called
+            for cn in plan.nodes.values():
+                fn = cn.type.preflight
+                if fn is not None and not cn.disabled:
+                    checks.setdefault(fn, []).append((cn.flow, cn.id, dict(cn.static)))
         for fn, nodes in checks.items():
             fn(PreflightInfo(self.bot.label, self.bot.settings, nodes))
 

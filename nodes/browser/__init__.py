@@ -9,6 +9,7 @@ from botloom.runner.sdk import NodePack
 
 
 def pack() -> NodePack:
-    from . import forms, nodes
+    from . import extraction, files, forms, interaction, navigation, scripts, waits
 
-    return NodePack.from_modules("browser", __version__, [nodes, forms], title="Browser")
+    return NodePack.from_modules("browser", __version__,
+                                 [navigation, interaction, waits, extraction, files, scripts, forms], title="Browser")

@@ -20,7 +20,7 @@ from typing import Any
 from botloom.runner.errors import NodeError
 from botloom.runner.sdk import Output, Param
 
-from .nodes import _node, _ms, run_on_page, session_of
+from .base import _ms, _node, run_on_page, session_of
 from .session import Failure
 from .targets import locate, parse
 

@@ -375,7 +375,7 @@ class Holder:
         if trace and ctx is not None:
             try:
                 ctx.artifact(trace, name=f"{ctx.seq:05d}-browser-trace.zip", kind="trace")
-                ctx.log(f"browser trace kept (open it with: playwright show-trace FILE)", "info")
+                ctx.log("browser trace kept (open it with: playwright show-trace FILE)", "info")
             finally:
                 os.unlink(trace)
 

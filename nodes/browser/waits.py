@@ -1,0 +1,96 @@
+"""The browser's wait node: until an element is in a state, a text shows, the address
+matches, the network is idle or the page has loaded."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from botloom.runner.errors import NodeError
+from botloom.runner.sdk import Output, Param
+
+from .base import _ms, _node, run_on_page, target_param
+from .targets import HELP as TARGET_HELP, describe, locate, parse
+
+
+@_node("browser.wait", title="Wait for page", icon="clock",
+       params=[Param("until", "string", default="element",
+                     choices=("element", "text", "url", "network_idle", "load"),
+                     description="What to wait for: an element (in a state), a text on the page, the address, "
+                                 "the network to be idle, or the page's load event."),
+               target_param(required=False, description="The element to wait for."),
+               Param("state", "string", default="visible", choices=("visible", "hidden", "attached", "detached"),
+                     show_if={"until": ["element"]}, description="Wait until the element is in this state."),
+               Param("text", "string", show_if={"until": ["text"]},
+                     description="Wait until this text is visible on the page."),
+               Param("url", "string", show_if={"until": ["url"]}, placeholder="*/done*, /orders/\\d+/",
+                     description="Wait until the address contains this text, or matches a glob (with *) or a "
+                                 "regular expression between slashes."),
+               Param("timeout", "number", default=30, minimum=0, description="Seconds to wait at most.")],
+       outputs=[Output("url", "string", "The page's address when the wait ended.")],
+       aliases=("wait for element", "wait for text", "wait for url", "network idle", "until visible"))
+def wait(ctx, until, target, state, text, url, timeout):
+    """Waits until something is true of the page."""
+    ms = _ms(timeout)
+    if until == "element":
+        if not target:
+            raise NodeError("waiting for an element needs a target", kind="bad_input", fix=TARGET_HELP)
+        parts = parse(target)
+
+        def work(s):
+            loc = locate(s.current(), parts).first
+            s.waiting(lambda t: loc.wait_for(state=state or "visible", timeout=t), ms)
+            return {"url": s.current().url}
+
+        try:
+            return run_on_page(ctx, work, parts=parts, action="wait for", timeout=timeout)
+        except NodeError as exc:
+            if exc.kind == "not_found" or (exc.kind == "timeout" and state != "visible"):
+                exc.kind = "timeout"
+                exc.message = (f"the element '{describe(parts)}' did not become {state} within {timeout:g} s "
+                               f"on {exc.details.get('url') or 'the page'}")
+            raise
+    if until == "text":
+        if not text:
+            raise NodeError("waiting for a text needs the text", kind="bad_input", fix="fill in the text parameter")
+
+        def work(s):
+            loc = s.current().get_by_text(text).first
+            s.waiting(lambda t: loc.wait_for(state="visible", timeout=t), ms)
+            return {"url": s.current().url}
+
+        try:
+            return run_on_page(ctx, work, action="wait for the text", timeout=timeout)
+        except NodeError as exc:
+            if exc.kind == "timeout":
+                exc.message = f"the text '{text}' did not appear within {timeout:g} s on {exc.details.get('url')}"
+            raise
+    if until == "url":
+        if not url:
+            raise NodeError("waiting for an address needs the url parameter", kind="bad_input",
+                            fix="give a part of the address, a glob such as **/done, or /a regex/")
+        pattern: Any
+        if len(url) > 2 and url.startswith("/") and url.endswith("/"):
+            pattern = re.compile(url[1:-1])
+        elif "*" in url:
+            pattern = url
+        else:
+            pattern = re.compile(re.escape(url))
+
+        def work(s):
+            s.waiting(lambda t: s.current().wait_for_url(pattern, timeout=t, wait_until="commit"), ms)
+            return {"url": s.current().url}
+
+        try:
+            return run_on_page(ctx, work, action="wait for the address", timeout=timeout)
+        except NodeError as exc:
+            if exc.kind == "timeout":
+                exc.message = f"the address did not become '{url}' within {timeout:g} s (it is {exc.details.get('url')})"
+            raise
+
+    def work(s):
+        state_ = "networkidle" if until == "network_idle" else "load"
+        s.waiting(lambda t: s.current().wait_for_load_state(state_, timeout=t), ms)
+        return {"url": s.current().url}
+
+    return run_on_page(ctx, work, action=f"wait for {until.replace('_', ' ')}", timeout=timeout)

@@ -73,7 +73,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     r.add_argument("--events", choices=["jsonl"], help="stream every event as JSON lines on stdout")
     r.add_argument("--control", choices=["stdin"], help="read debugger commands (JSON lines) from stdin")
     r.add_argument("--break", dest="breakpoints", action="append", default=[], metavar="NODE",
-                   help="pause before this node (repeatable; with --control stdin)")
+                   help="pause before this node (repeatable; with --control stdin); FLOW/NODE for a node "
+                        "of a subflow")
+    r.add_argument("--trigger", default="cli", metavar="NAME",
+                   help="what started the run, as the run history records it (default: cli)")
     r.add_argument("-v", "--verbose", action="store_true", help="print every step")
     r.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     r.set_defaults(func=cmd_run)
@@ -333,7 +336,7 @@ def cmd_run(args) -> int:
             print(f"botloom: {warning}", file=sys.stderr)
     code = _run_with_engine(args, lambda **kw: service.start_run(args.bot, inputs, from_text=True, loaded=loaded,
                                                                   listeners=_listeners(args), start_at=args.start_at,
-                                                                  **kw))
+                                                                  trigger=args.trigger, **kw))
     service.prune_logs()
     return code
 

@@ -202,7 +202,8 @@ def test_runs_filters_show_and_logs(cli, tmp_path):
                                           "x": {"type": "core.fail", "params": {"message": "no"}}},
                       [("start.out", "x.in")])
     assert cli("run", hello, "-i", "who=Ann").returncode == 0
-    assert cli("run", fails).returncode == 1
+    assert cli("run", fails, "--trigger", "nightly").returncode == 1
+    assert {r["bot"]: r["trigger"] for r in cli.json("runs")} == {"hello": "cli", "fails": "nightly"}
     assert [r["bot"] for r in cli.json("runs", "--state", "failed")] == ["fails"]
     assert [r["state"] for r in cli.json("runs", "--bot", "hello")] == ["succeeded"]
     run_id = cli.json("runs", "--bot", "hello")[0]["id"]

@@ -580,6 +580,28 @@ def test_debugger_paused_before_start_then_resume():
     assert messages(events) == ["b", "c"]
 
 
+def test_a_flow_qualified_breakpoint_pauses_only_in_that_flow():
+    """``inner/b`` pauses before the subflow's 'b', not before the main flow's node of that id."""
+    doc = make({"start": START, "b": log("main b"), "call": {"type": "core.call_subflow", "params": {"subflow": "inner"}}},
+               chain("start", "b", "call"),
+               subflows={"inner": {"nodes": {"start": START, "b": log("inner b")},
+                                   "edges": [{"from": "start.out", "to": "b.in"}]}})
+    dbg = Debugger(breakpoints={"inner/b"})
+    events = WaitingLog()
+    engine = Engine(doc, registry(), listeners=[events], debugger=dbg)
+    box = {}
+    worker = threading.Thread(target=lambda: box.setdefault("result", engine.run()), daemon=True)
+    worker.start()
+    paused = events.wait_for("paused")
+    assert (paused.flow, paused.node, paused.reason) == ("inner", "b", "breakpoint")
+    assert messages(events) == ["main b"]
+    dbg.resume()
+    worker.join(5)
+    assert box["result"].state == "succeeded"
+    assert messages(events) == ["main b", "inner b"]
+    assert [(e.flow, e.node) for e in events.of("resumed")] == [("inner", "b")]
+
+
 def test_cancel_while_paused_in_the_debugger():
     dbg = Debugger(breakpoints={"c"})
     engine, events, box, worker = _debug_run(dbg)

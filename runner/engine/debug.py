@@ -57,13 +57,13 @@ class Debugger:
                 reason = "step"
             elif self._paused:
                 reason = "pause"
-            elif cn.id in self.breakpoints:
+            elif cn.id in self.breakpoints or f"{cn.flow}/{cn.id}" in self.breakpoints:
                 self._paused = True
                 reason = "breakpoint"
             else:
                 return
-        engine._emit(Paused(engine.run_id, seq, cn.id, reason, dict(frame.vars)))
+        engine._emit(Paused(engine.run_id, seq, cn.id, reason, dict(frame.vars), cn.flow))
         with self._cond:
             while self._paused and not engine.cancelled:
                 self._cond.wait(0.25)
-        engine._emit(Resumed(engine.run_id, seq, cn.id))
+        engine._emit(Resumed(engine.run_id, seq, cn.id, cn.flow))

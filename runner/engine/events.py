@@ -112,6 +112,7 @@ class Paused(Event):
     node: str = ""
     reason: str = "pause"
     variables: dict = field(default_factory=dict)
+    flow: str = "main"
 
 
 @dataclass(slots=True)
@@ -119,6 +120,7 @@ class Resumed(Event):
     kind: ClassVar[str] = "resumed"
     seq: int = 0
     node: str = ""
+    flow: str = "main"
 
 
 @dataclass(slots=True)

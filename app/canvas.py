@@ -244,7 +244,7 @@ class NodeItem(QGraphicsItem):
                 label = self.state if self.duration is None else f"{self.state} · {_ms(self.duration)}"
                 painter.setPen(sc)
                 painter.drawText(QRectF(0, self.height + 2, NODE_W, 16), Qt.AlignLeft | Qt.AlignVCenter, label)
-        if self.node_id in self._scene.doc.breakpoints and self._scene.flow.name == "main":
+        if self._scene.doc.has_breakpoint(self._scene.flow.name, self.node_id):
             painter.setPen(QPen(QColor("#ffffff"), 1.5))
             painter.setBrush(QColor("#e5484d"))
             painter.drawEllipse(QPointF(0, 0), 7, 7)

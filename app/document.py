@@ -46,7 +46,8 @@ class Document(QObject):
         self.path: Path | None = Path(path).resolve() if path else None
         self.undo = QUndoStack(self)
         self.undo.cleanChanged.connect(self.pathChanged)
-        self.breakpoints: set[str] = set()  # node ids of the main flow (not saved in the file)
+        # breakpoints (not saved in the file): node ids of the main flow, FLOW/NODE in subflows
+        self.breakpoints: set[str] = set()
         self.force_dirty = False  # recovered or opened from a run: unsaved even with a clean undo stack
         self._problems: list[Problem] | None = None
         self._revalidate = QTimer(self, singleShot=True, interval=0)
@@ -229,12 +230,31 @@ class Document(QObject):
         self._problems = None  # stale: views read them while handling the signal
         self.flowsChanged.emit()
 
-    def toggle_breakpoint(self, node_id: str) -> bool:
-        on = node_id not in self.breakpoints
-        (self.breakpoints.add if on else self.breakpoints.discard)(node_id)
-        if node_id in self.flow("main"):
-            self.nodeChanged.emit("main", node_id)
+    @staticmethod
+    def breakpoint_key(flow: str, node_id: str) -> str:
+        return node_id if flow == "main" else f"{flow}/{node_id}"
+
+    def has_breakpoint(self, flow: str, node_id: str) -> bool:
+        return self.breakpoint_key(flow, node_id) in self.breakpoints
+
+    def toggle_breakpoint(self, node_id: str, flow: str = "main") -> bool:
+        key = self.breakpoint_key(flow, node_id)
+        on = key not in self.breakpoints
+        (self.breakpoints.add if on else self.breakpoints.discard)(key)
+        if flow in self.bot.flows and node_id in self.flow(flow):
+            self.nodeChanged.emit(flow, node_id)
         return on
+
+    def run_breakpoints(self) -> list[str]:
+        """The breakpoints as the runner takes them (``botloom run --break FLOW/NODE``), for nodes
+        that still exist."""
+        out = []
+        for key in sorted(self.breakpoints):
+            flow, _, node_id = key.rpartition("/")
+            flow = flow or "main"
+            if flow in self.bot.flows and node_id in self.flow(flow):
+                out.append(f"{flow}/{node_id}")
+        return out
 
 
 def _num(value: float) -> float | int:

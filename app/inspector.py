@@ -25,9 +25,8 @@ from botloom.runner.botfile.model import NodeSpec
 from botloom.runner.engine.plan import check_node
 
 from . import commands
+from .node_settings import ERROR_STYLE, NodeSettings
 from .ports import node_type
-
-ERROR_STYLE = "border: 1.5px solid #e5484d; border-radius: 3px;"
 
 
 def parse_text(type_name: str, text: str, expression: bool = False) -> Any:
@@ -312,6 +311,7 @@ class Inspector(QScrollArea):
 
     def _empty(self, text: str = "Select a node to see its settings.") -> None:
         self.fields, self.rows, self.node_id = {}, {}, None
+        self.settings_form = None
         label = QLabel(text)
         label.setAlignment(Qt.AlignCenter)
         label.setWordWrap(True)
@@ -359,6 +359,7 @@ class Inspector(QScrollArea):
             outer.addWidget(missing)
             outer.addStretch(1)
             self.fields, self.rows = {}, {}
+            self.settings_form = None
             self.setWidget(page)
             return
         if nt.description:
@@ -398,23 +399,11 @@ class Inspector(QScrollArea):
         outer.addWidget(line)
         run_form = QFormLayout()
         outer.addLayout(run_form)
-        self.timeout_edit = QLineEdit(format_value(spec.settings.get("timeout")), placeholderText="no limit",
-                                      objectName="setting-timeout")
-        self.timeout_edit.editingFinished.connect(self._commit_timeout)
-        run_form.addRow("Timeout (s)", self.timeout_edit)
-        self.on_error = QComboBox(objectName="setting-on_error")
-        self.on_error.addItem("Stop the run", None)
-        self.on_error.addItem("Continue", "continue")
-        self.on_error.setCurrentIndex(1 if spec.settings.get("on_error") == "continue" else 0)
-        self.on_error.activated.connect(lambda _i: self._set_field("settings.on_error", self.on_error.currentData()))
-        run_form.addRow("On error", self.on_error)
-        self.disabled_box = QCheckBox("Skip this node (disabled)", objectName="node-disabled")
-        self.disabled_box.setChecked(spec.disabled)
-        self.disabled_box.toggled.connect(lambda v: self._set_field("disabled", bool(v)))
-        run_form.addRow("", self.disabled_box)
-        self.timeout_error = QLabel(styleSheet="color: #e5484d; font-size: 11px;")
-        self.timeout_error.hide()
-        run_form.addRow("", self.timeout_error)
+        self.settings_form = NodeSettings(run_form, spec, self._set_field)
+        s = self.settings_form
+        self.timeout_edit, self.timeout_error, self.on_error, self.disabled_box = (
+            s.timeout_edit, s.timeout_error, s.on_error, s.disabled_box)
+        self.retry_edits, self.retry_error = s.retry_edits, s.retry_error
         outer.addStretch(1)
         page.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
         self.setWidget(page)
@@ -493,25 +482,6 @@ class Inspector(QScrollArea):
             return
         self.doc.undo.push(commands.SetNodeField(self.doc, self.flow_name, self.node_id, field, value))
 
-    def _commit_timeout(self) -> None:
-        text = self.timeout_edit.text().strip()
-        if not text:
-            self.timeout_error.hide()
-            self._set_field("settings.timeout", None)
-            return
-        try:
-            value = float(text)
-            if value <= 0:
-                raise ValueError
-        except ValueError:
-            self.timeout_error.setText(f"the timeout must be a number of seconds above 0, got '{text}'")
-            self.timeout_error.show()
-            self.timeout_edit.setStyleSheet(ERROR_STYLE)
-            return
-        self.timeout_error.hide()
-        self.timeout_edit.setStyleSheet("")
-        self._set_field("settings.timeout", int(value) if value.is_integer() else value)
-
     def focus_param(self, name: str | None) -> None:
         field = self.fields.get(name or "")
         if field is not None:
@@ -524,10 +494,8 @@ class Inspector(QScrollArea):
             spec = self.doc.flow(flow).node(nid)
             if hasattr(self, "title_edit") and self.title_edit.text() != spec.title:
                 self.title_edit.setText(spec.title)
-            if hasattr(self, "disabled_box"):
-                self.disabled_box.blockSignals(True)
-                self.disabled_box.setChecked(spec.disabled)
-                self.disabled_box.blockSignals(False)
+            if self.settings_form is not None:
+                self.settings_form.load(spec)
             self._load_values()
 
     def _on_edges(self, flow: str, edge) -> None:

@@ -41,7 +41,8 @@ class RunProcess(QObject):
     def argv(self, bot: str | os.PathLike, *, breakpoints=(), start_at: str | None = None,
              inputs: dict | None = None) -> list[str]:
         # -q: the events carry every log line; the console copy on stderr would repeat them
-        args = ["-m", "botloom.runner.cli", "run", str(bot), "--events", "jsonl", "--control", "stdin", "-q"]
+        args = ["-m", "botloom.runner.cli", "run", str(bot), "--events", "jsonl", "--control", "stdin", "-q",
+                "--trigger", "designer"]
         for node in sorted(breakpoints):
             args += ["--break", node]
         if start_at:

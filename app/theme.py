@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QP
 
 RESOURCES = Path(botloom.resources.__file__).resolve().parent  # resources/, installed as package data
 ICONS = RESOURCES / "icons"
+APP_NAME = "Botloom Designer"
 
 CATEGORY_COLORS = {
     "flow": "#5b6cf0", "data": "#1e9e6a", "files": "#d98a1c", "text": "#8e5bd9", "web": "#2e8bc0",

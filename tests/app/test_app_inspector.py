@@ -168,3 +168,53 @@ def test_screen_target_picker_saves_the_image_beside_the_bot(win, qtbot, tmp_pat
     assert win.a_undo.text() == "&Undo Change 'Target' of 'Find image'"
     win.save()
     assert botfile.load(path).main.nodes["find"].params["target"]["image"] == "images/find.png"
+
+
+def test_retry_settings_are_edited_in_the_form_as_undoable_steps(win, qtbot, tmp_path):
+    path = write_bot(tmp_path, "retry", {
+        "start": {"type": "core.start"},
+        "say": {"type": "core.log", "params": {"message": "hello"}},
+        "calm": {"type": "core.log", "params": {"message": "calm"},
+                 "settings": {"retry": {"attempts": 2, "on": ["timeout"]}}},
+    }, [("start.out", "say.in"), ("say.out", "calm.in")])
+    assert win.open_path(str(path))
+    settings = lambda node: win.doc.flow().node(node).settings  # noqa: E731
+    insp = select(win, "say")
+    attempts, delay = insp.retry_edits["attempts"], insp.retry_edits["delay"]
+    # without retry only the number of attempts is offered; the rest appears once it is set
+    assert attempts.isVisibleTo(insp) and not delay.isVisibleTo(insp)
+    type_into(qtbot, attempts, "0")
+    assert "1 to 100" in insp.retry_error.text() and insp.retry_error.isVisibleTo(insp)
+    assert "retry" not in settings("say")  # an invalid value is not written
+    type_into(qtbot, attempts, "3")
+    assert settings("say")["retry"] == {"attempts": 3}
+    assert not insp.retry_error.isVisibleTo(insp) and delay.isVisibleTo(insp)
+    assert win.a_undo.text() == "&Undo Change retry of 'Log message'"
+    type_into(qtbot, delay, "-1")
+    assert "cannot be negative" in insp.retry_error.text()
+    type_into(qtbot, delay, "0.5")
+    type_into(qtbot, insp.retry_edits["backoff"], "3")
+    type_into(qtbot, insp.retry_edits["max_delay"], "20")
+    type_into(qtbot, insp.retry_edits["on"], "timeout, network")
+    assert settings("say")["retry"] == {"attempts": 3, "delay": 0.5, "backoff": 3, "max_delay": 20,
+                                        "on": ["timeout", "network"]}
+    # each field was one step: undo walks back through them and the form follows
+    win.a_undo.trigger()
+    assert "on" not in settings("say")["retry"] and insp.retry_edits["on"].text() == ""
+    win.a_undo.trigger()
+    win.a_undo.trigger()
+    win.a_undo.trigger()
+    assert settings("say")["retry"] == {"attempts": 3} and delay.text() == ""
+    win.a_redo.trigger()
+    assert settings("say")["retry"] == {"attempts": 3, "delay": 0.5} and delay.text() == "0.5"
+    # a node's existing retry settings are shown, and emptying every field removes them
+    insp = select(win, "calm")
+    assert insp.retry_edits["attempts"].text() == "2" and insp.retry_edits["on"].text() == "timeout"
+    type_into(qtbot, insp.retry_edits["on"], "")
+    type_into(qtbot, insp.retry_edits["attempts"], "")
+    assert "retry" not in settings("calm")
+    # saved in the bot file as the bot format has it
+    assert win.save()
+    saved = botfile.load(path).main.nodes
+    assert saved["say"].settings["retry"] == {"attempts": 3, "delay": 0.5}
+    assert "retry" not in saved["calm"].settings

@@ -146,3 +146,68 @@ def test_a_bot_with_problems_does_not_start(win, qtbot, tmp_path):
     assert win.open_path(str(path))
     assert not win.run_bot()
     assert "problem" in win.messages[-1][1] and not win.run.running
+
+
+def test_runs_started_from_the_designer_are_recorded_as_designer_runs(win, qtbot, tmp_path):
+    path = chain_bot(tmp_path, "trig")
+    assert win.open_path(str(path))
+    assert win.run.argv(path)[-2:] == ["--trigger", "designer"]
+    with qtbot.waitSignal(win.run.finished, timeout=60_000) as done:
+        win.a_run.trigger()
+    assert done.args[0] == "succeeded"
+    from botloom.runner.store import RunStore
+
+    store = RunStore()
+    try:
+        rows = store.conn.execute("SELECT trigger FROM runs WHERE bot_name = 'trig'").fetchall()
+    finally:
+        store.close()
+    assert [tuple(r) for r in rows] == [("designer",)]
+    hist = win.history
+    qtbot.waitUntil(lambda: hist.table.rowCount() == 1)
+    assert hist.table.horizontalHeaderItem(5).text() == "Trigger" and hist.table.item(0, 5).text() == "designer"
+
+
+def subflow_bot(folder):
+    sub = {"nodes": {"start": {"type": "core.start"},
+                     "double": {"type": "core.set_variable", "params": {"name": "y", "value": "{{ n * 2 }}"}},
+                     "say": {"type": "core.log", "params": {"message": "y is {{ y }}"}}},
+           "edges": [{"from": "start.out", "to": "double.in"}, {"from": "double.out", "to": "say.in"}],
+           "inputs": {"n": {"type": "integer"}}, "variables": {"y": {"type": "integer", "default": 0}}}
+    nodes = {"start": {"type": "core.start"},
+             "call": {"type": "core.call_subflow", "params": {"subflow": "twice", "inputs": {"n": 21}}},
+             "done": {"type": "core.log", "params": {"message": "back in main"}},
+             "say": {"type": "core.log", "params": {"message": "main's own say"}}}
+    return write_bot(folder, "subs", nodes, [("start.out", "call.in"), ("call.out", "done.in"), ("done.out", "say.in")],
+                     subflows={"twice": sub})
+
+
+def test_breakpoint_on_a_node_of_a_subflow(win, qtbot, tmp_path):
+    path = subflow_bot(tmp_path)
+    assert win.open_path(str(path))
+    win.open_flow("twice")
+    win.select_node("twice", "say")
+    win.a_break.trigger()
+    assert win.doc.has_breakpoint("twice", "say") and not win.doc.has_breakpoint("main", "say")
+    assert win.doc.run_breakpoints() == ["twice/say"]
+    win.open_flow("main")
+    with qtbot.waitSignal(win.run.event, timeout=60_000, check_params_cb=lambda ev: ev.get("event") == "paused") \
+            as paused:
+        win.a_run.trigger()
+    assert (paused.args[0]["flow"], paused.args[0]["node"], paused.args[0]["reason"]) == ("twice", "say", "breakpoint")
+    assert win.run.paused_at == "say"
+    # the subflow's tab shows where the run waits; main's node of the same id is not touched
+    assert win.flow_name == "twice"
+    assert win.scenes["twice"].nodes["say"].state == "paused" and win.scenes["twice"].nodes["say"].current
+    assert win.scenes["twice"].nodes["double"].state == "succeeded"
+    assert state(win, "say") is None
+    variables = {win.variables.topLevelItem(i).text(0): win.variables.topLevelItem(i).text(1)
+                 for i in range(win.variables.topLevelItemCount())}
+    assert variables["y"] == "42"
+    with qtbot.waitSignal(win.run.finished, timeout=60_000) as done:
+        win.a_continue.trigger()
+    assert done.args[0] == "succeeded"
+    assert win.scenes["twice"].nodes["say"].state == "succeeded"
+    assert state(win, "say") == "succeeded"  # main's "say" ran without pausing: the breakpoint is the subflow's
+    assert "paused before 'say' in subflow 'twice' (breakpoint)" in win.log.toPlainText()
+    assert win.log.toPlainText().count("paused before") == 1

@@ -1,0 +1,74 @@
+"""The questions the main window asks (file names, unsaved changes, text, recovery, run
+inputs) and how it tells the person something. Every question is one small ``ask_*``
+method, so tests (and embedders) can answer it."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from botloom.runner import botfile
+
+from .theme import APP_NAME
+
+
+class DialogsMixin:
+    """Part of :class:`~botloom.app.main.MainWindow`: its dialogs and notifications."""
+
+    def ask_open_path(self) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a bot", str(self._last_dir()), "Bots (*.bot.json);;All (*)")
+        return path or None
+
+    def ask_save_path(self) -> str | None:
+        name = (self.doc.bot.name if self.doc else "bot") + botfile.SUFFIX
+        path, _ = QFileDialog.getSaveFileName(self, "Save the bot", str(self._last_dir() / name), "Bots (*.bot.json)")
+        if path and not path.endswith(botfile.SUFFIX):
+            path += botfile.SUFFIX
+        return path or None
+
+    def ask_unsaved(self) -> str:
+        """'save', 'discard' or 'cancel'."""
+        box = QMessageBox(QMessageBox.Warning, APP_NAME, f"'{self.doc.title}' has unsaved changes.",
+                          QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
+        box.setInformativeText("Save them before closing?")
+        answer = box.exec()
+        return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
+
+    def ask_text(self, title: str, label: str, text: str = "", multiline: bool = False) -> str | None:
+        if multiline:
+            value, ok = QInputDialog.getMultiLineText(self, title, label, text)
+        else:
+            value, ok = QInputDialog.getText(self, title, label, text=text)
+        return value if ok else None
+
+    def ask_recover(self, entries: list[dict]) -> dict | None:
+        names = [f"{Path(e.get('path') or 'untitled').name} (autosaved {time.strftime('%H:%M', time.localtime(e['at']))})"
+                 for e in entries]
+        choice, ok = QInputDialog.getItem(self, "Recover unsaved work",
+                                          "The designer closed without saving. Recover this bot?", names, 0, False)
+        return entries[names.index(choice)] if ok else None
+
+    def ask_run_from(self, node_id: str, inputs: dict) -> dict | None:
+        text = self.ask_text("Run from here", f"Run from '{node_id}'. Input values as JSON (empty: defaults):",
+                             json.dumps(inputs) if inputs else "", multiline=True)
+        if text is None:
+            return None
+        try:
+            value = json.loads(text) if text.strip() else {}
+        except ValueError as exc:
+            self.notify("error", f"the inputs are not valid JSON: {exc}")
+            return None
+        return value if isinstance(value, dict) else None
+
+    def notify(self, level: str, text: str) -> None:
+        """Tell the person something: the banner for errors and warnings, the status bar otherwise."""
+        self.messages.append((level, text))
+        if level in ("error", "warning"):
+            color = "#e5484d" if level == "error" else "#f5a524"
+            self.banner.setStyleSheet(f"background: {color}; color: white; padding: 8px;")
+            self.banner.setText(text + "   (click to hide)")
+            self.banner.show()
+        self.statusBar().showMessage(text, 10000)

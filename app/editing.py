@@ -1,0 +1,167 @@
+"""Editing commands of the main window: add, copy, cut, paste, duplicate, delete, select
+all, sticky notes, automatic layout, subflows and screen-target capture. Each change is one
+undoable command (``commands.py``)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QInputDialog
+
+from botloom.runner.botfile.model import Note
+
+from . import autolayout, clipboard, commands, theme
+
+
+class EditingMixin:
+    """Part of :class:`~botloom.app.main.MainWindow`: the Edit and Flow menus' work."""
+
+    def _toggle_snap(self, on: bool) -> None:
+        for scene in self.scenes.values():
+            scene.snap_to_grid = on
+
+    def add_node_at_center(self, type_id: str) -> str | None:
+        if self.view is None:
+            return None
+        center = self.view.mapToScene(self.view.viewport().rect().center())
+        return self.view.drop_node(type_id, center)
+
+    def selected_nodes(self) -> list[str]:
+        return self.scene.selected_node_ids() if self.scene else []
+
+    def copy(self) -> str | None:
+        if self.scene is None or not self.selected_nodes():
+            return None
+        text = clipboard.copy_text(self.scene.flow, self.selected_nodes())
+        QGuiApplication.clipboard().setText(text)
+        self.statusBar().showMessage(f"Copied {len(self.selected_nodes())} node(s)", 3000)
+        return text
+
+    def cut(self) -> None:
+        if self.copy():
+            self.delete_selection()
+
+    def paste(self, text: str | None = None, at: QPointF | None = None) -> list[str]:
+        if self.scene is None:
+            return []
+        data = clipboard.parse(QGuiApplication.clipboard().text() if text is None else text)
+        if data is None:
+            self.statusBar().showMessage("The clipboard holds no Botloom nodes", 3000)
+            return []
+        nodes, edges = clipboard.paste_plan(self.scene.flow, data,
+                                            at=(at.x(), at.y()) if at is not None else None)
+        if not nodes:
+            return []
+        self.doc.undo.push(commands.AddNodes(self.doc, self.flow_name, nodes, edges,
+                                             text=f"Paste {len(nodes)} node(s)"))
+        ids = [s.id for s, _ in nodes]
+        self.scene.select_nodes(ids)
+        return ids
+
+    def duplicate(self) -> list[str]:
+        if self.scene is None or not self.selected_nodes():
+            return []
+        data = clipboard.parse(clipboard.copy_text(self.scene.flow, self.selected_nodes()))
+        nodes, edges = clipboard.paste_plan(self.scene.flow, data)
+        self.doc.undo.push(commands.AddNodes(self.doc, self.flow_name, nodes, edges,
+                                             text=f"Duplicate {len(nodes)} node(s)"))
+        ids = [s.id for s, _ in nodes]
+        self.scene.select_nodes(ids)
+        return ids
+
+    def delete_selection(self) -> None:
+        scene = self.scene
+        if scene is None:
+            return
+        nodes = [n for n in scene.selected_node_ids()
+                 if not (scene.flow.node(n).type == "core.start")]
+        edges, notes = scene.selected_edges(), scene.selected_note_ids()
+        if len(nodes) < len(scene.selected_node_ids()) and not (nodes or edges or notes):
+            self.notify("info", "The start node cannot be deleted: every flow has exactly one.")
+            return
+        if nodes or edges or notes:
+            self.doc.undo.push(commands.RemoveItems(self.doc, self.flow_name, nodes, edges, notes))
+
+    def select_all(self) -> None:
+        if self.scene is not None:
+            for item in self.scene.items():
+                if item.flags() & item.GraphicsItemFlag.ItemIsSelectable:
+                    item.setSelected(True)
+
+    def add_note(self, text: str | None = None) -> str | None:
+        if self.scene is None:
+            return None
+        if text is None:
+            text = self.ask_text("Sticky note", "Text of the note:", multiline=True)
+            if not text:
+                return None
+        center = self.view.mapToScene(self.view.viewport().rect().center())
+        note = Note(id=self.doc.new_note_id(self.flow_name), text=text, x=round(center.x() / 20) * 20,
+                    y=round(center.y() / 20) * 20, width=220, height=100)
+        self.doc.undo.push(commands.AddNote(self.doc, self.flow_name, note))
+        return note.id
+
+    def edit_note(self, flow: str, note_id: str) -> None:
+        note = self.doc.note(flow, note_id)
+        text = self.ask_text("Sticky note", "Text of the note:", note.text, multiline=True)
+        if text is not None and text != note.text:
+            self.doc.undo.push(commands.EditNote(self.doc, flow, note_id, text=text))
+
+    def auto_layout(self) -> None:
+        scene = self.scene
+        if scene is None:
+            return
+        heights = {nid: item.height for nid, item in scene.nodes.items()}
+        new = autolayout.layout(scene.flow, heights)
+        moves = {nid: (tuple(scene.flow.position(nid)), pos) for nid, pos in new.items()
+                 if tuple(scene.flow.position(nid)) != pos}
+        if moves:
+            self.doc.undo.push(commands.MoveItems(self.doc, self.flow_name, moves, text="Arrange automatically"))
+        self.view.fit_to_view()
+
+    def add_subflow(self, name: str | None = None) -> str | None:
+        if self.doc is None:
+            return None
+        name = name or self.ask_text("Add subflow", "Name of the subflow (letters, digits, _):")
+        if not name:
+            return None
+        from botloom.runner.botfile.model import NAME
+
+        if not NAME.match(name) or name == "main" or name in self.doc.bot.flows:
+            self.notify("error", f"'{name}' cannot be a subflow's name: use letters, digits and _, starting with a "
+                        "letter, and a name not used yet")
+            return None
+        self.doc.undo.push(commands.AddSubflow(self.doc, name))
+        self.open_flow(name)
+        return name
+
+    def open_subflow_dialog(self) -> None:
+        names = [n for n in self.doc.bot.flows if n != "main"] if self.doc else []
+        if not names:
+            self.notify("info", "This bot has no subflows yet (Flow → Add subflow).")
+            return
+        choice, ok = QInputDialog.getItem(self, "Open subflow", "Subflow:", names, 0, False)
+        if ok:
+            self.open_flow(choice)
+
+    def _node_activated(self, flow: str, node_id: str) -> None:
+        spec = self.doc.flow(flow).node(node_id)
+        sub = spec.params.get("subflow")
+        if spec.type == "core.call_subflow" and isinstance(sub, str) and sub in self.doc.bot.flows:
+            self.open_flow(sub)
+
+    def capture_target(self, param: str) -> None:
+        from .capture import RegionPicker, save_screen_target
+
+        if self.doc.path is None and not self.save():
+            return
+        node_id, flow = self.inspector.node_id, self.inspector.flow_name
+        self.hide()
+        theme.process_events()
+        picker = RegionPicker()
+        self.show()
+        if picker.exec() and picker.result_image is not None:
+            try:
+                save_screen_target(self.doc, flow, node_id, param, picker.result_image)
+            except (OSError, ValueError) as exc:
+                self.notify("error", f"The target image could not be saved: {exc}")

@@ -1,0 +1,161 @@
+"""Running from the main window: the bot runs in a child process (``runner_process.py``);
+its events colour the canvas and fill the run log and the variables panel; debugger
+controls (breakpoints, pause, step, continue, stop), run from a node, resuming a past run
+and the run history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtWidgets import QTreeWidgetItem
+
+
+class RunMixin:
+    """Part of :class:`~botloom.app.main.MainWindow`: starting runs and following them."""
+
+    def toggle_breakpoint(self) -> None:
+        if self.doc is None:
+            return
+        flow = self.flow_name
+        for nid in self.selected_nodes():
+            on = self.doc.toggle_breakpoint(nid, flow)
+            self.run.set_breakpoint(f"{flow}/{nid}", on)
+
+    def run_bot(self, start_at: str | None = None, inputs: dict | None = None) -> bool:
+        """Save, then run the bot in a child process (never in the designer's own process)."""
+        if self.doc is None or self.run.running:
+            return False
+        if (self.is_dirty() or self.doc.path is None) and not self.save():
+            self.notify("info", "The bot runs from its file: save it to run it.")
+            return False
+        errors = [p for p in self.doc.problems() if p.severity == "error"]
+        if errors:
+            self.dock_problems.raise_()
+            self.notify("error", f"The bot has {len(errors)} problem(s) to fix before it can run; see Problems.")
+            return False
+        self.clear_run_states()
+        self.log.clear()
+        self.variables.clear()
+        self.dock_log.raise_()
+        self.log.appendPlainText(f"> running {self.doc.path.name}" + (f" from '{start_at}'" if start_at else ""))
+        self.run.start(self.doc.path, breakpoints=self.doc.run_breakpoints(), start_at=start_at, inputs=inputs)
+        self._update_actions()
+        return True
+
+    def run_from_selected(self) -> None:
+        ids = self.selected_nodes()
+        if len(ids) != 1 or self.flow_name != "main":
+            self.notify("info", "Select one node of the main flow to run from it.")
+            return
+        inputs = self.ask_run_from(ids[0], {})
+        if inputs is not None:
+            self.run_bot(start_at=ids[0], inputs=inputs)
+
+    def resume_run(self, run_id: str, action: str = "") -> None:
+        if self.run.running:
+            self.notify("info", "A run is in progress; wait for it to end or stop it.")
+            return
+        self.clear_run_states()
+        self.log.clear()
+        self.dock_log.raise_()
+        self.log.appendPlainText(f"> resuming run {run_id}")
+        cwd = self.doc.folder if self.doc and self.doc.folder else Path.cwd()
+        self.run.start_resume(run_id, action or None, cwd)
+        self._update_actions()
+
+    def clear_run_states(self) -> None:
+        self.run_states = {}
+        for scene in self.scenes.values():
+            scene.clear_states()
+
+    def _set_state(self, flow: str, nid: str, state: str, duration=None, current=False) -> None:
+        self.run_states[(flow, nid)] = (state, duration)
+        if flow in self.scenes:
+            self.scenes[flow].set_node_state(nid, state, duration, current)
+
+    def _on_run_event(self, ev: dict) -> None:
+        kind = ev.get("event")
+        flow = ev.get("flow", "main")
+        if kind == "run_started":
+            self.log.appendPlainText(f"run {ev.get('run_id')} started")
+        elif kind == "node_started":
+            self._set_state(flow, ev["node"], "running", current=True)
+        elif kind == "node_finished":
+            state = ev.get("state", "succeeded")
+            self._set_state(flow, ev["node"], state, ev.get("duration"))
+            if ev.get("error"):
+                e = ev["error"]
+                self.log.appendPlainText(f"[{ev['node']}] {state}: {e.get('message')}"
+                                         + (f" — fix: {e['fix']}" if e.get("fix") else ""))
+        elif kind == "node_retrying":
+            self._set_state(flow, ev["node"], "retrying")
+            self.log.appendPlainText(f"[{ev['node']}] retrying in {ev.get('delay', 0):g} s: "
+                                     f"{(ev.get('error') or {}).get('message')}")
+        elif kind == "log":
+            level = ev.get("level", "info")
+            self.log.appendPlainText(f"[{ev.get('node')}] {'' if level == 'info' else level + ': '}{ev.get('message')}")
+        elif kind == "artifact":
+            self.log.appendPlainText(f"[{ev.get('node')}] kept {ev.get('artifact_kind')}: {ev.get('path')}")
+        elif kind == "paused":
+            node = ev.get("node")
+            where = f"'{node}'" + (f" in subflow '{flow}'" if flow != "main" else "")
+            self.log.appendPlainText(f"|| paused before {where} ({ev.get('reason')})")
+            self._show_variables(ev.get("variables") or {})
+            self.dock_vars.raise_()
+            for scene in self.scenes.values():
+                for item in scene.nodes.values():
+                    if item.current:
+                        item.set_state(item.state, item.duration, False)
+            if flow in self.doc.bot.flows and node in self.doc.flow(flow):
+                self.open_flow(flow)  # show where the run waits (a subflow gets its tab)
+                self._set_state(flow, node, "paused", current=True)
+            self.statusBar().showMessage(f"Paused before {where} ({ev.get('reason')}). F10 steps, F8 continues.")
+        elif kind == "resumed":
+            node = ev.get("node")
+            if self.run_states.get((flow, node), ("",))[0] == "paused":
+                self._set_state(flow, node, "running", current=True)
+        elif kind == "run_finished":
+            state = ev.get("state")
+            text = f"run {state}"
+            if ev.get("duration") is not None:
+                text += f" in {ev['duration']:.2f} s, {ev.get('steps', 0)} steps"
+            if ev.get("error"):
+                e = ev["error"]
+                text += f": {e.get('where', '')}: {e.get('message')}"
+            self.log.appendPlainText(text)
+            if ev.get("outputs"):
+                self._show_variables(ev["outputs"], title="Outputs")
+        self._update_actions()
+
+    def _show_variables(self, values: dict, title: str | None = None) -> None:
+        self.variables.clear()
+        if title:
+            self.variables.addTopLevelItem(QTreeWidgetItem([title, ""]))
+        for name, value in sorted(values.items()):
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
+            item = QTreeWidgetItem([name, text[:2000]])
+            item.setToolTip(1, text[:5000])
+            self.variables.addTopLevelItem(item)
+
+    def _on_run_output(self, stream: str, line: str) -> None:
+        self.log.appendPlainText(line)
+
+    def _on_run_finished(self, state: str, code: int) -> None:
+        for scene in self.scenes.values():
+            for item in scene.nodes.values():
+                if item.current:
+                    item.set_state("cancelled" if item.state in ("running", "paused") else item.state,
+                                   item.duration, False)
+        self.statusBar().showMessage(f"Run {state}", 10000)
+        self.history.refresh()
+        self._update_actions()
+
+    def _on_run_crashed(self, reason: str) -> None:
+        self.log.appendPlainText(f"!! {reason}")
+        self.notify("error", f"The run stopped unexpectedly: {reason}. The designer is fine; your bot is unchanged. "
+                    "See the run log for details.")
+
+    def show_history(self) -> None:
+        self.history.refresh()
+        self.dock_history.raise_()

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -36,3 +39,25 @@ else:
 
     def unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike, timeout: float = 30.0) -> Iterator[None]:
+    """Hold the lock on the file ``path`` (created if missing) while the block runs, between
+    processes and between threads (each call opens its own handle). Waits up to ``timeout``
+    seconds for another holder, then raises ``TimeoutError``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout
+    try:
+        while not try_lock(fd):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"another process has held {path} for more than {timeout:.0f} s")
+            time.sleep(0.02)
+        try:
+            yield
+        finally:
+            unlock(fd)
+    finally:
+        os.close(fd)

@@ -65,6 +65,14 @@ def checks() -> list[Check]:
                                {"CUDAExecutionProvider": "for NVIDIA GPUs: pip install onnxruntime-gpu (instead of onnxruntime)",
                                 "DmlExecutionProvider": "on Windows: pip install onnxruntime-directml",
                                 "CoreMLExecutionProvider": "on macOS the standard onnxruntime wheel has it"}[missing]))
+    from .runtime import recorded_fallbacks
+
+    for provider, seen in sorted(recorded_fallbacks().items()):
+        found.append(Check("ai", f"provider {short.get(provider, provider)} at run time", False,
+                           f"{seen.get('at', '?')}: {seen.get('reason', provider + ' failed while running')}; "
+                           "the model moved to the CPU",
+                           "update the GPU driver/runtime, or leave this provider out of the 'ai' providers setting "
+                           "(delete ai/provider-fallbacks.json in the data folder to clear this line)"))
     try:
         import sklearn
         import skl2onnx

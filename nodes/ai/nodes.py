@@ -54,6 +54,12 @@ def _classifier(ctx, model: str, version: str | None):
     return clf
 
 
+def _log_run_fallback(ctx, what: str, session, moves_before: int) -> None:
+    """Tell the run's log when the session just moved to the CPU because its provider failed."""
+    if session.run_fallbacks != moves_before:
+        ctx.log(f"model {what} now runs on the CPU: {session.fallback}", "warning")
+
+
 def _preflight(info) -> None:
     """Fail before the first step when a model named literally in the bot does not exist."""
     from .registry import ModelError, Registry
@@ -110,10 +116,12 @@ def classify_text(ctx, model, text, threshold, version, top, record_review):
                         fix="map a table column to a list first, e.g. {{ rows | map(attribute='message') | list }}")
     texts = ["" if t is None else str(t) for t in texts]
     clf = _classifier(ctx, model, version)
+    moves = clf.session.run_fallbacks
     try:
         predictions = clf.predict(texts)
     except ModelError as exc:
         raise _node_error(exc) from None
+    _log_run_fallback(ctx, clf.version.ref, clf.session, moves)
     settings = ctx.settings("ai")
     sample = float(settings.get("record_sample", 1.0))
     ref = clf.version
@@ -304,7 +312,9 @@ def run_onnx(ctx, model, file, version, sha256, preset, inputs, text, image, lab
         else:
             feeds = _feeds(np, session, inputs or {})
         names = list(output_names) if output_names else [o.name for o in session.outputs]
+        moves = session.run_fallbacks
         values = session.run(feeds, names)
+        _log_run_fallback(ctx, model or str(file), session, moves)
     except ModelError as exc:
         raise _node_error(exc) from None
     out = {n: (v.tolist() if hasattr(v, "tolist") else v) for n, v in zip(names, values)}

@@ -29,14 +29,13 @@ import os
 import re
 import shutil
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from botloom.runner.errors import BotloomError
-from botloom.runner.filelock import try_lock, unlock
+from botloom.runner.filelock import locked
 
 STATE_FORMAT = 1
 CARD_FORMAT = 1
@@ -98,21 +97,12 @@ def _read_json(path: Path, what: str):
 @contextlib.contextmanager
 def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
     """An exclusive lock between processes (and threads: each call opens its own handle)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    deadline = time.monotonic() + timeout
-    try:
-        while not try_lock(fd):
-            if time.monotonic() > deadline:
-                raise ModelError(f"another process has held {path} for more than {timeout:.0f} s",
-                                 fix="wait for the other 'botloom models' command or training to finish")
-            time.sleep(0.02)
+    with contextlib.ExitStack() as held:
         try:
-            yield
-        finally:
-            unlock(fd)
-    finally:
-        os.close(fd)
+            held.enter_context(locked(path, timeout))
+        except TimeoutError as exc:
+            raise ModelError(str(exc), fix="wait for the other 'botloom models' command or training to finish") from None
+        yield
 
 
 # ---------------------------------------------------------------- versions

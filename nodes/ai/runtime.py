@@ -5,7 +5,12 @@ Providers are tried in the order asked (bot settings ``"ai": {"providers": [...]
 ``BOTLOOM_AI_PROVIDERS`` environment variable, e.g. ``cuda,cpu``); by default the best one this
 build of ONNX Runtime offers: DirectML on Windows, CUDA, CoreML on macOS, then CPU. When a
 session cannot be created on a provider (a missing driver, an unsupported operator), the
-session is created on the CPU instead and the reason is kept in ``Session.fallback``.
+session is created on the CPU instead and the reason is kept in ``Session.fallback``. When a
+session on another provider fails while running (a driver error, out of GPU memory, an operator
+the provider accepted but cannot run), it is recreated on the CPU once, the input is run again,
+and that model keeps the CPU session from then on (the cached session switches in place); the
+reason is kept in ``Session.fallback`` and in the data folder (``ai/provider-fallbacks.json``,
+shown by ``botloom doctor``). A failure on the CPU itself is a :class:`ModelError`.
 
 Sessions are cached per model file content (sha256) and settings, so a bot that classifies
 10,000 rows loads its model once per process.
@@ -97,23 +102,109 @@ class RuntimeSettings:
         return (self.providers, self.intra_threads, self.inter_threads)
 
 
+CPU = "CPUExecutionProvider"
+
+
 @dataclass
 class Session:
     """An ONNX Runtime session and what it runs on."""
 
     inner: Any
     provider: str
-    fallback: str = ""  # why the preferred provider was not used
+    fallback: str = ""  # why the preferred provider was not used (at creation or at run time)
     inputs: list = field(default_factory=list)
     outputs: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    settings: RuntimeSettings | None = None
+    model: bytes | None = field(default=None, repr=False)  # kept for a non-CPU session, to recreate it on the CPU
+    run_fallbacks: int = 0  # how many times this session moved to the CPU while running (0 or 1)
 
     def run(self, feeds: dict, output_names: list[str] | None = None) -> list:
+        inner = self.inner
         try:
-            return self.inner.run(output_names, feeds)
+            return inner.run(output_names, feeds)
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own exception types
-            raise ModelError(f"the model failed to run: {type(exc).__name__}: {exc}",
-                             fix="check the input names, shapes and types against 'botloom models show'") from None
+            error = exc
+        moved = self.inner is not inner  # another thread moved this session to the CPU meanwhile
+        if not _input_error(error) and (moved or (self.provider != CPU and self.model is not None)):
+            self._to_cpu(inner, error)  # does nothing when already moved
+            try:
+                return self.inner.run(output_names, feeds)
+            except Exception as exc:  # noqa: BLE001
+                error = exc
+        raise ModelError(f"the model failed to run: {type(error).__name__}: {_first_line(error)}",
+                         fix="check the input names, shapes and types against 'botloom models show'") from None
+
+    def _to_cpu(self, failed_inner, error: BaseException) -> None:
+        """Replace the failed provider's session by a CPU one (once, whichever thread gets here first)."""
+        with self.lock:
+            if self.inner is not failed_inner:  # another thread already switched
+                return
+            failed = self.provider
+            try:
+                inner = new_inner_session(self.model, _options(self.settings or RuntimeSettings(), CPU), CPU)
+            except Exception as exc:  # noqa: BLE001
+                raise ModelError(f"the model failed on {failed} ({type(error).__name__}: {_first_line(error)}) "
+                                 f"and cannot be loaded on the CPU: {type(exc).__name__}: {_first_line(exc)}",
+                                 fix="check that the file is an ONNX model this ONNX Runtime version supports") from None
+            reason = f"{failed} failed while running: {type(error).__name__}: {_first_line(error)}"
+            self.fallback = "; ".join(r for r in (self.fallback, reason) if r)
+            self.inner, self.provider, self.model = inner, CPU, None
+            self.run_fallbacks += 1
+        _remember_fallback(failed, reason)
+
+
+def _input_error(exc: BaseException) -> bool:
+    """A wrong feed (name, type, shape): the caller's mistake on every provider, not the provider's."""
+    return type(exc).__name__ == "InvalidArgument" or isinstance(exc, (ValueError, TypeError, KeyError))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else "")[:300]
+
+
+FALLBACKS_FILE = "provider-fallbacks.json"
+
+
+def _remember_fallback(provider: str, reason: str) -> None:
+    """Keep the last run-time failure per provider in the data folder, for ``botloom doctor``."""
+    import json
+    import time
+
+    try:
+        from botloom.runner.paths import home
+
+        folder = home() / "ai"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / FALLBACKS_FILE
+        try:
+            seen = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            seen = {}
+        seen[provider] = {"at": time.strftime("%Y-%m-%d %H:%M:%S"), "reason": reason}
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(seen, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only data folder must not stop the run; the reason is still in Session.fallback
+
+
+def recorded_fallbacks() -> dict:
+    """The last run-time failure of each provider on this machine (see ``Session.run``)."""
+    import json
+
+    from botloom.runner.paths import home
+
+    try:
+        return json.loads((home() / "ai" / FALLBACKS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def new_inner_session(model: bytes, options, provider: str):
+    """An ONNX Runtime session on one provider (the seam tests replace to simulate a GPU)."""
+    return ort().InferenceSession(model, sess_options=options, providers=[provider])
 
 
 def _options(settings: RuntimeSettings, provider: str):
@@ -143,14 +234,15 @@ def create_session(model: bytes, settings: RuntimeSettings | None = None) -> Ses
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "provider not available": detected below
-                inner = rt.InferenceSession(model, sess_options=_options(settings, provider), providers=[provider])
+                inner = new_inner_session(model, _options(settings, provider), provider)
         except Exception as exc:  # noqa: BLE001
             reasons.append(f"{provider}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
             continue
         used = inner.get_providers()[0]
         if used != provider:  # ONNX Runtime itself fell back (e.g. a CUDA build without a driver)
             reasons.append(f"{provider}: not usable, ONNX Runtime chose {used}")
-        return Session(inner, used, "; ".join(reasons), inner.get_inputs(), inner.get_outputs())
+        return Session(inner, used, "; ".join(reasons), inner.get_inputs(), inner.get_outputs(), settings=settings,
+                       model=None if used == CPU else model)
     raise ModelError("the model cannot be loaded by ONNX Runtime on any provider: " + "; ".join(reasons),
                      fix="check that the file is an ONNX model this ONNX Runtime version supports "
                          f"({rt.__version__}); re-export it with a lower opset if needed")

@@ -37,6 +37,32 @@ def test_onnx_predicts_what_sklearn_predicts_for_any_text(examples):
     assert features.nnz > 5
 
 
+@pytest.mark.parametrize("params", [{"word_ngrams": (1, 1), "char_ngrams": (2, 3), "sublinear_tf": True},
+                                    {"C": 1.0, "sublinear_tf": False}])
+def test_onnx_parity_for_two_labels_and_other_settings(examples, params):
+    """Two labels (scikit-learn keeps one coefficient row) and the other feature settings give
+    the same labels and probabilities in ONNX Runtime."""
+    import onnx
+    import onnxruntime as ort
+
+    texts, labels = examples
+    two = [(normalize(t), lab) for t, lab in zip(texts, labels) if lab != "account"]
+    pipeline = build_pipeline(params).fit([t for t, _ in two], [lab for _, lab in two])
+    model = to_onnx(pipeline)
+    # the exported graph scores only the n-grams present (no dense classifier over every feature)
+    assert "LinearClassifier" not in {n.op_type for n in onnx.load_from_string(model).graph.node}
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    probe = [normalize(t) for t in PROBES + [t for t, _ in two][::5]]
+    got_labels, got_probs = session.run(None, {"text": np.array(probe, dtype=object).reshape(-1, 1)})
+    assert got_probs.shape == (len(probe), 2)
+    assert list(got_labels) == list(pipeline.predict(probe))
+    assert np.abs(got_probs - pipeline.predict_proba(probe)).max() < 1e-5
+    for one in probe[:4] + [""]:  # one text per call, as the classify node runs single items
+        lab, prob = session.run(None, {"text": np.array([[one]], dtype=object)})
+        assert lab[0] == pipeline.predict([one])[0]
+        assert np.abs(prob - pipeline.predict_proba([one])).max() < 1e-5
+
+
 def test_trained_version_reloads_with_the_same_predictions(trained, examples):
     reg, result = trained
     assert result.activated and result.version.version == "1"

@@ -63,6 +63,13 @@ def cmd_eval(args) -> int:
                 print(f"{field:<16}{acc:>9.1%}  {r['counts'][field]}")
             print(f"{'all fields':<16}{r['overall']:>9.1%}  {r['overall_count']}   "
                   f"{r['seconds_per_page']:.2f} s per page")
+            li = r.get("line_items")
+            if li:
+                print(f"line items on {li['documents']} documents with expected items "
+                      f"({li['expected']} expected, {li['extracted']} extracted):")
+                for field, acc in li["accuracy"].items():
+                    print(f"  {field:<14}{acc:>9.1%}  {li['counts'][field]}")
+                print(f"  {'all':<14}{li['overall']:>9.1%}  {li['overall_count']}")
         report.append(r)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from botloom.runner.errors import NodeError
+from botloom.runner.errors import BotloomError, NodeError
 
-from .engines import Line, OcrResult, Word, merge_fragments, split_words, union_box
+from .engines import Line, OcrResult, Word, merge_fragments, reading_order, split_words, union_box
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pbm", ".pgm", ".ppm"}
 PDF_INSTALL = "pip install 'botloom[ocr]'"
@@ -200,12 +200,96 @@ def render_page(page, dpi: int = DEFAULT_DPI):
         bitmap.close()
 
 
+IMAGE_TEXT_MIN_PT = (24.0, 8.0)   # an image smaller than this (width, height in points) holds no readable text
+IMAGE_TEXT_MAX_SHARE = 0.4        # an image covering more of the page is a scanned page, not a logo
+IMAGE_TEXT_TARGET_PX = 110        # render an image region so that it is at least this many pixels high
+IMAGE_TEXT_MAX_DPI = 400
+IMAGE_TEXT_MAX_IMAGES = 6        # per page
+LOGO_MAX_PT = 120                 # an image at most this high whose text is a few short lines: a logo
+
+
+def image_regions(page, lines: list[Line], scale: float) -> list[tuple[float, float, float, float]]:
+    """(left, bottom, right, top) in PDF points of the page's images that may carry text the
+    text layer lacks (logos, a letterhead pasted as a picture): not tiny, not a full-page scan,
+    and with no text-layer words over them (a scanned PDF with a hidden OCR layer)."""
+    try:
+        import pypdfium2.raw as pdfium_c
+    except ImportError:
+        return []
+    width, height = page.get_size()
+    regions = []
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4):
+        left, bottom, right, top = obj.get_bounds()
+        left, bottom, right, top = max(0.0, left), max(0.0, bottom), min(width, right), min(height, top)
+        w, h = right - left, top - bottom
+        if w < IMAGE_TEXT_MIN_PT[0] or h < IMAGE_TEXT_MIN_PT[1] or w * h > IMAGE_TEXT_MAX_SHARE * width * height:
+            continue
+        x0, y0, x1, y1 = left * scale, (height - top) * scale, right * scale, (height - bottom) * scale
+        covered = sum(1 for ln in lines for wd in (ln.words or [ln])
+                      if x0 <= wd.box[0] + wd.box[2] / 2 <= x1 and y0 <= wd.box[1] + wd.box[3] / 2 <= y1)
+        if covered >= 2:
+            continue
+        if any(abs(left - r[0]) < 1 and abs(top - r[3]) < 1 for r in regions):  # the same image drawn twice
+            continue
+        regions.append((left, bottom, right, top))
+    # a page of product pictures: the header's and footer's images first (logos), then the largest
+    regions.sort(key=lambda r: (not (r[3] >= 0.75 * height or r[1] <= 0.25 * height), -(r[2] - r[0]) * (r[3] - r[1])))
+    return regions[:IMAGE_TEXT_MAX_IMAGES]
+
+
+def image_text_lines(page, regions, ocr, scale: float) -> list[Line]:
+    """OCR each image region (rendered large enough to read a small logo) and return its lines in
+    the pixels of a page render at ``scale``."""
+    import numpy as np
+
+    width, height = page.get_size()
+    out: list[Line] = []
+    for left, bottom, right, top in regions:
+        s = min(max(scale, IMAGE_TEXT_TARGET_PX / max(1.0, top - bottom)), IMAGE_TEXT_MAX_DPI / 72.0)
+        bitmap = page.render(scale=s, crop=(left, bottom, width - right, height - top))
+        try:
+            image = np.asarray(bitmap.to_pil().convert("RGB"))
+        finally:
+            bitmap.close()
+        if image.size == 0:
+            continue
+        k = scale / s  # region pixels -> page pixels
+
+        def place(box, k=k, x0=left * scale, y0=(height - top) * scale):
+            x, y, w, h = box
+            return int(x0 + x * k), int(y0 + y * k), max(1, int(w * k)), max(1, int(h * k))
+
+        found = [Line(ln.text, place(ln.box), ln.confidence, [Word(wd.text, place(wd.box), wd.confidence)
+                                                              for wd in ln.words])
+                 for ln in reading_order(ocr.read(image).lines)]
+        if 1 < len(found) <= 3 and top - bottom <= LOGO_MAX_PT and all(len(ln.text.split()) <= 3 for ln in found):
+            # a logo set over two or three lines ("azure" over "interior") is one name
+            words = [wd for ln in found for wd in (ln.words or [Word(ln.text, ln.box, ln.confidence)])]
+            found = [Line(" ".join(ln.text for ln in found), union_box(ln.box for ln in found),
+                          min(ln.confidence for ln in found), words)]
+        out += found
+    return out
+
+
 def read_pdf(path: Path, *, pages=None, mode: str = "auto", engine=None, dpi: int = DEFAULT_DPI,
-             password: str | None = None, check_cancelled=None) -> list[OcrResult]:
+             password: str | None = None, check_cancelled=None, image_text: bool = False,
+             log=None) -> list[OcrResult]:
     """One ``OcrResult`` per wanted page. ``mode``: "auto" (text layer when the page has one,
     OCR otherwise), "text" (text layer only), "ocr" (always render and OCR). ``engine`` is an
-    ``OcrEngine`` or a zero-argument callable returning one (loaded only if a page needs OCR)."""
+    ``OcrEngine`` or a zero-argument callable returning one (loaded only if a page needs OCR).
+
+    ``image_text`` (mode "auto" only): on a page read from its text layer, also OCR the images
+    that may hold text the layer lacks (a logo with the sender's name, a letterhead pasted as a
+    picture) and add their lines. Skipped (with a message to ``log``) when no OCR engine can be
+    loaded."""
     pdf = open_pdf(path, password)
+    loaded = []
+
+    def get_ocr():
+        if not loaded:
+            loaded.append(engine() if callable(engine) and not hasattr(engine, "read") else engine)
+        return loaded[0]
+
     try:
         results = []
         for index in page_indexes(pages, len(pdf), path):
@@ -219,10 +303,19 @@ def read_pdf(path: Path, *, pages=None, mode: str = "auto", engine=None, dpi: in
                 lines = [] if mode == "ocr" else text_layer_lines(page, scale)
                 printable = sum(len(ln.text.replace(" ", "")) for ln in lines)
                 if mode == "text" or (mode == "auto" and printable >= MIN_TEXT_LAYER_CHARS):
+                    regions = (image_regions(page, lines, scale) if image_text and mode == "auto" and engine is not None
+                               else [])
+                    if regions:
+                        try:
+                            lines = lines + image_text_lines(page, regions, get_ocr(), scale)
+                        except BotloomError as exc:  # no engine here: the text layer alone
+                            image_text = False
+                            if log:
+                                log(f"text in the PDF's images not read: {exc}")
                     results.append(OcrResult(lines, int(w * scale), int(h * scale), "text-layer",
                                              time.perf_counter() - started, source="text-layer"))
                 else:
-                    ocr = engine() if callable(engine) and not hasattr(engine, "read") else engine
+                    ocr = get_ocr()
                     result = ocr.read(render_page(page, dpi))
                     result.seconds = time.perf_counter() - started
                     results.append(result)
@@ -274,12 +367,14 @@ def _chunks(line: str) -> list[str]:
 
 
 def read_document(path: Path, *, pages=None, mode: str = "auto", engine=None, dpi: int = DEFAULT_DPI,
-                  password: str | None = None, check_cancelled=None) -> list[OcrResult]:
-    """Any supported document as a list of page results (an image is one page)."""
+                  password: str | None = None, check_cancelled=None, image_text: bool = False,
+                  log=None) -> list[OcrResult]:
+    """Any supported document as a list of page results (an image is one page); ``image_text``:
+    see ``read_pdf``."""
     kind = kind_of(path)
     if kind == "pdf":
         return read_pdf(path, pages=pages, mode=mode, engine=engine, dpi=dpi, password=password,
-                        check_cancelled=check_cancelled)
+                        check_cancelled=check_cancelled, image_text=image_text, log=log)
     if kind == "text":
         page_indexes(pages, 1, path)
         return [read_text_file(path)]

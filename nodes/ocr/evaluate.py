@@ -40,6 +40,7 @@ class Doc:
     path: Path
     fields: dict = field(default_factory=dict)   # our field name -> expected raw value
     reference: list | None = None                # list[Line] of the expected text, if known
+    items: list | None = None                    # expected line items ({description, quantity, ...}), if known
 
 
 def discover(folder: Path) -> list[Doc]:
@@ -77,7 +78,7 @@ def discover(folder: Path) -> list[Doc]:
                 fields[k] = v
             elif k in MAP_INVOICE2DATA and MAP_INVOICE2DATA[k] not in fields:
                 fields[MAP_INVOICE2DATA[k]] = v
-        doc = Doc(gt.stem, source, fields)
+        doc = Doc(gt.stem, source, fields, items=expected_items(raw))
         ref = folder / f"{gt.stem}.gt.txt"
         if ref.exists():
             doc.reference = [Line(t, (0, i * 20, 10 * len(t), 16), 1.0)
@@ -152,6 +153,96 @@ def matches(name: str, expected, predicted) -> bool:
     if name == "invoice_number":
         return _alnum(expected) == _alnum(predicted)
     return str(expected) == str(predicted)
+
+
+# ---------------------------------------------------------------- line items
+
+ITEM_FIELDS = ("description", "quantity", "unit_price", "amount")
+ITEM_KEYS = {"description": ("description", "name", "desc"), "quantity": ("quantity", "qty"),
+             "unit_price": ("unit_price", "price_unit", "price"), "amount": ("amount", "price_subtotal")}
+
+
+def expected_items(raw: dict) -> list[dict] | None:
+    """Expected line items from ground truth: our own ``line_items`` ({description, quantity,
+    unit_price, amount}) or invoice2data's ``lines`` ({name|desc, qty, price_unit|price,
+    price_subtotal}; section headers and notes are not items). None when the file has none."""
+    rows = raw.get("lines") if isinstance(raw.get("lines"), list) else raw.get("line_items")
+    if not isinstance(rows, list):
+        return None
+    out = []
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        item = {}
+        for name, keys in ITEM_KEYS.items():
+            value = next((row[k] for k in keys if row.get(k) not in (None, "")), None)
+            if value is not None:
+                item[name] = value
+        if "description" in item:
+            out.append(item)
+    return out or None
+
+
+def _tokens(text) -> list[str]:
+    return re.findall(r"[0-9a-z]+", str(text or "").casefold())
+
+
+def _token_f1(a, b) -> float:
+    ta, tb = _tokens(a), _tokens(b)
+    if not ta or not tb:
+        return 0.0
+    common = sum(min(ta.count(t), tb.count(t)) for t in set(ta))
+    if not common:
+        return 0.0
+    p, r = common / len(tb), common / len(ta)
+    return 2 * p * r / (p + r)
+
+
+def description_matches(expected, item: dict) -> float:
+    """How well a found item's description matches the expected one: the token F1 (words of
+    letters and digits, case-folded) against its first line or against the first line with the
+    lines printed under it (``details``), whichever is higher. A match is >= 0.8."""
+    described = item.get("description") or ""
+    full = " ".join([described] + list(item.get("details") or []))
+    return max(_token_f1(expected, described), _token_f1(expected, full))
+
+
+def compare_items(expected: list[dict], found: list[dict]) -> dict:
+    """Per-field counts [right, expected] over the expected items: each expected item is paired
+    with the found item whose description matches it best (each found item used once, pairs of
+    match >= 0.8 only); an expected item without a pair misses all its fields."""
+    pairs = sorted(((description_matches(e.get("description"), f), i, j) for i, e in enumerate(expected)
+                    for j, f in enumerate(found)), reverse=True)
+    taken_e, taken_f, paired = set(), set(), {}
+    for score, i, j in pairs:
+        if score < 0.8 or i in taken_e or j in taken_f:
+            continue
+        taken_e.add(i)
+        taken_f.add(j)
+        paired[i] = j
+    counts = {name: [0, 0] for name in ITEM_FIELDS}
+    misses = []
+    for i, e in enumerate(expected):
+        f = found[paired[i]] if i in paired else None
+        for name in ITEM_FIELDS:
+            if name not in e:
+                continue
+            counts[name][1] += 1
+            if f is None:
+                ok = False
+            elif name == "description":
+                ok = True
+            else:
+                try:
+                    ok = f.get(name) is not None and Decimal(str(f[name])) == Decimal(str(e[name]))
+                except InvalidOperation:
+                    ok = False
+            counts[name][0] += ok
+            if not ok:
+                misses.append(f"{str(e['description']).splitlines()[0][:30]!r} {name}: "
+                              f"{(f or {}).get(name)!r} != {e[name]!r}")
+    return {"counts": counts, "expected": len(expected), "found": len(found), "paired": len(paired),
+            "misses": misses}
 
 
 # ---------------------------------------------------------------- CER
@@ -248,15 +339,17 @@ def run_ocr(docs: list[Doc], engine_name: str | None, settings: dict | None = No
             "seconds_per_page": round(seconds / max(1, pages), 3), "documents": rows}
 
 
-def _cached_read(doc: Doc, engine_name, settings, mode, cache: Path | None, pages=None):
+def _cached_read(doc: Doc, engine_name, settings, mode, cache: Path | None, pages=None, image_text=False):
     """The document's page results; with ``cache``, OCR output is kept as JSON and reused (the
-    extractor can then be re-run without OCR). The time of a cached read is the original one."""
+    extractor can then be re-run without OCR). The time of a cached read is the original one.
+    ``image_text``: also OCR the images of a digital PDF's pages (as the extract node does)."""
     from .documents import read_document
     from .engines import Line, OcrResult, Word, get_engine
 
     key = None
     if cache is not None:
-        key = cache / f"{doc.path.parent.name}-{doc.name}-{engine_name or 'default'}-{mode}{pages or ''}.json"
+        images = "-img" if image_text and doc.path.suffix.lower() == ".pdf" and mode == "auto" else ""
+        key = cache / f"{doc.path.parent.name}-{doc.name}-{engine_name or 'default'}-{mode}{pages or ''}{images}.json"
         if key.exists():
             data = json.loads(key.read_text(encoding="utf-8"))
             pages = [OcrResult([Line(ln["text"], tuple(ln["box"]), ln["confidence"],
@@ -266,7 +359,8 @@ def _cached_read(doc: Doc, engine_name, settings, mode, cache: Path | None, page
             return pages, data["seconds"]
     started = time.perf_counter()
     wanted = pages
-    pages = read_document(doc.path, pages=wanted, mode=mode, engine=lambda: get_engine(engine_name, settings))
+    pages = read_document(doc.path, pages=wanted, mode=mode, engine=lambda: get_engine(engine_name, settings),
+                          image_text=image_text)
     took = time.perf_counter() - started
     if key is not None:
         key.parent.mkdir(parents=True, exist_ok=True)
@@ -277,15 +371,17 @@ def _cached_read(doc: Doc, engine_name, settings, mode, cache: Path | None, page
 
 
 def run_extract(docs: list[Doc], engine_name: str | None, settings: dict | None = None, mode: str = "auto",
-                date_order: str = "DMY", log=print, cache: Path | None = None) -> dict:
+                date_order: str = "DMY", log=print, cache: Path | None = None, image_text: bool = True) -> dict:
     from .extract import extract
 
     per_field: dict[str, list[int]] = {}
+    per_item: dict[str, list[int]] = {name: [0, 0] for name in ITEM_FIELDS}
+    item_docs = item_found = item_expected = 0
     rows, seconds, pages = [], 0.0, 0
     for doc in docs:
-        if not doc.fields:
+        if not doc.fields and not doc.items:
             continue
-        results, took = _cached_read(doc, engine_name, settings, mode, cache)
+        results, took = _cached_read(doc, engine_name, settings, mode, cache, image_text=image_text)
         started = time.perf_counter()
         extraction = extract(results, date_order=date_order)
         took += time.perf_counter() - started
@@ -307,9 +403,29 @@ def run_extract(docs: list[Doc], engine_name: str | None, settings: dict | None 
         rows.append(row)
         misses = [f"{n}: {v['got']!r} != {v['expected']!r}" for n, v in row["fields"].items() if not v["ok"]]
         log(f"  {doc.name:<28} {took:5.2f} s  " + ("all fields right" if not misses else "; ".join(misses)))
+        if doc.items:
+            cmp = compare_items(doc.items, extraction.line_items)
+            row["line_items"] = cmp
+            item_docs += 1
+            item_found += cmp["found"]
+            item_expected += cmp["expected"]
+            for name, (ok, n) in cmp["counts"].items():
+                per_item[name][0] += ok
+                per_item[name][1] += n
+            log(f"  {doc.name + ' items':<28} line items: {cmp['paired']} of {cmp['expected']} expected found "
+                f"({cmp['found']} extracted)" + ("" if not cmp["misses"] else "; " + "; ".join(cmp["misses"][:6])
+                                                 + (" ..." if len(cmp["misses"]) > 6 else "")))
     total_ok = sum(v[0] for v in per_field.values())
     total_n = sum(v[1] for v in per_field.values())
-    return {"mode": mode, "documents": len(rows), "pages": pages,
+    items_ok = sum(v[0] for v in per_item.values())
+    items_n = sum(v[1] for v in per_item.values())
+    line_items = None
+    if item_docs:
+        line_items = {"documents": item_docs, "expected": item_expected, "extracted": item_found,
+                      "accuracy": {k: round(v[0] / v[1], 4) for k, v in per_item.items() if v[1]},
+                      "counts": {k: f"{v[0]}/{v[1]}" for k, v in per_item.items() if v[1]},
+                      "overall": round(items_ok / max(1, items_n), 4), "overall_count": f"{items_ok}/{items_n}"}
+    return {"mode": mode, "documents": len(rows), "pages": pages, "line_items": line_items,
             "accuracy": {k: round(v[0] / v[1], 4) for k, v in sorted(per_field.items())},
             "counts": {k: f"{v[0]}/{v[1]}" for k, v in sorted(per_field.items())},
             "overall": round(total_ok / max(1, total_n), 4), "overall_count": f"{total_ok}/{total_n}",

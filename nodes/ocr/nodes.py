@@ -304,9 +304,12 @@ def extract_table(ctx, path, page, header, password, engine):
               Param("default_currency", "string", default="", advanced=True,
                     description="Currency when the document names none (EUR, USD ...)."),
               Param("password", "secret", default=None, advanced=True), _engine_param()],
-      outputs=[Output("values", "object", "Field -> normalised value (ISO dates, decimal amounts as text)."),
+      outputs=[Output("values", "object", "Field -> normalised value (ISO dates, decimal amounts as text); "
+                                          "vendor_brand / vendor_legal_name: the issuer's other name, when printed."),
                Output("fields", "object", "Field -> {value, confidence, box, page, text}."),
-               Output("line_items", "list", "{description, quantity, unit_price, amount, confidence, box}."),
+               Output("line_items", "list", "{description, quantity, unit_price, amount, confidence, box, page, "
+                                            "details (lines printed under the description), code (article code) "
+                                            "when printed}."),
                Output("checks", "list", "Arithmetic checks, e.g. subtotal + tax = total, with ok."),
                Output("low_confidence", "list", "Fields below the threshold (or missing required ones)."),
                Output("review", "boolean", "True when a person should check the document.")],
@@ -321,7 +324,8 @@ def extract_invoice(ctx, path, pages, threshold, date_order, default_currency, p
     p = _path(ctx, path)
     results = read_document(p, pages=pages, engine=_engine_loader(ctx, engine),
                             password=password.reveal() if password is not None else None,
-                            check_cancelled=ctx.check_cancelled)
+                            check_cancelled=ctx.check_cancelled, image_text=True,  # logos name the sender
+                            log=lambda msg: ctx.log(f"{p.name}: {msg}", "info"))
     out = extract(results, threshold=threshold, date_order=date_order,
                   default_currency=default_currency or None).to_dict()
     out.pop("threshold", None)

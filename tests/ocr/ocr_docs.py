@@ -43,9 +43,10 @@ DE_LINES = [
 ]
 EN_FIELDS = {"vendor": "Acme Office Supplies GmbH", "invoice_number": "INV-2024-0042",
              "invoice_date": "2024-03-15", "due_date": "2024-04-14", "currency": "EUR",
-             "subtotal": "124.80", "tax": "23.71", "total": "148.51"}
+             "subtotal": "124.80", "tax": "23.71", "total": "148.51", "vendor_brand": None, "vendor_legal_name": None}
 DE_FIELDS = {"vendor": "Muster Handel GmbH", "invoice_number": "RE-7781", "invoice_date": "2024-05-02",
-             "due_date": "2024-05-16", "currency": "EUR", "subtotal": "1360.00", "tax": "258.40", "total": "1618.40"}
+             "due_date": "2024-05-16", "currency": "EUR", "subtotal": "1360.00", "tax": "258.40", "total": "1618.40",
+             "vendor_brand": None, "vendor_legal_name": None}
 PAGE = (1240, 1754)  # A4 at 150 dpi
 
 

@@ -6,7 +6,9 @@
 
 Pages: a generated A4 invoice (150 dpi), a scan-degraded copy of it, and, when
 ../shared/data/sroie-dev exists, real receipts. Also find-text on a generated 1280x800 screen.
-Tesseract is the peer: ratios are engine time / Tesseract time on the same pages.
+Tesseract is the peer: ratios are engine time / Tesseract time on the same pages. rapidocr runs
+as users get it (int8 recogniser on the CPU, detection at 1280 px); its first load, which makes
+the int8 copy in a fresh cache folder, is reported apart.
 Targets (2 CPU cores): default engine <= 1.0 s per receipt/invoice page; find-text <= 0.5 s.
 The exit code is 0 whether or not targets are met (a report); non-zero only if a measurement broke.
 """
@@ -17,6 +19,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -77,7 +80,10 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    # A fresh model cache: rapidocr's first load includes making its int8 recogniser (once per machine).
+    os.environ["BOTLOOM_MODEL_CACHE"] = tempfile.mkdtemp(prefix="botloom-bench-models-")
     sys.path.insert(0, str(ROOT))
+    from botloom.nodes.ocr import engines as engines_module
     from botloom.nodes.ocr.api import match_lines, read_for_text
     from botloom.nodes.ocr.engines import ENGINES, get_engine
     from botloom.runner.errors import BotloomError
@@ -93,7 +99,12 @@ def main() -> int:
         try:
             started = time.perf_counter()
             engine = get_engine(name, {"threads": args.threads})
-            load = time.perf_counter() - started
+            first_load = load = time.perf_counter() - started
+            if name == "rapidocr":  # again, with the int8 copy already made
+                engines_module._CACHE.clear()
+                started = time.perf_counter()
+                engine = get_engine(name, {"threads": args.threads})
+                load = time.perf_counter() - started
         except BotloomError as exc:
             print(f"  {name:<10} not available: {exc.message}")
             results["engines"][name] = {"available": False, "reason": exc.message}
@@ -111,7 +122,8 @@ def main() -> int:
             t = time.perf_counter()
             found = match_lines(read_for_text(screen, "Save changes", engine=engine).lines, "Save changes")
             finds.append(time.perf_counter() - t)
-        results["engines"][name] = {"available": True, "load_s": round(load, 3),
+        results["engines"][name] = {"available": True, "describe": engine.describe(), "load_s": round(load, 3),
+                                    "first_load_s": round(first_load, 3),
                                     "s_per_page": round(statistics.median(per_page), 3),
                                     "find_text_s": round(statistics.median(finds), 3),
                                     "find_text_found": bool(found)}
@@ -127,6 +139,8 @@ def main() -> int:
               f"{fratio:>7.2f}x" + ("" if r["find_text_found"] else "  (text not found)"))
     default = results["engines"].get("rapidocr", {})
     if default.get("available"):
+        print(f"\nrapidocr: {default['describe']}; first load on a new machine (making the int8 "
+              f"recogniser) {default['first_load_s']:.2f} s")
         print_targets([
             (f"default engine s/page <= {TARGETS['default_s_per_page']}: {default['s_per_page']:.2f}",
              default["s_per_page"] <= TARGETS["default_s_per_page"]),

@@ -15,6 +15,9 @@ DEMO_PACK = TESTS / "data" / "packs"
 
 # Before anything imports Botloom: nothing in a test session may reach the real data folder.
 os.environ.setdefault("BOTLOOM_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"botloom-test-{os.getpid()}"))
+# Models derived on first use (the OCR engine's int8 recogniser) are made once per test session,
+# not once per test: the per-test data folders would each need their own copy.
+os.environ.setdefault("BOTLOOM_MODEL_CACHE", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"botloom-test-models-{os.getpid()}"))
 
 
 @pytest.fixture(autouse=True)

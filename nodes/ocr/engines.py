@@ -201,6 +201,81 @@ def onnx_providers(accelerator: str = "auto") -> list[str]:
     return chosen
 
 
+class _DetectorInput:
+    """The text detector's input: the page scaled so that its longer side is at most ``size``
+    pixels (and a tiny image up to 64 pixels on its shorter side), each side a multiple of 32,
+    normalised in float32.
+
+    rapidocr's own rule scales the *shorter* side up to 736 pixels: a 150 dpi A4 page is
+    detected at 1240x1754, a receipt photo is enlarged, and a thin strip of a screen becomes
+    thousands of pixels wide. Detection cost grows with the pixel count while text on most
+    office documents stays above the detector's smallest size at 1280 pixels; on the SROIE
+    receipts the character error rate was unchanged (see docs/ocr-evaluation.md). Pages of
+    small print are detected a second time, larger (``_adapt_detector``). The recogniser still
+    reads each line from the full-resolution page."""
+
+    MIN_SIDE = 64
+
+    def __init__(self, size: int, mean, std):
+        import numpy as np
+
+        self.size = size
+        self.mean = np.asarray(mean, dtype=np.float32) * 255.0
+        self.scale = 1.0 / (np.asarray(std, dtype=np.float32) * 255.0)
+
+    def __call__(self, img):
+        import cv2
+        import numpy as np
+
+        h, w = img.shape[:2]
+        ratio = min(self.size / max(h, w), max(1.0, self.MIN_SIDE / max(1, min(h, w))))
+        rh, rw = max(32, int(round(h * ratio / 32)) * 32), max(32, int(round(w * ratio / 32)) * 32)
+        if (rh, rw) != (h, w):
+            img = cv2.resize(img, (rw, rh))  # bilinear: INTER_AREA read the receipts slightly worse
+        x = img.astype(np.float32)
+        x -= self.mean
+        x *= self.scale
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis])
+
+
+SMALL_TEXT = 20  # median text box height (detector pixels) under which a page is detected again
+TEXT_HEIGHT = 24  # ... at the size that brings that median here
+
+
+def _adapt_detector(detector, size: int) -> None:
+    """Make rapidocr's ``detector`` look at pages of small print twice.
+
+    Detected at ``size`` pixels, a 200 dpi A4 page of 9-point print has text boxes about 16
+    pixels high, and lone narrow glyphs (the "1" of a quantity column) fall under the
+    detector's threshold. When the median box of a page larger than ``size`` is under
+    ``SMALL_TEXT`` pixels, the page is detected again at the size that brings it to
+    ``TEXT_HEIGHT`` (at most the page's own size). Pages of ordinary print pay nothing."""
+    import numpy as np
+
+    base = type(detector)
+
+    class AdaptiveDetector(base):
+        def __call__(self, img):
+            self.size = size
+            out = base.__call__(self, img)
+            longest = max(img.shape[:2])
+            if out.boxes is None or len(out.boxes) < 3 or longest <= size:
+                return out
+            heights = out.boxes[:, :, 1].max(axis=1) - out.boxes[:, :, 1].min(axis=1)
+            median = float(np.median(heights)) * size / longest
+            if median >= SMALL_TEXT:
+                return out
+            self.size = min(longest, int(size * TEXT_HEIGHT / max(1.0, median)))
+            try:
+                return base.__call__(self, img)
+            finally:
+                self.size = size
+
+    detector.__class__ = AdaptiveDetector
+    detector.size = size
+    detector.get_preprocess = lambda: _DetectorInput(detector.size, detector.mean, detector.std)
+
+
 class _NothingToRead(Exception):
     """No detected line can hold the text looked for."""
 
@@ -212,8 +287,16 @@ class RapidOcrEngine(OcrEngine):
               "Cls": ("ch_ppocr_mobile_v2.0_cls_mobile.onnx", "ch_ppocr_mobile_v2.0_cls_mobile")}
     _verified: set = set()
 
+    DETECTION_SIZE = 1280  # the detector sees pages at most this long (pixels)
+    REC_MIN_WIDTH = 160  # recogniser input width below which a line is padded (rapidocr: 320)
+    # Mean text probability a detected box needs (rapidocr: 0.5). At 0.5, lone narrow glyphs
+    # of small print (the "1" of a quantity column on a 200 dpi page) were dropped or kept
+    # depending on a few pixels of page size; boxes with no text are dropped after recognition.
+    BOX_THRESHOLD = 0.4
+
     def __init__(self, threads: int = 0, accelerator: str = "auto", model_dir: str | None = None,
-                 text_score: float = 0.5):
+                 text_score: float = 0.5, detection_size: int = 0, precision: str = "auto",
+                 cache_dir: str | None = None):
         try:
             import onnxruntime  # noqa: F401  (rapidocr does not declare it)
             import rapidocr
@@ -223,7 +306,8 @@ class RapidOcrEngine(OcrEngine):
         folder = Path(model_dir) if model_dir else package_models
         sums = self._checksums(Path(rapidocr.__file__).parent / "default_models.yaml")
         params: dict[str, Any] = {"Global.log_level": "error", "Global.use_cls": False,
-                                  "Global.text_score": text_score}
+                                  "Global.text_score": text_score, "Det.box_thresh": self.BOX_THRESHOLD,
+                                  "Rec.rec_img_shape": [3, 48, self.REC_MIN_WIDTH]}
         for stage, (filename, key) in self.MODELS.items():
             path = folder / filename
             if str(path) not in self._verified:
@@ -231,6 +315,19 @@ class RapidOcrEngine(OcrEngine):
                 self._verified.add(str(path))
             params[f"{stage}.model_path"] = str(path)
         self.providers = onnx_providers(accelerator)
+        if precision not in ("auto", "int8", "fp32"):
+            raise NodeError(f"unknown OCR precision '{precision}'", kind="bad_input",
+                            fix="use auto (int8 on the CPU, fp32 on a GPU), int8 or fp32 (settings.ocr.precision)")
+        self.precision = "fp32"
+        if precision == "int8" or (precision == "auto" and self.providers[0] == "CPUExecutionProvider"):
+            from .quantize import int8_recogniser
+
+            rec = Path(params["Rec.model_path"])
+            known = sums.get(self.MODELS["Rec"][1]) if folder == package_models else None
+            int8 = int8_recogniser(rec, known or sha256_file(rec), self.REC_MIN_WIDTH, cache_dir)
+            if int8 is not None:
+                params["Rec.model_path"] = str(int8)
+                self.precision = "int8"
         self.threads = int(threads) if threads else min(4, os.cpu_count() or 1)
         params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
         params["EngineConfig.onnxruntime.use_dml"] = self.providers[0] == "DmlExecutionProvider"
@@ -240,6 +337,8 @@ class RapidOcrEngine(OcrEngine):
         from rapidocr import RapidOCR
 
         self._ocr = RapidOCR(params=params)
+        self.detection_size = int(detection_size) if detection_size else self.DETECTION_SIZE
+        _adapt_detector(self._ocr._load_det_model(), self.detection_size)
         self._lock = threading.Lock()
 
     @staticmethod
@@ -263,7 +362,8 @@ class RapidOcrEngine(OcrEngine):
         return sums
 
     def describe(self) -> str:
-        return f"rapidocr (PP-OCRv6 small, ONNX Runtime {self.providers[0]}, {self.threads} threads)"
+        return (f"rapidocr (PP-OCRv6 small, {self.precision} recogniser, ONNX Runtime {self.providers[0]}, "
+                f"{self.threads} threads, detection at {self.detection_size} px)")
 
     def read_for(self, image, min_chars: int) -> OcrResult:
         """OCR for finding a text of ``min_chars`` letters: detected lines too narrow to hold it
@@ -564,6 +664,10 @@ def get_engine(name: str | None = None, settings: dict | None = None, **options)
     opts = {"threads": int(options.get("threads") or settings.get("threads") or 0)}
     if chosen == "rapidocr":
         opts["accelerator"] = str(options.get("accelerator") or settings.get("accelerator") or "auto").lower()
+        opts["detection_size"] = int(options.get("detection_size") or settings.get("detection_size") or 0)
+        opts["precision"] = str(options.get("precision") or settings.get("precision") or "auto").lower()
+        if options.get("cache_dir") or settings.get("cache_dir"):
+            opts["cache_dir"] = str(options.get("cache_dir") or settings.get("cache_dir"))
         if settings.get("model_dir"):
             opts["model_dir"] = str(settings["model_dir"])
     elif chosen == "easyocr":

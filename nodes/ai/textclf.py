@@ -2,8 +2,9 @@
 
 The model is word n-grams (1-2) and character n-grams (1-4), TF-IDF weighted with sublinear
 term frequency (1 + log tf), feeding a multinomial logistic regression (C=20). It is exported
-to ONNX with skl2onnx, and the exported graph gives the same labels and probabilities (within 1e-5) as scikit-learn's own pipeline, for any
-Unicode text, because of three choices (each works around a converter limitation):
+to ONNX with skl2onnx, and the exported graph gives the same labels and probabilities (within
+1e-5) as scikit-learn's own pipeline, for any Unicode text, because of three choices (each
+works around a converter limitation):
 
 * Text is normalised in Python before either library sees it (:func:`normalize`: Unicode
   NFKC, case folding, runs of white space to one space, trimmed), and the vectorisers keep

@@ -36,35 +36,19 @@ def wait(ctx, until, target, state, text, url, timeout):
         if not target:
             raise NodeError("waiting for an element needs a target", kind="bad_input", fix=TARGET_HELP)
         parts = parse(target)
-
-        def work(s):
-            loc = locate(s.current(), parts).first
-            s.waiting(lambda t: loc.wait_for(state=state or "visible", timeout=t), ms)
-            return {"url": s.current().url}
-
-        try:
-            return run_on_page(ctx, work, parts=parts, action="wait for", timeout=timeout)
-        except NodeError as exc:
-            if exc.kind == "not_found" or (exc.kind == "timeout" and state != "visible"):
-                exc.kind = "timeout"
-                exc.message = (f"the element '{describe(parts)}' did not become {state} within {timeout:g} s "
-                               f"on {exc.details.get('url') or 'the page'}")
-            raise
+        return _wait_on_page(
+            ctx, lambda page, t: locate(page, parts).first.wait_for(state=state or "visible", timeout=t),
+            action="wait for", timeout=timeout, ms=ms, parts=parts,
+            rewrite=("not_found",) if state == "visible" else ("not_found", "timeout"),
+            message=lambda at: f"the element '{describe(parts)}' did not become {state} within {timeout:g} s "
+                               f"on {at or 'the page'}")
     if until == "text":
         if not text:
             raise NodeError("waiting for a text needs the text", kind="bad_input", fix="fill in the text parameter")
-
-        def work(s):
-            loc = s.current().get_by_text(text).first
-            s.waiting(lambda t: loc.wait_for(state="visible", timeout=t), ms)
-            return {"url": s.current().url}
-
-        try:
-            return run_on_page(ctx, work, action="wait for the text", timeout=timeout)
-        except NodeError as exc:
-            if exc.kind == "timeout":
-                exc.message = f"the text '{text}' did not appear within {timeout:g} s on {exc.details.get('url')}"
-            raise
+        return _wait_on_page(
+            ctx, lambda page, t: page.get_by_text(text).first.wait_for(state="visible", timeout=t),
+            action="wait for the text", timeout=timeout, ms=ms,
+            message=lambda at: f"the text '{text}' did not appear within {timeout:g} s on {at}")
     if until == "url":
         if not url:
             raise NodeError("waiting for an address needs the url parameter", kind="bad_input",
@@ -76,21 +60,29 @@ def wait(ctx, until, target, state, text, url, timeout):
             pattern = url
         else:
             pattern = re.compile(re.escape(url))
+        return _wait_on_page(
+            ctx, lambda page, t: page.wait_for_url(pattern, timeout=t, wait_until="commit"),
+            action="wait for the address", timeout=timeout, ms=ms,
+            message=lambda at: f"the address did not become '{url}' within {timeout:g} s (it is {at})")
+    load_state = "networkidle" if until == "network_idle" else "load"
+    return _wait_on_page(ctx, lambda page, t: page.wait_for_load_state(load_state, timeout=t),
+                         action=f"wait for {until.replace('_', ' ')}", timeout=timeout, ms=ms, rewrite=())
 
-        def work(s):
-            s.waiting(lambda t: s.current().wait_for_url(pattern, timeout=t, wait_until="commit"), ms)
-            return {"url": s.current().url}
 
-        try:
-            return run_on_page(ctx, work, action="wait for the address", timeout=timeout)
-        except NodeError as exc:
-            if exc.kind == "timeout":
-                exc.message = f"the address did not become '{url}' within {timeout:g} s (it is {exc.details.get('url')})"
-            raise
+def _wait_on_page(ctx, until_true, *, action: str, timeout, ms, message=None, parts=None,
+                  rewrite: tuple[str, ...] = ("timeout",)):
+    """Run the Playwright wait ``until_true(page, slice_ms)`` on the current page in short slices
+    (``Session.waiting``); a failure of a kind in ``rewrite`` becomes a timeout whose message is
+    ``message(url of the page)``."""
 
     def work(s):
-        state_ = "networkidle" if until == "network_idle" else "load"
-        s.waiting(lambda t: s.current().wait_for_load_state(state_, timeout=t), ms)
+        s.waiting(lambda t: until_true(s.current(), t), ms)
         return {"url": s.current().url}
 
-    return run_on_page(ctx, work, action=f"wait for {until.replace('_', ' ')}", timeout=timeout)
+    try:
+        return run_on_page(ctx, work, parts=parts, action=action, timeout=timeout)
+    except NodeError as exc:
+        if exc.kind in rewrite:
+            exc.kind = "timeout"
+            exc.message = message(exc.details.get("url"))
+        raise

@@ -292,8 +292,9 @@ def run_onnx(ctx, model, file, version, sha256, preset, inputs, text, image, lab
             try:
                 data = path.read_bytes()
             except OSError as exc:
-                raise NodeError(f"cannot read the model file {path}: {exc.strerror or exc}", kind="not_found",
-                                fix="check the path (relative paths are resolved against the bot's folder)") from None
+                from botloom.nodes.core.files import os_failure
+
+                raise os_failure(ctx, exc, path, "read the model file") from None
             digest = hashlib.sha256(data).hexdigest()
             if sha256 and digest != sha256.lower().strip():
                 raise NodeError(f"{path} failed its checksum: sha256 {digest[:12]}..., expected {sha256[:12]}...",

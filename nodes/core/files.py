@@ -21,12 +21,15 @@ PARTIAL_SUFFIXES = [".crdownload", ".part", ".partial", ".download", ".tmp"]
 
 # ---------------------------------------------------------------- shared helpers (data.py uses them too)
 def not_found(ctx, path: Path, what: str = "file") -> NodeError:
+    """``ctx`` may be None outside a run (the path is then already absolute or the caller's own)."""
+    folder = f" ({ctx.base_dir})" if ctx is not None else ""
     return NodeError(f"{what} not found: {path}", kind="not_found", details={"path": str(path)},
-                     fix=f"check the path; relative paths are resolved against the bot's folder ({ctx.base_dir})")
+                     fix=f"check the path; relative paths are resolved against the bot's folder{folder}")
 
 
 def os_failure(ctx, exc: OSError, path: Path, action: str) -> NodeError:
-    """A NodeError for an OSError met while doing ``action`` ("read", "write", ...) on ``path``."""
+    """A NodeError for an OSError met while doing ``action`` ("read", "write", ...) on ``path``;
+    ``ctx`` may be None (see :func:`not_found`)."""
     if isinstance(exc, FileNotFoundError):
         missing = Path(exc.filename) if exc.filename else path
         return not_found(ctx, missing, "folder" if missing != path else "file")

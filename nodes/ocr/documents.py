@@ -26,15 +26,10 @@ def kind_of(path: Path) -> str:
     try:
         with open(path, "rb") as f:
             head = f.read(8)
-    except FileNotFoundError:
-        raise NodeError(f"file not found: {path}", kind="not_found",
-                        fix="check the path; relative paths are resolved against the bot's folder") from None
-    except IsADirectoryError:
-        raise NodeError(f"{path} is a folder, not a document", kind="bad_input",
-                        fix="give the path of an image or PDF file") from None
     except OSError as exc:
-        raise NodeError(f"cannot read {path}: {exc.strerror or exc}", kind="io",
-                        fix="check that the file exists and that this account may read it") from None
+        from botloom.nodes.core.files import os_failure
+
+        raise os_failure(None, exc, path, "read") from None
     if head.startswith(b"%PDF"):
         return "pdf"
     suffix = path.suffix.lower()

@@ -99,7 +99,10 @@ def test_corrupt_files_fail_clearly(tmp_path, content, suffix, words):
 def test_missing_file(tmp_path):
     with pytest.raises(NodeError) as err:
         read_document(tmp_path / "nope.pdf")
-    assert err.value.kind == "not_found"
+    assert err.value.kind == "not_found" and "nope.pdf" in err.value.message
+    with pytest.raises(NodeError) as err:
+        read_document(tmp_path)
+    assert err.value.kind == "bad_input" and "is a folder" in err.value.message
 
 
 def test_model_file_missing_or_damaged(tmp_path):

@@ -63,6 +63,14 @@ def _click_at(ctx, pag, x, y, button, clicks, hold):
             pag.keyUp(k)
 
 
+def _click_target(ctx, target, timeout, button, clicks, hold=()):
+    """Find ``target`` and click it; the node's output."""
+    pag = gui(ctx)
+    hit = tg.locate(ctx, target, timeout)
+    _click_at(ctx, pag, hit.x, hit.y, button, clicks, _hold(pag, hold))
+    return {"match": hit.to_dict()}
+
+
 @node("desktop.click", title="Click", category=CATEGORY, icon="mouse", side_effects=True, preflight=preflight,
       params=[target_param(),
               Param("button", "string", default="left", choices=BUTTONS),
@@ -75,10 +83,7 @@ def _click_at(ctx, pag, x, y, button, clicks, hold):
 @with_evidence
 def click(ctx, target, button, clicks, hold, timeout):
     """Clicks a target: a point in a window, an image on the screen or a text label (OCR)."""
-    pag = gui(ctx)
-    hit = tg.locate(ctx, target, timeout)
-    _click_at(ctx, pag, hit.x, hit.y, button, clicks, _hold(pag, hold))
-    return {"match": hit.to_dict()}
+    return _click_target(ctx, target, timeout, button, clicks, hold)
 
 
 @node("desktop.double_click", title="Double click", category=CATEGORY, icon="mouse", side_effects=True,
@@ -86,10 +91,7 @@ def click(ctx, target, button, clicks, hold, timeout):
 @with_evidence
 def double_click(ctx, target, timeout):
     """Double-clicks a target."""
-    pag = gui(ctx)
-    hit = tg.locate(ctx, target, timeout)
-    _click_at(ctx, pag, hit.x, hit.y, "left", 2, [])
-    return {"match": hit.to_dict()}
+    return _click_target(ctx, target, timeout, "left", 2)
 
 
 @node("desktop.right_click", title="Right click", category=CATEGORY, icon="mouse", side_effects=True,
@@ -97,10 +99,7 @@ def double_click(ctx, target, timeout):
 @with_evidence
 def right_click(ctx, target, timeout):
     """Right-clicks a target (opens its context menu)."""
-    pag = gui(ctx)
-    hit = tg.locate(ctx, target, timeout)
-    _click_at(ctx, pag, hit.x, hit.y, "right", 1, [])
-    return {"match": hit.to_dict()}
+    return _click_target(ctx, target, timeout, "right", 1)
 
 
 @node("desktop.move_mouse", title="Move mouse", category=CATEGORY, icon="mouse", side_effects=True,

@@ -37,6 +37,24 @@ class _Command(QUndoCommand):
         self.doc.changed.emit()
 
 
+class _SetValue(_Command):
+    """An edit that writes ``new`` and, undone, ``old``: subclasses set both and ``_apply``."""
+
+    old: Any
+    new: Any
+
+    def _apply(self, value) -> None:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def redo(self) -> None:
+        self._apply(self.new)
+        self._done()
+
+    def undo(self) -> None:
+        self._apply(self.old)
+        self._done()
+
+
 class AddNodes(_Command):
     """Add nodes (from the palette, a paste or a duplicate), with edges among them."""
 
@@ -153,23 +171,18 @@ class Connect(_Command):
         self._done()
 
 
-class SetParam(_Command):
+class SetParam(_SetValue):
     def __init__(self, doc, flow: str, node_id: str, name: str, value: Any, title: str | None = None):
         super().__init__(doc, f"Change '{title or name}' of '{_name(doc, flow, node_id)}'")
         self.flow, self.node_id, self.name = flow, node_id, name
         self.old = copy.deepcopy(doc.flow(flow).node(node_id).params.get(name))
         self.new = copy.deepcopy(value)
 
-    def redo(self) -> None:
-        self.doc.set_param(self.flow, self.node_id, self.name, self.new)
-        self._done()
-
-    def undo(self) -> None:
-        self.doc.set_param(self.flow, self.node_id, self.name, self.old)
-        self._done()
+    def _apply(self, value) -> None:
+        self.doc.set_param(self.flow, self.node_id, self.name, value)
 
 
-class SetNodeField(_Command):
+class SetNodeField(_SetValue):
     """Title, disabled, notes, or one of the node's settings (``settings.timeout`` ...)."""
 
     LABELS = {"title": "title", "disabled": "enabled state", "notes": "notes", "settings.timeout": "timeout",
@@ -181,13 +194,8 @@ class SetNodeField(_Command):
         self.old = doc.node_field(flow, node_id, field)
         self.new = copy.deepcopy(value)
 
-    def redo(self) -> None:
-        self.doc.set_field(self.flow, self.node_id, self.field, self.new)
-        self._done()
-
-    def undo(self) -> None:
-        self.doc.set_field(self.flow, self.node_id, self.field, self.old)
-        self._done()
+    def _apply(self, value) -> None:
+        self.doc.set_field(self.flow, self.node_id, self.field, value)
 
 
 class AddNote(_Command):
@@ -204,7 +212,7 @@ class AddNote(_Command):
         self._done()
 
 
-class EditNote(_Command):
+class EditNote(_SetValue):
     def __init__(self, doc, flow: str, note_id: str, **values: Any):
         super().__init__(doc, "Edit sticky note" if "text" in values else "Resize sticky note")
         self.flow, self.note_id = flow, note_id
@@ -212,13 +220,8 @@ class EditNote(_Command):
         self.old = {k: getattr(note, k) for k in values}
         self.new = dict(values)
 
-    def redo(self) -> None:
-        self.doc.update_note(self.flow, self.note_id, **self.new)
-        self._done()
-
-    def undo(self) -> None:
-        self.doc.update_note(self.flow, self.note_id, **self.old)
-        self._done()
+    def _apply(self, value) -> None:
+        self.doc.update_note(self.flow, self.note_id, **value)
 
 
 class AddSubflow(_Command):

@@ -211,7 +211,7 @@ class _DetectorInput:
     thousands of pixels wide. Detection cost grows with the pixel count while text on most
     office documents stays above the detector's smallest size at 1280 pixels; on the SROIE
     receipts the character error rate was unchanged (see docs/ocr-evaluation.md). Pages of
-    small print are detected a second time, larger (``_adapt_detector``). The recogniser still
+    small print are detected a second time, larger (``_customise_detector``). The recogniser still
     reads each line from the full-resolution page."""
 
     MIN_SIDE = 64
@@ -242,20 +242,37 @@ SMALL_TEXT = 20  # median text box height (detector pixels) under which a page i
 TEXT_HEIGHT = 24  # ... at the size that brings that median here
 
 
-def _adapt_detector(detector, size: int) -> None:
-    """Make rapidocr's ``detector`` look at pages of small print twice.
+def _customise_detector(detector, size: int):
+    """Give rapidocr's ``detector`` Botloom's input (``_DetectorInput``) and two behaviours.
 
-    Detected at ``size`` pixels, a 200 dpi A4 page of 9-point print has text boxes about 16
-    pixels high, and lone narrow glyphs (the "1" of a quantity column) fall under the
-    detector's threshold. When the median box of a page larger than ``size`` is under
-    ``SMALL_TEXT`` pixels, the page is detected again at the size that brings it to
-    ``TEXT_HEIGHT`` (at most the page's own size). Pages of ordinary print pay nothing."""
+    Small print: detected at ``size`` pixels, a 200 dpi A4 page of 9-point print has text
+    boxes about 16 pixels high, and lone narrow glyphs (the "1" of a quantity column) fall
+    under the detector's threshold. When the median box of a page larger than ``size`` is
+    under ``SMALL_TEXT`` pixels, the page is detected again at the size that brings it to
+    ``TEXT_HEIGHT`` (at most the page's own size). Pages of ordinary print pay nothing.
+
+    Finding a text: while ``min_chars`` is set, boxes too narrow to hold that many characters
+    (narrower than a quarter of their height per character) are dropped before recognition,
+    which is most of the time on a screen full of short labels."""
     import numpy as np
 
     base = type(detector)
 
-    class AdaptiveDetector(base):
+    class Detector(base):
         def __call__(self, img):
+            out = self._detect(img)
+            if self.min_chars and out.boxes is not None:
+                widths = out.boxes[:, :, 0].max(axis=1) - out.boxes[:, :, 0].min(axis=1)
+                heights = out.boxes[:, :, 1].max(axis=1) - out.boxes[:, :, 1].min(axis=1)
+                keep = np.flatnonzero(widths >= 0.25 * np.maximum(1.0, heights) * self.min_chars)
+                if not len(keep):
+                    return type(out)()  # nothing to read: rapidocr returns an empty result
+                out.boxes = out.boxes[keep]
+                if out.scores is not None:
+                    out.scores = [out.scores[i] for i in keep]
+            return out
+
+        def _detect(self, img):
             self.size = size
             out = base.__call__(self, img)
             longest = max(img.shape[:2])
@@ -271,13 +288,10 @@ def _adapt_detector(detector, size: int) -> None:
             finally:
                 self.size = size
 
-    detector.__class__ = AdaptiveDetector
-    detector.size = size
+    detector.__class__ = Detector
+    detector.size, detector.min_chars = size, 0
     detector.get_preprocess = lambda: _DetectorInput(detector.size, detector.mean, detector.std)
-
-
-class _NothingToRead(Exception):
-    """No detected line can hold the text looked for."""
+    return detector
 
 
 class RapidOcrEngine(OcrEngine):
@@ -338,7 +352,7 @@ class RapidOcrEngine(OcrEngine):
 
         self._ocr = RapidOCR(params=params)
         self.detection_size = int(detection_size) if detection_size else self.DETECTION_SIZE
-        _adapt_detector(self._ocr._load_det_model(), self.detection_size)
+        self._detector = _customise_detector(self._ocr._load_det_model(), self.detection_size)
         self._lock = threading.Lock()
 
     @staticmethod
@@ -367,36 +381,17 @@ class RapidOcrEngine(OcrEngine):
 
     def read_for(self, image, min_chars: int) -> OcrResult:
         """OCR for finding a text of ``min_chars`` letters: detected lines too narrow to hold it
-        (narrower than a quarter of their height per character) are not recognised. Recognition
-        is most of the time on a screen full of short labels."""
+        are not recognised (see ``_customise_detector``)."""
         if min_chars <= 3:
             return self.read(image)
         started = time.perf_counter()
-        ocr = self._ocr
-        original = ocr.detect_and_crop
-
-        def detect_wide_enough(img, op_record):
-            crops, det = original(img, op_record)
-            keep = []
-            for i, quad in enumerate(det.boxes):
-                xs, ys = quad[:, 0], quad[:, 1]
-                if xs.max() - xs.min() >= 0.25 * max(1.0, ys.max() - ys.min()) * min_chars:
-                    keep.append(i)
-            if not keep:
-                raise _NothingToRead
-            det.boxes = det.boxes[keep]
-            if det.scores is not None:
-                det.scores = [det.scores[i] for i in keep]
-            return [crops[i] for i in keep], det
-
         with self._lock:
-            ocr.detect_and_crop = detect_wide_enough
+            self._detector.min_chars = min_chars
             try:
-                lines = self._convert(ocr(image, return_word_box=True))
-            except _NothingToRead:
-                lines = []
+                out = self._ocr(image, return_word_box=True)
             finally:
-                del ocr.detect_and_crop  # back to the class's method
+                self._detector.min_chars = 0
+        lines = self._convert(out)
         h, w = image.shape[:2]
         return OcrResult([ln for ln in lines if ln.text.strip()], int(w), int(h), self.name,
                          time.perf_counter() - started)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from botloom.nodes.ocr import engines
+from botloom.nodes.ocr.rapid import onnx_providers
 from botloom.nodes.ocr.api import TextMatch, find_text
 from botloom.nodes.ocr.documents import load_image, read_document
 from botloom.nodes.ocr.extract import extract
@@ -111,6 +112,6 @@ def test_engine_from_bot_settings_then_user_setting(monkeypatch):
 
 
 def test_onnx_providers_end_with_cpu():
-    providers = engines.onnx_providers()
+    providers = onnx_providers()
     assert providers[-1] == "CPUExecutionProvider"
-    assert engines.onnx_providers("cpu") == ["CPUExecutionProvider"]
+    assert onnx_providers("cpu") == ["CPUExecutionProvider"]

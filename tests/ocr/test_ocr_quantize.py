@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from botloom.nodes.ocr import engines, quantize
+from botloom.nodes.ocr import quantize
+from botloom.nodes.ocr.rapid import RapidOcrEngine, _DetectorInput
 from botloom.nodes.ocr.documents import load_image
 from botloom.runner.errors import NodeError
 
@@ -19,7 +20,7 @@ def test_the_default_engine_uses_the_int8_recogniser_on_the_cpu(rapid):
 
 
 def test_int8_and_fp32_read_the_invoice_alike(docs, rapid):
-    fp32 = engines.RapidOcrEngine(threads=2, precision="fp32")
+    fp32 = RapidOcrEngine(threads=2, precision="fp32")
     assert fp32.precision == "fp32" and ".int8-" not in fp32._ocr.cfg.Rec.model_path
     image = load_image(docs["invoice-en.png"])
     assert [ln.text for ln in rapid.read(image).lines] == [ln.text for ln in fp32.read(image).lines]
@@ -28,7 +29,7 @@ def test_int8_and_fp32_read_the_invoice_alike(docs, rapid):
 def test_the_copy_is_made_once_reused_and_made_again_when_damaged(tmp_path, monkeypatch):
     import rapidocr
 
-    path = Path(rapidocr.__file__).parent / "models" / engines.RapidOcrEngine.MODELS["Rec"][0]
+    path = Path(rapidocr.__file__).parent / "models" / RapidOcrEngine.MODELS["Rec"][0]
     made = []
     real = quantize._quantize
     monkeypatch.setattr(quantize, "_quantize", lambda *a: (made.append(a[1]), real(*a)))
@@ -53,14 +54,14 @@ def test_when_the_copy_cannot_be_made_the_engine_keeps_the_32_bit_model(tmp_path
 
     monkeypatch.setattr(quantize, "_quantize", broken)
     with caplog.at_level(logging.WARNING, logger="botloom.ocr"):
-        engine = engines.RapidOcrEngine(threads=1, cache_dir=str(tmp_path / "fresh"))
+        engine = RapidOcrEngine(threads=1, cache_dir=str(tmp_path / "fresh"))
     assert engine.precision == "fp32" and ".int8-" not in engine._ocr.cfg.Rec.model_path
     assert "quantiser exploded" in caplog.text and "32-bit" in caplog.text
 
 
 def test_an_unknown_precision_is_a_clear_error():
     with pytest.raises(NodeError) as info:
-        engines.RapidOcrEngine(precision="int4")
+        RapidOcrEngine(precision="int4")
     assert "int4" in info.value.message and "fp32" in info.value.fix
 
 
@@ -72,7 +73,7 @@ def test_an_unknown_precision_is_a_clear_error():
     ((3508, 2480), (1280, 896)),   # A4 at 300 dpi
 ])
 def test_detector_input_sizes(shape, expected):
-    prepare = engines._DetectorInput(1280, [0.5] * 3, [0.5] * 3)
+    prepare = _DetectorInput(1280, [0.5] * 3, [0.5] * 3)
     x = prepare(np.full((*shape, 3), 255, dtype=np.uint8))
     assert x.shape == (1, 3, *expected) and x.dtype == np.float32
     assert np.allclose(x, 1.0)  # white is 1 after (x/255 - 0.5) / 0.5

@@ -1,0 +1,257 @@
+"""The default OCR engine: PP-OCR models shipped inside the ``rapidocr`` wheel, run by ONNX
+Runtime, with Botloom's detector input, small-print pass, find-text line filter and int8
+recogniser (``quantize.py``). See docs/ocr.md, "How rapidocr is made fast on an office PC".
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from botloom.runner.checksum import sha256_file
+from botloom.runner.errors import NodeError
+
+from .engines import Line, OcrEngine, OcrResult, Word, _missing, check_model_file, quad_to_box, split_words
+
+
+# ---------------------------------------------------------------- ONNX Runtime providers
+
+def onnx_providers(accelerator: str = "auto") -> list[str]:
+    """Execution providers for this machine, best first: DirectML on Windows, CUDA where the
+    installed onnxruntime offers it, CPU always last. ``accelerator`` "cpu" forces the CPU."""
+    import onnxruntime
+
+    available = set(onnxruntime.get_available_providers())
+    chosen = []
+    if accelerator in ("auto", "directml", "dml") and "DmlExecutionProvider" in available:
+        chosen.append("DmlExecutionProvider")
+    if accelerator in ("auto", "cuda") and "CUDAExecutionProvider" in available:
+        chosen.append("CUDAExecutionProvider")
+    chosen.append("CPUExecutionProvider")
+    return chosen
+
+
+class _DetectorInput:
+    """The text detector's input: the page scaled so that its longer side is at most ``size``
+    pixels (and a tiny image up to 64 pixels on its shorter side), each side a multiple of 32,
+    normalised in float32.
+
+    rapidocr's own rule scales the *shorter* side up to 736 pixels: a 150 dpi A4 page is
+    detected at 1240x1754, a receipt photo is enlarged, and a thin strip of a screen becomes
+    thousands of pixels wide. Detection cost grows with the pixel count while text on most
+    office documents stays above the detector's smallest size at 1280 pixels; on the SROIE
+    receipts the character error rate was unchanged (see docs/ocr-evaluation.md). Pages of
+    small print are detected a second time, larger (``_customise_detector``). The recogniser still
+    reads each line from the full-resolution page."""
+
+    MIN_SIDE = 64
+
+    def __init__(self, size: int, mean, std):
+        import numpy as np
+
+        self.size = size
+        self.mean = np.asarray(mean, dtype=np.float32) * 255.0
+        self.scale = 1.0 / (np.asarray(std, dtype=np.float32) * 255.0)
+
+    def __call__(self, img):
+        import cv2
+        import numpy as np
+
+        h, w = img.shape[:2]
+        ratio = min(self.size / max(h, w), max(1.0, self.MIN_SIDE / max(1, min(h, w))))
+        rh, rw = max(32, int(round(h * ratio / 32)) * 32), max(32, int(round(w * ratio / 32)) * 32)
+        if (rh, rw) != (h, w):
+            img = cv2.resize(img, (rw, rh))  # bilinear: INTER_AREA read the receipts slightly worse
+        x = img.astype(np.float32)
+        x -= self.mean
+        x *= self.scale
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis])
+
+
+SMALL_TEXT = 20  # median text box height (detector pixels) under which a page is detected again
+TEXT_HEIGHT = 24  # ... at the size that brings that median here
+
+
+def _customise_detector(detector, size: int):
+    """Give rapidocr's ``detector`` Botloom's input (``_DetectorInput``) and two behaviours.
+
+    Small print: detected at ``size`` pixels, a 200 dpi A4 page of 9-point print has text
+    boxes about 16 pixels high, and lone narrow glyphs (the "1" of a quantity column) fall
+    under the detector's threshold. When the median box of a page larger than ``size`` is
+    under ``SMALL_TEXT`` pixels, the page is detected again at the size that brings it to
+    ``TEXT_HEIGHT`` (at most the page's own size). Pages of ordinary print pay nothing.
+
+    Finding a text: while ``min_chars`` is set, boxes too narrow to hold that many characters
+    (narrower than a quarter of their height per character) are dropped before recognition,
+    which is most of the time on a screen full of short labels."""
+    import numpy as np
+
+    base = type(detector)
+
+    class Detector(base):
+        def __call__(self, img):
+            out = self._detect(img)
+            if self.min_chars and out.boxes is not None:
+                widths = out.boxes[:, :, 0].max(axis=1) - out.boxes[:, :, 0].min(axis=1)
+                heights = out.boxes[:, :, 1].max(axis=1) - out.boxes[:, :, 1].min(axis=1)
+                keep = np.flatnonzero(widths >= 0.25 * np.maximum(1.0, heights) * self.min_chars)
+                if not len(keep):
+                    return type(out)()  # nothing to read: rapidocr returns an empty result
+                out.boxes = out.boxes[keep]
+                if out.scores is not None:
+                    out.scores = [out.scores[i] for i in keep]
+            return out
+
+        def _detect(self, img):
+            self.size = size
+            out = base.__call__(self, img)
+            longest = max(img.shape[:2])
+            if out.boxes is None or len(out.boxes) < 3 or longest <= size:
+                return out
+            heights = out.boxes[:, :, 1].max(axis=1) - out.boxes[:, :, 1].min(axis=1)
+            median = float(np.median(heights)) * size / longest
+            if median >= SMALL_TEXT:
+                return out
+            self.size = min(longest, int(size * TEXT_HEIGHT / max(1.0, median)))
+            try:
+                return base.__call__(self, img)
+            finally:
+                self.size = size
+
+    detector.__class__ = Detector
+    detector.size, detector.min_chars = size, 0
+    detector.get_preprocess = lambda: _DetectorInput(detector.size, detector.mean, detector.std)
+    return detector
+
+
+class RapidOcrEngine(OcrEngine):
+    name = "rapidocr"
+    MODELS = {"Det": ("PP-OCRv6_det_small.onnx", "multi_PP-OCRv6_det_small"),
+              "Rec": ("PP-OCRv6_rec_small.onnx", "multi_PP-OCRv6_rec_small"),
+              "Cls": ("ch_ppocr_mobile_v2.0_cls_mobile.onnx", "ch_ppocr_mobile_v2.0_cls_mobile")}
+    _verified: set = set()
+
+    DETECTION_SIZE = 1280  # the detector sees pages at most this long (pixels)
+    REC_MIN_WIDTH = 160  # recogniser input width below which a line is padded (rapidocr: 320)
+    # Mean text probability a detected box needs (rapidocr: 0.5). At 0.5, lone narrow glyphs
+    # of small print (the "1" of a quantity column on a 200 dpi page) were dropped or kept
+    # depending on a few pixels of page size; boxes with no text are dropped after recognition.
+    BOX_THRESHOLD = 0.4
+
+    def __init__(self, threads: int = 0, accelerator: str = "auto", model_dir: str | None = None,
+                 text_score: float = 0.5, detection_size: int = 0, precision: str = "auto",
+                 cache_dir: str | None = None):
+        try:
+            import onnxruntime  # noqa: F401  (rapidocr does not declare it)
+            import rapidocr
+        except ImportError as exc:
+            raise _missing("rapidocr", exc.name or "rapidocr") from None
+        package_models = Path(rapidocr.__file__).parent / "models"
+        folder = Path(model_dir) if model_dir else package_models
+        sums = self._checksums(Path(rapidocr.__file__).parent / "default_models.yaml")
+        params: dict[str, Any] = {"Global.log_level": "error", "Global.use_cls": False,
+                                  "Global.text_score": text_score, "Det.box_thresh": self.BOX_THRESHOLD,
+                                  "Rec.rec_img_shape": [3, 48, self.REC_MIN_WIDTH]}
+        for stage, (filename, key) in self.MODELS.items():
+            path = folder / filename
+            if str(path) not in self._verified:
+                check_model_file(path, sums.get(key) if folder == package_models else None, "rapidocr")
+                self._verified.add(str(path))
+            params[f"{stage}.model_path"] = str(path)
+        self.providers = onnx_providers(accelerator)
+        if precision not in ("auto", "int8", "fp32"):
+            raise NodeError(f"unknown OCR precision '{precision}'", kind="bad_input",
+                            fix="use auto (int8 on the CPU, fp32 on a GPU), int8 or fp32 (settings.ocr.precision)")
+        self.precision = "fp32"
+        if precision == "int8" or (precision == "auto" and self.providers[0] == "CPUExecutionProvider"):
+            from .quantize import int8_recogniser
+
+            rec = Path(params["Rec.model_path"])
+            known = sums.get(self.MODELS["Rec"][1]) if folder == package_models else None
+            int8 = int8_recogniser(rec, known or sha256_file(rec), self.REC_MIN_WIDTH, cache_dir)
+            if int8 is not None:
+                params["Rec.model_path"] = str(int8)
+                self.precision = "int8"
+        self.threads = int(threads) if threads else min(4, os.cpu_count() or 1)
+        params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
+        params["EngineConfig.onnxruntime.use_dml"] = self.providers[0] == "DmlExecutionProvider"
+        params["EngineConfig.onnxruntime.use_cuda"] = self.providers[0] == "CUDAExecutionProvider"
+        if params["EngineConfig.onnxruntime.use_dml"]:
+            params["EngineConfig.onnxruntime.enable_cpu_mem_arena"] = False
+        from rapidocr import RapidOCR
+
+        self._ocr = RapidOCR(params=params)
+        self.detection_size = int(detection_size) if detection_size else self.DETECTION_SIZE
+        self._detector = _customise_detector(self._ocr._load_det_model(), self.detection_size)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _checksums(yaml_path: Path) -> dict[str, str]:
+        """``model_key -> SHA256`` from rapidocr's model list (read as text: no YAML dependency)."""
+        sums, key, section = {}, None, ""
+        try:
+            text = yaml_path.read_text(encoding="utf-8")
+        except OSError:
+            return {}
+        for raw in text.splitlines():
+            if raw[:1].isalpha():
+                section = raw.split(":", 1)[0]
+            if section != "onnxruntime":
+                continue
+            line = raw.strip()
+            if line.endswith(":") and " " not in line:
+                key = line[:-1]
+            elif line.startswith("SHA256:") and key:
+                sums[key] = line.split(":", 1)[1].strip()
+        return sums
+
+    def describe(self) -> str:
+        return (f"rapidocr (PP-OCRv6 small, {self.precision} recogniser, ONNX Runtime {self.providers[0]}, "
+                f"{self.threads} threads, detection at {self.detection_size} px)")
+
+    def read_for(self, image, min_chars: int) -> OcrResult:
+        """OCR for finding a text of ``min_chars`` letters: detected lines too narrow to hold it
+        are not recognised (see ``_customise_detector``)."""
+        if min_chars <= 3:
+            return self.read(image)
+        started = time.perf_counter()
+        with self._lock:
+            self._detector.min_chars = min_chars
+            try:
+                out = self._ocr(image, return_word_box=True)
+            finally:
+                self._detector.min_chars = 0
+        lines = self._convert(out)
+        h, w = image.shape[:2]
+        return OcrResult([ln for ln in lines if ln.text.strip()], int(w), int(h), self.name,
+                         time.perf_counter() - started)
+
+    def _read(self, image) -> list[Line]:
+        with self._lock:  # one ONNX session set per engine: serialise calls from threads
+            out = self._ocr(image, return_word_box=True)
+        return self._convert(out)
+
+    @staticmethod
+    def _convert(out) -> list[Line]:
+        if out.boxes is None or out.txts is None:
+            return []
+        lines = []
+        word_results = out.word_results if out.word_results is not None else [None] * len(out.txts)
+        for quad, text, score, words in zip(out.boxes, out.txts, out.scores, word_results):
+            box = quad_to_box(quad)
+            ws = []
+            for item in words or ():
+                try:
+                    wtext, wscore, wquad = item
+                except (TypeError, ValueError):
+                    continue
+                if wtext and str(wtext).strip() and wquad is not None:
+                    ws.append(Word(str(wtext), quad_to_box(wquad), float(wscore)))
+            line_text = " ".join(str(text).split())
+            if not ws or " ".join(w.text for w in ws).replace(" ", "") != line_text.replace(" ", ""):
+                ws = split_words(line_text, box, float(score))
+            lines.append(Line(line_text, box, float(score), ws))
+        return lines

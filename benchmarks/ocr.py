@@ -5,11 +5,13 @@
     .venv/bin/python benchmarks/ocr.py --json results.json
 
 Pages: a generated A4 invoice (150 dpi), a scan-degraded copy of it, and, when
-../shared/data/sroie-dev exists, real receipts. Also find-text on a generated 1280x800 screen.
+../shared/data/sroie-dev exists, real receipts. Also find-text on two generated 1280x800 screens
+(fourteen long list lines; a business application's form and table at 12-14 px): a button's label,
+a text inside a longer line, and a text that is absent.
 Tesseract is the peer: ratios are engine time / Tesseract time on the same pages. rapidocr runs
 as users get it (int8 recogniser on the CPU, detection at 1280 px); its first load, which makes
 the int8 copy in a fresh cache folder, is reported apart.
-Targets (2 CPU cores): default engine <= 1.0 s per receipt/invoice page; find-text <= 0.5 s.
+Targets (2 CPU cores): default engine <= 1.0 s per receipt/invoice page; find-text (a label) <= 0.5 s.
 The exit code is 0 whether or not targets are met (a report); non-zero only if a measurement broke.
 """
 
@@ -53,6 +55,14 @@ def generated_pages():
     rng = np.random.default_rng(3)
     noisy = np.asarray(img.rotate(0.8, fillcolor="white").filter(ImageFilter.GaussianBlur(0.9))).astype(float)
     noisy = np.clip(noisy * 0.88 + 18 + rng.normal(0, 14, noisy.shape), 0, 255).astype(np.uint8)
+    return [("invoice", clean), ("scanned invoice", noisy)], {"rows": rows_screen(font), "form": form_screen(font)}
+
+
+def rows_screen(font):
+    """A menu bar, fourteen long lines of a list, and a button (the screen of earlier runs)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
     screen = Image.new("RGB", (1280, 800), (240, 240, 240))
     sd = ImageDraw.Draw(screen)
     for i, label in enumerate(["File", "Edit", "View", "Tools", "Help"]):
@@ -62,7 +72,59 @@ def generated_pages():
                 fill="black", font=font(16))
     sd.rectangle((1000, 700, 1150, 740), outline="black")
     sd.text((1030, 710), "Save changes", fill="black", font=font(16))
-    return [("invoice", clean), ("scanned invoice", noisy)], np.asarray(screen)
+    return np.asarray(screen)
+
+
+def form_screen(font):
+    """A business application at office font sizes (12-14 px): title and menu bars, a toolbar,
+    a navigation list, a customer form, a table of invoices, buttons and a status bar."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (1280, 800), (246, 246, 246))
+    d = ImageDraw.Draw(img)
+    d.rectangle((0, 0, 1280, 30), fill=(40, 70, 120))
+    d.text((12, 8), "Acme Billing - Customer 4711 - Invoices", fill="white", font=font(13))
+    for i, label in enumerate(["File", "Edit", "View", "Customer", "Invoice", "Reports", "Window", "Help"]):
+        d.text((12 + 78 * i, 40), label, fill="black", font=font(13))
+    for i, label in enumerate(["New", "Open", "Save", "Print", "Export", "Refresh"]):
+        d.rectangle((10 + 82 * i, 64, 86 + 82 * i, 90), outline=(160, 160, 160), fill=(252, 252, 252))
+        d.text((20 + 82 * i, 70), label, fill="black", font=font(12))
+    d.rectangle((0, 100, 180, 770), fill=(232, 236, 242))
+    for i, label in enumerate(["Dashboard", "Customers", "Invoices", "Payments", "Reminders", "Products",
+                               "Reports", "Settings"]):
+        d.text((16, 116 + 34 * i), label, fill=(20, 20, 60), font=font(14))
+    fields = [("Customer name", "Müller & Söhne KG"), ("Street", "Hauptstraße 5"), ("City", "München"),
+              ("Postcode", "80331"), ("Country", "Germany"), ("VAT ID", "DE 129 273 398"),
+              ("Payment terms", "30 days net"), ("Contact", "anna.berger@mueller-soehne.de")]
+    for i, (label, value) in enumerate(fields):
+        x, y = 200 + 520 * (i % 2), 112 + 36 * (i // 2)
+        d.text((x, y + 5), label, fill=(60, 60, 60), font=font(13))
+        d.rectangle((x + 130, y, x + 480, y + 26), outline=(170, 170, 170), fill="white")
+        d.text((x + 136, y + 5), value, fill="black", font=font(13))
+    columns = [("Invoice", 200), ("Date", 330), ("Description", 450), ("Amount", 850), ("Status", 980),
+               ("Due", 1100)]
+    d.rectangle((196, 270, 1270, 296), fill=(225, 229, 236))
+    for title, x in columns:
+        d.text((x, 276), title, fill="black", font=font(13))
+    for r in range(12):
+        y = 304 + 30 * r
+        row = [f"INV-{2024100 + r}", f"{(r % 28) + 1:02d}.03.2024", f"Consulting services, project {r + 7} hours",
+               f"{(r + 3) * 118.25:,.2f} EUR", ["open", "paid", "overdue"][r % 3], f"{(r % 28) + 1:02d}.04.2024"]
+        for (_, x), text in zip(columns, row):
+            d.text((x, y), text, fill="black", font=font(13))
+    for label, x in [("Cancel", 940), ("Save changes", 1080)]:
+        d.rectangle((x, 690, x + 130, 722), outline=(90, 90, 90), fill=(250, 250, 250))
+        d.text((x + 14, 698), label, fill="black", font=font(13))
+    d.rectangle((0, 776, 1280, 800), fill=(225, 225, 225))
+    d.text((10, 781), "Ready - 12 invoices loaded, 3 overdue - last saved 14:32", fill=(50, 50, 50), font=font(12))
+    return np.asarray(img)
+
+
+# What is looked for on each screen: a button's label (the usual case: click it), a text inside
+# a longer line (every line is read), and a text that is not there (every line is read).
+SEARCHES = {"label": "Save changes", "inside": {"rows": "INV-1007", "form": "project 14"},
+            "absent": "Delete forever"}
 
 
 def sroie_pages(n):
@@ -81,14 +143,19 @@ def main() -> int:
     args = ap.parse_args()
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     # A fresh model cache: rapidocr's first load includes making its int8 recogniser (once per machine).
-    os.environ["BOTLOOM_MODEL_CACHE"] = tempfile.mkdtemp(prefix="botloom-bench-models-")
+    with tempfile.TemporaryDirectory(prefix="botloom-bench-models-") as cache:
+        os.environ["BOTLOOM_MODEL_CACHE"] = cache
+        return measure(args)
+
+
+def measure(args) -> int:
     sys.path.insert(0, str(ROOT))
     from botloom.nodes.ocr import engines as engines_module
-    from botloom.nodes.ocr.api import match_lines, read_for_text
+    from botloom.nodes.ocr.api import _loose, search_text
     from botloom.nodes.ocr.engines import ENGINES, get_engine
     from botloom.runner.errors import BotloomError
 
-    pages, screen = generated_pages()
+    pages, screens = generated_pages()
     pages = pages[:1] if args.quick else pages + sroie_pages(3)
     names = ["rapidocr", "tesseract"] if args.quick else list(ENGINES)
     repeats = 1 if args.quick else 2
@@ -117,35 +184,47 @@ def main() -> int:
                 t = time.perf_counter()
                 engine.read(image)
                 per_page.append(time.perf_counter() - t)
-        finds = []
-        for _ in range(1 if args.quick else repeats + 1):
-            t = time.perf_counter()
-            found = match_lines(read_for_text(screen, "Save changes", engine=engine).lines, "Save changes")
-            finds.append(time.perf_counter() - t)
+        finds = {}
+        for screen_name, screen in screens.items():
+            for case, wanted in SEARCHES.items():
+                wanted = wanted[screen_name] if isinstance(wanted, dict) else wanted
+                times = []
+                for _ in range(1 if args.quick else repeats + 1):
+                    t = time.perf_counter()
+                    matches, _ = search_text(screen, wanted, engine=engine)
+                    times.append(time.perf_counter() - t)
+                found = bool(matches) and _loose(matches[0].line).find(_loose(wanted)) >= 0
+                finds[f"{screen_name} {case}"] = {"s": round(statistics.median(times), 3),
+                                                  "found": found == (case != "absent")}
         results["engines"][name] = {"available": True, "describe": engine.describe(), "load_s": round(load, 3),
                                     "first_load_s": round(first_load, 3),
-                                    "s_per_page": round(statistics.median(per_page), 3),
-                                    "find_text_s": round(statistics.median(finds), 3),
-                                    "find_text_found": bool(found)}
+                                    "s_per_page": round(statistics.median(per_page), 3), "find_text": finds}
     peer = results["engines"].get("tesseract", {})
-    print(f"\n{'engine':<10} {'load s':>7} {'s/page':>7} {'vs tess':>8} {'find-text s':>12} {'vs tess':>8}")
+    print(f"\n{'engine':<10} {'load s':>7} {'s/page':>7} {'vs tess':>8}")
     for name, r in results["engines"].items():
-        if not r.get("available"):
-            continue
-        ratio = r["s_per_page"] / peer["s_per_page"] if peer.get("available") else float("nan")
-        fratio = r["find_text_s"] / peer["find_text_s"] if peer.get("available") else float("nan")
-        r["ratio_vs_tesseract"] = round(ratio, 2)
-        print(f"{name:<10} {r['load_s']:>7.2f} {r['s_per_page']:>7.2f} {ratio:>7.2f}x {r['find_text_s']:>12.2f} "
-              f"{fratio:>7.2f}x" + ("" if r["find_text_found"] else "  (text not found)"))
+        if r.get("available"):
+            ratio = r["s_per_page"] / peer["s_per_page"] if peer.get("available") else float("nan")
+            r["ratio_vs_tesseract"] = round(ratio, 2)
+            print(f"{name:<10} {r['load_s']:>7.2f} {r['s_per_page']:>7.2f} {ratio:>7.2f}x")
+    print("\nfind-text on a 1280x800 screen, seconds (x: a wrong answer: the text missed, "
+          "or an absent text found)")
+    cases = [f"{screen} {case}" for screen in screens for case in SEARCHES]
+    print(f"{'engine':<10} " + " ".join(f"{c:>14}" for c in cases))
+    for name, r in results["engines"].items():
+        if r.get("available"):
+            cells = [f"{r['find_text'][c]['s']:.2f}" + ("" if r["find_text"][c]["found"] else " x") for c in cases]
+            print(f"{name:<10} " + " ".join(f"{c:>14}" for c in cells))
     default = results["engines"].get("rapidocr", {})
     if default.get("available"):
+        labels = [default["find_text"][f"{screen} label"] for screen in screens]
+        slowest = max(f["s"] for f in labels)
         print(f"\nrapidocr: {default['describe']}; first load on a new machine (making the int8 "
               f"recogniser) {default['first_load_s']:.2f} s")
         print_targets([
             (f"default engine s/page <= {TARGETS['default_s_per_page']}: {default['s_per_page']:.2f}",
              default["s_per_page"] <= TARGETS["default_s_per_page"]),
-            (f"find-text on 1280x800 <= {TARGETS['find_text_s']}: {default['find_text_s']:.2f}",
-             default["find_text_s"] <= TARGETS["find_text_s"])])
+            (f"find-text (a label) on 1280x800 <= {TARGETS['find_text_s']}: {slowest:.2f} (slower screen)",
+             slowest <= TARGETS["find_text_s"] and all(f["found"] for f in labels))])
     write_json(args.json, results)
     return 0
 

@@ -14,10 +14,21 @@ TESTS = Path(__file__).resolve().parent
 DEMO_PACK = TESTS / "data" / "packs"
 
 # Before anything imports Botloom: nothing in a test session may reach the real data folder.
-os.environ.setdefault("BOTLOOM_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"botloom-test-{os.getpid()}"))
 # Models derived on first use (the OCR engine's int8 recogniser) are made once per test session,
-# not once per test: the per-test data folders would each need their own copy.
-os.environ.setdefault("BOTLOOM_MODEL_CACHE", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"botloom-test-models-{os.getpid()}"))
+# not once per test: the per-test data folders would each need their own copy. Folders made
+# here are removed when the session ends.
+_SESSION_FOLDERS = []
+for _name, _prefix in (("BOTLOOM_HOME", "botloom-test"), ("BOTLOOM_MODEL_CACHE", "botloom-test-models")):
+    if _name not in os.environ:
+        os.environ[_name] = str(Path(os.environ.get("TMPDIR", "/tmp")) / f"{_prefix}-{os.getpid()}")
+        _SESSION_FOLDERS.append(Path(os.environ[_name]))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import shutil
+
+    for folder in _SESSION_FOLDERS:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

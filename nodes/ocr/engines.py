@@ -163,6 +163,16 @@ class OcrEngine:
     def _read(self, image) -> list[Line]:  # pragma: no cover - every engine overrides it
         raise NotImplementedError
 
+    def read_staged(self, image, stages, enough) -> OcrResult:
+        """Read the image in stages, stopping early: an engine that detects text boxes before
+        reading them reads the boxes ``stages[0]`` selects, then those ``stages[1]`` selects ...,
+        until ``enough(result so far)`` is true. A stage is ``select(widths, heights) -> mask``
+        over numpy arrays of box sizes (pixels). Engines that cannot detect boxes apart from
+        reading them read everything at once (this default)."""
+        result = self.read(image)
+        enough(result)
+        return result
+
     def describe(self) -> str:
         return self.name
 

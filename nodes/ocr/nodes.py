@@ -209,14 +209,16 @@ def read_screen(ctx, region, engine):
               _engine_param()],
       outputs=[Output("found", "boolean"), Output("box", "list", "[x, y, w, h] of the best match."),
                Output("center", "list", "[x, y] of the best match's centre, to click."),
-               Output("confidence", "number"), Output("matches", "list", "Every match, best first.")],
+               Output("confidence", "number"),
+               Output("matches", "list", "Every match read, best first. A line that is the text itself comes "
+                                         "first; once one is read, longer lines are not read.")],
       ports=("found", "missing"), requires=REQUIRES, preflight=preflight_engine,
       aliases=("locate text", "where is text", "text on screen"))
 def find_text_node(ctx, text, region, path, min_confidence, timeout, engine):
     """Looks for a text on the screen (or in an image) and gives its box; leaves by `missing` when absent."""
     import time
 
-    from .api import match_lines, read_for_text
+    from .api import search_text
 
     deadline = time.monotonic() + float(timeout or 0)
     while True:
@@ -228,8 +230,7 @@ def find_text_node(ctx, text, region, path, min_confidence, timeout, engine):
         else:
             image = _grab(ctx, region)
             dx, dy = _region(region)[:2] if region else (0, 0)
-        result = read_for_text(image, text, engine=_engine(ctx, engine))
-        matches = match_lines(result.lines, text, min_confidence)
+        matches, _ = search_text(image, text, engine=_engine(ctx, engine), min_confidence=min_confidence)
         if matches or time.monotonic() >= deadline:
             break
         ctx.sleep(0.5)

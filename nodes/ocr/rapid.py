@@ -1,5 +1,5 @@
 """The default OCR engine: PP-OCR models shipped inside the ``rapidocr`` wheel, run by ONNX
-Runtime, with Botloom's detector input, small-print pass, find-text line filter and int8
+Runtime, with Botloom's detector input, small-print pass, staged reading (find-text) and int8
 recogniser (``quantize.py``). See docs/ocr.md, "How rapidocr is made fast on an office PC".
 """
 
@@ -75,6 +75,12 @@ SMALL_TEXT = 20  # median text box height (detector pixels) under which a page i
 TEXT_HEIGHT = 24  # ... at the size that brings that median here
 
 
+def _box_sizes(boxes):
+    """Widths and heights of detector quads (``N x 4 x 2``)."""
+    return (boxes[:, :, 0].max(axis=1) - boxes[:, :, 0].min(axis=1),
+            boxes[:, :, 1].max(axis=1) - boxes[:, :, 1].min(axis=1))
+
+
 def _customise_detector(detector, size: int):
     """Give rapidocr's ``detector`` Botloom's input (``_DetectorInput``) and two behaviours.
 
@@ -84,26 +90,25 @@ def _customise_detector(detector, size: int):
     under ``SMALL_TEXT`` pixels, the page is detected again at the size that brings it to
     ``TEXT_HEIGHT`` (at most the page's own size). Pages of ordinary print pay nothing.
 
-    Finding a text: while ``min_chars`` is set, boxes too narrow to hold that many characters
-    (narrower than a quarter of their height per character) are dropped before recognition,
-    which is most of the time on a screen full of short labels."""
+    Reading in stages (``RapidOcrEngine.read_staged``): while ``select`` is set, only the
+    boxes it selects go on to recognition; ``last`` keeps the whole detection, and while
+    ``replay`` is set the detector hands that back instead of detecting the same image again."""
     import numpy as np
 
     base = type(detector)
 
     class Detector(base):
         def __call__(self, img):
-            out = self._detect(img)
-            if self.min_chars and out.boxes is not None:
-                widths = out.boxes[:, :, 0].max(axis=1) - out.boxes[:, :, 0].min(axis=1)
-                heights = out.boxes[:, :, 1].max(axis=1) - out.boxes[:, :, 1].min(axis=1)
-                keep = np.flatnonzero(widths >= 0.25 * np.maximum(1.0, heights) * self.min_chars)
-                if not len(keep):
-                    return type(out)()  # nothing to read: rapidocr returns an empty result
-                out.boxes = out.boxes[keep]
-                if out.scores is not None:
-                    out.scores = [out.scores[i] for i in keep]
-            return out
+            if self.select is None:
+                return self._detect(img)
+            out = self.last = self._detect(img) if self.replay is None else self.replay
+            if out.boxes is None:
+                return out
+            keep = np.flatnonzero(self.select(*_box_sizes(out.boxes)))
+            if not len(keep):
+                return type(out)()  # nothing to read: rapidocr returns an empty result
+            return type(out)(img=out.img, boxes=out.boxes[keep], elapse=out.elapse,
+                             scores=None if out.scores is None else [out.scores[i] for i in keep])
 
         def _detect(self, img):
             self.size = size
@@ -111,8 +116,7 @@ def _customise_detector(detector, size: int):
             longest = max(img.shape[:2])
             if out.boxes is None or len(out.boxes) < 3 or longest <= size:
                 return out
-            heights = out.boxes[:, :, 1].max(axis=1) - out.boxes[:, :, 1].min(axis=1)
-            median = float(np.median(heights)) * size / longest
+            median = float(np.median(_box_sizes(out.boxes)[1])) * size / longest
             if median >= SMALL_TEXT:
                 return out
             self.size = min(longest, int(size * TEXT_HEIGHT / max(1.0, median)))
@@ -122,7 +126,7 @@ def _customise_detector(detector, size: int):
                 self.size = size
 
     detector.__class__ = Detector
-    detector.size, detector.min_chars = size, 0
+    detector.size, detector.select, detector.replay, detector.last = size, None, None, None
     detector.get_preprocess = lambda: _DetectorInput(detector.size, detector.mean, detector.std)
     return detector
 
@@ -212,22 +216,43 @@ class RapidOcrEngine(OcrEngine):
         return (f"rapidocr (PP-OCRv6 small, {self.precision} recogniser, ONNX Runtime {self.providers[0]}, "
                 f"{self.threads} threads, detection at {self.detection_size} px)")
 
-    def read_for(self, image, min_chars: int) -> OcrResult:
-        """OCR for finding a text of ``min_chars`` letters: detected lines too narrow to hold it
-        are not recognised (see ``_customise_detector``)."""
-        if min_chars <= 3:
-            return self.read(image)
+    def read_staged(self, image, stages, enough) -> OcrResult:
+        """Detect once, then recognise the boxes of one stage after another until ``enough``
+        (see ``OcrEngine.read_staged``): finding a label on a screen reads the few boxes of
+        its size first, not every line."""
         started = time.perf_counter()
-        with self._lock:
-            self._detector.min_chars = min_chars
-            try:
-                out = self._ocr(image, return_word_box=True)
-            finally:
-                self._detector.min_chars = 0
-        lines = self._convert(out)
         h, w = image.shape[:2]
-        return OcrResult([ln for ln in lines if ln.text.strip()], int(w), int(h), self.name,
-                         time.perf_counter() - started)
+        lines: list[Line] = []
+        detector = self._detector
+        with self._lock:
+            try:
+                for stage in stages:
+                    detector.select = stage
+                    lines += [ln for ln in self._convert(self._ocr(image, return_word_box=True)) if ln.text.strip()]
+                    result = OcrResult(list(lines), int(w), int(h), self.name, time.perf_counter() - started)
+                    if enough(result):
+                        break
+                    detector.replay = detector.last  # the next stage reads other boxes of this detection
+            finally:
+                detector.select = detector.replay = detector.last = None
+        return result
+
+    def recognise(self, image, boxes) -> list[Line]:
+        """Read the text in each ``(x, y, w, h)`` box of ``image`` (no detection); lines read
+        as nothing are left out. Word boxes are estimated from the line's characters."""
+        from rapidocr.ch_ppocr_rec.typings import TextRecInput
+
+        if not boxes:
+            return []
+        crops = [image[y:y + h, x:x + w] for x, y, w, h in boxes]
+        with self._lock:
+            out = self._ocr._load_rec_model()(TextRecInput(img=crops, return_word_box=False))
+        lines = []
+        for box, text, score in zip(boxes, out.txts, out.scores):
+            text = " ".join(str(text).split())
+            if text and float(score) >= self._ocr.text_score:
+                lines.append(Line(text, tuple(int(v) for v in box), float(score), split_words(text, box, float(score))))
+        return lines
 
     def _read(self, image) -> list[Line]:
         with self._lock:  # one ONNX session set per engine: serialise calls from threads

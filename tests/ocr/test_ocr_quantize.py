@@ -90,21 +90,3 @@ def test_small_print_of_a_200_dpi_scan_keeps_its_lone_quantity_digits(rapid):
     docs = [d for d in discover(folder) if d.name in ("coolblue1", "coolblue2", "QualityHosting")]
     result = run_extract(docs, "rapidocr", {"threads": 2}, mode="ocr", log=lambda *_: None)
     assert result["line_items"]["counts"]["quantity"] == "20/21"
-
-
-def test_looking_for_a_text_skips_lines_too_narrow_to_hold_it(rapid):
-    from PIL import Image, ImageDraw, ImageFont
-
-    screen = Image.new("RGB", (900, 300), (240, 240, 240))
-    draw = ImageDraw.Draw(screen)
-    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 18)
-    for i, label in enumerate(["File", "Edit", "View"]):
-        draw.text((20 + 80 * i, 10), label, fill="black", font=font)
-    draw.text((20, 150), "Please save changes before closing", fill="black", font=font)
-    image = np.asarray(screen)
-    everything = [ln.text for ln in rapid.read(image).lines]
-    assert {"File", "Edit", "View"} <= set(everything)
-    found = [ln.text for ln in rapid.read_for(image, len("savechanges")).lines]
-    assert found == ["Please save changes before closing"]
-    assert rapid._detector.min_chars == 0  # back to reading everything
-    assert rapid.read_for(image, 80).lines == []  # no line is wide enough for 80 characters

@@ -1,0 +1,176 @@
+"""Finding a text on a screen: the quick look for labels (``labels.py``), the detector's
+staged reading, and how matches are ranked. Screens are rendered here with the DejaVu fonts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from botloom.nodes.ocr.api import search_text, text_stages
+from botloom.nodes.ocr.labels import label_boxes, line_boxes, misfit
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def font(name: str, px: int):
+    from PIL import ImageFont
+
+    path = DEJAVU / name
+    if not path.exists():
+        pytest.skip(f"{path} is not installed (apt-get install fonts-dejavu-core)")
+    return ImageFont.truetype(str(path), px)
+
+
+def screen(items, size=(1280, 800), background=(242, 242, 242)):
+    """``items``: (text, x, y, px[, font file, colour]) drawn on a flat background."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", size, background)
+    draw = ImageDraw.Draw(img)
+    for text, x, y, px, *rest in items:
+        face = rest[0] if rest else "DejaVuSans.ttf"
+        colour = rest[1] if len(rest) > 1 else (20, 20, 20)
+        draw.text((x, y), text, fill=colour, font=font(face, px))
+    return np.asarray(img)
+
+
+@pytest.fixture
+def detector_runs(rapid, monkeypatch):
+    """How many times a search went on to the detector (``read_staged``)."""
+    calls = []
+    original = rapid.read_staged
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(rapid, "read_staged", counting)
+    return calls
+
+
+@pytest.mark.parametrize("face", ["DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSans-Bold.ttf",
+                                  "DejaVuSansMono.ttf", "DejaVuSansCondensed.ttf"])
+@pytest.mark.parametrize("px", [12, 14, 18])
+def test_a_label_fits_its_own_words_and_not_others(face, px):
+    image = screen([("Save changes", 100, 100, px, face), ("Payment terms", 100, 200, px, face),
+                    ("Reminders", 100, 300, px, face)], size=(500, 400))
+    import cv2
+
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    save, payment, reminders = sorted(line_boxes(gray), key=lambda b: b[1])
+    assert misfit(gray, save, [4, 7]) is not None
+    assert misfit(gray, payment, [7, 5]) is not None
+    assert misfit(gray, reminders, [9]) is not None
+    assert misfit(gray, save, [9]) is None  # two words are not one
+    assert misfit(gray, payment, [4, 7]) is None  # 7 + 5 characters are not 4 + 7
+
+
+def test_rules_and_field_borders_are_not_text():
+    import cv2
+
+    image = screen([("Customer name", 40, 44, 13)], size=(700, 120))
+    image = image.copy()
+    cv2.rectangle(image, (180, 38), (600, 66), (150, 150, 150), 1)  # an empty input field
+    cv2.line(image, (0, 100), (700, 100), (120, 120, 120), 1)  # a rule
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    boxes = line_boxes(gray)
+    assert len(boxes) == 1 and boxes[0][0] < 60 and boxes[0][2] < 140, boxes
+    assert len(label_boxes(image, "Customer name")) == 1
+
+
+def test_a_label_is_found_without_the_detector(rapid, detector_runs):
+    image = screen([("File", 20, 8, 14), ("Edit", 90, 8, 14), ("Customer 07   Invoice INV-1007   Amount 122.50",
+                                                                 40, 120, 14),
+                    ("Cancel", 900, 700, 14), ("Save changes", 1040, 700, 14)])
+    matches, result = search_text(image, "save changes", engine=rapid)
+    assert detector_runs == []
+    assert matches[0].line == "Save changes" and matches[0].confidence > 0.9
+    x, y, w, h = matches[0].box
+    assert abs(x - 1040) < 10 and abs(y - 700) < 10 and 80 < w < 130
+    assert [ln.text for ln in result.lines] == ["Save changes"]  # one line read, nothing else
+
+
+def test_the_same_label_twice_gives_both_top_first(rapid, detector_runs):
+    image = screen([("Approve", 300, 500, 16), ("Approve", 300, 200, 16), ("Reject", 500, 200, 16)])
+    matches, _ = search_text(image, "Approve", engine=rapid)
+    assert detector_runs == []
+    assert [abs(m.box[1] - y) < 10 for m, y in zip(matches, (200, 500))] == [True, True]
+
+
+def test_light_text_on_a_dark_bar_is_found_quickly(rapid, detector_runs):
+    image = screen([("Acme Billing - Invoices", 12, 8, 13, "DejaVuSans.ttf", (255, 255, 255))],
+                   size=(600, 200), background=(40, 70, 120))
+    matches, _ = search_text(image, "Acme Billing - Invoices", engine=rapid)
+    assert detector_runs == [] and matches and matches[0].confidence > 0.9
+
+
+def test_a_text_inside_a_longer_line_is_read_by_the_detector(rapid, detector_runs):
+    image = screen([("Menu", 20, 8, 14), ("Please save changes before closing", 40, 150, 16)], size=(900, 300))
+    matches, result = search_text(image, "save changes", engine=rapid)
+    assert detector_runs == [1]
+    assert matches and matches[0].line == "Please save changes before closing"
+    x, _, w, _ = matches[0].box
+    assert 90 < x < 160 and w < 150  # narrowed to the two words inside the line
+    assert "Menu" not in [ln.text for ln in result.lines]  # too short to hold the text: never read
+
+
+def test_stage_one_answers_without_reading_the_longer_lines(rapid):
+    """With the quick look out of the way, the detector's first stage (boxes the size of the
+    text alone) finds the label and the long lines are not read."""
+    image = screen([("Customer 07   Invoice INV-1007   Amount 122.50", 40, 100 + 40 * i, 15) for i in range(5)]
+                   + [("Save changes", 1040, 700, 15)])
+    from botloom.nodes.ocr.api import _loose, match_lines
+
+    def enough(result):
+        return any(_loose(m.line) == "savechanges" for m in match_lines(result.lines, "Save changes"))
+
+    result = rapid.read_staged(image, text_stages("Save changes"), enough)
+    assert [ln.text for ln in result.lines] == ["Save changes"]
+    everything = rapid.read_staged(image, text_stages("Save changes"), lambda result: False)
+    assert len(everything.lines) == 6
+    detector = rapid._detector
+    assert detector.select is None and detector.replay is None and detector.last is None  # reads whole again
+    assert len(rapid.read(image).lines) == 6
+
+
+def test_lines_too_narrow_to_hold_the_text_are_never_read(rapid):
+    image = screen([("File", 20, 10, 18), ("Edit", 100, 10, 18), ("View", 180, 10, 18),
+                    ("Please save changes before closing", 20, 150, 18)], size=(900, 300))
+    assert {"File", "Edit", "View"} <= {ln.text for ln in rapid.read(image).lines}
+    result = rapid.read_staged(image, text_stages("save changes"), lambda result: False)
+    assert [ln.text for ln in result.lines] == ["Please save changes before closing"]
+    assert rapid.read_staged(image, text_stages("x" * 80), lambda result: False).lines == []
+
+
+def test_an_absent_text_reads_everything_and_finds_nothing(rapid, detector_runs):
+    image = screen([("Save changes", 1040, 700, 14), ("Cancel", 900, 700, 14)])
+    matches, result = search_text(image, "Delete forever", engine=rapid)
+    assert matches == [] and detector_runs == [1]
+
+
+def test_the_text_as_a_whole_line_ranks_before_the_text_inside_another(rapid):
+    from botloom.nodes.ocr.api import match_lines
+    from botloom.nodes.ocr.engines import Line, split_words
+
+    lines = [Line(text, (100, y, 120, 20), conf, split_words(text, (100, y, 120, 20), conf))
+             for text, y, conf in [("Subtotal", 100, 0.99), ("Total", 200, 0.90)]]
+    assert [m.line for m in match_lines(lines, "total")] == ["Total", "Subtotal"]
+    image = screen([("Subtotal", 100, 100, 18), ("Total", 100, 200, 18)], size=(600, 300))
+    matches, _ = search_text(image, "total", engine=rapid)
+    assert matches[0].line == "Total" and abs(matches[0].box[1] - 200) < 10
+
+
+def test_engines_without_a_detector_stage_read_everything(docs):
+    from botloom.nodes.ocr.engines import OcrEngine, OcrResult
+
+    class Whole(OcrEngine):
+        name = "whole"
+
+        def _read(self, image):
+            from botloom.nodes.ocr.engines import Line, split_words
+
+            return [Line("Save changes", (10, 10, 100, 20), 0.99, split_words("Save changes", (10, 10, 100, 20), 0.99))]
+
+    matches, result = search_text(np.zeros((50, 200, 3), np.uint8), "save changes", engine=Whole())
+    assert isinstance(result, OcrResult) and matches[0].box[0] == 10

@@ -79,3 +79,49 @@ def test_double_click_and_drag_select_text_in_mousepad(desktop, tmp_path):
     assert outputs(log, "one")["text"] == "CHARLIE", (outputs(log, "word"), [e.message for e in log.of("log")])
     span = outputs(log, "span")["text"]
     assert "BRAVO CHARLIE" in span and not span.startswith("ALPHA"), span
+
+
+def test_the_quick_look_and_the_detector_agree_on_real_apps(desktop, tmp_path):
+    """Every line the detector reads on real application windows (Mousepad, xcalc) is found
+    by search_text at that place; most are answered by the quick look, without the detector."""
+    pytest.importorskip("botloom.nodes.ocr.api", reason="text targets use the OCR pack")
+    import time
+
+    from botloom.nodes.desktop.screen import grab
+    from botloom.nodes.ocr.api import _loose, search_text
+    from botloom.nodes.ocr.engines import get_engine
+
+    note = tmp_path / "note.txt"
+    note.write_text("Dear customer,\nyour invoice INV-2024-0042 is overdue.\nPlease pay 1,234.56 EUR by "
+                    "15.04.2024.\nKind regards\nAccounts team\n", encoding="utf-8")
+    desktop.launch(["mousepad", str(note)])
+    desktop.wait_window("note")
+    desktop.launch(["xcalc"])
+    desktop.wait_window("Calculator")
+    time.sleep(1.5)  # let both windows paint
+    screen = np.asarray(grab())
+    engine = get_engine("rapidocr", {"threads": 2})
+    detector_runs = []
+    read_staged = engine.read_staged
+
+    def counting(*args, **kwargs):
+        detector_runs.append(1)
+        return read_staged(*args, **kwargs)
+
+    lines = [ln for ln in engine.read(screen).lines if ln.confidence >= 0.9 and len(_loose(ln.text)) >= 3]
+    assert len(lines) >= 15, [ln.text for ln in lines]
+    wrong, quick = [], 0
+    try:
+        engine.read_staged = counting
+        for line in lines:
+            detector_runs.clear()
+            matches, _ = search_text(screen, line.text, engine=engine)
+            quick += not detector_runs
+            cx, cy = matches[0].center if matches else (-1, -1)
+            same = [o for o in lines if _loose(o.text) == _loose(line.text) or _loose(line.text) in _loose(o.text)]
+            if not any(o.box[0] <= cx <= o.box[0] + o.box[2] and o.box[1] <= cy <= o.box[1] + o.box[3] for o in same):
+                wrong.append((line.text, line.box, matches[:1]))
+    finally:
+        del engine.read_staged
+    assert wrong == []
+    assert quick >= len(lines) // 2, f"the quick look answered {quick} of {len(lines)}"

@@ -294,12 +294,54 @@ class EasyOcrEngine(OcrEngine):
         with self._lock, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             results = self._reader.readtext(image, paragraph=False)
+        return merge_fragments(self._lines(results))
+
+    @staticmethod
+    def _lines(results) -> list[Line]:
         lines = []
         for quad, text, score in results:
             text = " ".join(str(text).split())
-            box = quad_to_box(quad)
-            lines.append(Line(text, box, float(score), split_words(text, box, float(score))))
-        return merge_fragments(lines)
+            if text:
+                box = quad_to_box(quad)
+                lines.append(Line(text, box, float(score), split_words(text, box, float(score))))
+        return lines
+
+    def recognise(self, image, boxes) -> list[Line]:
+        """Read the text in each ``(x, y, w, h)`` box of ``image`` without detecting."""
+        import cv2
+
+        if not boxes:
+            return []
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        spans = [[int(x), int(x + w), int(y), int(y + h)] for x, y, w, h in boxes]
+        with self._lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results = self._reader.recognize(grey, horizontal_list=spans, free_list=[], reformat=False)
+        return self._lines(results)
+
+    def read_staged(self, image, stages, enough) -> OcrResult:
+        """Detect once (CRAFT), then recognise the boxes of one stage after another until
+        ``enough`` (see ``OcrEngine.read_staged``)."""
+        import numpy as np
+
+        started = time.perf_counter()
+        with self._lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            horizontal, free = self._reader.detect(image)
+        boxes = [(x0, y0, x1 - x0, y1 - y0) for x0, x1, y0, y1 in horizontal[0]]
+        boxes += [quad_to_box(quad) for quad in free[0]]
+        widths = np.array([b[2] for b in boxes], dtype=float)
+        heights = np.array([b[3] for b in boxes], dtype=float)
+        h, w = image.shape[:2]
+        lines: list[Line] = []
+        result = OcrResult([], int(w), int(h), self.name)
+        for stage in stages:
+            chosen = [box for box, keep in zip(boxes, stage(widths, heights) if boxes else []) if keep]
+            lines += self.recognise(image, chosen)
+            result = OcrResult(merge_fragments(list(lines)), int(w), int(h), self.name, time.perf_counter() - started)
+            if enough(result):
+                break
+        return result
 
 
 def merge_fragments(lines: list[Line], max_gap: float = 1.0) -> list[Line]:

@@ -174,3 +174,23 @@ def test_engines_without_a_detector_stage_read_everything(docs):
 
     matches, result = search_text(np.zeros((50, 200, 3), np.uint8), "save changes", engine=Whole())
     assert isinstance(result, OcrResult) and matches[0].box[0] == 10
+
+
+def test_easyocr_finds_a_label_by_the_quick_look_and_a_longer_line_in_stages(monkeypatch):
+    from botloom.nodes.ocr import engines
+    from botloom.runner.errors import MissingDependencyError
+
+    try:
+        engine = engines.get_engine("easyocr")
+    except MissingDependencyError as exc:
+        pytest.skip(f"easyocr is not installed here: {exc.message} (installer/setup.d/ocr.sh installs it)")
+    calls = []
+    original = engine.read_staged
+    monkeypatch.setattr(engine, "read_staged", lambda *a, **k: calls.append(1) or original(*a, **k))
+    image = screen([("Menu", 20, 8, 16), ("Please save changes before closing", 40, 80, 16),
+                    ("Save changes", 420, 150, 16)], size=(700, 200))
+    matches, _ = search_text(image, "Save changes", engine=engine)
+    assert calls == [] and abs(matches[0].box[0] - 420) < 12
+    matches, result = search_text(image, "changes before", engine=engine)
+    assert calls == [1] and matches[0].line == "Please save changes before closing"
+    assert "Menu" not in [ln.text for ln in result.lines]

@@ -243,3 +243,59 @@ def test_real_invoice_service_lines_with_their_notes():
 def test_real_invoice_vendor_from_the_payee_and_the_footer():
     values = extract(_real("NetpresseInvoice.pdf")).values()
     assert values["vendor"] == "NETPRESSE"  # the page's top-right block is the customer's address
+
+
+# ---------------------------------------------------------------- receipts: totals and names
+
+def test_a_tax_summary_tables_total_row_is_not_the_receipts_total():
+    values = extract(page(("SUPERMART SDN BHD", 10, 10), ("TOTAL GST :", 10, 300), ("5.36", 400, 300),
+                          ("TOTAL :", 10, 340), ("94.60", 10, 362),  # the value under its label
+                          ("CASH :", 10, 390), ("100.00", 400, 390), ("GST SUMMARY", 10, 450),
+                          ("AMOUNT", 200, 480), ("GST", 400, 480), ("SR 6%", 10, 510), ("89.26", 200, 510),
+                          ("5.36", 400, 510), ("TOTAL :", 10, 540), ("89.26", 200, 540), ("5.36", 400, 540))).values()
+    assert values["total"] == "94.60"
+
+
+def test_a_rate_in_the_total_label_is_not_the_total():
+    values = extract(page(("PAPER SHOP SDN BHD", 10, 10), ("TOTAL SALES INCLUSIVE GST @6.00%:", 10, 300),
+                          ("13.40", 500, 300), ("CASH RECEIVED:", 10, 330), ("20.00", 500, 330))).values()
+    assert values["total"] == "13.40"
+
+
+def test_the_amount_accepted_or_received_is_not_the_total():
+    values = extract(page(("CAR PARK SDN BHD", 10, 10), ("TOTAL AMOUNT", 10, 300), ("1.50 RM", 400, 300),
+                          ("ACCEPTED TOTAL", 10, 330), ("2.00 RM", 400, 330), ("CHANGE", 10, 360),
+                          ("0.50 RM", 400, 360))).values()
+    assert values["total"] == "1.50"
+
+
+def test_net_total_is_the_total_on_a_receipt_and_the_subtotal_beside_a_larger_total():
+    receipt = extract(page(("CASH & CARRY", 10, 10), ("NET TOTAL :", 10, 300), ("90.00", 400, 300),
+                           ("CASH :", 10, 330), ("100.00", 400, 330), ("GST SUMMARY", 10, 400),
+                           ("AMOUNT(RM)", 200, 430), ("TAX(RM)", 400, 430), ("S = 6%", 10, 460), ("84.90", 200, 460),
+                           ("5.10", 400, 460))).values()
+    assert receipt["total"] == "90.00"
+    invoice = extract(page(("Acme Supplies GmbH", 10, 10), ("Net total", 10, 300), ("100.00", 400, 300),
+                           ("VAT 19%", 10, 330), ("19.00", 400, 330), ("Total", 10, 360), ("119.00", 400, 360))).values()
+    assert (invoice["total"], invoice["subtotal"]) == ("119.00", "100.00")
+
+
+@pytest.mark.parametrize("rows, name", [
+    ([("AIK HUAT HARDWARE", 10, 10), ("ENTERPRISE (SETIA", 10, 32), ("ALAM) SDN BHD", 10, 54)],
+     "AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM) SDN BHD"),
+    ([("THE COFFEE BEAN", 10, 10), ("& TEA LEAF (M) SDN. BHD.", 10, 32)], "THE COFFEE BEAN & TEA LEAF (M) SDN. BHD."),
+    ([("PERNIAGAAN ZHENG HUI", 10, 10), ("JM0326955-V", 10, 32)], "PERNIAGAAN ZHENG HUI"),
+])
+def test_a_company_name_over_several_lines_is_read_whole(rows, name):
+    values = extract(page(*rows, ("NO.59 JALAN PERMAS 9/5", 10, 76), ("81750 JOHOR BAHRU", 10, 98),
+                          ("TOTAL :", 10, 400), ("12.50", 400, 400),
+                          ("GOGIANT ENGINEERING (M) SDN BHD", 10, 200))).values()
+    assert values["vendor"] == name
+
+
+def test_a_brand_over_a_separate_legal_name_stays_the_vendor():
+    result = extract(page(("KIKU JAPANESE RESTAURANT", 10, 10), ("TK DIVISION KITCHEN SDN BHD", 10, 32),
+                          ("19-1, JALAN MALINJA 2", 10, 54), ("TOTAL :", 10, 400), ("12.50", 400, 400)))
+    values = result.values()
+    assert values["vendor"] == "KIKU JAPANESE RESTAURANT"
+    assert values["vendor_legal_name"] == "TK DIVISION KITCHEN SDN BHD"

@@ -282,7 +282,9 @@ def _offset(t: dict) -> tuple[int, int]:
     return int(off[0]), int(off[1])
 
 
-def attempt(ctx, t: dict, index: int = 0) -> Hit:
+def attempt(ctx, t: dict, index: int = 0, searches: dict | None = None) -> Hit:
+    """One look for target ``t``; raises Miss when it is not there. ``searches`` keeps a text
+    target's search between the looks of one wait (an unchanged screen is not read again)."""
     from . import screen
 
     win = window_of(t, ctx)
@@ -328,14 +330,16 @@ def attempt(ctx, t: dict, index: int = 0) -> Hit:
 
     # text (OCR)
     try:
-        from botloom.nodes.ocr.api import find_text
+        from botloom.nodes.ocr.api import TextSearch
     except ImportError:
         raise NodeError("text targets need the OCR pack, which is not installed", kind="missing_dependency",
                         fix=f"run: pip install 'botloom[ocr]' (or use an image or point target); "
                             f"desktop nodes themselves need {INSTALL}") from None
     min_conf = float(t.get("confidence", 0.5))
     engine = t.get("engine") or None
-    matches = find_text(shot, str(t["text"]), engine=engine, min_confidence=min_conf)
+    searches = {} if searches is None else searches
+    search = searches.setdefault(index, TextSearch(str(t["text"]), engine=engine, min_confidence=min_conf))
+    matches, _ = search(shot)
     if not matches:
         raise Miss(f"no text '{t['text']}' read in the area {area}", 0.0)
     m = matches[0]
@@ -354,11 +358,12 @@ def locate(ctx, target: Any, timeout: float = 0.0, *, log: bool = True) -> Hit:
     require_display(ctx)
     targets = chain(target)
     deadline = time.monotonic() + max(0.0, float(timeout or 0))
+    searches: dict = {}
     while True:
         misses: list[tuple[dict, Miss]] = []
         for i, t in enumerate(targets):
             try:
-                hit = attempt(ctx, t, i)
+                hit = attempt(ctx, t, i, searches)
             except Miss as miss:
                 misses.append((t, miss))
                 continue

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-__all__ = ["TextMatch", "find_text", "match_lines", "read_image", "search_text"]
+__all__ = ["TextMatch", "TextSearch", "find_text", "match_lines", "read_image", "search_text"]
 
 
 @dataclass(frozen=True)
@@ -233,3 +233,29 @@ def search_text(image, text: str, *, engine=None, min_confidence: float = 0.5, s
 
     result = ocr.read_staged(array, text_stages(text), enough)
     return found, result
+
+
+class TextSearch:
+    """Looking for one text again and again, as a wait loop does: an image identical to the one
+    looked at last gets the last answer without being read again, so a screen that has not
+    changed while a bot waits for a dialog costs a comparison, not an OCR.
+
+        search = TextSearch("Saved", engine="rapidocr", min_confidence=0.6)
+        matches, result = search(screen_rgb)      # search_text's answer"""
+
+    def __init__(self, text: str, *, engine=None, min_confidence: float = 0.5, settings: dict | None = None):
+        self.text, self.engine, self.min_confidence, self.settings = text, engine, min_confidence, settings
+        self._last: tuple | None = None  # (image key, answer)
+
+    def __call__(self, image):
+        import hashlib
+
+        array = as_rgb_array(image)
+        key = (array.shape, hashlib.blake2b(array.tobytes(), digest_size=16).digest())
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        answer = search_text(array, self.text, engine=self.engine, min_confidence=self.min_confidence,
+                             settings=self.settings)
+        self._last = (key, answer)
+        return answer
+

@@ -218,8 +218,9 @@ def find_text_node(ctx, text, region, path, min_confidence, timeout, engine):
     """Looks for a text on the screen (or in an image) and gives its box; leaves by `missing` when absent."""
     import time
 
-    from .api import search_text
+    from .api import TextSearch
 
+    search = TextSearch(text, engine=_engine(ctx, engine), min_confidence=min_confidence)
     deadline = time.monotonic() + float(timeout or 0)
     while True:
         if path:
@@ -230,7 +231,7 @@ def find_text_node(ctx, text, region, path, min_confidence, timeout, engine):
         else:
             image = _grab(ctx, region)
             dx, dy = _region(region)[:2] if region else (0, 0)
-        matches, _ = search_text(image, text, engine=_engine(ctx, engine), min_confidence=min_confidence)
+        matches, _ = search(image)  # an unchanged screen is not read again
         if matches or time.monotonic() >= deadline:
             break
         ctx.sleep(0.5)

@@ -194,3 +194,39 @@ def test_easyocr_finds_a_label_by_the_quick_look_and_a_longer_line_in_stages(mon
     matches, result = search_text(image, "changes before", engine=engine)
     assert calls == [1] and matches[0].line == "Please save changes before closing"
     assert "Menu" not in [ln.text for ln in result.lines]
+
+
+def test_a_repeated_search_reads_an_unchanged_image_once():
+    from botloom.nodes.ocr.api import TextSearch
+    from botloom.nodes.ocr.engines import Line, OcrEngine, split_words
+
+    class Counting(OcrEngine):
+        name = "counting"
+        reads = 0
+
+        def _read(self, image):
+            Counting.reads += 1
+            text = "Saved" if image[0, 0, 0] else "Working"
+            return [Line(text, (10, 10, 60, 20), 0.99, split_words(text, (10, 10, 60, 20), 0.99))]
+
+    search = TextSearch("Saved", engine=Counting())
+    waiting = np.zeros((40, 100, 3), np.uint8)
+    assert search(waiting)[0] == [] and search(waiting.copy())[0] == [] and Counting.reads == 1
+    done = waiting.copy()
+    done[0, 0, 0] = 255  # one pixel changed: read again
+    assert search(done)[0][0].line == "Saved" and Counting.reads == 2
+
+
+def test_the_find_text_node_waiting_on_an_unchanged_image_reads_it_once(tmp_path, monkeypatch):
+    from PIL import Image
+    from botloom.nodes.ocr.rapid import RapidOcrEngine
+    from nodes_helpers import run_node
+
+    path = tmp_path / "screen.png"
+    Image.fromarray(screen([("Working", 100, 100, 16)], size=(400, 200))).save(path)
+    reads = []
+    staged = RapidOcrEngine.read_staged
+    monkeypatch.setattr(RapidOcrEngine, "read_staged", lambda self, *a, **k: reads.append(1) or staged(self, *a, **k))
+    result, out = run_node("ocr.find_text", {"text": "Saved", "path": str(path), "timeout": 1.2})
+    assert result.state == "succeeded", result.error
+    assert out["found"] is False and reads == [1]  # three looks, one read

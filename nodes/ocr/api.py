@@ -190,7 +190,7 @@ def search_text(image, text: str, *, engine=None, min_confidence: float = 0.5, s
     """Look for ``text`` in ``image``: ``(matches best first, OcrResult of what was read)``.
 
     Labels first. On a flat screen, the lines laid out like the text alone (as many words,
-    about as many glyphs each: ``labels.py``) are read without running the detector; when one
+    about as many glyphs each: ``screen_labels.py``) are read without running the detector; when one
     reads as the text (letters and digits equal), that is the answer. Otherwise the detector
     runs once and the boxes the size of the text alone are read, then, unless one of them
     reads as the text, the wider lines that may hold it inside. A button, a menu item or a
@@ -209,7 +209,7 @@ def search_text(image, text: str, *, engine=None, min_confidence: float = 0.5, s
         import time
         from itertools import groupby
 
-        from .labels import label_boxes
+        from .screen_labels import label_boxes
 
         started = time.perf_counter()
         lines: list = []

@@ -110,7 +110,7 @@ def _alnum(text) -> str:
 
 
 def expected_value(name: str, raw, date_order: str = "DMY"):
-    from .extract import find_currency, parse_amount, parse_date
+    from .values import find_currency, parse_amount, parse_date
 
     if raw is None or raw == "":
         return None

@@ -7,7 +7,8 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from .engines import Word, union_box
-from .extract import Item, _label_match, amounts_in, fmt_amount, tidy
+from .extract import Item, _label_match, tidy
+from .values import amounts_in, fmt_amount
 
 
 COLUMN_KINDS = [  # (kind, pattern on one header word, lower case); first match wins

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from .extract import COMPANY_SUFFIX, NOT_VENDOR, Item, _below, parse_date
+from .extract import COMPANY_SUFFIX, NOT_VENDOR, Item, _below
+from .values import parse_date
 
 
 LEGAL_FORM = re.compile(

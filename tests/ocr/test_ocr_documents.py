@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from botloom.nodes.ocr.documents import page_indexes, read_document, read_pdf
 from botloom.nodes.ocr.engines import Line, check_model_file, split_words
-from botloom.nodes.ocr.extract import extract, parse_amount, parse_date
+from botloom.nodes.ocr.extract import extract
+from botloom.nodes.ocr.values import parse_amount, parse_date
 from botloom.nodes.ocr.tables import table_from_lines
 from botloom.runner.errors import NodeError
 from ocr_docs import DE_FIELDS, EN_FIELDS

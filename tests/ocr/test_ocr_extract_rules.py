@@ -10,7 +10,8 @@ import pytest
 from botloom.nodes.ocr.documents import read_document
 from botloom.nodes.ocr.engines import Line, split_words
 from botloom.nodes.ocr.evaluate import compare_items, expected_items
-from botloom.nodes.ocr.extract import extract, parse_amount
+from botloom.nodes.ocr.extract import extract
+from botloom.nodes.ocr.values import parse_amount
 from ocr_docs import font_path, shared_data, write_text_pdf
 
 

@@ -1,4 +1,4 @@
-"""Finding a text on a screen: the quick look for labels (``labels.py``), the detector's
+"""Finding a text on a screen: the quick look for labels (``screen_labels.py``), the detector's
 staged reading, and how matches are ranked. Screens are rendered here with the DejaVu fonts."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from botloom.nodes.ocr.api import search_text, text_stages
-from botloom.nodes.ocr.labels import label_boxes, line_boxes, misfit
+from botloom.nodes.ocr.screen_labels import label_boxes, line_boxes, misfit
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 

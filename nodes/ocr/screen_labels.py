@@ -7,17 +7,20 @@ text lines and their letters can be told apart with a few OpenCV operations:
 
 1. ``line_boxes``: the morphological gradient marks glyph edges whatever the colours; long
    horizontal and vertical rules (field borders, table lines) are removed; a short closing
-   joins letters, and pieces side by side on one line are joined into lines.
+   joins letters; a piece spanning two rows of a dense list is cut between them, and pieces
+   side by side on one line are joined into lines.
 2. ``misfit``: inside a line box, the ink columns (Otsu threshold of the crop) split into
    runs, about one per glyph at screen resolution; cut at its widest gaps into as many words
-   as the text has, the line must have about as many glyphs as the text has characters, and
-   each word about its share of the width ("Save changes": 4 and 7 of 11).
+   as the text has (an icon before the text left out), the line must have about as many
+   glyphs as the text has characters, and each word about its estimated share of the width
+   ("Save changes": 4 and 7 characters, "Fill form": a narrow word and a wider one).
 3. ``label_boxes``: the lines that fit are the candidates, padded like the detector's boxes,
    the closest fits first.
 
-The candidates are then read by the recogniser, closest first (``search_text`` in ``api.py``). Nothing here
-decides a match: a screen where this finds nothing right (a photo, a gradient, glyphs that
-touch) simply falls back to the detector, so a wrong guess costs time, never a result.
+The candidates are then read by the recogniser, closest first (``search_text`` in
+``api.py``). Nothing here decides a match: a screen where this finds nothing right (a photo,
+a gradient, glyphs that touch) simply falls back to the detector, so a wrong guess costs
+time, never a result.
 """
 
 from __future__ import annotations
@@ -40,9 +43,32 @@ def line_boxes(gray) -> list[tuple[int, int, int, int]]:
     bw = cv2.subtract(bw, rules)
     bw = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
     _, _, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
-    pieces = sorted((int(x), int(y), int(w), int(h)) for x, y, w, h, _ in stats[1:]
-                    if MIN_HEIGHT // 2 <= h <= MAX_HEIGHT and w < 40 * h)
+    pieces = [(int(x), int(y), int(w), int(h)) for x, y, w, h, _ in stats[1:]
+              if MIN_HEIGHT // 2 <= h <= MAX_HEIGHT and w < 40 * h]
+    pieces = sorted(_split_rows(bw, pieces))
     return [b for b in _join_lines(pieces) if MIN_HEIGHT <= b[3] <= MAX_HEIGHT]
+
+
+def _split_rows(bw, pieces):
+    """Pieces that span two rows of a dense list (a descender touching the next row's capital)
+    cut at the emptiest row of their middle; a piece of large print has no such valley."""
+    import numpy as np
+
+    heights = [h for _, _, _, h in pieces if h >= MIN_HEIGHT]
+    if not heights:
+        return pieces
+    usual = float(np.median(heights))
+    out = []
+    for x, y, w, h in pieces:
+        if h > 1.6 * usual:
+            rows = np.count_nonzero(bw[y:y + h, x:x + w], axis=1)
+            lo, hi = int(0.3 * h), int(0.7 * h) + 1
+            cut = lo + int(np.argmin(rows[lo:hi]))
+            if rows[cut] <= 0.15 * rows.max():
+                out += [(x, y, w, cut), (x, y + cut + 1, w, h - cut - 1)]
+                continue
+        out.append((x, y, w, h))
+    return out
 
 
 def _join_lines(pieces):
@@ -53,7 +79,7 @@ def _join_lines(pieces):
         for line in reversed(lines[-60:]):  # recent lines: pieces come left to right
             lx, ly, lw, lh = line
             overlap = min(ly + lh, y + h) - max(ly, y)
-            if overlap >= 0.6 * min(lh, h) and 0 <= x - (lx + lw) <= 1.2 * max(lh, h):
+            if overlap >= 0.6 * min(lh, h) and x - (lx + lw) <= 1.2 * max(lh, h):  # or overlapping
                 nx, ny = lx, min(ly, y)
                 line[:] = [nx, ny, max(lx + lw, x + w) - nx, max(ly + lh, y + h) - ny]
                 break
@@ -76,35 +102,86 @@ def _ink_runs(gray, box):
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
-def misfit(gray, box, wanted: list[int]) -> float | None:
-    """How unlike the words ``wanted`` (characters per word) the line in ``box`` is laid out,
-    from 0 (alike), or None when it cannot be that text.
+# Rough advance widths of characters in proportional UI fonts, in ems: enough to tell that
+# "Fill" is narrower than "form" though both have four letters.
+_NARROW, _SEMI, _WIDE = set("iljI.,:;'!|` "), set("ftr()[]-/1"), set("mwMW@%")
 
-    The line is cut into as many words as wanted at its widest gaps, which must be wider than
-    every other gap, and no other gap may look like a space (wider than 2.5 times the median
-    gap and 0.3 line heights). Then the glyph count (column runs: touching glyphs count as one, so
-    between half and all of the characters, plus one for a split glyph) and each word's share
-    of the width (within 0.12 of its share of the characters) must agree."""
+
+def text_width(word: str) -> float:
+    """An estimate of ``word``'s width in ems."""
+    return sum(0.3 if c in _NARROW else 0.42 if c in _SEMI else 0.85 if c in _WIDE
+               else 0.68 if c.isupper() else 0.55 for c in word)
+
+
+def misfit(gray, box, words: list[str]):
+    """How unlike the words ``words`` the line in ``box`` is laid out: ``(score, box)`` with
+    the score from 0 (alike) and the box narrowed to the words, or None when it cannot be that
+    text.
+
+    The line is cut into words at its widest gaps, which must be wider than every other gap,
+    while no other gap may look like a space (wider than 2.5 times the median gap and 0.3 line
+    heights). Or it is cut at every gap that looks like a space, and an icon or a tree's arrow
+    before or after the text, one or two words too many, is left out. Cut there, the glyph
+    count (column runs: touching glyphs count as one, so between half and all of the
+    characters, plus one for a split glyph) and each word's share of the width (within 0.12
+    of its estimated share, ``text_width``) must agree."""
     import numpy as np
 
     starts, ends = _ink_runs(gray, box)
-    cuts = len(wanted) - 1
-    total = sum(wanted)
-    if len(starts) <= cuts or not 0.5 * total <= len(starts) <= total + 1:
+    if not len(starts):
         return None
+    x, y, w, h = box
     gaps = starts[1:] - ends[:-1]
-    chosen = np.sort(np.argsort(-gaps, kind="stable")[:cuts])
-    rest = np.delete(gaps, chosen)
-    if cuts and (gaps[chosen].min() < 2 or (rest.size and gaps[chosen].min() <= rest.max())):
+    wide = max(3.0, 0.3 * h, 2.5 * float(np.median(gaps))) if len(gaps) else 0.0
+    splits = []  # each a list of words as (first run, last run)
+    need = len(words) - 1
+    if len(gaps) >= need:  # the widest gaps
+        chosen = sorted(int(i) for i in np.argsort(-gaps, kind="stable")[:need])
+        rest = np.delete(gaps, chosen)
+        if (not need or (gaps[chosen].min() >= 2 and (not rest.size or gaps[chosen].min() > rest.max()))) and (
+                not rest.size or rest.max() < wide):
+            splits.append(_words_at(chosen, len(starts)))
+    # every space-wide gap, with one or two icons (a blob: a single ink run) left out at the ends
+    segments = _words_at([i for i, gap in enumerate(gaps) if gap >= wide], len(starts))
+    extra = len(segments) - len(words)
+    for drop_first in range(0, min(2, extra) + 1) if 0 < extra <= 2 else ():
+        kept = segments[drop_first:len(segments) - (extra - drop_first)]
+        dropped = segments[:drop_first] + segments[len(segments) - (extra - drop_first):]
+        if all(first == last for first, last in dropped):
+            splits.append(kept)
+    best = None
+    for split in splits:
+        score = _fit(starts, ends, [a for a, _ in split], [b for _, b in split], words)
+        if score is not None and (best is None or score < best[0]):
+            x0, x1 = x + int(starts[split[0][0]]), x + int(ends[split[-1][1]])
+            best = (score, (x0, y, x1 - x0, h))
+    return best
+
+
+def _words_at(cuts, runs: int) -> list[tuple[int, int]]:
+    """Words as (first run, last run) when the line's ``runs`` ink runs are cut after the
+    gaps ``cuts`` (gap i lies between runs i and i + 1)."""
+    firsts = [0] + [i + 1 for i in cuts]
+    lasts = list(cuts) + [runs - 1]
+    return list(zip(firsts, lasts))
+
+
+def _fit(starts, ends, firsts, lasts, words) -> float | None:
+    """The score of words ``firsts[i]..lasts[i]`` (indexes of ink runs) against ``words``."""
+    import numpy as np
+
+    if len(firsts) != len(words):
         return None
-    if rest.size and rest.max() >= max(3.0, 0.3 * box[3], 2.5 * float(np.median(rest))):
-        return None  # one more gap as wide as a space: more words than wanted
-    firsts, lasts = np.concatenate([[0], chosen + 1]), np.concatenate([chosen, [len(starts) - 1]])
-    widths = ends[lasts] - starts[firsts]
-    shares = np.abs(widths / max(1, widths.sum()) - np.asarray(wanted) / total)
+    runs = lasts[-1] - firsts[0] + 1
+    total = sum(len(word) for word in words)
+    if not 0.5 * total <= runs <= total + 1:
+        return None
+    widths = np.array([ends[b] - starts[a] for a, b in zip(firsts, lasts)], dtype=float)
+    expected = np.array([text_width(word) for word in words])
+    shares = np.abs(widths / max(1.0, widths.sum()) - expected / expected.sum())
     if shares.max() > 0.12:
         return None
-    return abs(len(starts) - total) / total + float(shares.sum())
+    return abs(runs - total) / total + float(shares.sum())
 
 
 def label_boxes(image, text: str) -> list[tuple[float, tuple[int, int, int, int]]]:
@@ -113,20 +190,38 @@ def label_boxes(image, text: str) -> list[tuple[float, tuple[int, int, int, int]
     same label shown twice has the same misfit."""
     import cv2
 
-    wanted = [len(word) for word in text.split()]
-    if not wanted:
+    words = text.split()
+    if not words:
         return []
+    letters = sum(len(word) for word in words)
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     height, width = gray.shape
     found = []
-    for box in line_boxes(gray):
+    lines = line_boxes(gray)
+    for box in lines:
         x, y, w, h = box
-        if not (0.25 * sum(wanted) * h <= w <= 1.6 * (sum(wanted) + len(wanted)) * h):
+        if w < 0.25 * letters * h:
             continue
-        off = misfit(gray, box, wanted)
-        if off is not None:
-            off = round(off, 1)  # steps: the same label shown twice falls in one step
-            pad_x, pad_y = max(2, round(0.3 * h)), max(2, round(0.25 * h))
-            x0, y0 = max(0, x - pad_x), max(0, y - pad_y)
-            found.append((off, (x0, y0, min(width, x + w + pad_x) - x0, min(height, y + h + pad_y) - y0)))
+        fit = misfit(gray, box, words)
+        if fit is not None:
+            off, text_box = fit
+            if text_box[2] <= 1.6 * (letters + len(words)) * h:
+                # steps: the same label shown twice falls in one step
+                found.append((round(off, 1), _padded(text_box, lines, width, height)))
     return sorted(found)
+
+
+def _padded(box, lines, width: int, height: int) -> tuple[int, int, int, int]:
+    """``box`` with the margin the recogniser expects around a line (a quarter of its height
+    above and below, 0.3 at the ends), but not into the lines above and below it: in a dense
+    list the next row's ascenders would be read as part of this one."""
+    x, y, w, h = box
+    pad_x, top, bottom = max(2, round(0.3 * h)), max(2, round(0.25 * h)), max(2, round(0.25 * h))
+    for ox, oy, ow, oh in lines:
+        if ox < x + w and ox + ow > x:  # overlapping columns
+            if oy + oh <= y:
+                top = min(top, max(1, (y - (oy + oh)) // 2))
+            elif oy >= y + h:
+                bottom = min(bottom, max(1, (oy - (y + h)) // 2))
+    x0, y0 = max(0, x - pad_x), max(0, y - top)
+    return x0, y0, min(width, x + w + pad_x) - x0, min(height, y + h + bottom) - y0

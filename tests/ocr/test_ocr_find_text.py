@@ -59,11 +59,11 @@ def test_a_label_fits_its_own_words_and_not_others(face, px):
 
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     save, payment, reminders = sorted(line_boxes(gray), key=lambda b: b[1])
-    assert misfit(gray, save, [4, 7]) is not None
-    assert misfit(gray, payment, [7, 5]) is not None
-    assert misfit(gray, reminders, [9]) is not None
-    assert misfit(gray, save, [9]) is None  # two words are not one
-    assert misfit(gray, payment, [4, 7]) is None  # 7 + 5 characters are not 4 + 7
+    assert misfit(gray, save, ["Save", "changes"]) is not None
+    assert misfit(gray, payment, ["Payment", "terms"]) is not None
+    assert misfit(gray, reminders, ["Reminders"]) is not None
+    assert misfit(gray, save, ["Reminders"]) is None  # two words are not one
+    assert misfit(gray, payment, ["Save", "changes"]) is None  # 7 + 5 characters are not 4 + 7
 
 
 def test_rules_and_field_borders_are_not_text():
@@ -230,3 +230,22 @@ def test_the_find_text_node_waiting_on_an_unchanged_image_reads_it_once(tmp_path
     result, out = run_node("ocr.find_text", {"text": "Saved", "path": str(path), "timeout": 1.2})
     assert result.state == "succeeded", result.error
     assert out["found"] is False and reads == [1]  # three looks, one read
+
+
+def test_a_label_after_an_icon_is_found_by_the_quick_look(rapid, detector_runs):
+    import cv2
+
+    image = screen([("Run tests", 44, 100, 14), ("Stop", 44, 160, 14)], size=(400, 220)).copy()
+    cv2.rectangle(image, (22, 101), (35, 114), (40, 160, 60), -1)  # a filled icon left of each label
+    cv2.rectangle(image, (22, 161), (35, 174), (200, 50, 50), -1)
+    matches, _ = search_text(image, "Run tests", engine=rapid)
+    assert detector_runs == [] and abs(matches[0].box[0] - 44) < 12  # the box starts at the text
+
+
+def test_rows_of_a_dense_list_are_told_apart(rapid, detector_runs):
+    rows = ["Classify text", "Record correction", "Run ONNX model", "Train text classifier", "Fill form"]
+    image = screen([(text, 30, 100 + 14 * i, 13) for i, text in enumerate(rows)], size=(400, 220))
+    for i, text in enumerate(rows):
+        matches, _ = search_text(image, text, engine=rapid)
+        assert matches and matches[0].line == text and abs(matches[0].center[1] - (107 + 14 * i)) <= 7, text
+        assert detector_runs == [], text

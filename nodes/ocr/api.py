@@ -196,7 +196,7 @@ def search_text(image, text: str, *, engine=None, min_confidence: float = 0.5, s
     reads as the text, the wider lines that may hold it inside. A button, a menu item or a
     field's name costs milliseconds of OpenCV and a few short lines instead of every line of
     the screen. ``engine``: an engine name or instance."""
-    from .engines import OcrResult, get_engine
+    from .engines import get_engine, result_of
 
     ocr = engine if hasattr(engine, "read") else get_engine(engine, settings)
     array = as_rgb_array(image)
@@ -222,8 +222,7 @@ def search_text(image, text: str, *, engine=None, min_confidence: float = 0.5, s
             lines += ocr.recognise(array, boxes)
             matches = match_lines(lines, text, min_confidence)
             if exact(matches):  # a closer fit was read first; the same label twice fits alike
-                h, w = array.shape[:2]
-                return matches, OcrResult(lines, int(w), int(h), ocr.name, time.perf_counter() - started)
+                return matches, result_of(lines, array, ocr.name, started)
 
     found: list[TextMatch] = []
 

@@ -23,6 +23,7 @@ import shutil
 import threading
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,6 +134,23 @@ def reading_order(lines: list[Line]) -> list[Line]:
     return [ln for row in rows for ln in sorted(row, key=lambda r: r.box[0])]
 
 
+def text_line(text: str, box, confidence: float) -> Line | None:
+    """A line an engine read with no word boxes (words estimated by ``split_words``); None
+    when the text is only blanks."""
+    text = " ".join(str(text).split())
+    if not text:
+        return None
+    box = tuple(int(v) for v in box)
+    return Line(text, box, float(confidence), split_words(text, box, float(confidence)))
+
+
+def result_of(lines, image, engine: str, started: float) -> OcrResult:
+    """The ``OcrResult`` of ``lines`` read from ``image`` since ``started`` (perf_counter);
+    lines with no text are left out."""
+    h, w = image.shape[:2]
+    return OcrResult([ln for ln in lines if ln.text.strip()], int(w), int(h), engine, time.perf_counter() - started)
+
+
 def split_words(text: str, box, confidence: float) -> list[Word]:
     """Words of a line whose engine gave no word boxes: boxes estimated by character share."""
     x, y, w, h = box
@@ -155,10 +173,7 @@ class OcrEngine:
 
     def read(self, image) -> OcrResult:
         started = time.perf_counter()
-        lines = self._read(image)
-        h, w = image.shape[:2]
-        return OcrResult(lines=[ln for ln in lines if ln.text.strip()], width=int(w), height=int(h),
-                         engine=self.name, seconds=time.perf_counter() - started)
+        return result_of(self._read(image), image, self.name, started)
 
     def _read(self, image) -> list[Line]:  # pragma: no cover - every engine overrides it
         raise NotImplementedError
@@ -171,6 +186,19 @@ class OcrEngine:
         reading them read everything at once (this default)."""
         result = self.read(image)
         enough(result)
+        return result
+
+    def _in_stages(self, image, stages, enough, read_stage, merge=list) -> OcrResult:
+        """The loop of ``read_staged`` for engines that detect first: ``read_stage(stage)``
+        gives the lines of one stage's boxes; ``merge`` joins the lines read so far."""
+        started = time.perf_counter()
+        lines: list[Line] = []
+        result = result_of([], image, self.name, started)
+        for stage in stages:
+            lines += read_stage(stage)
+            result = result_of(merge(lines), image, self.name, started)
+            if enough(result):
+                break
         return result
 
     def describe(self) -> str:
@@ -298,22 +326,23 @@ class EasyOcrEngine(OcrEngine):
     def describe(self) -> str:
         return f"easyocr (models in {self.folder}, {self.threads} threads, detection at {self.detection_size} px)"
 
-    def _read(self, image) -> list[Line]:
+    @contextmanager
+    def _quiet(self):
+        """One call at a time, without torch's deprecation notices."""
         with self._lock, warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            yield
+
+    def _read(self, image) -> list[Line]:
+        with self._quiet():
             results = self._reader.readtext(image, paragraph=False, canvas_size=self.detection_size,
                                             width_ths=self.WIDTH_THS)
         return merge_fragments(self._lines(results))
 
     @staticmethod
     def _lines(results) -> list[Line]:
-        lines = []
-        for quad, text, score in results:
-            text = " ".join(str(text).split())
-            if text:
-                box = quad_to_box(quad)
-                lines.append(Line(text, box, float(score), split_words(text, box, float(score))))
-        return lines
+        lines = (text_line(text, quad_to_box(quad), score) for quad, text, score in results)
+        return [ln for ln in lines if ln is not None]
 
     def recognise(self, image, boxes) -> list[Line]:
         """Read the text in each ``(x, y, w, h)`` box of ``image`` without detecting."""
@@ -323,8 +352,7 @@ class EasyOcrEngine(OcrEngine):
             return []
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         spans = [[int(x), int(x + w), int(y), int(y + h)] for x, y, w, h in boxes]
-        with self._lock, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with self._quiet():
             results = self._reader.recognize(grey, horizontal_list=spans, free_list=[], reformat=False)
         return self._lines(results)
 
@@ -333,24 +361,18 @@ class EasyOcrEngine(OcrEngine):
         ``enough`` (see ``OcrEngine.read_staged``)."""
         import numpy as np
 
-        started = time.perf_counter()
-        with self._lock, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with self._quiet():
             horizontal, free = self._reader.detect(image, canvas_size=self.detection_size, width_ths=self.WIDTH_THS)
         boxes = [(x0, y0, x1 - x0, y1 - y0) for x0, x1, y0, y1 in horizontal[0]]
         boxes += [quad_to_box(quad) for quad in free[0]]
         widths = np.array([b[2] for b in boxes], dtype=float)
         heights = np.array([b[3] for b in boxes], dtype=float)
-        h, w = image.shape[:2]
-        lines: list[Line] = []
-        result = OcrResult([], int(w), int(h), self.name)
-        for stage in stages:
-            chosen = [box for box, keep in zip(boxes, stage(widths, heights) if boxes else []) if keep]
-            lines += self.recognise(image, chosen)
-            result = OcrResult(merge_fragments(list(lines)), int(w), int(h), self.name, time.perf_counter() - started)
-            if enough(result):
-                break
-        return result
+
+        def read_stage(stage):
+            keep = stage(widths, heights) if boxes else []
+            return self.recognise(image, [box for box, chosen in zip(boxes, keep) if chosen])
+
+        return self._in_stages(image, stages, enough, read_stage, merge=merge_fragments)
 
 
 def merge_fragments(lines: list[Line], max_gap: float = 1.0) -> list[Line]:

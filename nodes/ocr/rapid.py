@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from botloom.runner.checksum import sha256_file
 from botloom.runner.errors import NodeError
 
-from .engines import Line, OcrEngine, OcrResult, Word, _missing, check_model_file, quad_to_box, split_words
+from .engines import (Line, OcrEngine, OcrResult, Word, _missing, check_model_file, quad_to_box, split_words,
+                      text_line)
 
 
 # ---------------------------------------------------------------- ONNX Runtime providers
@@ -220,26 +220,24 @@ class RapidOcrEngine(OcrEngine):
         """Detect once, then recognise the boxes of one stage after another until ``enough``
         (see ``OcrEngine.read_staged``): finding a label on a screen reads the few boxes of
         its size first, not every line."""
-        started = time.perf_counter()
-        h, w = image.shape[:2]
-        lines: list[Line] = []
         detector = self._detector
+
+        def read_stage(stage):
+            detector.select = stage
+            lines = self._convert(self._ocr(image, return_word_box=True))
+            detector.replay = detector.last  # a next stage reads other boxes of this detection
+            return lines
+
         with self._lock:
             try:
-                for stage in stages:
-                    detector.select = stage
-                    lines += [ln for ln in self._convert(self._ocr(image, return_word_box=True)) if ln.text.strip()]
-                    result = OcrResult(list(lines), int(w), int(h), self.name, time.perf_counter() - started)
-                    if enough(result):
-                        break
-                    detector.replay = detector.last  # the next stage reads other boxes of this detection
+                return self._in_stages(image, stages, enough, read_stage)
             finally:
                 detector.select = detector.replay = detector.last = None
-        return result
 
     def recognise(self, image, boxes) -> list[Line]:
         """Read the text in each ``(x, y, w, h)`` box of ``image`` (no detection); lines read
-        as nothing are left out. Word boxes are estimated from the line's characters."""
+        as nothing, or below the engine's text score, are left out. Word boxes are estimated
+        from the line's characters."""
         from rapidocr.ch_ppocr_rec.typings import TextRecInput
 
         if not boxes:
@@ -247,12 +245,9 @@ class RapidOcrEngine(OcrEngine):
         crops = [image[y:y + h, x:x + w] for x, y, w, h in boxes]
         with self._lock:
             out = self._ocr._load_rec_model()(TextRecInput(img=crops, return_word_box=False))
-        lines = []
-        for box, text, score in zip(boxes, out.txts, out.scores):
-            text = " ".join(str(text).split())
-            if text and float(score) >= self._ocr.text_score:
-                lines.append(Line(text, tuple(int(v) for v in box), float(score), split_words(text, box, float(score))))
-        return lines
+        lines = (text_line(text, box, score) for box, text, score in zip(boxes, out.txts, out.scores)
+                 if float(score) >= self._ocr.text_score)
+        return [ln for ln in lines if ln is not None]
 
     def _read(self, image) -> list[Line]:
         with self._lock:  # one ONNX session set per engine: serialise calls from threads

@@ -250,7 +250,7 @@ class TextSearch:
         import hashlib
 
         array = as_rgb_array(image)
-        key = (array.shape, hashlib.blake2b(array.tobytes(), digest_size=16).digest())
+        key = (array.shape, hashlib.blake2b(array.data, digest_size=16).digest())  # no copy: as_rgb_array is contiguous
         if self._last is not None and self._last[0] == key:
             return self._last[1]
         answer = search_text(array, self.text, engine=self.engine, min_confidence=self.min_confidence,

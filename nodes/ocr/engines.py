@@ -507,16 +507,16 @@ def get_engine(name: str | None = None, settings: dict | None = None, **options)
     settings = dict(settings or {})
     chosen = resolve_name(name, settings)
     opts = {"threads": int(options.get("threads") or settings.get("threads") or 0)}
+    if chosen in ("rapidocr", "easyocr"):
+        opts["detection_size"] = int(options.get("detection_size") or settings.get("detection_size") or 0)
     if chosen == "rapidocr":
         opts["accelerator"] = str(options.get("accelerator") or settings.get("accelerator") or "auto").lower()
-        opts["detection_size"] = int(options.get("detection_size") or settings.get("detection_size") or 0)
         opts["precision"] = str(options.get("precision") or settings.get("precision") or "auto").lower()
         if options.get("cache_dir") or settings.get("cache_dir"):
             opts["cache_dir"] = str(options.get("cache_dir") or settings.get("cache_dir"))
         if settings.get("model_dir"):
             opts["model_dir"] = str(settings["model_dir"])
     elif chosen == "easyocr":
-        opts["detection_size"] = int(options.get("detection_size") or settings.get("detection_size") or 0)
         if options.get("model_dir") or settings.get("model_dir"):
             opts["model_dir"] = str(options.get("model_dir") or settings.get("model_dir"))
     elif chosen == "tesseract":

@@ -18,7 +18,8 @@ from typing import Any, Iterable
 
 from . import __version__, botfile, paths
 from .botfile.model import BotDoc
-from .engine.engine import Engine, ResumeRequest, RunResult, bind_inputs, new_run_id
+from .engine.engine import Engine
+from .engine.runs import ResumeRequest, RunResult, bind_inputs, new_run_id
 from .engine.signals import ListenerFailed
 from .errors import InputError, InvalidBotError, ResumeError, StoreError, did_you_mean
 from .problems import Problem

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 from botloom.runner import botfile
 from botloom.runner.botfile import BotDoc
 from botloom.runner.engine import Engine, EventLog
-from botloom.runner.engine.engine import RunResult
+from botloom.runner.engine.runs import RunResult
 from botloom.runner import service
 from botloom.runner.sdk.registry import Registry
 

@@ -17,67 +17,28 @@ from __future__ import annotations
 import copy
 import threading
 import traceback
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
 from typing import Any, Callable, Iterable
 
-from ..botfile.model import BotDoc, VarDecl
+from ..botfile.model import BotDoc
 from ..errors import (BotloomError, ExpressionError, InputError, InvalidBotError, NodeError, NodeTimeoutError, ResumeError,
                       RunCancelled, did_you_mean)
 from ..sdk.node import ERROR_PORT, Next
 from ..sdk.params import MISSING
 from ..sdk.registry import Registry
-from ..sdk.types import TYPES, TypeMismatch, parse_text
+from ..sdk.types import TYPES, TypeMismatch
 from .context import Context
 from .events import Event, LogMessage, NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted, now
 from .plan import CompiledNode, FlowPlan, compile_bot
+from .runs import ResumeRequest, RunResult, StepRecord, bind_inputs, new_run_id
 from .signals import SIGNALS, EndFlow, FlowSignal, ListenerFailed, NeedsAttention, Suspend
 
 MAX_DEPTH = 50
 NOT_RETRIED = frozenset({"bad_input", "expression", "missing_dependency", "failed"})
 _LIVE = object()
 _EMPTY: dict = {}
-
-
-@dataclass
-class StepRecord:
-    """A step as the journal remembers it (the last attempt)."""
-
-    node: str
-    state: str
-    port: str | None = None
-    outputs: dict | None = None
-    writes: dict | None = None
-    error: dict | None = None
-    wake: dict | None = None
-    params: dict | None = None
-
-
-@dataclass
-class ResumeRequest:
-    """How to resume: the decision for the step that needs attention, and signal data."""
-
-    action: str | None = None  # "retry" or "skip" for the step at `seq`
-    seq: int | None = None
-    data: dict | None = None
-
-
-@dataclass
-class RunResult:
-    run_id: str
-    state: str
-    outputs: dict = field(default_factory=dict)
-    error: dict | None = None
-    attention: dict | None = None
-    wake: dict | None = None
-    duration: float = 0.0
-    steps: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.state == "succeeded"
 
 
 @dataclass
@@ -105,34 +66,6 @@ class Frame:
         self.nodes: dict[str, dict] = {}
         self.active: set[str] = set()
         self.depth = depth
-
-
-def bind_inputs(decls: dict[str, VarDecl], given: dict | None, *, from_text: bool = False,
-                where: str = "bot") -> dict:
-    """Check run inputs against the declarations: unknown, missing and mistyped are errors."""
-    given = dict(given or {})
-    values = {}
-    for name in given:
-        if name not in decls:
-            known = ", ".join(sorted(decls)) or "(none)"
-            raise InputError(f"unknown input '{name}'{did_you_mean(name, decls)}", where=where,
-                             fix=f"the inputs of this bot are: {known}")
-    for name, decl in decls.items():
-        if name in given:
-            raw = given[name]
-            try:
-                values[name] = parse_text(decl.type, raw) if from_text and isinstance(raw, str) else TYPES[decl.type].coerce(raw)
-            except TypeMismatch as exc:
-                raise InputError(f"input '{name}': {exc}", where=where,
-                                 fix=f"give a {TYPES[decl.type].title} for '{name}'") from None
-        elif decl.default is not MISSING:
-            values[name] = copy.deepcopy(decl.default)
-        elif decl.required:
-            raise InputError(f"the required input '{name}' is missing", where=where,
-                             fix=f"pass it with --input {name}=VALUE")
-        else:
-            values[name] = None
-    return values
 
 
 class Engine:
@@ -617,10 +550,3 @@ def _retryable(error: NodeError, retry: dict) -> bool:
     if not kinds:
         return error.kind not in NOT_RETRIED
     return "*" in kinds or error.kind in kinds
-
-
-def new_run_id() -> str:
-    """Sortable by start time and readable: 20261123-201512-3fa9c1."""
-    import time
-
-    return time.strftime("%Y%m%d-%H%M%S", time.localtime()) + "-" + uuid.uuid4().hex[:6]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
-from ..engine.engine import StepRecord
+from ..engine.runs import StepRecord
 from ..errors import StoreError
 from .db import connect, dumps, loads, transaction
 from .journal import Journal

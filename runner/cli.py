@@ -57,6 +57,8 @@ def _command_word(argv: list[str]) -> str | None:
 
 
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    from .cli_history import cmd_logs, cmd_runs, cmd_show  # it uses this module's helpers
+
     p = argparse.ArgumentParser(prog="botloom", description="Botloom: run, check and inspect bots.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"botloom {__version__}")
@@ -409,120 +411,6 @@ def cmd_nodes(args) -> int:
     for broken in reg.broken:
         print(f"broken pack '{broken.name}' ({broken.target}): {broken.error}", file=sys.stderr)
     return EXIT_OK
-
-
-def _fmt_time(t: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
-
-
-def cmd_runs(args) -> int:
-    from .store import RunStore
-
-    store = RunStore()
-    try:
-        store.detect_crashed()
-        runs = store.list_runs(bot=args.bot, state=args.state, limit=args.limit)
-    finally:
-        store.close()
-    if args.json:
-        _print_json([{"id": r.id, "bot": r.bot_name, "state": r.state, "started_at": r.started_at,
-                      "ended_at": r.ended_at, "steps": r.steps, "trigger": r.trigger} for r in runs])
-        return EXIT_OK
-    if not runs:
-        print("no runs" + (" match" if args.bot or args.state else " yet"))
-        return EXIT_OK
-    print(f"{'RUN':<23} {'BOT':<24} {'STATE':<16} {'STARTED':<19} {'TIME':>9} {'STEPS':>6}")
-    for r in runs:
-        took = f"{r.ended_at - r.started_at:.2f}s" if r.ended_at else "-"
-        print(f"{r.id:<23} {r.bot_name[:24]:<24} {r.state:<16} {_fmt_time(r.started_at):<19} {took:>9} {r.steps:>6}")
-    return EXIT_OK
-
-
-def cmd_show(args) -> int:
-    from .store import RunStore
-
-    store = RunStore()
-    try:
-        store.detect_crashed()
-        run_id = store.resolve(args.run)
-        row = store.run_row(run_id)
-        steps = store.node_runs(run_id)
-        history = store.history(run_id)
-        artifacts = store.artifacts(run_id)
-    finally:
-        store.close()
-    row.pop("bot_snapshot", None)
-    if args.json:
-        _print_json({"run": row, "steps": [s.model_dump() for s in steps],
-                     "history": [h.model_dump() for h in history], "artifacts": [a.model_dump() for a in artifacts]})
-        return EXIT_OK
-    print(f"run      {row['id']}\nbot      {row['bot_name']}  ({row['bot_path']})\nstate    {row['state']}")
-    print(f"started  {_fmt_time(row['started_at'])}\nended    {_fmt_time(row['ended_at'])}\nsteps    {row['steps']}")
-    for key in ("inputs", "outputs"):
-        if row[key]:
-            print(f"{key:<8} {json.dumps(row[key], ensure_ascii=False)}")
-    if row["error"]:
-        print(f"error    {row['error'].get('where', '')}: {row['error'].get('message')}")
-    if row["attention"]:
-        print(f"attention step {row['attention'].get('seq')}: {row['attention'].get('reason')}")
-    if row["wake"]:
-        print(f"waiting  {row['wake'].get('reason')}")
-    print("\nsteps:")
-    for s in steps[-200:]:
-        err = json.loads(s.error)["message"] if s.error else ""
-        dur = f"{s.duration * 1000:.1f} ms" if s.duration is not None else "-"
-        attempt = f" (attempt {s.attempt})" if s.attempt > 1 else ""
-        print(f"  {s.seq:>5} {s.node_id:<20} {s.node_type:<20} {s.state:<10} {dur:>10}{attempt} {err}")
-    if len(steps) > 200:
-        print(f"  ... {len(steps) - 200} earlier steps not shown (use --json)")
-    print("\nhistory:")
-    for h in history:
-        print(f"  {_fmt_time(h.at)}  {h.state:<16} {h.detail or ''}")
-    if artifacts:
-        print("\nartifacts:")
-        for a in artifacts:
-            print(f"  {a.name:<30} {a.kind:<10} {a.path}")
-    return EXIT_OK
-
-
-def cmd_logs(args) -> int:
-    from .logs import log_paths
-    from .store import RunStore
-
-    store = RunStore()
-    try:
-        run_id = store.resolve(args.run)
-    finally:
-        store.close()
-    jsonl, text = log_paths(run_id)
-    path = jsonl if args.json else text
-    while args.follow and not path.exists() and not _run_over(run_id):
-        time.sleep(0.05)  # the run has just started: its log file is on its way
-    if not path.exists():
-        raise BotloomError(f"the log of run {run_id} is gone", fix="logs are pruned by `botloom config logs.retention_days`")
-    with open(path, encoding="utf-8") as f:
-        while True:
-            line = f.readline()
-            if line:
-                sys.stdout.write(line)
-                continue
-            if not args.follow or _run_over(run_id):
-                sys.stdout.write(f.read())
-                break
-            sys.stdout.flush()
-            time.sleep(0.2)
-    return EXIT_OK
-
-
-def _run_over(run_id: str) -> bool:
-    from .store import RunStore
-
-    store = RunStore()
-    try:
-        store.detect_crashed()
-        return store.run_row(run_id)["state"] != "running"
-    finally:
-        store.close()
 
 
 def cmd_resume(args) -> int:

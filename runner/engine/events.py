@@ -86,6 +86,20 @@ class NodeRetrying(Event):
 
 
 @dataclass(slots=True)
+class WaitAnswered(Event):
+    """A resumed run hands what it waited for to the waiting step: a signal's data, or the
+    timer that fell due. ``by`` is who answered (a user name, "timer", a service)."""
+
+    kind: ClassVar[str] = "wait_answered"
+    seq: int = 0
+    node: str = ""
+    signal: str | None = None
+    data: dict | None = None
+    by: str | None = None
+    time: float = 0.0
+
+
+@dataclass(slots=True)
 class LogMessage(Event):
     kind: ClassVar[str] = "log"
     seq: int = 0

@@ -2,11 +2,16 @@
 
 Lookups resolve legacy type ids and older node versions, and fail with a suggestion.
 A pack that fails to load does not take the others down: it is listed in ``broken``.
+
+Lazy loading is thread-safe: one lock covers taking a pack off the pending list, importing
+it and adding its node types, so a thread asking for a type while another thread is still
+importing that type's pack waits for it instead of being told the type is unknown.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -44,6 +49,7 @@ class Registry:
     _legacy: dict[str, str] = field(default_factory=dict)
     _aliases: dict[str, str] = field(default_factory=dict)
     _pending: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @classmethod
     def discover(cls, lazy: bool = False) -> "Registry":
@@ -58,9 +64,12 @@ class Registry:
         return registry
 
     def _load(self, name: str) -> None:
-        ep = self._pending.pop(name, None)
-        if ep is None:
-            return
+        with self._lock:  # held until the pack's types are added: no thread sees it half-loaded
+            ep = self._pending.pop(name, None)
+            if ep is not None:
+                self._import(ep)
+
+    def _import(self, ep: Any) -> None:
         try:
             pack = ep.load()
             if callable(pack) and not isinstance(pack, NodePack):
@@ -72,23 +81,31 @@ class Registry:
             self._broken.append(BrokenPack(ep.name, ep.value, f"{type(exc).__name__}: {exc}"))
 
     def _load_all(self) -> None:
-        for name in sorted(self._pending):
-            self._load(name)
+        if not self._pending:
+            return
+        with self._lock:
+            for name in sorted(self._pending):
+                self._load(name)
+
+    def _known(self, type_id: str) -> str | None:
+        if type_id in self._types:
+            return type_id
+        return self._legacy.get(type_id)
 
     def _find(self, type_id: str) -> str | None:
         """The canonical id of ``type_id`` if some pack has it, loading packs as needed."""
-        for attempt in range(3):
-            if type_id in self._types:
-                return type_id
-            if type_id in self._legacy:
-                return self._legacy[type_id]
-            if not self._pending:
-                return None
-            if attempt == 0:
+        found = self._known(type_id)
+        if found is not None or not self._pending:
+            return found
+        with self._lock:  # another thread may be importing the very pack that has it: wait for it
+            found = self._known(type_id)
+            if found is None and self._pending:
                 self._load(type_id.split(".", 1)[0])  # the pack named like the prefix
-            else:
+                found = self._known(type_id)
+            if found is None and self._pending:
                 self._load_all()
-        return None
+                found = self._known(type_id)
+        return found
 
     @property
     def packs(self) -> dict[str, NodePack]:
@@ -101,16 +118,20 @@ class Registry:
         return self._broken
 
     def add_pack(self, pack: NodePack) -> None:
-        self._packs[pack.name] = pack
-        for nt in pack.nodes:
-            self.add(nt)
+        with self._lock:
+            self._packs[pack.name] = pack
+            for nt in pack.nodes:
+                self.add(nt)
 
     def add(self, nt: NodeType) -> None:
-        self._types.setdefault(nt.id, {})[nt.version] = nt
-        for old in nt.legacy_ids:
-            self._legacy[old] = nt.id
-        for alias in nt.aliases:
-            self._aliases.setdefault(alias.lower(), nt.id)
+        with self._lock:
+            versions = dict(self._types.get(nt.id, ()))
+            versions[nt.version] = nt
+            self._types[nt.id] = versions  # published whole: a reader without the lock never sees it empty
+            for old in nt.legacy_ids:
+                self._legacy[old] = nt.id
+            for alias in nt.aliases:
+                self._aliases.setdefault(alias.lower(), nt.id)
 
     def __contains__(self, type_id: str) -> bool:
         return self._find(type_id) is not None

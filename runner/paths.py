@@ -2,6 +2,9 @@
 
 The folder is the platform's user data folder (platformdirs) unless ``BOTLOOM_HOME`` names
 another one. Tests always set ``BOTLOOM_HOME`` so they never touch a user's real data.
+
+Every function below takes an optional ``base``: the data folder a runtime object
+(``botloom.runner.runtime.Runner``) carries explicitly; without it, :func:`home`.
 """
 
 from __future__ import annotations
@@ -25,23 +28,23 @@ def home() -> Path:
     return path
 
 
-def store_path() -> Path:
-    return home() / "runs.sqlite"
+def store_path(base: Path | None = None) -> Path:
+    return (base or home()) / "runs.sqlite"
 
 
-def logs_dir() -> Path:
-    path = home() / "logs"
+def logs_dir(base: Path | None = None) -> Path:
+    path = (base or home()) / "logs"
     path.mkdir(exist_ok=True)
     return path
 
 
-def artifacts_dir(run_id: str) -> Path:
-    path = home() / "artifacts" / run_id
+def artifacts_dir(run_id: str, base: Path | None = None) -> Path:
+    path = (base or home()) / "artifacts" / run_id
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def cache_dir(name: str) -> Path:
-    path = home() / "cache" / name
+def cache_dir(name: str, base: Path | None = None) -> Path:
+    path = (base or home()) / "cache" / name
     path.mkdir(parents=True, exist_ok=True)
     return path

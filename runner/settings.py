@@ -21,13 +21,14 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def _file():
-    return paths.home() / "settings.json"
+def _file(base=None):
+    return (base or paths.home()) / "settings.json"
 
 
-def load() -> dict[str, Any]:
+def load(base=None) -> dict[str, Any]:
+    """The settings of the data folder ``base`` (the default one when None), over the defaults."""
     values = dict(DEFAULTS)
-    f = _file()
+    f = _file(base)
     if f.exists():
         try:
             values.update(json.loads(f.read_text(encoding="utf-8")))

@@ -344,7 +344,9 @@ def test_new_store_is_made_without_importing_sqlmodel(tmp_path):
             "sorted(r[0] for r in s.conn.execute(\"SELECT name FROM sqlite_master WHERE type='table'\")))")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "new.sqlite")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "2 False ['artifacts', 'node_runs', 'runs', 'state_changes']"
+    from botloom.runner.store.db import SCHEMA_VERSION
+
+    assert out.stdout.strip() == f"{SCHEMA_VERSION} False ['artifacts', 'node_runs', 'run_bots', 'runs', 'state_changes']"
 
 
 def test_crash_inside_a_called_bot_resumes_inside_it(cli, tmp_path):

@@ -36,7 +36,7 @@ class RunStore:
 
     # ------------------------------------------------------------ writing
     def lock(self, run_id: str) -> RunLock:
-        return RunLock(paths.home() / "locks" / f"{run_id}.lock")
+        return RunLock(self.path.parent / "locks" / f"{run_id}.lock")  # the store's own data folder
 
     def create_run(self, run_id: str, *, bot_name: str, bot_path: str | None, bot_text: str, bot_hash: str,
                    inputs: dict, trigger: str = "cli", start_node: str | None = None) -> None:

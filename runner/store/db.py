@@ -11,12 +11,15 @@ from typing import Any, Iterator
 
 from ..errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # MIGRATIONS[n]: the statements that bring a store of schema n to n + 1. A new store is created
 # from the SQLModel models at the current version; an older one is upgraded step by step.
 MIGRATIONS: dict[int, list[str]] = {
     1: ["ALTER TABLE runs ADD COLUMN start_node VARCHAR"],  # runs started from a chosen node
+    2: [  # the bots a run calls, kept as they were when first called (models.RunBot)
+        "CREATE TABLE run_bots (run_id VARCHAR NOT NULL, path VARCHAR NOT NULL, text VARCHAR NOT NULL, "
+        "hash VARCHAR NOT NULL, PRIMARY KEY (run_id, path), FOREIGN KEY(run_id) REFERENCES runs (id))"],
 }
 
 

@@ -4,6 +4,11 @@ While a run is live its process holds an exclusive lock on ``locks/RUN.lock``; t
 system drops it when the process dies, however it dies. So "running in the store but the lock
 can be taken" means the process is gone: the run crashed. Unlike a PID check, this cannot be
 fooled by a reused process id.
+
+The holder removes the file when it lets go, while still holding it; a process that opened the
+old file just before that finds, once it has the lock, that the path names another file (or
+none) and tries again on the new one. Without that check two processes could each hold "the"
+lock: one on the removed file, one on its replacement.
 """
 
 from __future__ import annotations
@@ -21,22 +26,26 @@ class RunLock:
 
     def acquire(self) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        if try_lock(fd):
-            self._fd = fd
-            return True
-        os.close(fd)
-        return False
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            if not try_lock(fd):
+                os.close(fd)
+                return False
+            if _names(self.path, fd):
+                self._fd = fd
+                return True
+            unlock(fd)  # locked a file its holder has just removed: the lock lives on the new one
+            os.close(fd)
 
     def release(self) -> None:
         if self._fd is not None:
+            try:
+                self.path.unlink()  # before unlocking: see the module docs
+            except OSError:
+                pass
             unlock(self._fd)
             os.close(self._fd)
             self._fd = None
-            try:
-                self.path.unlink()
-            except OSError:
-                pass
 
     def held_elsewhere(self) -> bool:
         """True if another live process holds the lock."""
@@ -46,3 +55,12 @@ class RunLock:
             self.release()
             return False
         return True
+
+
+def _names(path: Path, fd: int) -> bool:
+    """True if ``path`` still names the open file ``fd``."""
+    try:
+        on_disk, held = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (on_disk.st_dev, on_disk.st_ino) == (held.st_dev, held.st_ino)

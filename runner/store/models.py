@@ -62,6 +62,18 @@ class NodeRun(SQLModel, table=True):
     duration: Optional[float] = None
 
 
+class RunBot(SQLModel, table=True):
+    """A bot a run called (Call bot), as it was when first called: a resume runs this text,
+    never the file, which may have changed since."""
+
+    __tablename__ = "run_bots"
+
+    run_id: str = Field(primary_key=True, foreign_key="runs.id")
+    path: str = Field(primary_key=True)
+    text: str
+    hash: str = ""
+
+
 class StateChange(SQLModel, table=True):
     __tablename__ = "state_changes"
 

@@ -57,6 +57,14 @@ CREATE TABLE node_runs (
 	PRIMARY KEY (run_id, seq, attempt), 
 	FOREIGN KEY(run_id) REFERENCES runs (id)
 );
+CREATE TABLE run_bots (
+	run_id VARCHAR NOT NULL, 
+	path VARCHAR NOT NULL, 
+	text VARCHAR NOT NULL, 
+	hash VARCHAR NOT NULL, 
+	PRIMARY KEY (run_id, path), 
+	FOREIGN KEY(run_id) REFERENCES runs (id)
+);
 CREATE TABLE state_changes (
 	id INTEGER NOT NULL, 
 	run_id VARCHAR NOT NULL, 

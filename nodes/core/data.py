@@ -12,10 +12,9 @@ import datetime as dt
 import json
 import re
 
-from botloom.runner.errors import did_you_mean
-from botloom.runner.sdk import NodeError, Output, Param, node
+from botloom.runner.sdk import NodeError, Output, Param, did_you_mean, make_parent, node, not_found, os_failure
 
-from .files import check_encoding, decode_failure, make_parent, not_found, os_failure, read_file_text
+from .files import check_encoding, decode_failure, read_file_text
 
 CATEGORY = "Data"
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")

@@ -13,40 +13,13 @@ import shutil
 import time
 from pathlib import Path
 
-from botloom.runner.sdk import NodeError, NodeTimeoutError, Output, Param, node
+from botloom.runner.sdk import NodeError, NodeTimeoutError, Output, Param, make_parent, node, not_found, os_failure
 
 CATEGORY = "Files"
 PARTIAL_SUFFIXES = [".crdownload", ".part", ".partial", ".download", ".tmp"]
 
 
-# ---------------------------------------------------------------- shared helpers (data.py uses them too)
-def not_found(ctx, path: Path, what: str = "file") -> NodeError:
-    """``ctx`` may be None outside a run (the path is then already absolute or the caller's own)."""
-    folder = f" ({ctx.base_dir})" if ctx is not None else ""
-    return NodeError(f"{what} not found: {path}", kind="not_found", details={"path": str(path)},
-                     fix=f"check the path; relative paths are resolved against the bot's folder{folder}")
-
-
-def os_failure(ctx, exc: OSError, path: Path, action: str) -> NodeError:
-    """A NodeError for an OSError met while doing ``action`` ("read", "write", ...) on ``path``;
-    ``ctx`` may be None (see :func:`not_found`)."""
-    if isinstance(exc, FileNotFoundError):
-        missing = Path(exc.filename) if exc.filename else path
-        return not_found(ctx, missing, "folder" if missing != path else "file")
-    if isinstance(exc, IsADirectoryError):
-        return NodeError(f"cannot {action} {path}: it is a folder, not a file", kind="bad_input",
-                         details={"path": str(path)}, fix="give the path of a file inside that folder")
-    if isinstance(exc, NotADirectoryError):
-        return NodeError(f"cannot {action} {path}: a part of the path is a file, not a folder", kind="bad_input",
-                         details={"path": str(path)}, fix="check each folder name in the path")
-    if isinstance(exc, PermissionError):
-        return NodeError(f"cannot {action} {path}: permission denied", kind="io", details={"path": str(path)},
-                         fix="check that the account running the bot may use this file, and that no other "
-                             "program (Excel, an editor, a virus scanner) holds it open")
-    return NodeError(f"cannot {action} {path}: {exc.strerror or exc}", kind="io", details={"path": str(path)},
-                     fix="check the disk, the network share and the path")
-
-
+# ---------------------------------------------------------------- text helpers (data.py uses them too)
 def decode_failure(ctx, exc: UnicodeError, path: Path, encoding: str) -> NodeError:
     return NodeError(f"cannot read {path} as {encoding} text: {exc.reason} at byte {exc.start}", kind="bad_input",
                      details={"path": str(path), "encoding": encoding},
@@ -72,13 +45,6 @@ def read_file_text(ctx, path: Path, encoding: str) -> str:
         raise decode_failure(ctx, exc, path, encoding) from None
     except OSError as exc:
         raise os_failure(ctx, exc, path, "read") from None
-
-
-def make_parent(ctx, path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise os_failure(ctx, exc, path.parent, "create the folder") from None
 
 
 def _destination(ctx, destination, src: Path) -> Path:

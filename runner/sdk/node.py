@@ -25,7 +25,8 @@ from typing import Any, Callable, Iterable
 
 from .params import Output, Param, Requirement
 
-TYPE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+TYPE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")  # node type ids and capability names
+TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")  # "module:attribute"
 ERROR_PORT = "error"
 INPUT_PORT = "in"
 
@@ -202,17 +203,28 @@ class PreflightInfo:
 
 @dataclass
 class NodePack:
-    """A named, versioned set of node types, announced through an entry point."""
+    """A named, versioned set of node types, announced through an entry point.
+
+    ``provides`` maps capability names to ``"module:attribute"`` targets: what the pack offers
+    other packs at run time (see ``capabilities.py``); the targets are imported on first use."""
 
     name: str
     version: str
     nodes: list[NodeType]
     title: str = ""
     description: str = ""
+    provides: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         for nt in self.nodes:
             nt.pack = self.name
+        for name, target in self.provides.items():
+            if not isinstance(name, str) or not TYPE_ID.match(name):
+                raise ValueError(f"node pack '{self.name}': capability name {name!r} must look like "
+                                 f"'pack.name' (lower case)")
+            if not isinstance(target, str) or not TARGET.match(target):
+                raise ValueError(f"node pack '{self.name}': capability '{name}' must name its provider as "
+                                 f"'module:attribute', got {target!r}")
 
     @classmethod
     def from_modules(cls, name: str, version: str, modules: Iterable[Any], **kw: Any) -> "NodePack":

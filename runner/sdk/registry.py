@@ -32,6 +32,16 @@ class BrokenPack:
     error: str
 
 
+def load_pack(ep) -> NodePack:
+    """The NodePack an entry point names: the pack itself, or a function that returns it."""
+    pack = ep.load()
+    if callable(pack) and not isinstance(pack, NodePack):
+        pack = pack()
+    if not isinstance(pack, NodePack):
+        raise TypeError(f"{ep.value} is not a NodePack")
+    return pack
+
+
 @dataclass
 class Registry:
     """The node types of the installed packs.
@@ -71,12 +81,7 @@ class Registry:
 
     def _import(self, ep: Any) -> None:
         try:
-            pack = ep.load()
-            if callable(pack) and not isinstance(pack, NodePack):
-                pack = pack()
-            if not isinstance(pack, NodePack):
-                raise TypeError(f"{ep.value} is not a NodePack")
-            self.add_pack(pack)
+            self.add_pack(load_pack(ep))
         except Exception as exc:  # a broken third-party pack must not break Botloom
             self._broken.append(BrokenPack(ep.name, ep.value, f"{type(exc).__name__}: {exc}"))
 

@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from . import __version__
+from .codec import encode, to_json
 from .errors import BotloomError, InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD, EXIT_WAITING, EXIT_CANCELLED = 0, 1, 2, 3, 130
@@ -182,7 +183,7 @@ def _add_plugin_commands(sub, command: str | None) -> None:
 # ---------------------------------------------------------------- helpers
 
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=repr))
+    print(json.dumps(encode(data), indent=2, ensure_ascii=False))
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -248,7 +249,7 @@ def _print_outcome(result) -> None:
         print(f"run {result.run_id} succeeded: {result.steps} steps in {result.duration:.3f} s", file=err)
         if result.outputs:
             for key, value in result.outputs.items():
-                print(f"  {key} = {json.dumps(value, ensure_ascii=False, default=repr)}", file=err)
+                print(f"  {key} = {to_json(value)}", file=err)
     elif result.state == "failed":
         e = result.error or {}
         print(f"run {result.run_id} failed: {e.get('where', '')}: {e.get('message')}", file=err)

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import IO
 
+from .codec import SCHEMA, to_json
 from .engine.events import Listener
 
 _COLORS = {"warning": "\033[33m", "error": "\033[31m", "debug": "\033[2m"}
@@ -74,5 +74,7 @@ class EventStream(Listener):
         self.stream = stream or sys.stdout
 
     def handle(self, ev) -> None:
-        self.stream.write(json.dumps(ev.to_dict(), ensure_ascii=False, default=repr) + "\n")
+        data = ev.to_dict()
+        data["schema"] = SCHEMA
+        self.stream.write(to_json(data) + "\n")
         self.stream.flush()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO
 
 from . import paths
+from .codec import to_json
 from .engine.events import Listener
 
 FLUSH_SECONDS = 0.5
@@ -26,7 +27,7 @@ def _clock(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t % 1 * 1000):03d}"
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, default=repr).encode
+_encode = to_json  # the one value codec: a log line reads back as the values the run had
 
 
 def _compact(value):

@@ -80,26 +80,5 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
-def dumps(value: Any) -> str | None:
-    if value is None:
-        return None
-    return _encoder.encode(value)
-
-
-def loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def _default(value: Any) -> Any:
-    import datetime
-
-    if isinstance(value, (datetime.date, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    if isinstance(value, (bytes, bytearray)):
-        return f"<{len(value)} bytes>"
-    return repr(value)  # Secret prints as <secret NAME>: its text never reaches the store
-
-
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default)
+# Every JSON column is written and read through the one value codec (runner/codec.py).
+from ..codec import dumps, loads  # noqa: E402  (re-exported: the store's callers use these names)

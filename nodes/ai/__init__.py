@@ -4,11 +4,10 @@ classifiers from examples and human corrections, a versioned model registry, dri
 Only light modules are imported here: numpy, scikit-learn and onnxruntime load on first use.
 """
 
-from botloom.runner import __version__
-from botloom.runner.sdk import NodePack
+from botloom.runner.sdk import VERSION, NodePack
 
 from . import nodes
 
 
 def pack() -> NodePack:
-    return NodePack.from_modules("ai", __version__, [nodes], title="Local AI")
+    return NodePack.from_modules("ai", VERSION, [nodes], title="Local AI")

@@ -191,7 +191,7 @@ def cmd_rollback(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from botloom.runner.errors import BotloomError
+    from botloom.runner.sdk import BotloomError
 
     from .monitor import corrections
     from .textclf import examples_from_rows, read_examples, train

@@ -3,7 +3,7 @@ with a one-node model), the training libraries, and the model registry."""
 
 from __future__ import annotations
 
-from botloom.runner.doctor import Check
+from botloom.runner.sdk import Check
 
 from .runtime import INSTALL, PROVIDERS
 

@@ -48,11 +48,9 @@ CREATE INDEX IF NOT EXISTS feedback_model ON feedback(model, status);
 
 
 def db_path() -> Path:
-    from botloom.runner.paths import home
+    from botloom.runner.sdk import data_dir
 
-    folder = home() / "ai"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / "monitor.sqlite"
+    return data_dir("ai") / "monitor.sqlite"
 
 
 def connect(path: Path | None = None) -> sqlite3.Connection:

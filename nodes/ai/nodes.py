@@ -292,7 +292,7 @@ def run_onnx(ctx, model, file, version, sha256, preset, inputs, text, image, lab
             try:
                 data = path.read_bytes()
             except OSError as exc:
-                from botloom.nodes.core.files import os_failure
+                from botloom.runner.sdk import os_failure
 
                 raise os_failure(ctx, exc, path, "read the model file") from None
             digest = hashlib.sha256(data).hexdigest()

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from botloom.runner.errors import BotloomError
-from botloom.runner.filelock import locked
+from botloom.runner.sdk import BotloomError
+from botloom.runner.sdk import file_lock as locked
 
 STATE_FORMAT = 1
 CARD_FORMAT = 1
@@ -55,9 +55,9 @@ class ChecksumError(ModelError):
 
 
 def models_dir() -> Path:
-    from botloom.runner.paths import home
+    from botloom.runner.sdk import data_dir
 
-    return home() / "models"  # created by the first write
+    return data_dir("models", create=False)  # created by the first write
 
 
 def check_name(name: str) -> str:
@@ -186,7 +186,7 @@ class Registry:
         """A version of a model: the given one, else the active one."""
         versions = self.versions(name)
         if not versions:
-            from botloom.runner.errors import did_you_mean
+            from botloom.runner.sdk import did_you_mean
 
             raise ModelError(f"no model named '{name}'{did_you_mean(name, self.names())}",
                              fix="list the models with 'botloom models list'; train one with 'botloom models "

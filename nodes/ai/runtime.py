@@ -44,7 +44,7 @@ def ort():
     try:
         import onnxruntime
     except ImportError:
-        from botloom.runner.errors import MissingDependencyError
+        from botloom.runner.sdk import MissingDependencyError
 
         raise MissingDependencyError("ONNX Runtime (the Python package 'onnxruntime') is not installed",
                                      kind="missing_dependency", fix=f"run: {INSTALL}") from None
@@ -173,11 +173,9 @@ def _remember_fallback(provider: str, reason: str) -> None:
     import time
 
     try:
-        from botloom.runner.paths import home
+        from botloom.runner.sdk import data_dir
 
-        folder = home() / "ai"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / FALLBACKS_FILE
+        path = data_dir("ai") / FALLBACKS_FILE
         try:
             seen = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -194,10 +192,10 @@ def recorded_fallbacks() -> dict:
     """The last run-time failure of each provider on this machine (see ``Session.run``)."""
     import json
 
-    from botloom.runner.paths import home
+    from botloom.runner.sdk import data_dir
 
     try:
-        return json.loads((home() / "ai" / FALLBACKS_FILE).read_text(encoding="utf-8"))
+        return json.loads((data_dir("ai", create=False) / FALLBACKS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 

@@ -58,7 +58,7 @@ def require_training():
         import skl2onnx  # noqa: F401
         import sklearn  # noqa: F401
     except ImportError as exc:
-        from botloom.runner.errors import MissingDependencyError
+        from botloom.runner.sdk import MissingDependencyError
 
         raise MissingDependencyError(f"training needs scikit-learn, skl2onnx and numpy ({exc.name} is missing)",
                                      fix=f"run: {TRAIN_INSTALL}") from None
@@ -388,9 +388,9 @@ def _jsonable(d: dict) -> dict:
 
 
 def _botloom_version() -> str:
-    from botloom.runner import __version__
+    from botloom.runner.sdk import VERSION
 
-    return __version__
+    return VERSION
 
 
 def _run_probabilities(session, texts: list[str], batch_size: int):

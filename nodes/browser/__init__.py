@@ -4,12 +4,11 @@ Importing the pack imports neither Playwright nor anything heavy: Playwright is 
 browser thread when the first browser node of a run starts the browser.
 """
 
-from botloom.runner import __version__
-from botloom.runner.sdk import NodePack
+from botloom.runner.sdk import VERSION, NodePack
 
 
 def pack() -> NodePack:
     from . import extraction, files, forms, interaction, navigation, scripts, waits
 
-    return NodePack.from_modules("browser", __version__,
+    return NodePack.from_modules("browser", VERSION,
                                  [navigation, interaction, waits, extraction, files, scripts, forms], title="Browser")

@@ -15,8 +15,7 @@ import re
 import sys
 from typing import Any, Callable
 
-from botloom.runner.errors import BotloomError, NodeError
-from botloom.runner.sdk import Param, Requirement, node
+from botloom.runner.sdk import BotloomError, NodeError, Param, Requirement, node
 
 from . import discover
 from .session import INSTALL, Failure, Holder, env_headless, holder, options

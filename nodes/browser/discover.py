@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from botloom.runner.errors import NodeError
+from botloom.runner.sdk import NodeError
 
 ENV = "BOTLOOM_BROWSER"
 FAMILIES = ("playwright", "chrome", "msedge", "chromium")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
-from botloom.runner.doctor import Check
+from botloom.runner.sdk import Check
 
 from . import discover
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botloom.runner.errors import NodeError
-from botloom.runner.sdk import Output, Param
+from botloom.runner.sdk import NodeError, Output, Param
 
 from .base import _ms, _node, _with_target, target_param, timeout_param
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from botloom.runner.sdk import Output, Param
+from botloom.runner.sdk import Output, Param, make_parent, not_found, os_failure
 
 from .base import _ms, _node, _with_target, run_on_page, target_param, timeout_param
 from .session import Failure
@@ -40,8 +40,6 @@ def screenshot(ctx, target, full_page, path, timeout):
                            action="take a screenshot")
     kept = ctx.artifact(data, name=f"{ctx.seq:05d}-{ctx.node_id}.png", kind="screenshot")
     if path:
-        from botloom.nodes.core.files import make_parent, os_failure
-
         dest = ctx.path(path)
         make_parent(ctx, dest)
         try:
@@ -64,8 +62,6 @@ def screenshot(ctx, target, full_page, path, timeout):
        aliases=("download", "export", "save file", "report"))
 def download(ctx, target, save_to, keep, timeout):
     """Clicks a link or button and saves the file it downloads."""
-    from botloom.nodes.core.files import make_parent
-
     raw = str(save_to or "downloads/")
     base = ctx.path(raw)
     into_folder = raw.endswith(("/", os.sep)) or base.is_dir()
@@ -105,8 +101,6 @@ def download(ctx, target, save_to, keep, timeout):
        aliases=("attach", "file input", "choose file"))
 def upload(ctx, target, files, timeout):
     """Chooses files for a file input (or a button that opens the file chooser)."""
-    from botloom.nodes.core.files import not_found
-
     listed = files if isinstance(files, list) else [files]
     paths = []
     for f in listed:

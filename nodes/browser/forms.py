@@ -17,8 +17,7 @@ import re
 import unicodedata
 from typing import Any
 
-from botloom.runner.errors import NodeError
-from botloom.runner.sdk import Output, Param
+from botloom.runner.sdk import NodeError, Output, Param
 
 from .base import _ms, _node, run_on_page, session_of
 from .session import Failure

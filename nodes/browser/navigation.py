@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from botloom.runner.errors import NodeError
-from botloom.runner.sdk import Output, Param
+from botloom.runner.sdk import NodeError, Output, Param
 
 from .base import _ms, _node, _page_info, run_on_page, timeout_param
 from .session import Failure, holder, options

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-from botloom.runner.errors import NodeError, RunCancelled
+from botloom.runner.sdk import NodeError, RunCancelled
 
 from . import discover
 

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from botloom.runner.errors import NodeError
+from botloom.runner.sdk import NodeError
 
 KINDS = ("css", "xpath", "text", "role", "label", "placeholder", "testid", "alt", "title", "nth", "frame")
 _PREFIX = re.compile(r"^\s*([a-z][a-z-]*)\s*=(.*)$", re.S)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botloom.runner.errors import NodeError
-from botloom.runner.sdk import Output, Param
+from botloom.runner.sdk import NodeError, Output, Param
 
 from .base import _ms, _node, run_on_page, target_param
 from .targets import HELP as TARGET_HELP, describe, locate, parse

@@ -4,12 +4,11 @@ Importing this package must stay cheap (it is loaded by every run): modules impo
 libraries (openpyxl, httpx) inside the node functions that use them.
 """
 
-from botloom.runner import __version__
-from botloom.runner.sdk import NodePack
+from botloom.runner.sdk import VERSION, NodePack
 
 from . import data, files, flow, http, text
 
 
 def pack() -> NodePack:
-    return NodePack.from_modules("core", __version__, [flow, data, files, http, text], title="Core",
+    return NodePack.from_modules("core", VERSION, [flow, data, files, http, text], title="Core",
                                  description="Control flow, variables, CSV/JSON/Excel, files, HTTP and text.")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from botloom.runner.engine.signals import BreakLoop, ContinueLoop, EndFlow, FlowSignal
-from botloom.runner.sdk import NodeError, Next, Output, Param, UserFailure, node
+from botloom.runner.sdk import (BreakLoop, ContinueLoop, EndFlow, FlowSignal, NodeError, Next, Output, Param,
+                                UserFailure, node)
 
 CATEGORY = "Flow"
 
@@ -156,21 +156,17 @@ def try_(ctx, error_var):
       params=[Param("attempts", "integer", default=3, minimum=1, maximum=100),
               Param("delay", "number", default=1.0, minimum=0, description="Seconds before the second attempt."),
               Param("backoff", "number", default=2.0, minimum=1, description="Each later wait is this many times longer."),
+              Param("max_delay", "number", default=60.0, minimum=0, advanced=True,
+                    description="The longest wait between two attempts, in seconds."),
               Param("on", "list", default=[], advanced=True,
-                    description="Error kinds to retry (e.g. timeout, network); empty retries any error.")],
+                    description="Error kinds to retry (e.g. timeout, network; \"*\" for every kind); empty retries "
+                                "every kind except bad input, expression errors and missing packages.")],
       outputs=[Output("attempts", "integer", "Attempts used.")], aliases=("retry",))
-def retry(ctx, attempts, delay, backoff, on):
-    """Runs 'body' until it succeeds, up to the given number of attempts."""
-    for attempt in range(1, attempts + 1):
-        try:
-            ctx.run_branch("body")
-            return {"attempts": attempt}
-        except NodeError as exc:
-            if attempt == attempts or (on and exc.kind not in on):
-                raise
-            wait = delay * backoff ** (attempt - 1)
-            ctx.log(f"attempt {attempt} of {attempts} failed ({exc.message}); retrying in {wait:g} s", "warning")
-            ctx.sleep(wait)
+def retry(ctx, attempts, delay, backoff, max_delay, on):
+    """Runs 'body' until it succeeds, up to the given number of attempts: the same rules and
+    events as a node's own retry setting."""
+    return {"attempts": ctx.run_branch_with_retry("body", attempts=attempts, delay=delay, backoff=backoff,
+                                                  max_delay=max_delay, on=on)}
 
 
 @node("core.delay", title="Delay", category=CATEGORY, icon="clock",

@@ -6,13 +6,13 @@ text targets matched on the screen. Importing this package stays cheap: pyautogu
 OpenCV and numpy load inside the nodes that use them. See docs/desktop.md.
 """
 
-from botloom.runner import __version__
-from botloom.runner.sdk import NodePack
+from botloom.runner.sdk import VERSION, NodePack
 
 from . import input, vision, windows
 
 
 def pack() -> NodePack:
-    return NodePack.from_modules("desktop", __version__, [windows, input, vision], title="Desktop",
+    return NodePack.from_modules("desktop", VERSION, [windows, input, vision], title="Desktop",
                                  description="Desktop applications: windows, mouse, keyboard, clipboard, "
-                                             "screenshots and image/text targets.")
+                                             "screenshots and image/text targets.",
+                                 provides={"desktop.screen_grab": "botloom.nodes.desktop.screen:grab"})

@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 
-from botloom.runner.doctor import Check
+from botloom.runner.sdk import Check
 
 from .session import DISPLAY_FIX, INSTALL, IS_LINUX, display_problem, screen_scale
 

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from botloom.runner.errors import BotloomError, NodeError, RunCancelled
+from botloom.runner.sdk import BotloomError, NodeError, RunCancelled
 
 INSTALL = "pip install 'botloom[desktop]'"
 IS_LINUX = sys.platform.startswith("linux")

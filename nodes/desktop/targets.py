@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from botloom.runner.sdk import NodeError
+from botloom.runner.sdk import NodeError, capability
 
-from .session import INSTALL, require_display, screen_scale, settings_of
+from .session import require_display, screen_scale, settings_of
 
 KINDS = ("point", "image", "text")
 DEFAULT_CONFIDENCE = 0.9
@@ -329,12 +329,8 @@ def attempt(ctx, t: dict, index: int = 0, searches: dict | None = None) -> Hit:
                    index, label(t), windict)
 
     # text (OCR)
-    try:
-        from botloom.nodes.ocr.api import TextSearch
-    except ImportError:
-        raise NodeError("text targets need the OCR pack, which is not installed", kind="missing_dependency",
-                        fix=f"run: pip install 'botloom[ocr]' (or use an image or point target); "
-                            f"desktop nodes themselves need {INSTALL}") from None
+    TextSearch = capability("ocr.text_search", purpose="text targets",
+                            install="pip install 'botloom[ocr]' (or use an image or point target)")
     min_conf = float(t.get("confidence", 0.5))
     engine = t.get("engine") or None
     searches = {} if searches is None else searches

@@ -1,4 +1,5 @@
-"""The OCR pack's Python API for other node packs (the desktop pack's "text" targets use it).
+"""The OCR pack's Python API. Other node packs reach it as the capability ``ocr.text_search``
+(``TextSearch``; the desktop pack's "text" targets use it), never by importing this module.
 
     from botloom.nodes.ocr.api import find_text, read_image
 

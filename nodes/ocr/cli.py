@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from botloom.runner.errors import BotloomError
+from botloom.runner.sdk import BotloomError
 
 
 def register(sub) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 
 def checks():
-    from botloom.runner.doctor import Check
-    from botloom.runner.errors import BotloomError
+    from botloom.runner.sdk import BotloomError, Check
 
     from .engines import DEFAULT_ENGINE, ENGINES, INSTALL, get_engine
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from botloom.runner.errors import BotloomError, NodeError
+from botloom.runner.sdk import BotloomError, NodeError, os_failure
 
 from .engines import Line, OcrResult, Word, merge_fragments, reading_order, split_words, union_box
 
@@ -27,8 +27,6 @@ def kind_of(path: Path) -> str:
         with open(path, "rb") as f:
             head = f.read(8)
     except OSError as exc:
-        from botloom.nodes.core.files import os_failure
-
         raise os_failure(None, exc, path, "read") from None
     if head.startswith(b"%PDF"):
         return "pdf"

@@ -27,8 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from botloom.runner.errors import MissingDependencyError, NodeError
-from botloom.runner.checksum import sha256_file
+from botloom.runner.sdk import MissingDependencyError, NodeError, sha256_file
 
 DEFAULT_ENGINE = "rapidocr"
 ENGINES = ("rapidocr", "easyocr", "tesseract")
@@ -492,9 +491,9 @@ def resolve_name(name: str | None, settings: dict | None = None) -> str:
 
 def user_setting(key: str) -> str | None:
     try:
-        from botloom.runner import settings as user_settings
+        from botloom.runner.sdk import read_setting
 
-        value = user_settings.get(key)
+        value = read_setting(key)
     except Exception:  # noqa: BLE001 - a broken settings file must not stop OCR; `botloom config` reports it
         return None
     value = str(value or "").strip().lower()

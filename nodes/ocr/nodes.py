@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from botloom.runner.sdk import Next, NodeError, Output, Param, Requirement, node
+from botloom.runner.sdk import Next, NodeError, Output, Param, Requirement, capability, node
 
 from .engines import ENGINES
 
@@ -115,11 +115,8 @@ def _shift(results, dx, dy):
 
 
 def _grab(ctx, region):
-    try:
-        from botloom.nodes.desktop.screen import grab
-    except ImportError:
-        raise NodeError("screen capture is not available: the desktop pack's screen module is missing",
-                        kind="missing_dependency", fix="pip install 'botloom[desktop]'") from None
+    grab = capability("desktop.screen_grab", purpose="reading text on the screen",
+                      install="pip install 'botloom[desktop]'")
     return grab(region=tuple(_region(region)) if region else None)
 
 

@@ -31,8 +31,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from botloom.runner.checksum import sha256_file
-from botloom.runner.filelock import locked
+from botloom.runner.sdk import file_lock as locked
+from botloom.runner.sdk import sha256_file
 
 log = logging.getLogger("botloom.ocr")
 
@@ -72,7 +72,7 @@ def cache_folder(configured: str | None = None) -> Path:
         return Path(configured).expanduser()
     if os.environ.get(ENV_CACHE):
         return Path(os.environ[ENV_CACHE]).expanduser()
-    from botloom.runner.paths import cache_dir
+    from botloom.runner.sdk import cache_dir
 
     return cache_dir("models")
 

@@ -10,8 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from botloom.runner.checksum import sha256_file
-from botloom.runner.errors import NodeError
+from botloom.runner.sdk import NodeError, sha256_file
 
 from .engines import (Line, OcrEngine, OcrResult, Word, _missing, check_model_file, quad_to_box, split_words,
                       text_line)

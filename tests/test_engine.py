@@ -237,8 +237,16 @@ def test_retry_scope_succeeds_on_the_third_attempt():
     assert result.state == "succeeded", result.error
     assert result.outputs == {"n": 3}
     assert messages(events)[-2:] == ["ok on 3", "used 3"]
-    warnings = [e for e in events.of("log") if e.level == "warning"]
-    assert len(warnings) == 2
+    retrying = events.of("node_retrying")  # the same events as a node's own retry setting
+    assert [(e.node, e.attempt, e.error["kind"]) for e in retrying] == [("r", 2, "flaky"), ("r", 3, "flaky")]
+
+
+def test_retry_scope_and_retry_setting_share_their_rules():
+    """Both leave alone the errors no retry can mend (here: an expression naming nothing)."""
+    doc = make({"start": START, "r": {"type": "core.retry", "params": {"attempts": 3, "delay": 0}},
+                "boom": log("{{ no_such_name }}")}, [("start", "r"), ("r.body", "boom")])
+    result, events = run(doc)
+    assert result.state == "failed" and events.of("node_retrying") == []
 
 
 def test_retry_scope_fails_when_attempts_are_exhausted():
@@ -278,12 +286,17 @@ def test_node_retry_setting_gives_up_after_its_attempts():
     assert len(events.of("node_retrying")) == 1
 
 
-def test_node_retry_setting_does_not_retry_a_deliberate_failure():
+def test_a_deliberate_failure_is_retried_alike_by_the_retry_setting_and_the_retry_scope():
+    """One rule for both: a Fail inside a retry scope is the usual way to ask for another attempt."""
     doc = make({"start": START, "f": {**fail("no"), "settings": {"retry": {"attempts": 3, "delay": 0}}}},
                [("start", "f")])
     result, events = run(doc)
     assert result.state == "failed"
-    assert events.of("node_retrying") == []
+    assert [e.attempt for e in events.of("node_retrying")] == [2, 3]
+    scope, scope_events = run(make({"start": START, "r": {"type": "core.retry", "params": {"attempts": 3, "delay": 0}},
+                                    "f": fail("no")}, [("start", "r"), ("r.body", "f")]))
+    assert scope.state == "failed"
+    assert [e.attempt for e in scope_events.of("node_retrying")] == [2, 3]
 
 
 # ---------------------------------------------------------------- on_error, timeout, cancel
@@ -775,11 +788,13 @@ def test_a_resumed_retry_scope_does_not_wait_again_for_attempts_that_already_hap
     assert second_waits == []  # the attempts replayed without sleeping again
 
 
-def test_a_failing_listener_stops_the_run_and_is_not_a_node_error():
-    """An error edge handles the node's failures, never a broken journal or log."""
+def test_a_failing_critical_listener_stops_the_run_and_is_not_a_node_error():
+    """An error edge handles the node's failures, never a broken journal."""
     from botloom.runner.engine.signals import ListenerFailed
 
     class Broken:
+        critical = True
+
         def handle(self, event):
             if event.kind == "node_started" and event.node == "risky":
                 raise OSError("disk full")

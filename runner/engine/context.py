@@ -164,6 +164,15 @@ class Context:
         """Run the nodes connected to body port ``port`` until that path ends."""
         self._engine._run_branch(self._frame, self._node, port)
 
+    def run_branch_with_retry(self, port: str, *, attempts: int, delay: float = 1.0, backoff: float = 2.0,
+                              max_delay: float = 60.0, on: list[str] | tuple[str, ...] = ()) -> int:
+        """Run the chain behind ``port`` until it succeeds, retrying by the same rules (and with the
+        same ``node_retrying`` events) as a node's own retry setting; returns the attempts used."""
+        from .retry import RetryPolicy
+
+        policy = RetryPolicy(attempts, delay, backoff, max_delay, tuple(on or ()))
+        return self._engine._retry_branch(self._frame, self._node, self.seq, port, policy)
+
     def evaluate(self, param: str) -> Any:
         """Evaluate a parameter again, now (a while loop re-checks its condition)."""
         return self._engine._evaluate(self._frame, self._node, param)

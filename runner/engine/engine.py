@@ -28,15 +28,19 @@ from ..errors import (BotloomError, ExpressionError, InputError, InvalidBotError
 from ..sdk.node import ERROR_PORT, Next
 from ..sdk.params import MISSING
 from ..sdk.registry import Registry
+from ..codec import CodecError, check as check_value
 from ..sdk.types import TYPES, TypeMismatch
+from ..states import RunState, StepState
 from .context import Context
-from .events import Event, LogMessage, NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted, now
+from .events import (Event, LogMessage, NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted, WaitAnswered,
+                     now)
+from .executor import GRACE_SECONDS, InProcessExecutor, NodeAbandoned, NodeExecutor, run_with_timeout
+from .retry import RetryPolicy
 from .plan import CompiledNode, FlowPlan, compile_bot
 from .runs import ResumeRequest, RunResult, StepRecord, bind_inputs, new_run_id
 from .signals import SIGNALS, EndFlow, FlowSignal, ListenerFailed, NeedsAttention, Suspend
 
 MAX_DEPTH = 50
-NOT_RETRIED = frozenset({"bad_input", "expression", "missing_dependency", "failed"})
 _LIVE = object()
 _EMPTY: dict = {}
 
@@ -72,8 +76,10 @@ class Engine:
     def __init__(self, bot: BotDoc, registry: Registry, *, run_id: str | None = None,
                  listeners: Iterable[Any] = (), debugger: Any = None, secrets: Any = None,
                  replay: dict[int, StepRecord] | None = None, resume: ResumeRequest | None = None,
-                 base_dir: str | Path | None = None, plans: dict[str, FlowPlan] | None = None):
+                 base_dir: str | Path | None = None, plans: dict[str, FlowPlan] | None = None,
+                 executor: NodeExecutor | None = None):
         self.bot = bot
+        self.executor: NodeExecutor = executor or InProcessExecutor()
         self.registry = registry
         if plans is None:
             plans, problems = compile_bot(bot, registry)
@@ -87,7 +93,10 @@ class Engine:
             raise InvalidBotError(bot.label, [Problem("no-start", "the bot has no start node",
                                                       fix="add a 'core.start' node")])
         self.run_id = run_id or new_run_id()
-        self._listeners = list(listeners)
+        self._listeners: list[Any] = []
+        self._critical: set[int] = set()
+        for listener in listeners:
+            self.add_listener(listener)
         self._debugger = debugger
         if secrets is None:
             from ..secrets import SecretStore
@@ -106,10 +115,15 @@ class Engine:
         self._run_info = {"id": self.run_id, "bot": bot.name}
         self._resources: dict[str, tuple[Any, Any]] = {}
         self._resource_lock = threading.Lock()
+        self.timeout_grace = GRACE_SECONDS  # how long a timed-out node may take to stop before it is abandoned
 
     # ------------------------------------------------------------ public API
     def add_listener(self, listener: Any) -> None:
+        """Add a listener. One whose ``critical`` attribute is true (the journal) stops the run when it
+        fails; any other is best-effort: its failure is logged, it is set aside, and the run goes on."""
         self._listeners.append(listener)
+        if getattr(listener, "critical", False):
+            self._critical.add(id(listener))
 
     def cancel(self) -> None:
         """Stop the run at the next step; waiting nodes wake at once."""
@@ -142,7 +156,9 @@ class Engine:
         frame = Frame(plan, values, 0, self._unit)
         t0 = perf_counter()
         self._emit(RunStarted(self.run_id, self.bot.name, values, self._replay is not None, now()))
-        state, error, attention, wake, outputs = "succeeded", None, None, None, {}
+        # CRASHED until the run reaches an outcome: when something escapes (a journal that cannot write,
+        # a KeyboardInterrupt), resources are told the truth, e.g. so a browser keeps its failure trace
+        state, error, attention, wake, outputs = RunState.CRASHED, None, None, None, {}
         try:
             try:
                 self.preflight()
@@ -150,17 +166,20 @@ class Engine:
             except EndFlow:
                 pass
             outputs = {name: frame.vars.get(name) for name in plan.doc.outputs}
+            state = RunState.SUCCEEDED
         except FlowSignal as sig:
-            state, error = "failed", NodeError(f"'{sig.port[1:]}' was used outside a loop", kind="bad_input",
-                                               where=self.bot.label).to_dict()
+            state, error = RunState.FAILED, NodeError(f"'{sig.port[1:]}' was used outside a loop", kind="bad_input",
+                                                      where=self.bot.label).to_dict()
         except Suspend as s:
-            state, wake = "suspended", s.wake
+            state, wake = RunState.SUSPENDED, s.wake
         except NeedsAttention as n:
-            state, attention = "needs_attention", n.info
+            state, attention = RunState.NEEDS_ATTENTION, n.info
         except RunCancelled:
-            state = "cancelled"
+            state = RunState.CANCELLED
+        except NodeAbandoned as abandoned:
+            state, error = RunState.FAILED, abandoned.error.to_dict()
         except BotloomError as exc:
-            state, error = "failed", exc.to_dict()
+            state, error = RunState.FAILED, exc.to_dict()
         finally:
             self._close_resources(state)
         duration = perf_counter() - t0
@@ -211,7 +230,22 @@ class Engine:
             try:
                 listener.handle(event)
             except Exception as exc:
-                raise ListenerFailed(listener, exc) from exc
+                if id(listener) in self._critical:
+                    raise ListenerFailed(listener, exc) from exc
+                self._set_aside(listener, event, exc)
+
+    def _set_aside(self, listener: Any, event: Event, exc: Exception) -> None:
+        """A best-effort listener failed: log it, stop telling it, and go on with the run."""
+        import logging
+
+        name = type(listener).__name__
+        logging.getLogger("botloom.runner").warning("run %s: the %s listener failed on %s and is set aside: %s: %s",
+                                                    self.run_id, name, event.kind, type(exc).__name__, exc,
+                                                    exc_info=exc)
+        self._listeners = [other for other in self._listeners if other is not listener]
+        self._emit(LogMessage(self.run_id, self._seq, getattr(event, "node", "") or "", "warning",
+                              f"the {name} listener failed ({type(exc).__name__}: {exc}) and was set aside; "
+                              "the run goes on without it", now()))
 
     def _run_chain(self, frame: Frame, node_id: str | None) -> None:
         nodes = frame.plan.nodes
@@ -298,6 +332,11 @@ class Engine:
             except TypeMismatch as exc:
                 raise NodeError(f"variable '{name}' is declared as {decl.type}: {exc}", kind="bad_input",
                                 where=cn.where) from None
+        try:
+            check_value(value)
+        except CodecError as exc:
+            raise NodeError(f"variable '{name}' cannot hold this value: {exc}", kind="bad_input", where=cn.where,
+                            fix="variables hold data (text, numbers, dates, lists, tables...), not objects") from None
         frame.vars[name] = value
 
     def _namespace(self, frame: Frame) -> dict:
@@ -336,9 +375,15 @@ class Engine:
                                     fix=exc.fix) from None
                 try:
                     kw[param.name] = param.check(value)
+                    check_value(kw[param.name])
                 except TypeMismatch as exc:
                     raise NodeError(f"{exc} (from {expr.source!r})", kind="bad_input",
                                     where=f"{cn.where}, parameter '{param.name}'") from None
+                except CodecError as exc:
+                    raise NodeError(f"the expression {expr.source!r} gives a value that cannot be recorded: {exc}",
+                                    kind="bad_input", where=f"{cn.where}, parameter '{param.name}'",
+                                    fix="give data (text, numbers, dates, lists...); call a helper, e.g. now(), "
+                                        "instead of naming it") from None
         for param, source, port in cn.edges_in:
             outputs = frame.nodes.get(source)
             if outputs is None or port not in outputs:
@@ -370,34 +415,40 @@ class Engine:
                 if port is not _LIVE:
                     return port
         if cn.disabled:
-            self._finished(frame, cn, seq, 1, "skipped", "out", None, None, None, now(), 0.0, None)
+            self._finished(frame, cn, seq, 1, StepState.SKIPPED, "out", None, None, None, now(), 0.0, None)
             return "out"
-        listeners = self._listeners
         attempt = 1
         while True:
             started = now()
             t0 = perf_counter()
-            ctx = kw = None
+            ctx = Context(self, frame, cn, seq, attempt)
+            resolved: list = [None]  # the parameters as evaluated, for the record
             try:
-                kw = self._resolve(frame, cn)
-                ctx = Context(self, frame, cn, seq, attempt)
-                if listeners:
-                    self._emit(NodeStarted(self.run_id, seq, cn.id, cn.type.id, cn.flow, attempt, kw, cn.durable, started))
-                result = self._call_timed(cn, ctx, kw) if cn.timeout else cn.run(ctx, **kw)
+                if cn.timeout:  # the time limit covers evaluating the parameters too
+                    result = run_with_timeout(lambda: self._execute(frame, cn, ctx, started, resolved), ctx,
+                                              cn.timeout, self.timeout_grace)
+                    if self._cancel.is_set():
+                        raise RunCancelled("the run was stopped")
+                else:
+                    result = self._execute(frame, cn, ctx, started, resolved)
             except FlowSignal as sig:
-                self._finished(frame, cn, seq, attempt, "succeeded", sig.port, None, ctx and ctx.writes, None,
-                               started, perf_counter() - t0, kw)
+                self._finished(frame, cn, seq, attempt, StepState.SUCCEEDED, sig.port, None, ctx.writes, None,
+                               started, perf_counter() - t0, resolved[0])
                 raise
             except Suspend as s:
                 s.wake.setdefault("seq", seq)
-                self._finished(frame, cn, seq, attempt, "suspended", None, None, ctx and ctx.writes, None,
-                               started, perf_counter() - t0, kw, s.wake)
+                self._finished(frame, cn, seq, attempt, StepState.SUSPENDED, None, None, ctx.writes, None,
+                               started, perf_counter() - t0, resolved[0], s.wake)
                 raise
             except RunCancelled:
-                self._finished(frame, cn, seq, attempt, "cancelled", None, None, ctx and ctx.writes, None,
-                               started, perf_counter() - t0, kw)
+                self._finished(frame, cn, seq, attempt, StepState.CANCELLED, None, None, ctx.writes, None,
+                               started, perf_counter() - t0, resolved[0])
                 raise
             except NeedsAttention:
+                raise
+            except NodeAbandoned as abandoned:
+                self._finished(frame, cn, seq, attempt, StepState.FAILED, None, None, None, abandoned.error.to_dict(),
+                               started, perf_counter() - t0, resolved[0])
                 raise
             except NodeError as exc:
                 error = exc
@@ -413,36 +464,67 @@ class Engine:
                     port, outputs = "out", result
                 else:
                     port, outputs = self._unpack(cn, result)
-                frame.nodes[cn.id] = outputs
-                self._finished(frame, cn, seq, attempt, "succeeded", port, outputs, ctx.writes, None,
-                               started, perf_counter() - t0, kw)
-                return port
+                error = _unrecordable(cn, outputs)
+                if error is None:
+                    frame.nodes[cn.id] = outputs
+                    self._finished(frame, cn, seq, attempt, StepState.SUCCEEDED, port, outputs, ctx.writes, None,
+                                   started, perf_counter() - t0, resolved[0])
+                    return port
+            kw = resolved[0]
             if error.where is None:
                 error.where = cn.where
             retry = cn.retry
-            if retry and attempt < retry["attempts"] and _retryable(error, retry):
-                delay = min(retry.get("delay", 1.0) * retry.get("backoff", 2.0) ** (attempt - 1),
-                            retry.get("max_delay", 60.0))
-                self._finished(frame, cn, seq, attempt, "failed", None, None, ctx and ctx.writes, error.to_dict(),
+            if retry is not None and retry.should_retry(error, attempt):
+                self._finished(frame, cn, seq, attempt, StepState.FAILED, None, None, ctx.writes, error.to_dict(),
                                started, perf_counter() - t0, kw)
-                self._emit(NodeRetrying(self.run_id, seq, cn.id, attempt + 1, error.to_dict(), delay))
-                if delay > 0 and not self.replaying and self._cancel.wait(delay):
-                    raise RunCancelled("the run was stopped")
+                self._wait_to_retry(seq, cn, attempt, error, retry)
                 attempt += 1
                 continue
             record = error.to_dict()
             if ERROR_PORT in cn.next or cn.on_error == "continue":
                 port = ERROR_PORT if ERROR_PORT in cn.next else "out"
-                writes = dict(ctx.writes or {}) if ctx else {}
+                writes = dict(ctx.writes or {})
                 writes["error"] = record
                 frame.vars["error"] = record
                 frame.nodes[cn.id] = {"error": record}
-                self._finished(frame, cn, seq, attempt, "failed", port, frame.nodes[cn.id], writes, record,
+                self._finished(frame, cn, seq, attempt, StepState.FAILED, port, frame.nodes[cn.id], writes, record,
                                started, perf_counter() - t0, kw)
                 return port
-            self._finished(frame, cn, seq, attempt, "failed", None, None, ctx and ctx.writes, record,
+            self._finished(frame, cn, seq, attempt, StepState.FAILED, None, None, ctx.writes, record,
                            started, perf_counter() - t0, kw)
             raise error
+
+    def _execute(self, frame: Frame, cn: CompiledNode, ctx: Context, started: float, resolved: list) -> Any:
+        """Evaluate a step's parameters, announce it (a side-effecting step is journalled as running
+        before it acts), then execute it: control-flow nodes here, others through the executor."""
+        kw = resolved[0] = self._resolve(frame, cn)
+        if self._listeners:
+            self._emit(NodeStarted(self.run_id, ctx.seq, cn.id, cn.type.id, cn.flow, ctx.attempt, kw, cn.durable,
+                                   started))
+        if cn.scope:
+            return cn.run(ctx, **kw)
+        return self.executor.execute(cn.type, kw, ctx)
+
+    def _wait_to_retry(self, seq: int, cn: CompiledNode, attempt: int, error: NodeError, policy: RetryPolicy) -> None:
+        """Announce the next attempt and wait for it (not while replaying: that time has passed)."""
+        delay = policy.delay_before(attempt)
+        self._emit(NodeRetrying(self.run_id, seq, cn.id, attempt + 1, error.to_dict(), delay))
+        if delay > 0 and not self.replaying and self._cancel.wait(delay):
+            raise RunCancelled("the run was stopped")
+
+    def _retry_branch(self, frame: Frame, cn: CompiledNode, seq: int, port: str, policy: RetryPolicy) -> int:
+        """Run the chain behind ``port`` until it succeeds, by the same rules as a node's retry setting;
+        returns the attempts it took."""
+        attempt = 1
+        while True:
+            try:
+                self._run_branch(frame, cn, port)
+                return attempt
+            except NodeError as exc:
+                if not policy.should_retry(exc, attempt):
+                    raise
+                self._wait_to_retry(seq, cn, attempt, exc, policy)
+                attempt += 1
 
     def _finished(self, frame, cn, seq, attempt, state, port, outputs, writes, error, started, duration,
                   params, wake=None) -> None:
@@ -459,38 +541,6 @@ class Engine:
         raise NodeError(f"the node returned {type(result).__name__}; a node returns None, a dict of outputs "
                         "or Next(port)", kind="error", where=cn.where)
 
-    def _call_timed(self, cn: CompiledNode, ctx: Context, kw: dict) -> Any:
-        """Run a node with a time limit on a helper thread; on time-out it is told to stop
-        (``ctx.cancelled`` turns true, ``ctx.sleep`` wakes) and the run moves on."""
-        box: dict = {}
-        done = threading.Event()
-        cancel = threading.Event()
-        ctx._cancel = cancel
-        self._node_cancels.add(cancel)
-
-        def target():
-            try:
-                box["value"] = cn.run(ctx, **kw)
-            except BaseException as exc:  # handed back to the engine's thread
-                box["error"] = exc
-            finally:
-                done.set()
-
-        threading.Thread(target=target, name=f"botloom-node-{cn.id}", daemon=True).start()
-        try:
-            finished = done.wait(cn.timeout)
-        finally:
-            self._node_cancels.discard(cancel)
-        if not finished:
-            cancel.set()
-            raise NodeTimeoutError(f"did not finish within its timeout of {cn.timeout:g} s", where=cn.where,
-                                   fix="raise the node's timeout setting, or find out why it hangs")
-        if self._cancel.is_set():
-            raise RunCancelled("the run was stopped")
-        if "error" in box:
-            raise box["error"]
-        return box.get("value")
-
     # ------------------------------------------------------------ replay
     def _replay_step(self, frame: Frame, cn: CompiledNode, seq: int, rec: StepRecord) -> Any:
         if rec.node != cn.id:
@@ -505,10 +555,10 @@ class Engine:
             return _LIVE
         if resolving and self._resume.action == "skip":
             frame.nodes[cn.id] = _EMPTY
-            self._finished(frame, cn, seq, 1, "skipped", "out", None, None, None, now(), 0.0, None)
+            self._finished(frame, cn, seq, 1, StepState.SKIPPED, "out", None, None, None, now(), 0.0, None)
             return "out"
         state = rec.state
-        if state in ("succeeded", "skipped") or (state == "failed" and rec.port):
+        if state in (StepState.SUCCEEDED, StepState.SKIPPED) or (state == StepState.FAILED and rec.port):
             if rec.writes:
                 frame.vars.update(rec.writes)
             frame.nodes[cn.id] = rec.outputs or _EMPTY
@@ -518,11 +568,14 @@ class Engine:
             if rec.port in SIGNALS:
                 raise SIGNALS[rec.port]()
             return rec.port
-        if state == "failed":
+        if state == StepState.FAILED:
             error = NodeError((rec.error or {}).get("message", "failed"), kind=(rec.error or {}).get("kind"),
                               where=(rec.error or {}).get("where"), fix=(rec.error or {}).get("fix"))
             raise error
-        if state == "suspended":
+        if state == StepState.SUSPENDED:
+            if resolving:  # the answer to this wait: kept in the journal with who gave it and when
+                self._emit(WaitAnswered(self.run_id, seq, cn.id, (rec.wake or {}).get("signal"), self._resume.data,
+                                        getattr(self._resume, "by", None), now()))
             return _LIVE
         # "running" or "cancelled": the step was in flight when the run stopped
         if cn.type.repeatable(rec.params if rec.params is not None else cn.static):
@@ -534,19 +587,24 @@ class Engine:
     def _resume_data_for(self, seq: int) -> dict | None:
         if self._resume is not None and self._resume.data is not None:
             rec = self._replay.get(seq) if self._replay else None
-            if rec is not None and rec.state == "suspended":
+            if rec is not None and rec.state == StepState.SUSPENDED:
                 return self._resume.data
         return None
 
     def _suspended_state_for(self, seq: int) -> dict:
         rec = self._replay.get(seq) if self._replay else None
-        if rec is not None and rec.state == "suspended" and rec.wake:
+        if rec is not None and rec.state == StepState.SUSPENDED and rec.wake:
             return rec.wake.get("state") or {}
         return {}
 
 
-def _retryable(error: NodeError, retry: dict) -> bool:
-    kinds = retry.get("on") or []
-    if not kinds:
-        return error.kind not in NOT_RETRIED
-    return "*" in kinds or error.kind in kinds
+def _unrecordable(cn: CompiledNode, outputs: dict) -> NodeError | None:
+    """The error for a node output the codec cannot carry (it could not be journalled or resumed)."""
+    for name, value in outputs.items():
+        try:
+            check_value(value)
+        except CodecError as exc:
+            return NodeError(f"output '{name}' cannot be recorded: {exc}", kind="bad_output", where=cn.where,
+                             fix=f"the node type '{cn.type.id}' must return data (text, numbers, dates, lists, "
+                                 "tables, bytes...); report this to its pack's authors")
+    return None

@@ -151,7 +151,16 @@ class RunFinished(Event):
 
 
 class Listener:
-    """Base class: override ``on_<kind>`` methods (``on_node_finished`` ...) or ``handle``."""
+    """Base class: override ``on_<kind>`` methods (``on_node_finished`` ...) or ``handle``.
+
+    Listeners come in two tiers. A *critical* one (``critical = True``: the journal) is part of the
+    run's durability, so its failure stops the run with a clear error. Every other listener (log
+    files, the console, the event stream, the designer, metrics) is best-effort: if it raises, the
+    engine logs the failure, tells the other listeners with a warning, sets it aside for the rest
+    of the run, and the run goes on.
+    """
+
+    critical = False
 
     def handle(self, event: Event) -> None:
         method = getattr(self, "on_" + event.kind, None)

@@ -12,9 +12,10 @@ from ..botfile.model import BotDoc, FlowDoc, NodeSpec
 from ..errors import ExpressionError, did_you_mean
 from ..expr import Expression, compile_value
 from ..problems import Problem
+from .retry import RetryPolicy
 from ..sdk.node import INPUT_PORT, NodeType
 from ..sdk.registry import Registry, UnknownNodeType
-from ..sdk.types import TypeMismatch
+from ..sdk.types import TYPES, TypeMismatch, compatible
 
 
 @dataclass
@@ -104,8 +105,7 @@ class CompiledNode:
         self.secrets = [p.name for p in nt.params if p.type == "secret"]
         self.next: dict[str, str] = {}
         self.timeout = spec.settings.get("timeout")
-        retry = spec.settings.get("retry") or {}
-        self.retry = retry if retry.get("attempts", 1) > 1 else None
+        self.retry = RetryPolicy.of(spec.settings.get("retry"))
         self.on_error = spec.settings.get("on_error", "fail")
         self.disabled = spec.disabled
         self.durable = nt.side_effects

@@ -24,6 +24,8 @@ BATCH_SECONDS = 0.2
 
 
 class Journal(Listener):
+    critical = True  # a run whose steps cannot be journalled stops: nothing it did may go unrecorded
+
     def __init__(self, conn: sqlite3.Connection, run_id: str):
         self.conn = conn
         self.run_id = run_id

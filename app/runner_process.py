@@ -16,6 +16,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
+from botloom.runner import codec
+
 
 class RunProcess(QObject):
     event = Signal(dict)          # every event of the run (node_started, node_finished, log, paused ...)
@@ -125,7 +127,7 @@ class RunProcess(QObject):
             self._json_out.append(line)
             return
         try:
-            ev = json.loads(line)
+            ev = codec.loads(line)  # the one value codec: dates, Decimals, bytes arrive as themselves
         except ValueError:
             self.output.emit("stdout", line)
             return

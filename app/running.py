@@ -5,10 +5,11 @@ and the run history."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtWidgets import QTreeWidgetItem
+
+from botloom.runner.codec import display
 
 
 class RunMixin:
@@ -133,7 +134,7 @@ class RunMixin:
         if title:
             self.variables.addTopLevelItem(QTreeWidgetItem([title, ""]))
         for name, value in sorted(values.items()):
-            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
+            text = display(value)
             item = QTreeWidgetItem([name, text[:2000]])
             item.setToolTip(1, text[:5000])
             self.variables.addTopLevelItem(item)

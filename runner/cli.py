@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from . import __version__
-from .codec import encode, to_json
+from .codec import display, encode
 from .errors import BotloomError, InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD, EXIT_WAITING, EXIT_CANCELLED = 0, 1, 2, 3, 130
@@ -249,7 +249,7 @@ def _print_outcome(result) -> None:
         print(f"run {result.run_id} succeeded: {result.steps} steps in {result.duration:.3f} s", file=err)
         if result.outputs:
             for key, value in result.outputs.items():
-                print(f"  {key} = {to_json(value)}", file=err)
+                print(f"  {key} = {display(value, 2000)}", file=err)
     elif result.state == "failed":
         e = result.error or {}
         print(f"run {result.run_id} failed: {e.get('where', '')}: {e.get('message')}", file=err)

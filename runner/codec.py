@@ -217,6 +217,31 @@ def to_json(value: Any) -> str:
     return _encoder.encode(_enc(value, 0))
 
 
+def display(value: Any, limit: int | None = None) -> str:
+    """Readable text of a value for people (the console, the designer's variables): JSON with dates as
+    ISO text, Decimals as numbers' text, bytes as their size, secrets as ``<secret NAME>``. For
+    showing only; what is read back goes through :func:`dumps`."""
+    if isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=_shown, allow_nan=True)
+    return text if limit is None or len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def _shown(v: Any) -> Any:
+    if isinstance(v, (_dt.date, _dt.time)):
+        return v.isoformat()
+    if isinstance(v, _dt.timedelta):
+        return str(v)
+    if isinstance(v, (bytes, bytearray)):
+        return f"<{len(v)} bytes>"
+    if isinstance(v, (set, frozenset, tuple)):
+        return list(v)
+    if type(v).__module__ == "numpy" and hasattr(v, "tolist"):
+        return v.tolist()
+    return str(v)  # Decimal, paths, Secret (prints as <secret NAME>)
+
+
 # ------------------------------------------------------------------ decoding
 def _dec_datetime(obj: dict) -> _dt.datetime:
     value = _dt.datetime.fromisoformat(obj["v"])
@@ -302,4 +327,4 @@ def loads(text: str | bytes | None) -> Any:
     return json.loads(text, object_hook=_hook)
 
 
-__all__ = ["CodecError", "SCHEMA", "check", "decode", "dumps", "encode", "loads", "to_json"]
+__all__ = ["CodecError", "SCHEMA", "check", "decode", "display", "dumps", "encode", "loads", "to_json"]

@@ -139,6 +139,17 @@ class StoreError(BotloomError):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    """`` (did you mean 'x'?)`` for the closest choice, or an empty string. A word longer
+    than 100 characters is no typing mistake (and difflib's cost grows with its square)."""
+    if len(word) > 100:
+        return ""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def quote(text: str, limit: int = 60) -> str:
+    """``'text'`` for a message, or only its first ``limit`` characters and its length: an
+    error about a 50 MB value stays one line long."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"

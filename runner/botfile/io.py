@@ -3,6 +3,9 @@
 Reading checks the structure and reports the first problem with the file, a JSON pointer to
 the place, what is wrong and how to fix it. Whether node types exist and parameters are valid
 is the validator's job (``botloom.runner.validate``), which needs the installed node packs.
+The text must be JSON and nothing more (``strict.py``: no NaN or Infinity, no duplicated key,
+no lone surrogate, numbers and nesting of bounded size); every error names a place, a JSON
+pointer or a line and column, and quotes at most a short prefix of a bad value.
 
 Writing is canonical: a fixed key order, sorted node ids, two-space indents, one node per
 block, one edge and one canvas position per line. Saving the same bot twice gives the same
@@ -13,15 +16,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import BotFileError, FormatTooNewError, did_you_mean
+from ..errors import BotFileError, FormatTooNewError, did_you_mean, quote
 from ..sdk.params import MISSING
 from ..sdk.types import TYPES
 from . import migrate as _migrate
+from . import strict
+from .strict import pointer_part as _esc
 from .model import (NAME, NODE_ID, ON_ERROR, RETRY_KEYS, SETTINGS, BotDoc, Edge, FlowDoc,
                     NodeSpec, Note, VarDecl)
 
@@ -31,20 +34,6 @@ TOP_KEYS = ("format", "name", "description", "version", "secrets", "settings", "
 FLOW_KEYS = ("description", "inputs", "outputs", "variables", "nodes", "edges")
 NODE_KEYS = ("type", "version", "title", "params", "settings", "disabled", "notes")
 DECL_KEYS = ("type", "default", "required", "description")
-MAX_DEPTH = 100  # nesting of lists and objects; the canonical writer recurses once per level
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicates(pairs):
-    seen: dict = {}
-    for key, value in pairs:
-        if key in seen:
-            raise _DuplicateKey(key)
-        seen[key] = value
-    return seen
 
 
 def load(path: str | os.PathLike) -> BotDoc:
@@ -66,47 +55,41 @@ def load_text(path: str | os.PathLike) -> tuple[BotDoc, str]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BotFileError(f"not UTF-8 text (byte {exc.start})", file=label,
+        line, column = strict.byte_position(raw, exc.start)
+        raise BotFileError(f"not UTF-8 text at line {line}, column {column} (byte {exc.start})", file=label,
                            fix="save the file as UTF-8") from None
     return loads(text, source=label), text
-
-
-_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def loads(text: str, source: str = "<text>") -> BotDoc:
     """Parse bot JSON text; ``source`` names it in error messages."""
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates)
-    except _DuplicateKey as exc:
-        raise BotFileError(f"the key '{exc.args[0]}' appears twice in one object", file=source,
-                           fix="remove one copy (an unfinished git merge can leave two)") from None
-    except json.JSONDecodeError as exc:
-        raise BotFileError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-                           file=source, fix="correct the JSON syntax at that place") from None
-    except RecursionError:
-        raise BotFileError("the JSON is nested too deeply", file=source) from None
-    except ValueError:  # json turns a number of too many digits into a bare ValueError
-        raise BotFileError(f"a number in the file has more than {sys.get_int_max_str_digits()} digits",
-                           file=source, fix="shorten the number, or write it as text in quotes") from None
-    if _SURROGATE.search(text):  # an escaped half of a UTF-16 pair is no character: it could not be saved
-        try:
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise BotFileError("the file contains an escaped lone surrogate (\\ud800-\\udfff), which is not a "
-                               "character", file=source, fix="remove or correct that escape sequence") from None
-    return from_json(data, source=source)
+        data = strict.parse(text)
+    except strict.Unfit as exc:
+        raise BotFileError(exc.message, file=source, pointer=exc.pointer, fix=exc.fix) from None
+    return _read(data, source)
 
 
 def from_json(data: Any, source: str = "<data>") -> BotDoc:
+    """A bot from JSON-like data built in Python (``loads`` reads text)."""
+    try:
+        strict.check(data)
+    except strict.Unfit as exc:
+        raise BotFileError(exc.message, file=source, pointer=exc.pointer, fix=exc.fix) from None
+    return _read(data, source)
+
+
+def _read(data: Any, source: str) -> BotDoc:
     r = _Reader(source)
-    r.obj(data, "")
+    if not isinstance(data, dict):
+        raise r.error("", f"a bot file holds one JSON object {{...}}, this one holds {_kind(data)}",
+                      "start the file with { and end it with }")
     fmt = data.get("format")
     if "format" not in data:
-        raise r.error("", "missing 'format' (the bot file format version)",
+        raise r.error("/format", "missing 'format' (the bot file format version)",
                       f"add \"format\": {_migrate.CURRENT_FORMAT}")
     if type(fmt) is not int or fmt < 1:
-        raise r.error("/format", f"'format' must be a whole number of at least 1, got {fmt!r}")
+        raise r.error("/format", f"'format' must be a whole number of at least 1, got {_kind(fmt)}")
     if fmt > _migrate.CURRENT_FORMAT:
         raise FormatTooNewError(
             f"this bot was saved in format {fmt} by a newer Botloom; this Botloom reads formats up to "
@@ -119,10 +102,6 @@ def from_json(data: Any, source: str = "<data>") -> BotDoc:
         except Exception as exc:
             raise r.error("/format", f"cannot upgrade from format {fmt}: {exc}") from None
         migrated_from = fmt
-    too_deep = _too_deep(data)
-    if too_deep is not None:
-        raise r.error(too_deep, f"the values are nested more than {MAX_DEPTH} levels deep",
-                      "flatten the value (Botloom could not save a file nested this deeply)")
     r.keys(data, "", TOP_KEYS, extensions=True)
     name = r.string(data.get("name", ""), "/name")
     if not name.strip():
@@ -150,7 +129,7 @@ def from_json(data: Any, source: str = "<data>") -> BotDoc:
     for flow_name, flow_layout in layout.items():
         ptr = f"/layout/{_esc(flow_name)}"
         if flow_name not in flows:
-            raise r.error(ptr, f"layout for unknown flow '{flow_name}'{did_you_mean(flow_name, flows)}",
+            raise r.error(ptr, f"layout for unknown flow {quote(flow_name)}{did_you_mean(flow_name, flows)}",
                           "remove it or rename it to an existing flow")
         r.layout(flow_layout, ptr, flows[flow_name])
     extra = {k: v for k, v in data.items() if k.startswith("x-")}
@@ -158,26 +137,6 @@ def from_json(data: Any, source: str = "<data>") -> BotDoc:
                   description=r.string(data.get("description", ""), "/description"),
                   version=r.string(data.get("version", ""), "/version"), secrets=dict(secrets),
                   settings={area: dict(block) for area, block in settings.items()}, extra=extra, source=source, migrated_from=migrated_from)
-
-
-def _too_deep(data: Any) -> str | None:
-    """The pointer of the first list or object nested deeper than MAX_DEPTH, or None."""
-    if not isinstance(data, (dict, list)):
-        return None
-    stack = [(data, "", 0)]
-    while stack:
-        value, ptr, depth = stack.pop()
-        if depth >= MAX_DEPTH:
-            return ptr
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        # only containers can nest: scalars (most of a bot) are never visited
-        stack.extend((item, f"{ptr}/{_esc(key) if isinstance(key, str) else key}", depth + 1)
-                     for key, item in reversed(list(items)) if isinstance(item, (dict, list)))
-    return None
-
-
-def _esc(key: str) -> str:
-    return str(key).replace("~", "~0").replace("/", "~1")
 
 
 class _Reader:
@@ -211,7 +170,7 @@ class _Reader:
 
     def name(self, value, ptr, what) -> str:
         if not NAME.match(value):
-            raise self.error(ptr, f"'{value}' is not a valid {what} name",
+            raise self.error(ptr, f"{quote(value)} is not a valid {what} name",
                              "use letters, digits and _ only, starting with a letter or _")
         return value
 
@@ -223,9 +182,9 @@ class _Reader:
             if key in allowed or (extensions and key.startswith("x-")):
                 continue
             if key.startswith("x-"):
-                raise self.error(f"{ptr}/{_esc(key)}", f"extension key '{key}' is not kept here",
+                raise self.error(f"{ptr}/{_esc(key)}", f"extension key {quote(key)} is not kept here",
                                  "put 'x-' keys at the top level, in a node block or in its settings")
-            raise self.error(f"{ptr}/{_esc(key)}", f"unknown key '{key}'{did_you_mean(key, allowed)}",
+            raise self.error(f"{ptr}/{_esc(key)}", f"unknown key {quote(key)}{did_you_mean(key, allowed)}",
                              f"allowed here: {', '.join(allowed)}")
 
     def decls(self, data: dict, key: str, ptr: str) -> dict[str, VarDecl]:
@@ -240,7 +199,7 @@ class _Reader:
             self.keys(spec, p, DECL_KEYS)
             type_name = self.string(spec.get("type", "any"), type_ptr)
             if type_name not in TYPES:
-                raise self.error(type_ptr, f"unknown type '{type_name}'{did_you_mean(type_name, TYPES)}",
+                raise self.error(type_ptr, f"unknown type {quote(type_name)}{did_you_mean(type_name, TYPES)}",
                                  f"use one of: {', '.join(TYPES)}")
             required = spec.get("required", False)
             if not isinstance(required, bool):
@@ -259,14 +218,16 @@ class _Reader:
             flow.nodes[nid] = self.node(nid, spec, f"{ptr}/nodes/{_esc(nid)}")
         for i, edge in enumerate(self.lst(data.get("edges", []), f"{ptr}/edges")):
             flow.edges.append(self.edge(edge, f"{ptr}/edges/{i}"))
-        if len(set(flow.edges)) != len(flow.edges):
-            dup = next(e for e in flow.edges if flow.edges.count(e) > 1)
-            raise self.error(f"{ptr}/edges", f"the edge {dup} is listed twice", "remove one copy")
+        seen: set[Edge] = set()
+        for i, edge in enumerate(flow.edges):
+            if edge in seen:
+                raise self.error(f"{ptr}/edges/{i}", f"the edge {quote(str(edge))} is listed twice", "remove one copy")
+            seen.add(edge)
         return flow
 
     def node(self, nid: str, spec, ptr: str) -> NodeSpec:
         if not NODE_ID.match(nid):
-            raise self.error(ptr, f"'{nid}' is not a valid node id",
+            raise self.error(ptr, f"{quote(nid)} is not a valid node id",
                              "use up to 64 letters, digits, _ and -, starting with a letter or _")
         self.obj(spec, ptr)
         self.keys(spec, ptr, NODE_KEYS, extensions=True)
@@ -274,7 +235,7 @@ class _Reader:
             raise self.error(ptr, f"node '{nid}' has no 'type'", "add \"type\": \"core.log\" or another node type")
         version = spec.get("version", 1)
         if type(version) is not int or version < 1:
-            raise self.error(f"{ptr}/version", f"node version must be a whole number of at least 1, got {version!r}")
+            raise self.error(f"{ptr}/version", f"node version must be a whole number of at least 1, got {_kind(version)}")
         settings = self.obj(spec.get("settings", {}), f"{ptr}/settings")
         self.settings(settings, f"{ptr}/settings")
         disabled = spec.get("disabled", False)
@@ -294,13 +255,13 @@ class _Reader:
             if t <= 0:
                 raise self.error(f"{ptr}/timeout", "the timeout must be more than 0 seconds")
         if "on_error" in settings and settings["on_error"] not in ON_ERROR:
-            raise self.error(f"{ptr}/on_error", f"expected one of {', '.join(ON_ERROR)}, got {settings['on_error']!r}")
+            raise self.error(f"{ptr}/on_error", f"expected one of {', '.join(ON_ERROR)}, got {_kind(settings['on_error'])}")
         if "retry" in settings:
             retry = self.obj(settings["retry"], f"{ptr}/retry")
             self.keys(retry, f"{ptr}/retry", RETRY_KEYS)
             attempts = retry.get("attempts", 1)
             if type(attempts) is not int or not 1 <= attempts <= 100:
-                raise self.error(f"{ptr}/retry/attempts", f"attempts must be a whole number from 1 to 100, got {attempts!r}")
+                raise self.error(f"{ptr}/retry/attempts", f"attempts must be a whole number from 1 to 100, got {_kind(attempts)}")
             for key in ("delay", "backoff", "max_delay"):
                 if key in retry and self.number(retry[key], f"{ptr}/retry/{key}") < 0:
                     raise self.error(f"{ptr}/retry/{key}", f"{key} cannot be negative")
@@ -318,7 +279,7 @@ class _Reader:
             text = self.string(edge[key], f"{ptr}/{key}")
             node_id, dot, port = text.partition(".")
             if not dot or not node_id or not port or "." in port:
-                raise self.error(f"{ptr}/{key}", f"'{text}' is not of the form node.port", "e.g. \"read_csv.out\"")
+                raise self.error(f"{ptr}/{key}", f"{quote(text)} is not of the form node.port", "e.g. \"read_csv.out\"")
             ends.append((node_id, port))
         return Edge(ends[0][0], ends[0][1], ends[1][0], ends[1][1])
 
@@ -344,14 +305,17 @@ def _kind(value) -> str:
         return "null"
     if isinstance(value, bool):
         return "true/false"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
+    if isinstance(value, int):
+        text = str(value)
+        return f"the number {text if len(text) <= 60 else text[:60] + f'... ({len(text)} digits)'}"
+    if isinstance(value, float):
+        return f"the number {value!r}"
     if isinstance(value, str):
-        return f"the text {value[:40]!r}"
+        return f"the text {quote(value)}"
     if isinstance(value, list):
-        return "a list"
+        return f"a list of {len(value)} items" if value else "an empty list"
     if isinstance(value, dict):
-        return "an object"
+        return f"an object of {len(value)} keys" if value else "an empty object"
     return type(value).__name__
 
 

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..errors import BotloomError, did_you_mean
+from ..errors import BotloomError, did_you_mean, quote
 from .node import NodePack, NodeType
 
 ENTRY_POINT_GROUP = "botloom.nodes"
@@ -174,7 +174,7 @@ class Registry:
         return versions[newest]
 
     def unknown_message(self, type_id: str) -> str:
-        return f"unknown node type '{type_id}'{did_you_mean(type_id, self.ids())}"
+        return f"unknown node type {quote(type_id)}{did_you_mean(type_id, self.ids())}"
 
     def upgrade_params(self, nt: NodeType, from_version: int, params: dict) -> dict:
         """Apply ``nt.migrations`` to bring parameters written for ``from_version`` up to date."""

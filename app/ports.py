@@ -1,7 +1,9 @@
 """Ports of a node on the canvas, and whether two ports may be joined (with the reason why not).
 
 No Qt here: the rules are plain functions over the runner's graph and registry, so the
-canvas, the paste code and the tests share them.
+canvas, the paste code and the tests share them. Whether an edge may exist at all is the
+runner's rule (``engine/plan.py``'s ``connection_problem``, which validation applies too): the
+canvas refuses exactly what validation would report.
 
 A node has, on its left, the control input ``in`` (unless it starts the flow) and one data
 input per parameter; on its right, its control outputs (``out``, ``true``/``false``, body
@@ -13,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from botloom.runner.engine.plan import connection_problem
 from botloom.runner.graph import Flow
 from botloom.runner.sdk.node import ERROR_PORT, INPUT_PORT, NodeType
 from botloom.runner.sdk.registry import Registry, UnknownNodeType
-from botloom.runner.sdk.types import TYPES, compatible
 
 CONTROL_IN, CONTROL_OUT, DATA_IN, DATA_OUT = "control-in", "control-out", "data-in", "data-out"
 
@@ -82,43 +84,44 @@ def _enters_control(flow: Flow, source: str, port: str) -> bool:
 
 def check_connection(flow: Flow, registry: Registry, source: str, source_port: str, target: str,
                      target_port: str) -> str | None:
-    """None when ``source.source_port -> target.target_port`` may be drawn, else why not."""
+    """None when ``source.source_port -> target.target_port`` may be drawn, else why not.
+
+    The connection rules are the runner's own (``connection_problem``, what validation
+    applies); the canvas adds what only drawing needs: no edge twice, a control port leads to
+    one node, a parameter takes one data edge."""
     if source not in flow or target not in flow:
         return "both ends must be nodes of this flow"
     if source == target:
         return "a node cannot be connected to itself"
-    outs = {p.name: p for p in node_ports(flow, source, registry)[1]}
-    ins = {p.name: p for p in node_ports(flow, target, registry)[0]}
-    sp, tp = outs.get(source_port), ins.get(target_port)
-    if sp is None:
-        return f"'{source}' has no output '{source_port}'"
-    if tp is None:
-        if target_port == INPUT_PORT:
-            return f"'{target}' starts the flow; nothing can lead into it"
-        return f"'{target}' has no input '{target_port}'"
-    if sp.is_control and not tp.is_control:
-        return (f"'{source_port}' is a control port (what runs next); it can only lead into a node's 'in' port, "
-                f"not into the value '{tp.label}'")
-    if not sp.is_control and tp.is_control:
-        return f"'{source_port}' is a value ({_title(sp.type)}); connect it to a parameter, not to 'in'"
     if flow.g.has_edge(source, target, key=(source_port, target_port)):
         return f"{source}.{source_port} is already connected to {target}.{target_port}"
-    if sp.is_control:
+    s_spec, t_spec = flow.node(source), flow.node(target)
+    st, tt = node_type(registry, s_spec.type, s_spec.version), node_type(registry, t_spec.type, t_spec.version)
+    if st is not None and tt is not None:
+        wrong = connection_problem(source, st, s_spec.params, source_port, target, tt, target_port)
+        if wrong is not None:
+            return wrong.message
+        control = target_port == INPUT_PORT
+    else:  # a node whose pack is missing: only the ports its edges use are known
+        sp = {p.name: p for p in node_ports(flow, source, registry)[1]}.get(source_port)
+        tp = {p.name: p for p in node_ports(flow, target, registry)[0]}.get(target_port)
+        if sp is None:
+            return f"'{source}' has no output '{source_port}'"
+        if tp is None:
+            return f"'{target}' has no input '{target_port}'"
+        if sp.is_control != tp.is_control:
+            return "a control port leads into a node's 'in' port, a value into a parameter"
+        control = sp.is_control
+    if control:
         taken = [e for e in flow.edges() if e.source == source and e.source_port == source_port
                  and e.target_port == INPUT_PORT]
         if taken:
             return (f"'{source_port}' of '{source}' already leads to '{taken[0].target}'; a control port leads to "
                     "one node (chain the nodes one after the other)")
         return None
-    if not compatible(sp.type, tp.type):
-        return (f"type mismatch: {source}.{source_port} gives {_title(sp.type)} but '{tp.label}' takes "
-                f"{_title(tp.type)}")
     fed = [e for e in flow.edges() if e.target == target and e.target_port == target_port]
     if fed:
-        return f"'{tp.label}' of '{target}' already gets its value from {fed[0].source}.{fed[0].source_port}"
+        param = tt.param(target_port) if tt is not None else None
+        return (f"'{param.title if param else target_port}' of '{target}' already gets its value from "
+                f"{fed[0].source}.{fed[0].source_port}")
     return None
-
-
-def _title(type_name: str) -> str:
-    t = TYPES.get(type_name)
-    return t.title if t is not None else type_name

@@ -4,15 +4,21 @@ Checks: node types exist (with suggestions), parameter values fit their schemas,
 existing nodes and ports, data edges carry compatible types, each flow has one start, no
 node is unreachable, no cycle except through a loop, no loop or scope body leaking into the
 path after it, subflow calls name real subflows, declared defaults fit their types.
+
+One path: :func:`check_doc` compiles the bot (``engine/plan.py`` checks each node and edge,
+once) and adds the checks over the whole graph here; the compiled plans it returns are the
+ones the engine runs, so a run never checks its bot twice.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
 
 from .botfile.model import BotDoc
+from .engine.plan import FlowPlan, compile_bot
 from .errors import did_you_mean
 from .expr import has_expression
 from .graph import Bot, Flow, reachable
@@ -20,23 +26,44 @@ from .problems import Problem
 from .sdk.node import ERROR_PORT, INPUT_PORT, NodeType
 from .sdk.params import MISSING
 from .sdk.registry import Registry
-from .sdk.types import TYPES, TypeMismatch, compatible
-from .engine.plan import check_node
+from .sdk.types import TYPES, TypeMismatch
+
+_ORDER = {"error": 0, "warning": 1}
+
+
+@dataclass
+class Checked:
+    """A bot's validation: its problems, and the run plans compiled on the way (which the
+    engine takes as they are: see ``engine/plan.py``)."""
+
+    plans: dict[str, FlowPlan]
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def check_doc(doc: BotDoc, registry: Registry, bot: Bot | None = None) -> Checked:
+    """Validate ``doc`` (``bot`` is the same bot as graphs, when the caller has it): compile it
+    (nodes and edges, checked once), then the checks that need the whole graph."""
+    plans, problems = compile_bot(doc, registry)
+    bot = bot or Bot(doc)
+    for name, flow in bot.flows.items():
+        problems += _check_flow(bot, flow, plans[name])
+    problems.sort(key=lambda p: (_ORDER.get(p.severity, 2), p.flow != "main", p.flow, p.node or "", p.code))
+    return Checked(plans, problems)
 
 
 def validate_doc(doc: BotDoc, registry: Registry) -> list[Problem]:
-    return validate_bot(Bot(doc), registry)
+    return check_doc(doc, registry).problems
 
 
 def validate_bot(bot: Bot, registry: Registry) -> list[Problem]:
-    problems: list[Problem] = []
-    for flow in bot.flows.values():
-        problems += _check_flow(bot, flow, registry)
-    order = {"error": 0, "warning": 1}
-    return sorted(problems, key=lambda p: (order.get(p.severity, 2), p.flow != "main", p.flow, p.node or "", p.code))
+    return check_doc(bot.to_doc(), registry, bot).problems
 
 
-def _check_flow(bot: Bot, flow: Flow, registry: Registry) -> list[Problem]:
+def _check_flow(bot: Bot, flow: Flow, plan: FlowPlan) -> list[Problem]:
     out: list[Problem] = []
 
     def add(code, message, **kw):
@@ -51,30 +78,18 @@ def _check_flow(bot: Bot, flow: Flow, registry: Registry) -> list[Problem]:
                     add("bad-default", f"the default of {kind[:-1]} '{name}' does not fit its type: {exc}",
                         fix=f"give a {TYPES[decl.type].title}")
 
-    specs = flow.specs()
-    edges = flow.edges()
-    fed: dict[str, set] = {}
-    for e in edges:
-        if e.target_port != INPUT_PORT:
-            fed.setdefault(e.target, set()).add(e.target_port)
     types: dict[str, NodeType] = {}
-    params: dict[str, dict] = {}
-    for nid, spec in specs.items():
-        check = check_node(spec, registry, flow.name, frozenset(fed.get(nid, ())))
-        out += check.problems
-        if check.type is not None:
-            types[nid] = check.type
-            params[nid] = check.params
-            _check_special_params(flow, nid, check.type, check.params, bot, add)
-            if check.type.is_scope and spec.settings.get("timeout"):
-                add("timeout-on-scope", "a timeout cannot be set on a node that runs other nodes", node=nid,
-                    fix="set timeouts on the nodes inside it instead")
-            for p in check.type.params:
-                value = check.params.get(p.name)
-                if p.type == "secret" and isinstance(value, str) and value and value not in bot.secrets:
-                    add("undeclared-secret", f"secret '{value}' is not declared in the bot's 'secrets'",
-                        node=nid, param=p.name, severity="warning",
-                        fix=f"declare it: \"secrets\": {{\"{value}\": \"what it is for\"}}")
+    for nid, check in plan.checks.items():
+        if check.type is None:
+            continue
+        types[nid] = check.type
+        _check_special_params(flow, nid, check.type, check.params, bot, add)
+        for p in check.type.params:
+            value = check.params.get(p.name)
+            if p.type == "secret" and isinstance(value, str) and value and value not in bot.secrets:
+                add("undeclared-secret", f"secret '{value}' is not declared in the bot's 'secrets'",
+                    node=nid, param=p.name, severity="warning",
+                    fix=f"declare it: \"secrets\": {{\"{value}\": \"what it is for\"}}")
 
     starts = [nid for nid, nt in types.items() if not nt.has_input]
     if not starts:
@@ -83,55 +98,8 @@ def _check_flow(bot: Bot, flow: Flow, registry: Registry) -> list[Problem]:
         extra = [s for s in starts if s != "start"] or starts[1:]
         add("many-starts", f"the flow has {len(starts)} start nodes ({', '.join(starts)})", node=extra[0],
             fix="keep one start node")
-
-    used_ports: dict[tuple[str, str], list] = {}
-    for e in edges:
-        label = str(e)
-        missing = [n for n in (e.source, e.target) if n not in specs]
-        if missing:
-            add("dangling-edge", f"the edge refers to node '{missing[0]}', which does not exist"
-                f"{did_you_mean(missing[0], specs)}", edge=label, fix="remove the edge or restore the node")
-            continue
-        st, tt = types.get(e.source), types.get(e.target)
-        if st is None or tt is None:
-            continue  # unknown type already reported
-        if e.target_port == INPUT_PORT:
-            ports = st.ports_for(params[e.source])
-            if e.source_port not in ports:
-                add("unknown-port", f"'{st.id}' has no control port '{e.source_port}'{did_you_mean(e.source_port, ports)}",
-                    edge=label, node=e.source, fix=f"its control ports are: {', '.join(ports)}")
-                continue
-            if not tt.has_input:
-                add("no-input", f"'{tt.id}' cannot be entered (it starts the flow)", edge=label, node=e.target)
-            used_ports.setdefault((e.source, e.source_port), []).append(e.target)
-        else:
-            output = st.output(e.source_port)
-            if output is None:
-                names = [o.name for o in st.outputs]
-                add("unknown-port", f"'{st.id}' has no data output '{e.source_port}'{did_you_mean(e.source_port, names)}",
-                    edge=label, node=e.source, fix=f"its outputs are: {', '.join(names) or '(none)'}")
-                continue
-            param = tt.param(e.target_port)
-            if param is None:
-                names = [p.name for p in tt.params]
-                add("unknown-param", f"'{tt.id}' has no parameter '{e.target_port}'{did_you_mean(e.target_port, names)}",
-                    edge=label, node=e.target, fix=f"its parameters are: {', '.join(names) or '(none)'}")
-                continue
-            if not compatible(output.type, param.type):
-                add("type-mismatch", f"{e.source}.{e.source_port} gives {TYPES[output.type].title} but "
-                    f"'{param.name}' takes {TYPES[param.type].title}", edge=label, node=e.target, param=param.name,
-                    fix="connect an output of a matching type, or convert it with a Set variable node")
-            if e.target_port in specs[e.target].params:
-                add("fed-twice", f"'{param.name}' has a value and a data edge; the edge wins", edge=label,
-                    node=e.target, param=param.name, severity="warning", fix="clear the value or remove the edge")
-    for (source, port), targets in used_ports.items():
-        if len(targets) > 1:
-            add("fan-out", f"port '{port}' leads to {len(targets)} nodes ({', '.join(sorted(targets))}); "
-                "a path runs one node after another", node=source,
-                fix="chain the nodes one after the other")
-
     if len(starts) == 1:
-        _check_structure(flow, types, starts[0], edges, add)
+        _check_structure(flow, types, starts[0], flow.edges(), add)
     return out
 
 
@@ -197,4 +165,4 @@ def _check_structure(flow: Flow, types: dict[str, NodeType], start: str, edges, 
                     fix=f"make sure '{e.source}' runs earlier on the path to '{e.target}'")
 
 
-__all__ = ["validate_bot", "validate_doc", "ERROR_PORT"]
+__all__ = ["Checked", "check_doc", "validate_bot", "validate_doc", "ERROR_PORT"]

@@ -1,6 +1,12 @@
 """Compiling a bot into run plans: node types resolved, literal parameters converted once,
 expressions compiled once, successors looked up by port. The hot loop then only evaluates
 what is dynamic.
+
+Compiling is also the first half of validation (``validate.py`` adds the checks that need the
+whole graph, over networkx): every node's parameters (:func:`check_node`) and every edge
+(:func:`connection_problem`, the connection rules the designer's canvas applies as well) are
+checked here, once; validation hands its compiled plans to the engine, which so never checks
+a bot twice.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..botfile.model import BotDoc, FlowDoc, NodeSpec
-from ..errors import ExpressionError, did_you_mean
+from ..errors import ExpressionError, did_you_mean, quote
 from ..expr import Expression, compile_value
 from ..problems import Problem
 from .retry import RetryPolicy
@@ -51,7 +57,7 @@ def check_node(spec: NodeSpec, registry: Registry, flow: str = "main", fed: froz
     for name in params:
         if nt.param(name) is None:
             known = [p.name for p in nt.params]
-            problem("unknown-param", f"'{nt.id}' has no parameter '{name}'{did_you_mean(name, known)}", param=name,
+            problem("unknown-param", f"'{nt.id}' has no parameter {quote(name)}{did_you_mean(name, known)}", param=name,
                     fix=f"its parameters are: {', '.join(known) or '(none)'}")
     for p in nt.params:
         if p.name in fed:
@@ -118,40 +124,122 @@ class FlowPlan:
     doc: FlowDoc
     nodes: dict[str, CompiledNode]
     start: str | None
+    checks: dict[str, NodeCheck] = field(default_factory=dict)  # every node's, unknown types included
+
+
+@dataclass(frozen=True)
+class EdgeProblem:
+    """Why an edge breaks the connection rules; ``at`` says which end it is about."""
+
+    code: str
+    message: str
+    at: str  # "source" or "target"
+    fix: str | None = None
+    param: str | None = None
+
+
+def connection_problem(source: str, st: NodeType, source_params: dict, source_port: str,
+                       target: str, tt: NodeType, target_port: str) -> EdgeProblem | None:
+    """The connection rules for ``source.source_port -> target.target_port``: None when the
+    edge may exist. A control port (what runs next) leads into ``in``; a data output leads
+    into a parameter of a type it fits. Validation and the designer's canvas both ask this."""
+    controls = st.ports_for(source_params)
+    output = st.output(source_port)
+    if target_port == INPUT_PORT:
+        if source_port in controls:
+            if not tt.has_input:
+                return EdgeProblem("no-input", f"'{target}' ({tt.id}) cannot be entered: it starts the flow", "target",
+                                   fix="connect the edge to another node's 'in' port")
+            return None
+        if output is not None:
+            return EdgeProblem("unknown-port", f"'{source_port}' is a value ({_title(output.type)}); connect it to a "
+                               "parameter, not to 'in'", "source", fix=f"its control ports are: {', '.join(controls)}")
+        return EdgeProblem("unknown-port", f"'{st.id}' has no control port '{source_port}'"
+                           f"{did_you_mean(source_port, controls)}", "source",
+                           fix=f"its control ports are: {', '.join(controls)}")
+    param = tt.param(target_port)
+    if output is None:
+        if source_port in controls:
+            value = f"the value '{param.title}'" if param is not None else f"'{target_port}'"
+            return EdgeProblem("unknown-port", f"'{source_port}' is a control port (what runs next); it can only lead "
+                               f"into a node's 'in' port, not into {value}", "source",
+                               fix="connect it to the 'in' port of the node that runs next")
+        names = [o.name for o in st.outputs]
+        return EdgeProblem("unknown-port", f"'{st.id}' has no data output '{source_port}'"
+                           f"{did_you_mean(source_port, names)}", "source",
+                           fix=f"its outputs are: {', '.join(names) or '(none)'}")
+    if param is None:
+        names = [p.name for p in tt.params]
+        return EdgeProblem("unknown-param", f"'{tt.id}' has no parameter '{target_port}'"
+                           f"{did_you_mean(target_port, names)}", "target",
+                           fix=f"its parameters are: {', '.join(names) or '(none)'}")
+    if not compatible(output.type, param.type):
+        return EdgeProblem("type-mismatch", f"type mismatch: {source}.{source_port} gives {_title(output.type)} but "
+                           f"'{param.name}' takes {_title(param.type)}", "target", param=param.name,
+                           fix="connect an output of a matching type, or convert it with a Set variable node")
+    return None
+
+
+def _title(type_name: str) -> str:
+    t = TYPES.get(type_name)
+    return t.title if t is not None else type_name
 
 
 def compile_flow(name: str, doc: FlowDoc, registry: Registry, bot_label: str) -> tuple[FlowPlan, list[Problem]]:
+    """The plan of one flow, and the problems of its nodes and edges (see the module docs)."""
     problems: list[Problem] = []
+
+    def add(code, message, **kw):
+        problems.append(Problem(code, message, flow=name, **kw))
+
     fed: dict[str, set] = {}
     for e in doc.edges:
         if e.target_port != INPUT_PORT:
             fed.setdefault(e.target, set()).add(e.target_port)
     nodes: dict[str, CompiledNode] = {}
+    checks: dict[str, NodeCheck] = {}
     start = None
     for nid, spec in doc.nodes.items():
-        check = check_node(spec, registry, name, frozenset(fed.get(nid, ())))
+        check = checks[nid] = check_node(spec, registry, name, frozenset(fed.get(nid, ())))
         problems += check.problems
         if check.type is None:
             continue
         cn = CompiledNode(spec, check.type, check, name, bot_label)
         if cn.scope and cn.timeout:
-            problems.append(Problem("timeout-on-scope", "a timeout cannot be set on a node that runs other nodes",
-                                    flow=name, node=nid, fix="set timeouts on the nodes inside it instead"))
+            add("timeout-on-scope", "a timeout cannot be set on a node that runs other nodes", node=nid,
+                fix="set timeouts on the nodes inside it instead")
         nodes[nid] = cn
         if not check.type.has_input:
             start = nid
+    used_ports: dict[tuple[str, str], list] = {}
     for e in doc.edges:
+        missing = [n for n in (e.source, e.target) if n not in doc.nodes]
+        if missing:
+            add("dangling-edge", f"the edge refers to node '{missing[0]}', which does not exist"
+                f"{did_you_mean(missing[0], doc.nodes)}", edge=str(e), fix="remove the edge or restore the node")
+            continue
         src, dst = nodes.get(e.source), nodes.get(e.target)
         if src is None or dst is None:
-            continue
-        if e.target_port == INPUT_PORT:
+            continue  # an unknown node type, already reported
+        wrong = connection_problem(e.source, src.type, checks[e.source].params, e.source_port, e.target, dst.type,
+                                   e.target_port)
+        if wrong is not None:
+            add(wrong.code, wrong.message, edge=str(e), node=e.source if wrong.at == "source" else e.target,
+                param=wrong.param, fix=wrong.fix)
+        elif e.target_port == INPUT_PORT:
             src.next[e.source_port] = e.target
-        elif dst.type.param(e.target_port) is None:
-            problems.append(Problem("unknown-param", f"'{dst.type.id}' has no parameter '{e.target_port}'", flow=name,
-                                    node=e.target, edge=str(e), fix="connect the edge to one of its parameters"))
+            used_ports.setdefault((e.source, e.source_port), []).append(e.target)
         else:
-            dst.edges_in.append((dst.type.param(e.target_port), e.source, e.source_port))
-    return FlowPlan(name, doc, nodes, start), problems
+            param = dst.type.param(e.target_port)
+            dst.edges_in.append((param, e.source, e.source_port))
+            if e.target_port in doc.nodes[e.target].params:
+                add("fed-twice", f"'{param.name}' has a value and a data edge; the edge wins", edge=str(e),
+                    node=e.target, param=param.name, severity="warning", fix="clear the value or remove the edge")
+    for (source, port), targets in used_ports.items():
+        if len(targets) > 1:
+            add("fan-out", f"port '{port}' leads to {len(targets)} nodes ({', '.join(sorted(targets))}); "
+                "a path runs one node after another", node=source, fix="chain the nodes one after the other")
+    return FlowPlan(name, doc, nodes, start, checks), problems
 
 
 def compile_bot(bot: BotDoc, registry: Registry) -> tuple[dict[str, FlowPlan], list[Problem]]:
@@ -162,4 +250,5 @@ def compile_bot(bot: BotDoc, registry: Registry) -> tuple[dict[str, FlowPlan], l
     return plans, problems
 
 
-__all__ = ["CompiledNode", "FlowPlan", "NodeCheck", "check_node", "compile_bot", "compile_flow"]
+__all__ = ["CompiledNode", "EdgeProblem", "FlowPlan", "NodeCheck", "check_node", "compile_bot", "compile_flow",
+           "connection_problem"]

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from botloom.runner.botfile import Edge, NodeSpec, dumps, load, loads, save
+from botloom.runner.botfile import Edge, NodeSpec, dumps, from_json, load, loads, save
 from botloom.runner.botfile import migrate
 from botloom.runner.errors import BotFileError, FormatTooNewError
 
@@ -242,3 +242,61 @@ def test_a_trailing_newline_is_not_part_of_a_valid_name(key):
     value = {"a\n": {"type": "core.log"}} if key == "nodes" else {"a\n": "string"}
     with pytest.raises(BotFileError, match="not a valid"):
         loads(json.dumps({"format": 1, "name": "x", key: value}))
+
+
+# ---------------------------------------------------------------- hostile values and sizes
+
+def test_a_huge_bad_value_is_quoted_short():
+    err = error_for(json.dumps(bot(format="7" * 1_000_000)))
+    assert err.pointer == "/format"
+    assert "got the text '777777" in err.message and "... (1000000 characters)" in err.message
+    assert len(str(err)) < 200
+
+
+def test_a_huge_unknown_key_is_shortened_in_the_pointer_and_the_message():
+    key = "k" * 1_000_000
+    err = error_for(json.dumps(bot(nodes={"a": {"type": "core.log", key: 1}}, edges=[], layout={})))
+    assert err.pointer == "/nodes/a/" + "k" * 60 + "...(1000000 characters)"
+    assert "unknown key 'kkkk" in err.message and "(1000000 characters)" in err.message
+    assert len(str(err)) < 400
+
+
+def test_a_huge_list_in_the_wrong_place_is_described_not_copied():
+    err = error_for(json.dumps(bot(version=list(range(1_000_000)))))
+    assert err.pointer == "/version" and err.message == "expected text, got a list of 1000000 items"
+
+
+def test_a_byte_that_is_not_utf8_has_a_line_and_column(tmp_path):
+    path = tmp_path / "latin1.bot.json"
+    path.write_bytes('{"format": 1,\n "name": "Café"}'.encode("latin-1"))
+    with pytest.raises(BotFileError) as info:
+        load(path)
+    assert "not UTF-8 text at line 2, column 14 (byte 27)" in info.value.message
+
+
+@pytest.mark.parametrize("value, expected", [
+    (float("nan"), "NaN is not JSON"),
+    (float("-inf"), "too large"),
+    (10 ** 5000, "more than 4300 digits"),
+    ("a\ud800", "lone surrogate"),
+], ids=["nan", "infinity", "long number", "surrogate"])
+def test_a_value_json_cannot_carry_is_refused_when_saved_and_when_built(value, expected):
+    doc = loads(json.dumps(BOT), source="bad.bot.json")
+    doc.main.nodes["log"].params["message"] = value
+    with pytest.raises(BotFileError) as info:
+        dumps(doc)
+    assert info.value.pointer == "/nodes/log/params/message"
+    assert "cannot be saved" in info.value.message and expected in info.value.message
+    data = bot()
+    data["nodes"]["log"]["params"]["message"] = value
+    with pytest.raises(BotFileError) as info:
+        from_json(data, source="built")
+    assert info.value.pointer == "/nodes/log/params/message" and expected in info.value.message
+
+
+def test_a_number_longer_than_python_reads_is_located_with_the_limit_turned_off(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "get_int_max_str_digits", lambda: 0)  # as if set to 0 (no limit)
+    err = error_for('{"format": 1, "name": "a", "x-n": {"deep": [' + "9" * 4301 + "]}}")
+    assert err.pointer == "/x-n/deep/0" and "4301 digits" in err.message

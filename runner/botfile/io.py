@@ -73,7 +73,7 @@ def loads(text: str, source: str = "<text>") -> BotDoc:
 def from_json(data: Any, source: str = "<data>") -> BotDoc:
     """A bot from JSON-like data built in Python (``loads`` reads text)."""
     try:
-        strict.check(data)
+        strict.check(data, numbers=True)
     except strict.Unfit as exc:
         raise BotFileError(exc.message, file=source, pointer=exc.pointer, fix=exc.fix) from None
     return _read(data, source)
@@ -345,7 +345,15 @@ def to_json(doc: BotDoc) -> dict:
 
 
 def dumps(doc: BotDoc) -> str:
-    return _format(to_json(doc), ()) + "\n"
+    """The canonical text. Raises BotFileError, with a pointer, for a value that the loader
+    would refuse (NaN, a lone surrogate...): what is saved must open again."""
+    data = to_json(doc)
+    try:
+        strict.check(data, numbers=True)
+    except strict.Unfit as exc:
+        raise BotFileError(f"cannot be saved: {exc.message}", file=doc.label, pointer=exc.pointer,
+                           fix=exc.fix) from None
+    return _format(data, ()) + "\n"
 
 
 def save(doc: BotDoc, path: str | os.PathLike) -> None:

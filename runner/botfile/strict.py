@@ -129,11 +129,14 @@ _HOLDERS = frozenset({dict, list, _Duplicated})
 _SUSPECT = _HOLDERS | {_Refused, float}
 
 
-def check(data: Any, *, strings: bool = True) -> None:
+def check(data: Any, *, strings: bool = True, numbers: bool = False) -> None:
     """Raise :class:`Unfit` at the first value, in the order of the file, that a bot file cannot
     hold: nesting deeper than MAX_DEPTH, a refused number, a duplicated key, a number that is
-    not finite and (with ``strings``) a text or key with a lone surrogate."""
+    not finite, (with ``strings``) a text or key with a lone surrogate and (with ``numbers``,
+    for values built in Python rather than parsed) a whole number of more than MAX_DIGITS."""
     suspect = _SUSPECT | {str} if strings else _SUSPECT
+    if numbers:
+        suspect = suspect | {int}
     stack = [(data, "", 0)]
     while stack:
         value, ptr, depth = stack.pop()
@@ -163,23 +166,31 @@ def check(data: Any, *, strings: bool = True) -> None:
                 continue
             items = value.items()
         stack.extend((item, f"{ptr}/{pointer_part(key) if type(key) is str else key}", depth + 1)
-                     for key, item in reversed(list(items)) if _suspect(item, strings))
+                     for key, item in reversed(list(items)) if _suspect(item, strings, numbers))
 
 
-def _suspect(item: Any, strings: bool) -> bool:
+_TOO_LONG = 10 ** MAX_DIGITS  # the smallest whole number of more than MAX_DIGITS digits
+
+
+def _suspect(item: Any, strings: bool, numbers: bool) -> bool:
     kind = type(item)
     if kind is float:
         return not math.isfinite(item)
     if kind is str:
         return strings and _SURROGATE.search(item) is not None
+    if kind is int:
+        return numbers and item.bit_length() > 14_000 and abs(item) >= _TOO_LONG
     return kind in _SUSPECT
 
 
 def _check_scalar(value: Any, ptr: str) -> None:
     if type(value) is _Refused:
         raise Unfit(value.message, pointer=ptr, fix=value.fix)
-    if not _suspect(value, True):
+    if not _suspect(value, True, True):
         return
+    if type(value) is int:
+        raise Unfit(f"a whole number of more than {MAX_DIGITS} digits is more than a bot file holds", pointer=ptr,
+                    fix="shorten the number, or write it as text in quotes")
     if type(value) is float:
         if math.isnan(value):
             raise Unfit("NaN is not JSON (JSON numbers are finite)", pointer=ptr, fix="write a number or null")

@@ -41,9 +41,10 @@ from .theme import APP_NAME
 
 
 def registry():
-    from botloom.runner import service
+    """The installed node packs, for one window (each pack loads when a bot first uses it)."""
+    from botloom.runner.sdk.registry import Registry
 
-    return service.registry()
+    return Registry.discover(lazy=True)
 
 
 class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixin, RunMixin, QMainWindow):
@@ -55,7 +56,7 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
         self.scenes: dict[str, FlowScene] = {}
         self.views: dict[str, FlowView] = {}
         self.messages: list[tuple[str, str]] = []  # (level, text) shown to the person, newest last
-        self.run = RunProcess(self)
+        self.run = RunProcess(self, home=paths.home())  # runs go to this window's data folder
         self.run_states: dict[tuple[str, str], tuple[str, float | None]] = {}
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(theme.app_icon())

@@ -4,7 +4,8 @@
 with a ``QProcess``, turns each JSON line on its stdout into a Qt signal, and writes debugger
 commands (pause, step, resume, stop, breakpoints) to its stdin as JSON lines. A bot that hangs
 or crashes its process never takes the designer down: when the process dies without telling
-how the run ended, ``crashed`` says so.
+how the run ended, ``crashed`` says so. The child runs in the data folder ``home`` given to
+``RunProcess`` (its ``BOTLOOM_HOME``), the designer's own, not whatever the environment says.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ class RunProcess(QObject):
     finished = Signal(str, int)   # final run state ("succeeded", "failed", ..., "crashed"), exit code
     crashed = Signal(str)         # why the child process died
 
-    def __init__(self, parent: QObject | None = None, python: str | None = None):
+    def __init__(self, parent: QObject | None = None, python: str | None = None,
+                 home: str | os.PathLike | None = None):
         super().__init__(parent)
         self.python = python or sys.executable
+        self.home = home
         self.proc: QProcess | None = None
         self.run_id: str | None = None
         self.state: str | None = None   # state from run_finished
@@ -73,6 +76,8 @@ class RunProcess(QObject):
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
+        if self.home is not None:
+            env.insert("BOTLOOM_HOME", os.fspath(self.home))
         proc.setProcessEnvironment(env)
         proc.setWorkingDirectory(str(cwd))
         proc.readyReadStandardOutput.connect(self._read_stdout)

@@ -113,13 +113,13 @@ def run_child(mode: str, bot: str | None = None) -> dict:
 def open_render(bot: Path, repeats: int) -> tuple[list[float], list[float]]:
     from botloom.app.main import MainWindow, create_app
     from botloom.app.theme import process_events
-    from botloom.runner import service
+    from botloom.runner.sdk.registry import Registry
 
     create_app([sys.argv[0]])
-    service.registry()  # node packs are loaded once per process, before a bot is opened
+    reg = Registry.discover()  # node packs are loaded once per process, before a bot is opened
     times, checks = [], []
     for _ in range(repeats):
-        win = MainWindow()
+        win = MainWindow(reg)
         win.resize(*SIZE)
         win.show()
         process_events()

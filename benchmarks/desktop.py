@@ -109,7 +109,8 @@ def main(argv=None) -> int:
         import mss
         import pyautogui
 
-        from botloom.runner import botfile, service
+        from botloom.runner import botfile
+        from botloom.runner.runtime import Runner
         from botloom.runner.engine import Engine
 
         pyautogui.PAUSE = 0
@@ -119,7 +120,8 @@ def main(argv=None) -> int:
         cv2.imwrite(str(work / "images" / "ok.png"), cv2.cvtColor(ref, cv2.COLOR_RGB2BGR))
         at = (830, 610)
         vd.show_image(busy_screen(ref, at))
-        reg = service.registry()
+        runner = Runner()
+        reg = runner.registry
 
         def engine_runner(data: dict):
             path = work / f"{data['name']}.bot.json"
@@ -157,7 +159,7 @@ def main(argv=None) -> int:
             assert score > 0.9 and abs(loc[0] - at[0]) <= 1, (score, loc)
 
         def durable_click_type():
-            result = service.start_run(click_type_path, {})
+            result = runner.start_run(click_type_path, {})
             if result.state != "succeeded":
                 raise SystemExit(f"durable run failed: {result.error}")
 

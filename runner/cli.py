@@ -330,25 +330,27 @@ def _run_with_engine(args, start) -> int:
 # ---------------------------------------------------------------- commands
 
 def cmd_run(args) -> int:
-    from . import service
+    from .runtime import Runner
 
     inputs = {**_inputs_file(args.inputs), **_pairs(args.input, "input")} if args.inputs else _pairs(args.input, "input")
-    loaded = service.load_bot(args.bot)
+    runner = Runner()
+    loaded = runner.load_bot(args.bot)
     if not args.quiet:
         for warning in loaded.warnings:
             print(f"botloom: {warning}", file=sys.stderr)
-    code = _run_with_engine(args, lambda **kw: service.start_run(args.bot, inputs, from_text=True, loaded=loaded,
-                                                                  listeners=_listeners(args), start_at=args.start_at,
-                                                                  trigger=args.trigger, **kw))
-    service.prune_logs()
+    code = _run_with_engine(args, lambda **kw: runner.start_run(args.bot, inputs, from_text=True, loaded=loaded,
+                                                                 listeners=_listeners(args), start_at=args.start_at,
+                                                                 trigger=args.trigger, **kw))
+    runner.prune_logs()
     return code
 
 
 def cmd_validate(args) -> int:
-    from . import botfile, service
+    from . import botfile
+    from .runtime import Runner
     from .validate import validate_doc
 
-    reg = service.registry()
+    reg = Runner().registry
     report, worst = [], EXIT_OK
     for path in args.bots:
         try:
@@ -377,10 +379,10 @@ def cmd_validate(args) -> int:
 
 
 def cmd_nodes(args) -> int:
-    from . import service
     from .docs import node_help, node_reference
+    from .runtime import Runner
 
-    reg = service.registry()
+    reg = Runner().registry
     if args.action == "show":
         if not args.type:
             raise InputError("which node type?", fix="botloom nodes show core.log")
@@ -415,21 +417,20 @@ def cmd_nodes(args) -> int:
 
 
 def cmd_resume(args) -> int:
-    from . import service
+    from .runtime import Runner
 
     data = _typed_pairs(args.data) or None
     action = "retry" if args.retry else "skip" if args.skip else None
     if args.due:
-        from .store import RunStore
-
-        store = RunStore()
+        runner = Runner()
+        store = runner.store()
         try:
             due = store.due_runs()
         finally:
             store.close()
         code = EXIT_OK
         for run_id in due:
-            result = service.resume_run(run_id, listeners=_listeners(args))
+            result = runner.resume_run(run_id, listeners=_listeners(args))
             _print_outcome(result)
             code = max(code, STATE_EXIT.get(result.state, EXIT_FAILED) if result.state != "suspended" else 0)
         if not due:
@@ -437,16 +438,16 @@ def cmd_resume(args) -> int:
         return code
     if not args.run:
         raise InputError("which run?", fix="botloom resume RUN (see `botloom runs --state crashed`)")
-    return _run_with_engine(args, lambda **kw: service.resume_run(args.run, action=action, data=data,
-                                                                   listeners=_listeners(args), **kw))
+    return _run_with_engine(args, lambda **kw: Runner().resume_run(args.run, action=action, data=data,
+                                                                    listeners=_listeners(args), **kw))
 
 
 def cmd_signal(args) -> int:
-    from . import service
+    from .runtime import Runner
 
     payload = {"signal": args.name, "data": _typed_pairs(args.data)}
-    return _run_with_engine(args, lambda **kw: service.resume_run(args.run, data=payload, listeners=_listeners(args),
-                                                                   **kw))
+    return _run_with_engine(args, lambda **kw: Runner().resume_run(args.run, data=payload, listeners=_listeners(args),
+                                                                    **kw))
 
 
 def cmd_secret(args) -> int:

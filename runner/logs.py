@@ -18,8 +18,8 @@ MAX_VALUE_CHARS = 4000
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 
 
-def log_paths(run_id: str) -> tuple[Path, Path]:
-    folder = paths.logs_dir()
+def log_paths(run_id: str, base: Path | None = None) -> tuple[Path, Path]:
+    folder = paths.logs_dir(base)
     return folder / f"{run_id}.jsonl", folder / f"{run_id}.log"
 
 
@@ -38,8 +38,8 @@ def _compact(value):
 class RunLog(Listener):
     """Writes both log files; flushes at least every half second so ``logs --follow`` keeps up."""
 
-    def __init__(self, run_id: str, level: str = "info"):
-        jsonl, text = log_paths(run_id)
+    def __init__(self, run_id: str, level: str = "info", base: Path | None = None):
+        jsonl, text = log_paths(run_id, base)
         self._json: IO[str] = open(jsonl, "a", encoding="utf-8")
         self._text: IO[str] = open(text, "a", encoding="utf-8")
         self._level = _LEVELS.get(level, 20)
@@ -105,12 +105,13 @@ class RunLog(Listener):
         self._text.close()
 
 
-def prune(retention_days: float, max_runs: int, now: float | None = None) -> list[str]:
-    """Delete log files (and the run's artifacts folder) past the age or count limits."""
+def prune(retention_days: float, max_runs: int, now: float | None = None, base: Path | None = None) -> list[str]:
+    """Delete log files (and the run's artifacts folder) past the age or count limits (in the
+    data folder ``base``; the default one when None)."""
     import shutil
 
     now = time.time() if now is None else now
-    folder = paths.logs_dir()
+    folder = paths.logs_dir(base)
     runs: dict[str, float] = {}
     for f in folder.iterdir():
         if f.suffix in (".jsonl", ".log"):
@@ -119,7 +120,7 @@ def prune(retention_days: float, max_runs: int, now: float | None = None) -> lis
     ordered = sorted(runs, key=runs.get, reverse=True)
     doomed = [r for i, r in enumerate(ordered) if i >= max_runs or now - runs[r] > retention_days * 86400]
     for run_id in doomed:
-        for path in log_paths(run_id):
+        for path in log_paths(run_id, base):
             path.unlink(missing_ok=True)
-        shutil.rmtree(paths.home() / "artifacts" / run_id, ignore_errors=True)
+        shutil.rmtree((base or paths.home()) / "artifacts" / run_id, ignore_errors=True)
     return doomed

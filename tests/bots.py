@@ -15,6 +15,7 @@ This is not ``conftest.py`` on purpose (that file belongs to the shared fixtures
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from pathlib import Path
@@ -24,12 +25,13 @@ from botloom.runner import botfile
 from botloom.runner.botfile import BotDoc
 from botloom.runner.engine import Engine, EventLog
 from botloom.runner.engine.runs import RunResult
-from botloom.runner import service
 from botloom.runner.sdk.registry import Registry
 
+
+@functools.cache
 def registry() -> Registry:
-    """The installed node packs (discovered once per process, as the runner does)."""
-    return service.registry()
+    """The installed node packs, discovered once per test process (the runner has no global one)."""
+    return Registry.discover(lazy=True)
 
 
 def edge(e: Any) -> dict:

@@ -214,7 +214,8 @@ def call_subflow(ctx, subflow, inputs):
 def call_bot(ctx, bot, inputs):
     """Runs another bot file as a step of this run and returns its outputs. Its steps are
     journalled with this run, so a crash inside it resumes there; relative paths in it start
-    in its own folder. The file is read again when the run resumes."""
+    in its own folder. The file is kept with the run when first called: a resume runs that
+    version, not the file as it is now."""
     return {"outputs": ctx.call_bot(bot, inputs)}
 
 

@@ -77,7 +77,10 @@ class Engine:
                  listeners: Iterable[Any] = (), debugger: Any = None, secrets: Any = None,
                  replay: dict[int, StepRecord] | None = None, resume: ResumeRequest | None = None,
                  base_dir: str | Path | None = None, plans: dict[str, FlowPlan] | None = None,
-                 executor: NodeExecutor | None = None):
+                 executor: NodeExecutor | None = None, bots: Callable[[Path], tuple[BotDoc, dict]] | None = None):
+        """``plans``: the bot already compiled (what validation made); ``bots(path)`` loads a bot
+        that Call bot names, as ``(doc, plans)`` (the runtime's cached and snapshotted load;
+        by default the file is read and validated here)."""
         self.bot = bot
         self.executor: NodeExecutor = executor or InProcessExecutor()
         self.registry = registry
@@ -109,6 +112,7 @@ class Engine:
                                                            Path(bot.source).exists() else Path.cwd())
         self._unit = BotUnit(bot, self.plans, self.base_dir)
         self._called: dict[Path, BotUnit] = {}
+        self._load_bot = bots or self._read_bot
         self._cancel = threading.Event()
         self._node_cancels: set[threading.Event] = set()
         self._seq = 0
@@ -299,30 +303,35 @@ class Engine:
         return self._call_flow(frame, cn, "main", inputs, unit)
 
     def _load_unit(self, frame: Frame, cn: CompiledNode, path: str) -> BotUnit:
-        from .. import botfile
-        from ..errors import BotFileError
-
         target = Path(path).expanduser()
         target = (target if target.is_absolute() else frame.unit.base_dir / target).resolve()
         unit = self._called.get(target)
         if unit is not None:
             return unit
         try:
-            doc = botfile.load(target)
-        except BotFileError as exc:
+            doc, plans = self._load_bot(target)
+        except InvalidBotError as exc:
+            errors = [p for p in exc.problems if p.severity == "error"]
+            listed = "; ".join(f"{p.location}: {p.message}" for p in errors[:3])
+            raise NodeError(f"the called bot {target} has {len(errors)} problem(s): {listed}", kind="bad_input",
+                            where=cn.where, fix=f"run `botloom validate {target}` and correct it") from None
+        except BotloomError as exc:  # the file is missing, unreadable or not a bot
             raise NodeError(f"cannot call the bot: {exc.message}", kind="bad_input", where=cn.where,
                             fix=exc.fix or f"check the path (relative paths start in {frame.unit.base_dir})",
                             details={"file": exc.where}) from None
-        from ..validate import validate_doc
-
-        problems = [p for p in validate_doc(doc, self.registry) if p.severity == "error"]
-        plans, _ = compile_bot(doc, self.registry)
-        if problems or plans["main"].start is None:
-            listed = "; ".join(f"{p.location}: {p.message}" for p in problems[:3]) or "it has no start node"
-            raise NodeError(f"the called bot {target} has {len(problems) or 1} problem(s): {listed}", kind="bad_input",
-                            where=cn.where, fix=f"run `botloom validate {target}` and correct it")
         unit = self._called[target] = BotUnit(doc, plans, target.parent)
         return unit
+
+    def _read_bot(self, target: Path) -> tuple[BotDoc, dict[str, FlowPlan]]:
+        """A called bot straight from its file (when the engine runs without a runtime)."""
+        from .. import botfile
+        from ..validate import check_doc
+
+        doc = botfile.load(target)
+        checked = check_doc(doc, self.registry)
+        if checked.errors:
+            raise InvalidBotError(doc.label, checked.errors)
+        return doc, checked.plans
 
     def _assign(self, frame: Frame, name: str, value: Any, cn: CompiledNode) -> None:
         decl = frame.plan.doc.variables.get(name)

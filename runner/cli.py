@@ -149,6 +149,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     cf.add_argument("key", nargs="?")
     cf.add_argument("value", nargs="?")
     cf.set_defaults(func=cmd_config)
+    if command in (None, "runner", "schedule"):  # the service's commands: only parsed when asked for
+        from .cli_server import register as register_service
+
+        register_service(sub)
     _add_plugin_commands(sub, command)
     return p
 

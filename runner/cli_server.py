@@ -1,0 +1,264 @@
+"""``botloom runner serve | status | stop | install-service`` and ``botloom schedule ...``.
+
+Schedule commands talk to the running service of the data folder when there is one (so its
+scheduler knows at once) and write the schedule table directly when there is none (the service
+takes them up when it starts).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from .errors import InputError
+
+
+def register(sub) -> None:
+    r = sub.add_parser("runner", help="the unattended runner service: serve, status, stop, install-service")
+    rs = r.add_subparsers(metavar="ACTION", dest="runner_action")
+    serve = rs.add_parser("serve", help="run the service in the foreground (schedules, triggers, the local API)")
+    serve.add_argument("--port", type=int, help="port of the local API (default: setting service.port, 8765; 0 picks one)")
+    serve.add_argument("--max-runs", type=int, help="most runs at once (default: setting service.max_runs, 4)")
+    serve.set_defaults(func=cmd_serve)
+    status = rs.add_parser("status", help="is a service running on this data folder, and what is it doing")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+    stop = rs.add_parser("stop", help="stop the service gracefully (running runs finish or are saved)")
+    stop.set_defaults(func=cmd_stop)
+    inst = rs.add_parser("install-service", help="write a systemd unit that runs the service at boot")
+    inst.add_argument("--system", action="store_true", help="a system unit (needs root) instead of a user unit")
+    inst.add_argument("--print", dest="print_only", action="store_true", help="print the unit instead of writing it")
+    inst.set_defaults(func=cmd_install_service)
+    r.set_defaults(func=lambda args: _usage(r))
+
+    s = sub.add_parser("schedule", help="schedules and triggers: add, list, pause, resume, remove")
+    ss = s.add_subparsers(metavar="ACTION", dest="schedule_action")
+    add = ss.add_parser("add", help="start a bot on a schedule, on file arrival or on a webhook")
+    add.add_argument("bot", help="the bot file")
+    when = add.add_mutually_exclusive_group(required=True)
+    when.add_argument("--cron", metavar="EXPR", help="five cron fields, e.g. '0 7 * * MON-FRI'")
+    when.add_argument("--every", metavar="DURATION", help="an interval: 30s, 15m, 2h, 1d")
+    when.add_argument("--at", metavar="WHEN", help="once, at an ISO 8601 date and time")
+    when.add_argument("--watch", metavar="DIR", help="a run for every file arriving in this folder")
+    when.add_argument("--webhook", metavar="NAME", help="a run for every POST to /hooks/NAME of the local API")
+    add.add_argument("--timezone", metavar="ZONE", help="for --cron: an IANA time zone, e.g. Europe/Paris")
+    add.add_argument("--name", help="a name for the schedule (default: BOT-KIND)")
+    add.add_argument("-i", "--input", action="append", default=[], metavar="NAME=VALUE", help="an input for the bot")
+    add.add_argument("--misfire", choices=["once", "skip", "catch_up"], default="once",
+                     help="when fire times were missed: run once (default), skip them, or catch up on each")
+    add.add_argument("--grace", metavar="DURATION", help="how late a run may still start (default: no limit; "
+                                                         "30s for --misfire skip)")
+    add.add_argument("--overlap", action="store_true", help="allow a run while the previous one is still going")
+    add.add_argument("--json", action="store_true")
+    add.set_defaults(func=cmd_schedule_add)
+    ls = ss.add_parser("list", help="the schedules and their next fire times")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_schedule_list)
+    for verb, helptext in (("pause", "stop firing a schedule until resumed"), ("resume", "fire a paused schedule again"),
+                           ("remove", "delete a schedule")):
+        p = ss.add_parser(verb, help=helptext)
+        p.add_argument("schedule", help="its name or id")
+        p.set_defaults(func=cmd_schedule_change, verb=verb)
+    s.set_defaults(func=lambda args: _usage(s))
+
+
+def _usage(parser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _runner():
+    from .runtime import Runner
+
+    return Runner()
+
+
+# ---------------------------------------------------------------- runner
+def cmd_serve(args) -> int:
+    from .server.service import Service
+
+    overrides = {}
+    if args.port is not None:
+        overrides["service.port"] = args.port
+    if args.max_runs is not None:
+        overrides["service.max_runs"] = args.max_runs
+    service = Service(_runner(), settings=overrides)
+    service.start()
+    print(f"botloom service on http://{service.settings['service.host']}:{service.port} for {service.runner.home} "
+          f"(pid {__import__('os').getpid()}); Ctrl+C or SIGTERM stops it", file=sys.stderr, flush=True)
+    service.serve_forever()
+    print("botloom service stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_status(args) -> int:
+    from .cli import _print_json
+    from .server.client import Client
+
+    runner = _runner()
+    client = Client.find(runner.home)
+    if client is None:
+        if args.json:
+            _print_json({"running": False, "home": str(runner.home)})
+        else:
+            print(f"no service runs on {runner.home}", file=sys.stderr)
+        return 1
+    health = client.call("GET", "/health")
+    if args.json:
+        _print_json({"running": True, **health})
+        return 0
+    print(f"service running: pid {health['pid']}, port {client.state['port']}, up {health['uptime']:.0f} s, "
+          f"{len(health['active'])} run(s) active, {len(health['queued'])} queued, {health['schedules']} schedule(s)")
+    for run in health["active"]:
+        print(f"  running  {run['run_id']}  {run['bot']}  ({run['trigger']})")
+    for run in health["queued"]:
+        print(f"  queued   {run['run_id']}  {run['bot']}  ({run['trigger']})")
+    return 0
+
+
+def cmd_stop(args) -> int:
+    import os
+    import signal
+    import time
+
+    from .server.service import read_state
+
+    runner = _runner()
+    state = read_state(runner.home)
+    if state is None:
+        print(f"no service runs on {runner.home}", file=sys.stderr)
+        return 1
+    os.kill(int(state["pid"]), signal.SIGTERM)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and read_state(runner.home) is not None:
+        time.sleep(0.2)
+    print("service stopped" if read_state(runner.home) is None else "the service is still stopping", file=sys.stderr)
+    return 0
+
+
+def cmd_install_service(args) -> int:
+    from .server.install import systemd_unit, write_unit
+
+    runner = _runner()
+    text = systemd_unit(runner.home, system=args.system)
+    if args.print_only:
+        print(text, end="")
+        return 0
+    path = write_unit(text, system=args.system)
+    scope = "" if args.system else " --user"
+    print(f"wrote {path}\nenable and start it with: systemctl{scope} daemon-reload && systemctl{scope} enable --now "
+          f"botloom-runner", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------- schedules
+def _service_client(runner):
+    from .server.client import Client
+
+    return Client.find(runner.home)
+
+
+def _offline_store(runner):
+    from .server.schedules import ScheduleStore
+    from .store.db import connect
+
+    return ScheduleStore(connect(runner.paths.store))
+
+
+def cmd_schedule_add(args) -> int:
+    from .cli import _pairs, _print_json
+    from .server.schedules import make_schedule, parse_duration
+
+    runner = _runner()
+    inputs = _pairs(args.input, "input")
+    every = parse_duration(args.every) if args.every else None
+    grace = parse_duration(args.grace) if args.grace else None
+    if args.timezone and not args.cron:
+        raise InputError("--timezone goes with --cron", fix="drop --timezone, or give a --cron expression")
+    client = _service_client(runner)
+    if client is not None:
+        body = {"bot": str(Path(args.bot).expanduser().resolve()), "name": args.name, "cron": args.cron,
+                "timezone": args.timezone, "every": args.every, "at": args.at,
+                "watch": str(Path(args.watch).resolve()) if args.watch else None, "webhook": args.webhook,
+                "inputs": inputs, "misfire": args.misfire, "grace": args.grace, "overlap": args.overlap}
+        data = client.call("POST", "/schedules", {k: v for k, v in body.items() if v is not None})
+    else:
+        sched = make_schedule(args.bot, cron=args.cron, timezone_name=args.timezone, every=every, at=args.at,
+                              watch=args.watch, webhook=args.webhook, name=args.name, inputs=inputs,
+                              misfire=args.misfire, grace=grace, overlap=args.overlap)
+        runner.load_bot(sched.bot)  # refuse a bot that cannot run now, not at its first fire
+        store = _offline_store(runner)
+        try:
+            data = store.add(sched).to_dict()
+        finally:
+            store.conn.close()
+        data["next_fires"] = [t.isoformat() for t in sched.next_fire_times(5)]
+    if args.json:
+        _print_json(data)
+    else:
+        print(f"schedule '{data['name']}' ({data['id']}): {data['trigger']} runs {data['bot']}")
+        for t in data.get("next_fires") or []:
+            print(f"  next: {t}")
+        if client is None:
+            print("  (no service runs now: `botloom runner serve` starts it)", file=sys.stderr)
+    return 0
+
+
+def cmd_schedule_list(args) -> int:
+    from .cli import _print_json
+
+    runner = _runner()
+    client = _service_client(runner)
+    if client is not None:
+        rows = client.call("GET", "/schedules")
+    else:
+        store = _offline_store(runner)
+        try:
+            rows = []
+            for s in store.all():
+                data = s.to_dict()
+                data["next_fires"] = [t.isoformat() for t in s.next_fire_times(5)] if not s.paused else []
+                data["next_fire"] = data["next_fires"][0] if data["next_fires"] else None
+                rows.append(data)
+        finally:
+            store.conn.close()
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("no schedules; add one with `botloom schedule add BOT --cron ...`", file=sys.stderr)
+        return 0
+    print(f"{'NAME':<24} {'TRIGGER':<40} {'NEXT':<26} BOT")
+    for row in rows:
+        nxt = "paused" if row["paused"] else (row.get("next_fire") or "-")
+        print(f"{row['name'][:24]:<24} {row['trigger'][:40]:<40} {str(nxt)[:26]:<26} {row['bot']}")
+    return 0
+
+
+def cmd_schedule_change(args) -> int:
+    runner = _runner()
+    client = _service_client(runner)
+    if client is not None:
+        if args.verb == "remove":
+            data = client.call("DELETE", f"/schedules/{args.schedule}")
+        else:
+            data = client.call("POST", f"/schedules/{args.schedule}/{args.verb}")
+    else:
+        store = _offline_store(runner)
+        try:
+            sched = store.remove(args.schedule) if args.verb == "remove" else \
+                store.set_paused(args.schedule, args.verb == "pause")
+            data = sched.to_dict()
+        finally:
+            store.conn.close()
+    past = {"pause": "paused", "resume": "resumed", "remove": "removed"}[args.verb]
+    print(f"schedule '{data['name']}' {past}", file=sys.stderr)
+    return 0
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts).isoformat(timespec="seconds") if ts else "-"
+
+
+__all__ = ["register"]

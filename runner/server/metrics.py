@@ -1,0 +1,94 @@
+"""The service's metrics, in Prometheus' text format (``GET /metrics`` of the control API).
+
+Counters and histograms are fed by the dispatcher from the workers' events; the figures that
+live in the run store (runs waiting for a person) are read from it at each scrape, so they are
+right even for runs the service did not start.
+
+    botloom_runs_started_total{bot}                 runs the service launched (starts and resumes)
+    botloom_runs_finished_total{bot,state}          their outcomes
+    botloom_step_seconds{node_type}                 step latency (histogram)
+    botloom_schedule_lag_seconds                    from a run's scheduled time to its first step
+    botloom_queue_length                            runs waiting for a free slot
+    botloom_runs_active                             workers running now
+    botloom_runs_waiting_for_person{reason}         runs that need attention or wait for a signal
+"""
+
+from __future__ import annotations
+
+import time
+
+STEP_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
+
+
+class Metrics:
+    def __init__(self, runner):
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.runner = runner
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.started = Counter("botloom_runs_started", "Runs the service launched", ["bot"], registry=r)
+        self.finished = Counter("botloom_runs_finished", "Runs the service launched, by outcome", ["bot", "state"],
+                                registry=r)
+        self.steps = Histogram("botloom_step_seconds", "Step latency by node type", ["node_type"], registry=r,
+                               buckets=STEP_BUCKETS)
+        self.lag = Histogram("botloom_schedule_lag_seconds", "From a run's scheduled time to its first step",
+                             registry=r, buckets=LAG_BUCKETS)
+        self.queue = Gauge("botloom_queue_length", "Runs waiting for a free slot", registry=r)
+        self.active = Gauge("botloom_runs_active", "Worker processes running now", registry=r)
+        r.register(_WaitingCollector(runner))
+
+    # -- fed by the dispatcher
+    def queue_changed(self, length: int) -> None:
+        self.queue.set(length)
+
+    def run_started(self, request) -> None:
+        self.started.labels(request.bot_name or "?").inc()
+        self.active.inc()
+
+    def step_finished(self, node_type: str, seconds: float, state: str | None) -> None:
+        self.steps.labels(node_type or "?").observe(seconds)
+
+    def run_finished(self, request, state, active) -> None:
+        self.active.dec()
+        self.finished.labels(request.bot_name or "?", str(state or "unknown")).inc()
+        if request.scheduled_at and active.first_step:
+            self.lag.observe(max(0.0, active.first_step - request.scheduled_at))
+
+    def text(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        return generate_latest(self.registry)
+
+
+class _WaitingCollector:
+    """Runs waiting for a person, read from the store at each scrape."""
+
+    def __init__(self, runner):
+        self.runner = runner
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        family = GaugeMetricFamily("botloom_runs_waiting_for_person", "Runs that need attention or wait for a signal",
+                                   labels=["reason"])
+        try:
+            store = self.runner.store()
+            try:
+                attention = store.conn.execute("SELECT COUNT(*) FROM runs WHERE state='needs_attention'").fetchone()[0]
+                signal = store.conn.execute("SELECT COUNT(*) FROM runs WHERE state='suspended' AND signal IS NOT NULL"
+                                            ).fetchone()[0]
+            finally:
+                store.close()
+        except Exception:  # a scrape must not fail because the store is busy
+            attention = signal = 0
+        family.add_metric(["needs_attention"], attention)
+        family.add_metric(["signal"], signal)
+        yield family
+
+
+__all__ = ["Metrics"]

@@ -172,12 +172,14 @@ class Runner:
             store.close()
 
     def resume_run(self, ref: str, *, action: str | None = None, data: dict | None = None,
-                   listeners: Iterable[Any] = (), debugger: Any = None, on_engine: Any = None) -> RunResult:
+                   listeners: Iterable[Any] = (), debugger: Any = None, on_engine: Any = None,
+                   by: str | None = None) -> RunResult:
         """Continue a crashed, suspended, stopped or failed run from where it was.
 
         ``action`` decides the step that needs attention (or the step that failed): ``retry``
         runs it again, ``skip`` goes on as if it had succeeded with no outputs. ``data`` is
-        handed to a suspended node (a signal's payload).
+        handed to a suspended node (a signal's payload); ``by`` says who answers (a user name,
+        "timer", a service), for the journal.
 
         The run's lock is taken before its state is read; everything the resume needs (the
         request, the bot) is built from what was read under the lock, and the run moves to
@@ -201,7 +203,7 @@ class Runner:
                     raise ResumeError(f"run {run_id} {state}; only a run that crashed, was stopped, failed, is "
                                       "suspended or needs attention can be resumed",
                                       fix="start a new run with `botloom run`")
-                request = _resume_request(store, run_id, row, action, data)
+                request = _resume_request(store, run_id, row, action, data, by)
                 bot = self.load_text(row["bot_snapshot"], row["bot_path"] or row["bot_name"])
                 if not store.set_state(run_id, RunState.RUNNING, "resuming", only_if=state):
                     raise _busy(run_id, store.run_row(run_id))
@@ -295,7 +297,8 @@ def _busy(run_id: str, row: dict) -> ResumeError:
                        fix=f"wait for it; `botloom show {run_id}` shows how it goes")
 
 
-def _resume_request(store: RunStore, run_id: str, row: dict, action: str | None, data: dict | None) -> ResumeRequest:
+def _resume_request(store: RunStore, run_id: str, row: dict, action: str | None, data: dict | None,
+                    by: str | None = None) -> ResumeRequest:
     state = row["state"]
     if state == RunState.NEEDS_ATTENTION:
         attention = row["attention"] or {}
@@ -303,7 +306,7 @@ def _resume_request(store: RunStore, run_id: str, row: dict, action: str | None,
             raise ResumeError(f"run {run_id} needs attention: {attention.get('reason')}",
                               fix=f"check whether step {attention.get('seq')} ('{attention.get('node')}') took effect, "
                                   f"then `botloom resume {run_id} --retry` to run it again or `--skip` to go on")
-        return ResumeRequest(action, attention.get("seq"), data)
+        return ResumeRequest(action, attention.get("seq"), data, by)
     if state == RunState.FAILED:
         failed = [seq for seq, rec in store.load_replay(run_id).items()
                   if rec.state == StepState.FAILED and not rec.port]
@@ -311,11 +314,11 @@ def _resume_request(store: RunStore, run_id: str, row: dict, action: str | None,
             raise ResumeError(f"run {run_id} failed" + (f" at step {max(failed)}" if failed else ""),
                               fix=f"`botloom resume {run_id} --retry` runs the failed step again, `--skip` goes on "
                                   "without it")
-        return ResumeRequest(action, max(failed), data)
+        return ResumeRequest(action, max(failed), data, by)
     if state == RunState.SUSPENDED:
         wake = row["wake"] or {}
-        return ResumeRequest(None, wake.get("seq"), data)
-    return ResumeRequest(action, None, data)
+        return ResumeRequest(None, wake.get("seq"), data, by)
+    return ResumeRequest(action, None, data, by)
 
 
 __all__ = ["CalledBots", "LoadedBot", "Paths", "Runner"]

@@ -170,8 +170,9 @@ def test_a_resume_runs_the_called_bot_as_it_was_not_the_changed_file(tmp_path, w
     assert first.state == "suspended", first.error
     inner("new")  # edited while the run waits
     log = EventLog()
-    resumed = runner.resume_run(first.run_id, data={"signal": "go", "data": {}}, listeners=[log])
+    resumed = runner.resume_run(first.run_id, data={"signal": "go", "data": {}}, listeners=[log], by="ana")
     assert resumed.state == "succeeded", resumed.error
+    assert [(e.node, e.by) for e in log.of("wait_answered")] == [("wait", "ana")]  # who answered, for the journal
     call = [e for e in log.of("node_finished") if e.node == "call"][-1]
     assert call.outputs == {"outputs": {"word": "old"}}
     store = runner.store()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import quote
+
 
 @dataclass
 class Problem:
@@ -33,7 +35,7 @@ class Problem:
         if self.node is not None:
             parts.append(f"node '{self.node}'")
         if self.param:
-            parts.append(f"parameter '{self.param}'")
+            parts.append(f"parameter {quote(self.param)}")
         if self.edge:
             parts.append(f"edge {self.edge}")
         return ", ".join(parts) or "bot"

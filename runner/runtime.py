@@ -205,7 +205,7 @@ class Runner:
                                       fix="start a new run with `botloom run`")
                 request = _resume_request(store, run_id, row, action, data, by)
                 bot = self.load_text(row["bot_snapshot"], row["bot_path"] or row["bot_name"])
-                if not store.set_state(run_id, RunState.RUNNING, "resuming", only_if=state):
+                if not store.claim(run_id, only_if=state):
                     raise _busy(run_id, store.run_row(run_id))
             except BaseException:
                 lock.release()

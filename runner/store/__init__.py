@@ -66,6 +66,15 @@ class RunStore:
                              (run_id, time.time(), state, detail))
         return bool(changed)
 
+    def claim(self, run_id: str, only_if: str) -> bool:
+        """Move a run to running for this process, only if its state is still ``only_if``
+        (compare-and-set, for a resume that holds the run's lock); True if it did. The state
+        history gets its "running" row when the run starts (the journal's ``run_started``)."""
+        with transaction(self.conn) as conn:
+            changed = conn.execute("UPDATE runs SET state='running', pid=?, host=? WHERE id=? AND state=?",
+                                   (os.getpid(), socket.gethostname(), run_id, only_if)).rowcount
+        return bool(changed)
+
     def detect_crashed(self) -> list[str]:
         """Mark runs left 'running' by a process that no longer exists as 'crashed'."""
         crashed = []

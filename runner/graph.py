@@ -6,7 +6,7 @@ position; graph edges are keyed by ``(source_port, target_port)``. The edit API 
 designer's undoable commands call; ``validate()`` lists every problem at once.
 
 This module imports networkx (~0.2 s); the run path does not need it except to validate a
-bot it has not seen before (see ``botloom.runner.service``).
+bot it has not seen before (see ``botloom.runner.runtime``).
 """
 
 from __future__ import annotations

@@ -351,10 +351,10 @@ def cmd_run(args) -> int:
 
 def cmd_validate(args) -> int:
     from . import botfile
-    from .runtime import Runner
+    from .sdk.registry import Registry
     from .validate import validate_doc
 
-    reg = Runner().registry
+    reg = Registry.discover(lazy=True)  # no data folder needed: validating writes nothing
     report, worst = [], EXIT_OK
     for path in args.bots:
         try:
@@ -384,9 +384,9 @@ def cmd_validate(args) -> int:
 
 def cmd_nodes(args) -> int:
     from .docs import node_help, node_reference
-    from .runtime import Runner
+    from .sdk.registry import Registry
 
-    reg = Runner().registry
+    reg = Registry.discover(lazy=True)
     if args.action == "show":
         if not args.type:
             raise InputError("which node type?", fix="botloom nodes show core.log")

@@ -99,6 +99,22 @@ def test_two_runners_with_different_homes_share_nothing(tmp_path, work):
     assert not (Path(os.environ["BOTLOOM_HOME"]) / "runs.sqlite").exists()  # nor the environment's data folder
 
 
+@node("keeps.file")
+def _keeps_file(ctx):
+    ctx.artifact(b"kept", "kept.bin")
+
+
+def test_a_runs_artifacts_go_to_its_runners_data_folder(tmp_path, work):
+    reg = Registry.discover(lazy=True)
+    reg.add_pack(NodePack("keeps", "1.0", [_keeps_file]))
+    bot = _bot(work, "keeper", {"keep": {"type": "keeps.file"}}, [("start.out", "keep.in")])
+    runner = Runner(tmp_path / "own", registry=reg)
+    result = runner.start_run(bot)
+    assert result.state == "succeeded", result.error
+    assert (runner.home / "artifacts" / result.run_id / "kept.bin").read_bytes() == b"kept"
+    assert not (Path(os.environ["BOTLOOM_HOME"]) / "artifacts").exists()
+
+
 def test_the_runner_keeps_no_module_level_registry():
     import botloom.runner.service as service
 

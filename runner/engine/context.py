@@ -92,7 +92,7 @@ class Context:
         """Keep a file (or bytes) with the run: a screenshot, a report, a download."""
         from ..paths import artifacts_dir
 
-        folder = artifacts_dir(self._engine.run_id)
+        folder = artifacts_dir(self._engine.run_id, self._engine.home)
         if isinstance(source, (bytes, bytearray)):
             target = folder / (name or f"{self.seq:05d}-{self._node.id}.bin")
             target.write_bytes(source)

@@ -77,10 +77,12 @@ class Engine:
                  listeners: Iterable[Any] = (), debugger: Any = None, secrets: Any = None,
                  replay: dict[int, StepRecord] | None = None, resume: ResumeRequest | None = None,
                  base_dir: str | Path | None = None, plans: dict[str, FlowPlan] | None = None,
-                 executor: NodeExecutor | None = None, bots: Callable[[Path], tuple[BotDoc, dict]] | None = None):
+                 executor: NodeExecutor | None = None, bots: Callable[[Path], tuple[BotDoc, dict]] | None = None,
+                 home: Path | None = None):
         """``plans``: the bot already compiled (what validation made); ``bots(path)`` loads a bot
         that Call bot names, as ``(doc, plans)`` (the runtime's cached and snapshotted load;
-        by default the file is read and validated here)."""
+        by default the file is read and validated here); ``home``: the data folder the run's
+        artifacts go to (the runtime's; the default one when None)."""
         self.bot = bot
         self.executor: NodeExecutor = executor or InProcessExecutor()
         self.registry = registry
@@ -113,6 +115,7 @@ class Engine:
         self._unit = BotUnit(bot, self.plans, self.base_dir)
         self._called: dict[Path, BotUnit] = {}
         self._load_bot = bots or self._read_bot
+        self.home = home
         self._cancel = threading.Event()
         self._node_cancels: set[threading.Event] = set()
         self._seq = 0

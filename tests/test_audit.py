@@ -1,0 +1,173 @@
+"""The audit trail: every kind of tampering is detected and the first bad record named; runs,
+secret reads and settings changes are recorded; several processes append to one trail."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bots import write_bot
+from botloom.runner.audit import DIGEST_EVERY, AuditTrail, canonical, record_hash
+
+
+@pytest.fixture
+def trail(tmp_path) -> AuditTrail:
+    t = AuditTrail(tmp_path / "home")
+    for i in range(1, 31):
+        t.record("test_event", number=i)
+    t.digest()  # records 21-30 signed too: the whole trail is covered
+    return t
+
+
+def lines(t: AuditTrail) -> list[str]:
+    return t.trail.read_text().splitlines()
+
+
+def rewrite(t: AuditTrail, new: list[str]) -> None:
+    t.trail.write_text("\n".join(new) + "\n")
+
+
+def rechain(records: list[dict]) -> list[str]:
+    """What an attacker without the digest key can do: renumber and re-hash the whole chain."""
+    prev, out = "0" * 64, []
+    for seq, rec in enumerate(records, 1):
+        rec = dict(rec, seq=seq, prev=prev)
+        rec["hash"] = prev = record_hash(rec)
+        out.append(canonical(rec).decode())
+    return out
+
+
+def test_an_untouched_trail_verifies(trail):
+    verdict = trail.verify()
+    assert verdict.ok, verdict.problem
+    assert (verdict.records, verdict.covered) == (30, 30) and verdict.digests == 30 // DIGEST_EVERY + 1
+
+
+def test_an_altered_record_is_named(trail):
+    text = lines(trail)
+    text[6] = text[6].replace('"number":7', '"number":70')
+    rewrite(trail, text)
+    verdict = trail.verify()
+    assert not verdict.ok and (verdict.line, verdict.seq) == (7, 7)
+    assert "record 7 was altered" in verdict.problem
+
+
+def test_a_deleted_record_is_named(trail):
+    text = lines(trail)
+    del text[11]
+    rewrite(trail, text)
+    verdict = trail.verify()
+    assert not verdict.ok and (verdict.line, verdict.seq) == (12, 12)
+    assert "record 12 is missing (deleted)" in verdict.problem
+
+
+def test_an_inserted_record_is_named(trail):
+    text = lines(trail)
+    before = json.loads(text[4])  # a forged record 6 with a good hash, chained to record 5
+    forged = {**before, "seq": 6, "number": 999, "kind": "secret_read", "prev": before["hash"]}
+    forged["hash"] = record_hash(forged)
+    text.insert(5, canonical(forged).decode())
+    rewrite(trail, text)
+    verdict = trail.verify()
+    assert not verdict.ok and (verdict.line, verdict.seq) == (6, 6)
+    assert "not the record the digest signed" in verdict.problem
+
+
+def test_reordered_records_are_named(trail):
+    text = lines(trail)
+    text[8], text[9] = text[9], text[8]
+    rewrite(trail, text)
+    verdict = trail.verify()
+    assert not verdict.ok and (verdict.line, verdict.seq) == (9, 9)
+    assert "records were reordered: record 10 comes before record 9" in verdict.problem
+
+
+def test_a_cut_tail_is_detected_by_the_digests(trail):
+    rewrite(trail, lines(trail)[:24])
+    verdict = trail.verify()
+    assert not verdict.ok and verdict.seq == 25
+    assert "records 25 to 30 were cut from its end" in verdict.problem
+
+
+def test_a_rebuilt_chain_is_caught_by_the_signed_digests(trail):
+    records = [json.loads(line) for line in lines(trail)]
+    del records[14]  # delete record 15 and rebuild a consistent chain after it
+    rewrite(trail, rechain(records))
+    verdict = trail.verify()
+    assert not verdict.ok and (verdict.line, verdict.seq) == (15, 15)
+    assert "not the record the digest signed" in verdict.problem
+
+
+def test_an_edited_digest_is_detected(trail):
+    digests = trail.digests.read_text().splitlines()
+    first = json.loads(digests[0])
+    first["hashes"][0] = "f" * 64
+    digests[0] = canonical(first).decode()
+    trail.digests.write_text("\n".join(digests) + "\n")
+    verdict = trail.verify()
+    assert not verdict.ok and verdict.line == 1 and "bad signature" in verdict.problem
+
+
+def test_cli_verify_and_export(cli, tmp_path):
+    t = AuditTrail(cli.home)
+    for i in range(3):
+        t.record("test_event", number=i)
+    ok = cli("audit", "verify")
+    assert ok.returncode == 0 and "intact: 3 records" in ok.stdout and "not yet signed" in ok.stdout
+    exported = [json.loads(line) for line in cli("audit", "export").stdout.splitlines()]
+    assert [r["number"] for r in exported] == [0, 1, 2]
+    assert cli("audit", "digest").returncode == 0
+    assert len(cli("audit", "export", "--digests").stdout.splitlines()) == 1
+    text = lines(t)
+    text[1] = text[1].replace('"number":1', '"number":5')
+    rewrite(t, text)
+    bad = cli("audit", "verify")
+    assert bad.returncode == 1 and "line 2, record 2: record 2 was altered" in bad.stderr
+    assert cli.json("audit", "verify")["line"] == 2
+
+
+def test_runs_secret_reads_and_settings_are_recorded(cli, tmp_path):
+    cli.env["BOTLOOM_SECRET_API_TOKEN"] = "tok-1"
+    bot = write_bot(tmp_path, "reader", {
+        "start": {"type": "core.start"},
+        "use": {"type": "demo.reveal_length", "params": {"secret": "api_token"}},
+        "again": {"type": "demo.reveal_length", "params": {"secret": "api_token"}},
+    }, [("start.out", "use.in"), ("use.out", "again.in")], secrets={"api_token": "t"})
+    assert cli("config", "logs.level", "debug").returncode == 0
+    run = cli("run", bot, "--json")
+    assert run.returncode == 0, run.stderr
+    run_id = json.loads(run.stdout)["run_id"]
+    records = list(AuditTrail(cli.home).records())
+    digest = hashlib.sha256(bot.read_bytes()).hexdigest()
+    assert [r["kind"] for r in records] == ["setting_changed", "run_started", "secret_read", "run_finished"]
+    setting, started, read, finished = records
+    assert (setting["key"], setting["value"]) == ("logs.level", "debug")
+    assert (started["run"], started["bot"], started["bot_hash"], started["bot_path"]) == (run_id, "reader", digest,
+                                                                                           str(bot))
+    assert (read["name"], read["bot"], read["run"]) == ("api_token", "reader", run_id)  # once, though read twice
+    assert (finished["state"], finished["bot_hash"]) == ("succeeded", digest)
+    assert "tok-1" not in (cli.home / "audit" / "trail.jsonl").read_text()
+    assert AuditTrail(cli.home).verify().ok
+
+
+WRITER = """
+import sys
+from botloom.runner.audit import AuditTrail
+t = AuditTrail(sys.argv[1])
+for i in range(40):
+    t.record("test_event", writer=sys.argv[2], number=i)
+"""
+
+
+def test_processes_appending_at_once_keep_one_chain(tmp_path):
+    home = tmp_path / "home"
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(home), str(n)]) for n in range(3)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    t = AuditTrail(home)
+    verdict = t.verify()
+    assert verdict.ok, verdict.problem
+    assert verdict.records == 120 and sorted(r["seq"] for r in t.records()) == list(range(1, 121))

@@ -129,3 +129,51 @@ def test_valid_bots_with_hostile_values_run_to_a_clear_outcome(data):
         error = result.error
         assert error["message"] and error["kind"] and error["where"]
         assert error["kind"] != "error", error  # "error" wraps an unexpected exception: a bug, not a user's mistake
+
+
+# ---------------------------------------------------------------- hostile sizes
+
+BOUND = 5.0  # seconds: a hostile file gets its answer within this
+
+
+def _timed_problems(data):
+    import time
+
+    doc = loads(json.dumps(data))
+    started = time.perf_counter()
+    problems = validate_doc(doc, REGISTRY)
+    return problems, time.perf_counter() - started
+
+
+def test_a_value_with_100000_expressions_is_refused_quickly():
+    """A 700 KB file with 100,000 {{ x }} in one value took 50 s to validate (Jinja compiling them all)."""
+    data = {"format": 1, "name": "many", "variables": {"x": {"type": "any", "default": 1}},
+            "nodes": {"start": {"type": "core.start"}, "log": {"type": "core.log", "params": {"message": "{{ x }}" * 100_000}}},
+            "edges": [{"from": "start.out", "to": "log.in"}]}
+    problems, took = _timed_problems(data)
+    assert took < BOUND
+    [problem] = [p for p in problems if p.severity == "error"]
+    assert (problem.node, problem.param) == ("log", "message")
+    assert "holds 100000 expressions" in problem.message and "MAX_EXPRESSIONS" in problem.message
+    assert len(str(problem)) < 600
+
+
+def test_a_value_with_1000_expressions_still_validates():
+    data = {"format": 1, "name": "many", "variables": {"x": {"type": "any", "default": 1}},
+            "nodes": {"start": {"type": "core.start"}, "log": {"type": "core.log", "params": {"message": "{{ x }} " * 1000}}},
+            "edges": [{"from": "start.out", "to": "log.in"}]}
+    problems, _ = _timed_problems(data)
+    assert [p for p in problems if p.severity == "error"] == []
+
+
+def test_a_huge_parameter_name_or_node_type_is_quoted_short_and_answered_quickly():
+    huge = "p" * 5_000_000
+    data = {"format": 1, "name": "huge",
+            "nodes": {"start": {"type": "core.start"}, "log": {"type": "core.log", "params": {"message": "m", huge: 1}},
+                      "odd": {"type": huge}},
+            "edges": [{"from": "start.out", "to": "log.in"}, {"from": "log.out", "to": "odd.in"}]}
+    problems, took = _timed_problems(data)
+    assert took < BOUND
+    messages = {p.code: str(p) for p in problems}
+    assert "(5000000 characters)" in messages["unknown-param"] and "(5000000 characters)" in messages["unknown-node-type"]
+    assert all(len(text) < 600 for text in messages.values()), messages

@@ -134,10 +134,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     sg.add_argument("-q", "--quiet", action="store_true")
     sg.set_defaults(func=cmd_signal)
 
-    se = sub.add_parser("secret", help="store or delete a secret in the OS keyring")
-    se.add_argument("action", choices=["set", "delete", "check"])
-    se.add_argument("name")
-    se.set_defaults(func=cmd_secret)
+    from .cli_security import add_parsers as add_security_parsers  # secret, audit
+
+    add_security_parsers(sub)
 
     sc = sub.add_parser("schema", help="print the JSON Schema of the bot file format")
     sc.set_defaults(func=cmd_schema)
@@ -452,31 +451,6 @@ def cmd_signal(args) -> int:
     payload = {"signal": args.name, "data": _typed_pairs(args.data)}
     return _run_with_engine(args, lambda **kw: Runner().resume_run(args.run, data=payload, listeners=_listeners(args),
                                                                     **kw))
-
-
-def cmd_secret(args) -> int:
-    """Secrets never appear on the command line: `set` reads the value from stdin (or asks)."""
-    from .secrets import SecretStore
-
-    store = SecretStore()
-    if args.action == "set":
-        if sys.stdin.isatty():
-            import getpass
-
-            value = getpass.getpass(f"value of secret '{args.name}': ")
-        else:
-            value = sys.stdin.readline().rstrip("\n")
-        if not value:
-            raise InputError("the secret is empty", fix="type a value, or pipe it on stdin")
-        store.set(args.name, value)
-        print(f"secret '{args.name}' stored in the keyring", file=sys.stderr)
-    elif args.action == "delete":
-        store.delete(args.name)
-        print(f"secret '{args.name}' deleted", file=sys.stderr)
-    else:
-        store.get(args.name)
-        print(f"secret '{args.name}' is set", file=sys.stderr)
-    return EXIT_OK
 
 
 def cmd_schema(args) -> int:

@@ -87,7 +87,7 @@ class Runner:
         if secrets is None:
             from .secrets import SecretStore
 
-            secrets = SecretStore()
+            secrets = SecretStore(home=self.home, settings=self._overrides)
         self.secrets = secrets
 
     def __repr__(self) -> str:
@@ -219,12 +219,14 @@ class Runner:
 
     def _execute(self, store: RunStore, lock, bot: LoadedBot, run_id: str, values: dict, listeners, debugger,
                  *, base_dir: Path, replay=None, resume=None, on_engine=None, start_at=None) -> RunResult:
+        from .audit import AuditListener, AuditTrail
         from .engine.engine import Engine
         from .logs import RunLog
 
         journal = store.journal(run_id)
         log = RunLog(run_id, self.settings["logs.level"], self.home)
-        all_listeners = [journal, log, *listeners]
+        audit = AuditListener(AuditTrail(self.home), bot_hash=bot.digest, bot_path=bot.doc.source)  # critical
+        all_listeners = [journal, audit, log, *listeners]
         try:
             engine = Engine(bot.doc, self.registry, run_id=run_id, listeners=all_listeners, debugger=debugger,
                             secrets=self.secrets, replay=replay, resume=resume, base_dir=base_dir, plans=bot.plans,

@@ -18,6 +18,8 @@ DEFAULTS: dict[str, Any] = {
     "logs.max_runs": 1000,
     "logs.level": "info",
     "ocr.engine": "auto",  # rapidocr, easyocr, tesseract; auto: rapidocr
+    "secrets.backend": "auto",  # secret-service, encrypted-file, keyring, environment (runner/secret_backends.py)
+    "secrets.plaintext": "refuse",  # allow: accept a keyring backend that keeps secrets as plain text
 }
 
 
@@ -55,4 +57,7 @@ def set(key: str, value: str) -> Any:
     tmp = _file().with_suffix(".tmp")
     tmp.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, _file())
+    from .audit import record
+
+    record("setting_changed", key=key, value=typed)  # settings decide security (secrets.plaintext): kept in the trail
     return typed

@@ -107,7 +107,11 @@ class Engine:
             from ..secrets import SecretStore
 
             secrets = SecretStore()
-        self.secrets = secrets
+        from ..masking import Masker
+        from ..secrets import RunSecrets
+
+        self.masker = Masker()  # every secret revealed in this run: events are masked before any listener sees them
+        self.secrets = RunSecrets(secrets, self.masker, run_id=self.run_id, bot=bot.name)
         self._replay = replay or None
         self._resume = resume
         self.base_dir = Path(base_dir) if base_dir else (Path(bot.source).resolve().parent if bot.source and
@@ -190,6 +194,8 @@ class Engine:
         finally:
             self._close_resources(state)
         duration = perf_counter() - t0
+        if self.masker:  # what the caller prints (run --json, the error on stderr) is masked too
+            outputs, error = self.masker.mask(outputs), self.masker.mask(error)
         self._emit(RunFinished(self.run_id, state, outputs, error, attention, wake, duration, self._seq, now()))
         return RunResult(self.run_id, state, outputs, error, attention, wake, duration, self._seq)
 
@@ -233,6 +239,8 @@ class Engine:
 
     # ------------------------------------------------------------ internals
     def _emit(self, event: Event) -> None:
+        if self.masker:
+            event = self.masker.mask_event(event)
         for listener in self._listeners:
             try:
                 listener.handle(event)
@@ -357,6 +365,7 @@ class Engine:
         ns["inputs"] = frame.inputs
         ns["nodes"] = frame.nodes
         ns["run"] = self._run_info
+        ns["secrets"] = self.secrets.view
         return ns
 
     def _evaluate(self, frame: Frame, cn: CompiledNode, name: str) -> Any:

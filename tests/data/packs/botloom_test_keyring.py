@@ -32,3 +32,9 @@ class FileKeyring(KeyringBackend):
         if data.pop(f"{service}/{username}", None) is None:
             raise PasswordDeleteError(username)
         self._file().write_text(json.dumps(data))
+
+
+class PlaintextKeyring(FileKeyring):
+    """The same file, declared as what it is: plain text (Botloom refuses it unless allowed)."""
+
+    plaintext = True

@@ -40,16 +40,40 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or EXIT_OK
     except BotloomError as exc:
-        if getattr(args, "json", False):
-            _print_json({"ok": False, "error": exc.to_dict()})
-        else:
-            print(f"botloom: {exc}", file=sys.stderr)
-        return exc.exit_code if exc.exit_code in (1, 2, 3, 130) else EXIT_BAD
+        return _report(args, exc)
     except KeyboardInterrupt:
         print("botloom: stopped", file=sys.stderr)
         return EXIT_CANCELLED
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:
+        error = _storage_error(args, exc)  # a full disk or a read-only data folder: say so, no traceback
+        if error is None:
+            raise
+        return _report(args, error)
+
+
+def _report(args, exc: BotloomError) -> int:
+    if getattr(args, "json", False):
+        _print_json({"ok": False, "error": exc.to_dict()})
+    else:
+        print(f"botloom: {exc}", file=sys.stderr)
+    return exc.exit_code if exc.exit_code in (1, 2, 3, 130) else EXIT_BAD
+
+
+def _storage_error(args, exc: Exception) -> BotloomError | None:
+    """``exc`` (an OSError or sqlite3.Error) told as the data folder's trouble, with what to do
+    once it is fixed; None when it is not about the data folder."""
+    from .paths import storage_error
+
+    command = getattr(args.func, "__name__", "")
+    if command == "cmd_run":
+        then = "run the bot again"
+    elif command in ("cmd_resume", "cmd_signal") and getattr(args, "run", None):
+        then = f"`botloom resume {args.run}`"
+    else:
+        then = "try again"
+    return storage_error(exc, then=then)
 
 
 def _command_word(argv: list[str]) -> str | None:

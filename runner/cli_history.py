@@ -15,12 +15,24 @@ def _fmt_time(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
 
 
+def _detect_crashed(store) -> None:
+    """Mark runs whose process is gone as crashed. On a full disk or a read-only data folder
+    that cannot be recorded; the history is then shown as it stands (reading needs no writes)."""
+    from .paths import storage_error
+
+    try:
+        store.detect_crashed()
+    except Exception as exc:
+        if storage_error(exc, store.path.parent) is None:
+            raise
+
+
 def cmd_runs(args) -> int:
     from .store import RunStore
 
     store = RunStore()
     try:
-        store.detect_crashed()
+        _detect_crashed(store)
         runs = store.list_runs(bot=args.bot, state=args.state, limit=args.limit)
     finally:
         store.close()
@@ -43,7 +55,7 @@ def cmd_show(args) -> int:
 
     store = RunStore()
     try:
-        store.detect_crashed()
+        _detect_crashed(store)
         run_id = store.resolve(args.run)
         row = store.run_row(run_id)
         steps = store.node_runs(run_id)
@@ -119,7 +131,7 @@ def _run_over(run_id: str) -> bool:
 
     store = RunStore()
     try:
-        store.detect_crashed()
+        _detect_crashed(store)
         return store.run_row(run_id)["state"] != "running"
     finally:
         store.close()

@@ -48,7 +48,7 @@ def locked(path: str | os.PathLike, timeout: float = 30.0) -> Iterator[None]:
     seconds for another holder, then raises ``TimeoutError``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # lock files live in the owner-only data folder
     deadline = time.monotonic() + timeout
     try:
         while not try_lock(fd):

@@ -40,8 +40,8 @@ class RunLog(Listener):
 
     def __init__(self, run_id: str, level: str = "info", base: Path | None = None):
         jsonl, text = log_paths(run_id, base)
-        self._json: IO[str] = open(jsonl, "a", encoding="utf-8")
-        self._text: IO[str] = open(text, "a", encoding="utf-8")
+        self._json: IO[str] = paths.private_open(jsonl, "a", encoding="utf-8")  # 0600: logs hold run data
+        self._text: IO[str] = paths.private_open(text, "a", encoding="utf-8")
         self._level = _LEVELS.get(level, 20)
         self._last = time.monotonic()
 

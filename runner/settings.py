@@ -55,7 +55,8 @@ def set(key: str, value: str) -> Any:
     current = {k: v for k, v in load().items() if k in DEFAULTS and v != DEFAULTS[k]}
     current[key] = typed
     tmp = _file().with_suffix(".tmp")
-    tmp.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+    with paths.private_open(tmp, "w", encoding="utf-8") as f:  # 0600, like everything in the data folder
+        f.write(json.dumps(current, indent=2) + "\n")
     os.replace(tmp, _file())
     from .audit import record
 

@@ -90,7 +90,7 @@ class Context:
 
     def artifact(self, source: str | os.PathLike | bytes, name: str | None = None, kind: str = "file") -> Path:
         """Keep a file (or bytes) with the run: a screenshot, a report, a download."""
-        from ..paths import artifacts_dir
+        from ..paths import artifacts_dir, make_private
 
         folder = artifacts_dir(self._engine.run_id, self._engine.home)
         if isinstance(source, (bytes, bytearray)):
@@ -100,6 +100,7 @@ class Context:
             source = Path(source)
             target = folder / (name or f"{self.seq:05d}-{source.name}")
             shutil.copyfile(source, target)
+        make_private(target)  # 0600: the data folder is for its owner alone
         self._engine._emit(ArtifactAdded(self._engine.run_id, self.seq, self._node.id, target.name, kind, str(target)))
         return target
 

@@ -135,10 +135,12 @@ class RunStore:
 
     # ------------------------------------------------------------ reading (SQLModel)
     def session(self):
-        from sqlmodel import Session, create_engine
+        from sqlmodel import Session
+
+        from .fallback import engine_for
 
         if self._engine is None:
-            self._engine = create_engine(f"sqlite:///{self.path}")
+            self._engine = engine_for(self.conn, self.path)  # the store's own connection when read-only
         return Session(self._engine)
 
     def list_runs(self, *, bot: str | None = None, state: str | None = None, limit: int = 50) -> list:

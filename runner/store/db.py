@@ -35,8 +35,10 @@ def connect(path: str | os.PathLike) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys=ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"cannot open the run store {path}: {exc}",
-                         fix="if the file is damaged, move it away; Botloom starts a new one") from None
+        from .fallback import open_for_reading  # a full disk or read-only folder: read it another way
+
+        conn = open_for_reading(path, exc, SCHEMA_VERSION)  # or a StoreError saying what to do
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise StoreError(f"the run store {path} was written by a newer Botloom (schema {version}, this one "
                          f"knows {SCHEMA_VERSION})", fix="upgrade Botloom, or point BOTLOOM_HOME elsewhere")

@@ -9,6 +9,10 @@ The holder removes the file when it lets go, while still holding it; a process t
 old file just before that finds, once it has the lock, that the path names another file (or
 none) and tries again on the new one. Without that check two processes could each hold "the"
 lock: one on the removed file, one on its replacement.
+
+Lock files are 0600 in a 0700 folder (the data folder is for its owner alone). On a read-only
+data folder an existing lock file is opened read-only (``flock`` needs no write access), so
+``botloom runs`` can still tell a live run from a crashed one there.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .. import paths
 from ..filelock import try_lock, unlock
 
 
@@ -25,9 +30,9 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        paths.private_dir(self.path.parent)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = self._open()
             if not try_lock(fd):
                 os.close(fd)
                 return False
@@ -36,6 +41,14 @@ class RunLock:
                 return True
             unlock(fd)  # locked a file its holder has just removed: the lock lives on the new one
             os.close(fd)
+
+    def _open(self) -> int:
+        try:
+            return paths.private_fd(os.fspath(self.path), os.O_RDWR | os.O_CREAT)
+        except OSError:
+            if not self.path.exists():
+                raise
+            return os.open(self.path, os.O_RDONLY)  # a read-only folder: the lock can still be tested
 
     def release(self) -> None:
         if self._fd is not None:

@@ -253,3 +253,23 @@ def test_the_canvas_refuses_an_edge_with_the_words_validation_uses(edge):
             if p.edge == f"{source}.{source_port} -> {target}.{target_port}"]
     refused = check_connection(Bot(make(nodes, base)).main, registry(), *edge)
     assert said == [refused]
+
+
+def test_a_lock_taken_on_the_file_its_holder_just_removed_is_not_a_second_lock(tmp_path, monkeypatch):
+    from botloom.runner.store.lock import RunLock
+
+    path = tmp_path / "locks" / "run.lock"
+    holder = RunLock(path)
+    assert holder.acquire()
+    stale = os.open(path, os.O_RDWR)  # a resume that opened the file just before the holder let go
+    holder.release()  # the holder removes the file
+    other = RunLock(path)
+    assert other.acquire()  # a resume that came later makes a new file and holds it
+    late = RunLock(path)
+    opened = iter([stale])
+    real_open = RunLock._open
+    monkeypatch.setattr(RunLock, "_open", lambda self: next(opened, None) or real_open(self))
+    assert not late.acquire()  # the removed file's lock is free, but it is not the run's lock any more
+    other.release()
+    assert late.acquire()
+    late.release()

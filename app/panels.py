@@ -17,7 +17,10 @@ from . import theme
 
 
 def bots_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "bots"
+    """The sample bots: the installed package botloom.bots, or bots/ of a checkout."""
+    from botloom.runner.start import bots_dir as samples
+
+    return samples()
 
 
 def sample_bots() -> list[Path]:

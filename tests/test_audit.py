@@ -171,3 +171,20 @@ def test_processes_appending_at_once_keep_one_chain(tmp_path):
     verdict = t.verify()
     assert verdict.ok, verdict.problem
     assert verdict.records == 120 and sorted(r["seq"] for r in t.records()) == list(range(1, 121))
+
+
+def test_model_activations_are_recorded(botloom_home):
+    pytest.importorskip("onnx")
+    from botloom.nodes.ai.doctor import _tiny_model
+    from botloom.nodes.ai.registry import Registry
+
+    reg = Registry()
+    for note in range(2):
+        reg.add_version("m", _tiny_model(), ["a", "b"], {"task": "test", "note": note})
+    reg.activate("m", "1")
+    reg.activate("m", "2")
+    reg.rollback("m")
+    found = [(r["kind"], r["model"], r["version"], r.get("previous"), r.get("rollback"))
+             for r in AuditTrail(botloom_home).records()]
+    assert found == [("model_activated", "m", "1", None, None), ("model_activated", "m", "2", "1", None),
+                     ("model_activated", "m", "1", "2", True)]

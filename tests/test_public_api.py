@@ -27,7 +27,7 @@ PUBLISHED = [
     # files
     "make_parent", "not_found", "os_failure",
     # the host
-    "Check", "VERSION", "cache_dir", "data_dir", "file_lock", "read_setting", "sha256_file",
+    "Check", "VERSION", "audit", "cache_dir", "data_dir", "file_lock", "read_setting", "sha256_file",
     # other packs
     "capability",
 ]

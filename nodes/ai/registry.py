@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from botloom.runner.sdk import BotloomError
+from botloom.runner.sdk import BotloomError, audit
 from botloom.runner.sdk import file_lock as locked
 
 STATE_FORMAT = 1
@@ -245,6 +245,7 @@ class Registry:
             atomic_write_json(self.folder(name) / "state.json",
                               {"format": STATE_FORMAT, "active": version, "history": history[-50:],
                                "changed_at": _now()})
+            audit("model_activated", model=name, version=version, previous=previous)
         return version
 
     def rollback(self, name: str) -> str:
@@ -259,6 +260,7 @@ class Registry:
             self.get(name, target).verify()
             atomic_write_json(self.folder(name) / "state.json",
                               {"format": STATE_FORMAT, "active": target, "history": history, "changed_at": _now()})
+            audit("model_activated", model=name, version=target, previous=state.get("active"), rollback=True)
         return target
 
     # -- archives

@@ -13,7 +13,8 @@ capability (``capability(name, ...)``), which the other pack declares in its Nod
                  UserFailure, RunCancelled, did_you_mean
     files        not_found, os_failure, make_parent
     the host     data_dir, cache_dir, read_setting, file_lock, sha256_file, Check (a
-                 ``botloom doctor`` line), VERSION (Botloom's version)
+                 ``botloom doctor`` line), VERSION (Botloom's version), audit (a record in
+                 the audit trail: ``audit("model_activated", model=..., version=...)``)
     other packs  capability
 
 ``Context`` and the flow signals live with the engine and are imported on first use, so
@@ -23,6 +24,7 @@ importing the SDK stays cheap and never imports the engine.
 from typing import Any
 
 from .. import __version__ as VERSION
+from ..audit import record as audit
 from ..checksum import sha256_file
 from ..doctor import Check
 from ..errors import (BotloomError, MissingDependencyError, NodeError, NodeTimeoutError, RunCancelled, UserFailure,
@@ -39,7 +41,7 @@ __all__ = [
     "BotloomError", "BreakLoop", "Check", "Context", "ContinueLoop", "ERROR_PORT", "EndFlow", "FlowSignal",
     "INPUT_PORT", "MISSING", "MissingDependencyError", "Next", "NodeError", "NodePack", "NodeTimeoutError",
     "NodeType", "Output", "Param", "PreflightInfo", "Requirement", "RunCancelled", "Secret", "TypeMismatch",
-    "UserFailure", "VERSION", "cache_dir", "capability", "data_dir", "did_you_mean", "file_lock", "make_parent",
+    "UserFailure", "VERSION", "audit", "cache_dir", "capability", "data_dir", "did_you_mean", "file_lock", "make_parent",
     "node", "not_found", "os_failure", "read_setting", "sha256_file",
 ]
 

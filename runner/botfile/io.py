@@ -349,11 +349,17 @@ def dumps(doc: BotDoc) -> str:
     would refuse (NaN, a lone surrogate...): what is saved must open again."""
     data = to_json(doc)
     try:
-        strict.check(data, numbers=True)
+        strict.check(data, strings=False)  # nesting and NaN; the rest shows up while writing
+        try:
+            text = _format(data, ()) + "\n"
+            text.encode("utf-8")  # a lone surrogate cannot be written
+        except ValueError:  # also a whole number too long for Python to write
+            strict.check(data, numbers=True)  # finds where, and raises
+            raise
     except strict.Unfit as exc:
         raise BotFileError(f"cannot be saved: {exc.message}", file=doc.label, pointer=exc.pointer,
                            fix=exc.fix) from None
-    return _format(data, ()) + "\n"
+    return text
 
 
 def save(doc: BotDoc, path: str | os.PathLike) -> None:

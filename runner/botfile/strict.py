@@ -33,6 +33,7 @@ QUOTE = 60  # characters of a key shown in a JSON pointer
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_OVERFLOW = re.compile(r"[eE]\+?\d{3}|\d{300}")  # where a number may be read as infinity (1e400)
 # a JSON string (skipped whole) or a bracket, for finding where nesting goes too deep
 _BRACKETS = re.compile(r'"(?:[^"\\]++|\\.)*+"|[\[\]{}]')
 
@@ -121,7 +122,7 @@ def parse(text: str) -> Any:
     except ValueError:  # a number over Python's digit limit: read again, marking it where it stands
         data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_integer)
     strings = _SURROGATE_ESCAPE.search(text) is not None or _SURROGATE.search(text) is not None
-    check(data, strings=strings)
+    check(data, strings=strings, floats=_OVERFLOW.search(text) is not None)
     return data
 
 
@@ -129,12 +130,15 @@ _HOLDERS = frozenset({dict, list, _Duplicated})
 _SUSPECT = _HOLDERS | {_Refused, float}
 
 
-def check(data: Any, *, strings: bool = True, numbers: bool = False) -> None:
+def check(data: Any, *, strings: bool = True, numbers: bool = False, floats: bool = True) -> None:
     """Raise :class:`Unfit` at the first value, in the order of the file, that a bot file cannot
     hold: nesting deeper than MAX_DEPTH, a refused number, a duplicated key, a number that is
     not finite, (with ``strings``) a text or key with a lone surrogate and (with ``numbers``,
-    for values built in Python rather than parsed) a whole number of more than MAX_DIGITS."""
+    for values built in Python rather than parsed) a whole number of more than MAX_DIGITS.
+    Without ``floats`` (the text has no number that could overflow) floats are not looked at."""
     suspect = _SUSPECT | {str} if strings else _SUSPECT
+    if not floats:
+        suspect = suspect - {float}
     if numbers:
         suspect = suspect | {int}
     stack = [(data, "", 0)]
@@ -152,9 +156,7 @@ def check(data: Any, *, strings: bool = True, numbers: bool = False) -> None:
                         pointer=f"{ptr}/{pointer_part(value.key)}",
                         fix="remove one copy (an unfinished git merge can leave two)")
         if kind is list:
-            items = enumerate(value)
-            if suspect.isdisjoint(map(type, value)):  # the common case, at C speed: nothing to look into
-                continue
+            keys, values = None, value
         else:
             if strings:
                 for key in value:
@@ -162,11 +164,18 @@ def check(data: Any, *, strings: bool = True, numbers: bool = False) -> None:
                         raise Unfit(f"the key {quote(key)} holds a lone surrogate (\\ud800-\\udfff), which is "
                                     "not a character", pointer=f"{ptr}/{pointer_part(key)}",
                                     fix="remove or correct that escape sequence")
-            if suspect.isdisjoint(map(type, value.values())):
-                continue
-            items = value.items()
-        stack.extend((item, f"{ptr}/{pointer_part(key) if type(key) is str else key}", depth + 1)
-                     for key, item in reversed(list(items)) if _suspect(item, strings, numbers))
+            keys, values = None, value.values()
+        if suspect.isdisjoint(map(type, values)):  # the common case, at C speed: nothing in here to look into
+            continue
+        if kind is not list:
+            keys, values = list(value), list(values)
+        kinds = list(map(type, values))
+        children = []
+        for i in [i for i, k in enumerate(kinds) if k in suspect]:  # a plain loop only over the suspects
+            item = values[i]
+            if _suspect(item, strings, numbers):
+                children.append((item, f"{ptr}/{i if keys is None else pointer_part(keys[i])}", depth + 1))
+        stack.extend(reversed(children))
 
 
 _TOO_LONG = 10 ** MAX_DIGITS  # the smallest whole number of more than MAX_DIGITS digits

@@ -1,12 +1,19 @@
 """What a run is given and what it leaves: its inputs checked against the bot's declarations
 (``bind_inputs``), its id (``new_run_id``), the journal's record of a step (``StepRecord``),
 how to resume it (``ResumeRequest``) and its result (``RunResult``). The engine (``engine.py``)
-and the run store share these."""
+and the run store share these.
+
+A run id is a ULID (26 letters and digits, Crockford's base 32, lower case): 48 bits of
+milliseconds then 80 random bits, so ids made on different machines do not collide and sort
+by start time. The CLI takes any unique prefix or suffix of one (``botloom show 7k2q``): the
+last few characters are random, so four or five of them are usually enough."""
 
 from __future__ import annotations
 
 import copy
-import uuid
+import os
+import threading
+import time
 from dataclasses import dataclass, field
 
 from ..botfile.model import VarDecl
@@ -17,7 +24,8 @@ from ..sdk.types import TYPES, TypeMismatch, parse_text
 
 @dataclass
 class StepRecord:
-    """A step as the journal remembers it (the last attempt)."""
+    """A step as the journal remembers it (its latest row: the last attempt, or the re-run of a
+    step that waited or was in flight)."""
 
     node: str
     state: str
@@ -36,6 +44,7 @@ class ResumeRequest:
     action: str | None = None  # "retry" or "skip" for the step at `seq`
     seq: int | None = None
     data: dict | None = None
+    by: str | None = None  # who answers a wait: a user name, "timer", a service; kept in the journal
 
 
 @dataclass
@@ -82,8 +91,24 @@ def bind_inputs(decls: dict[str, VarDecl], given: dict | None, *, from_text: boo
     return values
 
 
-def new_run_id() -> str:
-    """Sortable by start time and readable: 20261123-201512-3fa9c1."""
-    import time
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+_RANDOM_BITS = 80
+_last_id = [0, 0]  # [milliseconds, random part] of the last id made in this process
+_id_lock = threading.Lock()
 
-    return time.strftime("%Y%m%d-%H%M%S", time.localtime()) + "-" + uuid.uuid4().hex[:6]
+
+def new_run_id() -> str:
+    """A ULID in lower case, e.g. ``01jdq3v7m2x8k4r9t6w0zc5b1e``: time-ordered (to the
+    millisecond, and strictly increasing within one process), unique across machines."""
+    ms = time.time_ns() // 1_000_000
+    with _id_lock:
+        last_ms, last_random = _last_id
+        if ms <= last_ms:  # same millisecond (or the clock stepped back): count on from the last id
+            ms, random = last_ms, last_random + 1
+            if random >> _RANDOM_BITS:
+                ms, random = ms + 1, int.from_bytes(os.urandom(10), "big")
+        else:
+            random = int.from_bytes(os.urandom(10), "big")
+        _last_id[:] = [ms, random]
+    value = (ms << _RANDOM_BITS) | random
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))

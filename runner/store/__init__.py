@@ -1,4 +1,5 @@
-"""The durable run store: runs, node runs (every attempt), state history and artifacts.
+"""The durable run store: runs, node runs (every attempt), waits and their answers, state
+history, artifacts, and the large values of step payloads (``payloads.py``).
 
 ``RunStore`` opens (and if needed creates) ``runs.sqlite`` in the data folder. Writes during
 a run go through the :class:`Journal` listener; reads for the CLI and the designer go
@@ -15,12 +16,12 @@ from typing import Any
 
 from .. import paths
 from ..engine.runs import StepRecord
-from ..errors import StoreError
+from ..errors import ResumeError, StoreError
+from ..states import FINAL_STATES, RESUMABLE
 from .db import connect, dumps, loads, transaction
 from .journal import Journal
+from .payloads import PayloadReader, StoredStep
 from .lock import RunLock
-
-RESUMABLE = ("crashed", "needs_attention", "suspended", "failed", "cancelled")
 
 
 class RunStore:
@@ -97,15 +98,17 @@ class RunStore:
             if row is None:
                 raise StoreError("there are no runs yet", fix="start one with `botloom run BOT`")
             return row[0]
-        rows = self.conn.execute("SELECT id FROM runs WHERE id = ? OR id LIKE ? OR id LIKE ? LIMIT 5",
-                                 (ref, ref + "%", "%" + ref)).fetchall()
+        like = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")  # LIKE ignores case
+        rows = self.conn.execute("SELECT id FROM runs WHERE id = ? OR id LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\' "
+                                 "LIMIT 5", (ref, like + "%", "%" + like)).fetchall()
         ids = [r[0] for r in rows]
         if ref in ids:
             return ref
         if not ids:
             raise StoreError(f"no run '{ref}'", fix="`botloom runs` lists the runs")
         if len(ids) > 1:
-            raise StoreError(f"'{ref}' matches several runs ({', '.join(ids[:3])}, ...)", fix="give more of the id")
+            raise StoreError(f"'{ref}' matches several runs ({', '.join(ids[:3])}, ...)",
+                             fix="give more of the id: its last characters are random, a few of them are enough")
         return ids[0]
 
     def run_row(self, run_id: str) -> dict[str, Any]:
@@ -119,13 +122,56 @@ class RunStore:
         return data
 
     def load_replay(self, run_id: str) -> dict[int, StepRecord]:
+        """The latest row of every step (rows are only appended: a later one is a later attempt,
+        or the step run again after it waited or was in flight); payloads decode when read."""
+        pruned = self.conn.execute("SELECT pruned_at FROM runs WHERE id=?", (run_id,)).fetchone()
+        if pruned is not None and pruned[0] is not None:
+            raise ResumeError(f"run {run_id} cannot be resumed: the values of its steps were dropped on "
+                              f"{time.strftime('%Y-%m-%d', time.localtime(pruned[0]))} by `botloom runs prune "
+                              "--payloads` (its history is kept)", fix="start a new run")
+        reader = PayloadReader(self.conn, run_id)
         records: dict[int, StepRecord] = {}
         for seq, node, state, port, outputs, writes, error, wake, params in self.conn.execute(
                 "SELECT seq, node_id, state, port, outputs, writes, error, wake, params FROM node_runs WHERE run_id=? "
-                "ORDER BY seq, attempt", (run_id,)):
-            records[seq] = StepRecord(node, state, port, loads(outputs), loads(writes), loads(error), loads(wake),
-                                      loads(params) if state in ("running", "cancelled") else None)
+                "ORDER BY entry", (run_id,)):
+            records[seq] = StoredStep(reader, node, state, port, loads(error), loads(wake), outputs, writes, params)
         return records
+
+    def waits(self, run_id: str) -> list[dict[str, Any]]:
+        """Every wait of the run, in order, with its answer (``answer`` is the data given)."""
+        cur = self.conn.execute("SELECT * FROM waits WHERE run_id=? ORDER BY id", (run_id,))
+        names = [c[0] for c in cur.description]
+        waits = [dict(zip(names, row)) for row in cur.fetchall()]
+        for wait in waits:
+            wait["answer"] = loads(wait["answer"])
+        return waits
+
+    def step_payloads(self, run_id: str, entry: int) -> dict[str, Any]:
+        """The params, outputs and writes of one journal row, rebuilt (large values included)."""
+        row = self.conn.execute("SELECT params, outputs, writes FROM node_runs WHERE run_id=? AND entry=?",
+                                (run_id, entry)).fetchone()
+        if row is None:
+            raise StoreError(f"run {run_id} has no journal entry {entry}", fix=f"`botloom show {run_id}` lists them")
+        reader = PayloadReader(self.conn, run_id)
+        return dict(zip(("params", "outputs", "writes"), map(reader.column, row)))
+
+    # ------------------------------------------------------------ retention
+    def prune_payloads(self, older_than_days: float, *, now: float | None = None) -> list[str]:
+        """Drop the step values (params, outputs, writes, blobs) of runs that finished more than
+        ``older_than_days`` ago. Their rows, states, errors, timings, waits and answers stay;
+        such a run can no longer be resumed. Returns the ids of the runs pruned."""
+        cutoff = (time.time() if now is None else now) - older_than_days * 86400
+        states = sorted(FINAL_STATES)
+        with transaction(self.conn) as conn:
+            ids = [r[0] for r in conn.execute(
+                f"SELECT id FROM runs WHERE pruned_at IS NULL AND ended_at IS NOT NULL AND ended_at < ? "
+                f"AND state IN ({','.join('?' * len(states))}) ORDER BY started_at", (cutoff, *states))]
+            at = time.time()
+            for run_id in ids:
+                conn.execute("UPDATE node_runs SET params=NULL, outputs=NULL, writes=NULL WHERE run_id=?", (run_id,))
+                conn.execute("DELETE FROM blobs WHERE run_id=?", (run_id,))
+                conn.execute("UPDATE runs SET pruned_at=? WHERE id=?", (at, run_id))
+        return ids
 
     def due_runs(self, at: float | None = None) -> list[str]:
         at = time.time() if at is None else at
@@ -163,7 +209,7 @@ class RunStore:
         from .models import NodeRun
 
         with self.session() as s:
-            return list(s.exec(select(NodeRun).where(NodeRun.run_id == run_id).order_by(NodeRun.seq, NodeRun.attempt)))
+            return list(s.exec(select(NodeRun).where(NodeRun.run_id == run_id).order_by(NodeRun.seq, NodeRun.entry)))
 
     def history(self, run_id: str) -> list:
         from sqlmodel import select

@@ -7,19 +7,21 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..errors import StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
-# MIGRATIONS[n]: the statements that bring a store of schema n to n + 1. A new store is created
-# from the SQLModel models at the current version; an older one is upgraded step by step.
-MIGRATIONS: dict[int, list[str]] = {
+# MIGRATIONS[n]: the statements (or functions of the connection) that bring a store of schema n to
+# n + 1, in one transaction. A new store is created from the SQLModel models at the current
+# version; an older one is upgraded step by step. The DDL here is frozen as each version had it.
+MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     1: ["ALTER TABLE runs ADD COLUMN start_node VARCHAR"],  # runs started from a chosen node
     2: [  # the bots a run calls, kept as they were when first called (models.RunBot)
         "CREATE TABLE run_bots (run_id VARCHAR NOT NULL, path VARCHAR NOT NULL, text VARCHAR NOT NULL, "
         "hash VARCHAR NOT NULL, PRIMARY KEY (run_id, path), FOREIGN KEY(run_id) REFERENCES runs (id))"],
+    3: [lambda conn: _append_only_journal(conn)],  # every row kept, waits and answers, large values once
 }
 
 
@@ -54,8 +56,68 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
         current = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
         for step in range(current, SCHEMA_VERSION):
             for statement in MIGRATIONS[step]:
-                conn.execute(statement)
+                statement(conn) if callable(statement) else conn.execute(statement)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+_NODE_RUNS_V4 = """CREATE TABLE node_runs (
+	entry INTEGER NOT NULL, 
+	run_id VARCHAR NOT NULL, 
+	seq INTEGER NOT NULL, 
+	attempt INTEGER NOT NULL, 
+	node_id VARCHAR NOT NULL, 
+	node_type VARCHAR NOT NULL, 
+	flow VARCHAR NOT NULL, 
+	state VARCHAR NOT NULL, 
+	port VARCHAR, 
+	params VARCHAR, 
+	outputs VARCHAR, 
+	writes VARCHAR, 
+	error VARCHAR, 
+	wake VARCHAR, 
+	started_at FLOAT NOT NULL, 
+	duration FLOAT, 
+	PRIMARY KEY (entry), 
+	FOREIGN KEY(run_id) REFERENCES runs (id)
+)"""
+_STEP_COLUMNS = ("run_id, seq, attempt, node_id, node_type, flow, state, port, params, outputs, writes, error, wake, "
+                 "started_at, duration")
+
+
+def _append_only_journal(conn: sqlite3.Connection) -> None:
+    """Schema 3 -> 4. ``node_runs`` was keyed by (run, seq, attempt) and written with INSERT OR
+    REPLACE; it is rebuilt keyed by ``entry``, its rows in the order the old key sorted them (so
+    the latest row of a step is the one a resume used). ``waits`` starts with the waits still
+    open (the answered ones were overwritten by the old journal); ``blobs`` starts empty."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "node_runs" in tables:
+        conn.execute("ALTER TABLE node_runs RENAME TO node_runs_v3")
+    conn.execute(_NODE_RUNS_V4)
+    conn.execute("CREATE INDEX ix_node_runs_run_id_seq ON node_runs (run_id, seq)")
+    if "node_runs" in tables:
+        conn.execute(f"INSERT INTO node_runs ({_STEP_COLUMNS}) SELECT {_STEP_COLUMNS} FROM node_runs_v3 "
+                     "ORDER BY run_id, seq, attempt")
+        conn.execute("DROP TABLE node_runs_v3")
+    conn.execute("ALTER TABLE runs ADD COLUMN pruned_at FLOAT")
+    conn.execute("CREATE TABLE waits (\n\tid INTEGER NOT NULL, \n\trun_id VARCHAR NOT NULL, \n\tseq INTEGER NOT NULL, "
+                 "\n\tnode_id VARCHAR NOT NULL, \n\treason VARCHAR, \n\tsignal VARCHAR, \n\twake_at FLOAT, "
+                 "\n\tstarted_at FLOAT NOT NULL, \n\tanswered_at FLOAT, \n\tanswered_by VARCHAR, \n\tanswer VARCHAR, "
+                 "\n\tPRIMARY KEY (id), \n\tFOREIGN KEY(run_id) REFERENCES runs (id)\n)")
+    conn.execute("CREATE INDEX ix_waits_run_id ON waits (run_id)")
+    conn.execute("CREATE TABLE blobs (\n\trun_id VARCHAR NOT NULL, \n\tid INTEGER NOT NULL, \n\tbase INTEGER, "
+                 "\n\tdigest VARCHAR, \n\tdata VARCHAR NOT NULL, \n\tsize INTEGER NOT NULL, "
+                 "\n\tPRIMARY KEY (run_id, id), \n\tFOREIGN KEY(run_id) REFERENCES runs (id)\n)\n WITHOUT ROWID")
+    open_waits = conn.execute("SELECT n.run_id, n.seq, n.node_id, n.wake, n.started_at + COALESCE(n.duration, 0) "
+                              "FROM node_runs n JOIN runs r ON r.id = n.run_id "
+                              "WHERE n.state = 'suspended' AND r.state = 'suspended' ORDER BY n.entry").fetchall()
+    for run_id, seq, node_id, wake, started in open_waits:
+        try:
+            wake = json.loads(wake) if wake else {}
+        except ValueError:
+            wake = {}
+        wake = wake if isinstance(wake, dict) else {}
+        conn.execute("INSERT INTO waits (run_id, seq, node_id, reason, signal, wake_at, started_at) VALUES (?,?,?,?,?,?,?)",
+                     (run_id, seq, node_id, wake.get("reason"), wake.get("signal"), wake.get("wake_at"), started))
 
 
 def _create_schema(path, conn: sqlite3.Connection) -> None:

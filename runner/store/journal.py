@@ -6,19 +6,35 @@ is harmless because those steps change nothing outside the run. Before a side-ef
 runs, the buffer and a "running" row for that step are committed; its outcome is committed as
 soon as it finishes. So after a crash the store knows, for every side effect, whether it
 finished, and whether it was in flight.
+
+It only appends. Each attempt of a step in each process is a row of its own (``entry`` orders
+them): the "running" row of a side-effecting step is completed by its outcome in the same
+process, but a step that waited, or was in flight when its process died, keeps that row when a
+resumed run runs it again, and the new outcome is a new row. A wait is a row of ``waits`` from
+the moment the step suspends; the answer that resumes it (its data, who gave it, when) is written
+into that row once, when the resumed run hands it to the step (the ``wait_answered`` event).
+Large values are stored once (see ``payloads.py``), in the same transaction as the steps that
+refer to them.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
 import time
 
-from ..engine.events import FINAL_STATES, Listener
+from ..engine.events import Listener
+from ..states import FINAL_STATES, StepState
 from .db import dumps, transaction
+from .payloads import PayloadWriter
 
-_NODE_SQL = ("INSERT OR REPLACE INTO node_runs (run_id, seq, attempt, node_id, node_type, flow, state, port, params, "
+_NODE_SQL = ("INSERT INTO node_runs (run_id, seq, attempt, node_id, node_type, flow, state, port, params, "
              "outputs, writes, error, wake, started_at, duration) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+_OUTCOME_SQL = ("UPDATE node_runs SET state=?, port=?, params=?, outputs=?, writes=?, error=?, wake=?, started_at=?, "
+                "duration=? WHERE entry=? AND state='running'")
+_WAIT_SQL = "INSERT INTO waits (run_id, seq, node_id, reason, signal, wake_at, started_at) VALUES (?,?,?,?,?,?,?)"
+_FLUSH_NOW = frozenset({StepState.SUSPENDED, StepState.FAILED})
 BATCH_ROWS = 256
 BATCH_SECONDS = 0.2
 
@@ -30,7 +46,9 @@ class Journal(Listener):
         self.conn = conn
         self.run_id = run_id
         self._rows: list[tuple] = []
-        self._durable: set[int] = set()
+        self._waits: list[tuple] = []
+        self._running: dict[int, int] = {}  # seq -> entry of its "running" row, for a step in flight
+        self._payloads = PayloadWriter(conn, run_id)
         self._last_flush = time.monotonic()
 
     # -- writing
@@ -38,42 +56,79 @@ class Journal(Listener):
         if self._rows:
             self._commit()
 
-    def _commit(self, sql: str | None = None, args: tuple = ()) -> None:
-        """Write the buffered steps, and optionally one more statement, in one transaction."""
+    def _commit(self, sql: str | None = None, args: tuple = ()) -> int | None:
+        """Write the buffered steps (and the blobs they refer to), and optionally one more
+        statement, in one transaction; returns the row id of that statement."""
+        row_id = None
         with transaction(self.conn) as conn:
+            self._payloads.write_pending(conn)
             if self._rows:
                 conn.executemany(_NODE_SQL, self._rows)
+            if self._waits:
+                conn.executemany(_WAIT_SQL, self._waits)
             if sql is not None:
-                conn.execute(sql, args)
+                row_id = conn.execute(sql, args).lastrowid
         self._rows.clear()
+        self._waits.clear()
         self._last_flush = time.monotonic()
+        return row_id
 
     def _state(self, state: str, detail: str | None = None) -> tuple:
         return ("INSERT INTO state_changes (run_id, at, state, detail) VALUES (?,?,?,?)",
                 (self.run_id, time.time(), state, detail))
 
+    def _encode(self, ev) -> tuple:
+        """The params, outputs and writes columns of a step (large values as blobs)."""
+        memo: dict = {}  # a value met twice in one step (a parameter that is also the write) is stored once
+        encode = self._payloads.encode
+        return (encode(ev.params, ("p", ev.node), memo), encode(ev.outputs, ("o", ev.node), memo),
+                encode(ev.writes, ("w",), memo))
+
     # -- events
     def on_run_started(self, ev) -> None:
         self._commit("UPDATE runs SET state='running', pid=?, host=?, ended_at=NULL WHERE id=?",
-                     (_pid(), socket.gethostname(), self.run_id))
+                     (os.getpid(), socket.gethostname(), self.run_id))
         self._commit(*self._state("running", "resumed" if ev.resumed else "started"))
 
     def on_node_started(self, ev) -> None:
         if ev.durable:
-            self._durable.add(ev.seq)
-            self._commit(_NODE_SQL, (self.run_id, ev.seq, ev.attempt, ev.node, ev.type, ev.flow, "running", None,
-                                     dumps(ev.params or None), None, None, None, None, ev.time, None))
+            params = self._payloads.encode(ev.params, ("p", ev.node), {})
+            self._running[ev.seq] = self._commit(_NODE_SQL, (
+                self.run_id, ev.seq, ev.attempt, ev.node, ev.type, ev.flow, StepState.RUNNING, None, params, None, None,
+                None, None, ev.time, None))
 
     def on_node_finished(self, ev) -> None:
         if ev.replayed:
             return
+        params, outputs, writes = self._encode(ev)
+        error, wake = dumps(ev.error), dumps(ev.wake)
+        if ev.state == StepState.SUSPENDED:
+            wait = ev.wake or {}
+            self._waits.append((self.run_id, ev.seq, ev.node, wait.get("reason"), wait.get("signal"),
+                                wait.get("wake_at"), time.time()))
+        entry = self._running.pop(ev.seq, None)
+        if entry is not None:  # the outcome of a side-effecting step completes its "running" row
+            self._commit(_OUTCOME_SQL, (ev.state, ev.port, params, outputs, writes, error, wake, ev.started,
+                                        ev.duration, entry))
+            return
         self._rows.append((self.run_id, ev.seq, ev.attempt, ev.node, ev.type, ev.flow, ev.state, ev.port,
-                           dumps(ev.params or None), dumps(ev.outputs or None), dumps(ev.writes or None),
-                           dumps(ev.error), dumps(ev.wake), ev.started, ev.duration))
-        if ev.seq in self._durable or ev.state in ("suspended", "failed") or len(self._rows) >= BATCH_ROWS \
-                or time.monotonic() - self._last_flush > BATCH_SECONDS:
-            self._durable.discard(ev.seq)
+                           params, outputs, writes, error, wake, ev.started, ev.duration))
+        if ev.state in _FLUSH_NOW or len(self._rows) >= BATCH_ROWS or time.monotonic() - self._last_flush > BATCH_SECONDS:
             self._flush()
+
+    def on_wait_answered(self, ev) -> None:
+        """The answer to a wait, kept with the wait it answers (a wait the journal did not see
+        begin, from an older store, gets a row of its own)."""
+        answer = dumps(ev.data)
+        with transaction(self.conn) as conn:
+            done = conn.execute(
+                "UPDATE waits SET answered_at=?, answered_by=?, answer=? WHERE id=(SELECT MAX(id) FROM waits "
+                "WHERE run_id=? AND seq=? AND answered_at IS NULL)",
+                (ev.time, ev.by, answer, self.run_id, ev.seq)).rowcount
+            if not done:
+                conn.execute("INSERT INTO waits (run_id, seq, node_id, signal, started_at, answered_at, answered_by, "
+                             "answer) VALUES (?,?,?,?,?,?,?,?)",
+                             (self.run_id, ev.seq, ev.node, ev.signal, ev.time, ev.time, ev.by, answer))
 
     def on_artifact(self, ev) -> None:
         self._commit("INSERT INTO artifacts (run_id, seq, node_id, name, kind, path, created_at) VALUES (?,?,?,?,?,?,?)",
@@ -90,9 +145,3 @@ class Journal(Listener):
 
     def close(self) -> None:
         self._flush()
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()

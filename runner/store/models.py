@@ -8,12 +8,19 @@ run uses the same tables through ``sqlite3`` directly (see ``journal.py``) becau
 SQLModel costs ~0.3 s and an ORM insert per step costs far more than the 50 µs budget.
 JSON columns hold text; the run's bot is kept as it ran (``bot_snapshot``) so a resume
 replays exactly the bot that started.
+
+The journal is append-only (schema 3): ``node_runs`` gets a row per attempt of a step in each
+process that ran it, keyed by ``entry`` (the order rows were written); a step that waited, or was
+in flight when its process died, keeps that row when it runs again. ``waits`` holds every wait
+and, once it comes, its answer (the data, who, when). Large values live in ``blobs`` (see
+``payloads.py``); a payload column that refers to them starts with ``@``.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 
@@ -40,14 +47,17 @@ class Run(SQLModel, table=True):
     steps: int = 0
     pid: Optional[int] = None
     host: Optional[str] = None
+    pruned_at: Optional[float] = None  # when `botloom runs prune --payloads` dropped its payloads
 
 
 class NodeRun(SQLModel, table=True):
     __tablename__ = "node_runs"
+    __table_args__ = (Index("ix_node_runs_run_id_seq", "run_id", "seq"),)
 
-    run_id: str = Field(primary_key=True, foreign_key="runs.id")
-    seq: int = Field(primary_key=True)
-    attempt: int = Field(primary_key=True)
+    entry: Optional[int] = Field(default=None, primary_key=True)  # the order rows were written in
+    run_id: str = Field(foreign_key="runs.id")
+    seq: int
+    attempt: int = 1
     node_id: str
     node_type: str
     flow: str = "main"
@@ -82,6 +92,39 @@ class StateChange(SQLModel, table=True):
     at: float
     state: str
     detail: Optional[str] = None
+
+
+class Wait(SQLModel, table=True):
+    """A step that suspended the run, and the answer that resumed it (data, who, when)."""
+
+    __tablename__ = "waits"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="runs.id")
+    seq: int
+    node_id: str
+    reason: Optional[str] = None
+    signal: Optional[str] = None
+    wake_at: Optional[float] = None
+    started_at: float = 0.0
+    answered_at: Optional[float] = None
+    answered_by: Optional[str] = None
+    answer: Optional[str] = None  # JSON: the data the run was resumed with
+
+
+class Blob(SQLModel, table=True):
+    """A large value of a run's payloads, stored once: whole (``data``), or as the items a list
+    gained since an earlier blob of the same run (``base`` + ``data`` holding the tail)."""
+
+    __tablename__ = "blobs"
+    __table_args__ = {"sqlite_with_rowid": False}  # the key is the table: no second copy of it in an index
+
+    run_id: str = Field(primary_key=True, foreign_key="runs.id")
+    id: int = Field(primary_key=True)
+    base: Optional[int] = None
+    digest: Optional[str] = None
+    data: str
+    size: int = 0
 
 
 class Artifact(SQLModel, table=True):

@@ -20,6 +20,7 @@ CREATE TABLE runs (
 	steps INTEGER NOT NULL, 
 	pid INTEGER, 
 	host VARCHAR, 
+	pruned_at FLOAT, 
 	PRIMARY KEY (id)
 );
 CREATE INDEX ix_runs_bot_name ON runs (bot_name);
@@ -38,7 +39,19 @@ CREATE TABLE artifacts (
 	FOREIGN KEY(run_id) REFERENCES runs (id)
 );
 CREATE INDEX ix_artifacts_run_id ON artifacts (run_id);
+CREATE TABLE blobs (
+	run_id VARCHAR NOT NULL, 
+	id INTEGER NOT NULL, 
+	base INTEGER, 
+	digest VARCHAR, 
+	data VARCHAR NOT NULL, 
+	size INTEGER NOT NULL, 
+	PRIMARY KEY (run_id, id), 
+	FOREIGN KEY(run_id) REFERENCES runs (id)
+)
+ WITHOUT ROWID;
 CREATE TABLE node_runs (
+	entry INTEGER NOT NULL, 
 	run_id VARCHAR NOT NULL, 
 	seq INTEGER NOT NULL, 
 	attempt INTEGER NOT NULL, 
@@ -54,9 +67,10 @@ CREATE TABLE node_runs (
 	wake VARCHAR, 
 	started_at FLOAT NOT NULL, 
 	duration FLOAT, 
-	PRIMARY KEY (run_id, seq, attempt), 
+	PRIMARY KEY (entry), 
 	FOREIGN KEY(run_id) REFERENCES runs (id)
 );
+CREATE INDEX ix_node_runs_run_id_seq ON node_runs (run_id, seq);
 CREATE TABLE run_bots (
 	run_id VARCHAR NOT NULL, 
 	path VARCHAR NOT NULL, 
@@ -75,3 +89,19 @@ CREATE TABLE state_changes (
 	FOREIGN KEY(run_id) REFERENCES runs (id)
 );
 CREATE INDEX ix_state_changes_run_id ON state_changes (run_id);
+CREATE TABLE waits (
+	id INTEGER NOT NULL, 
+	run_id VARCHAR NOT NULL, 
+	seq INTEGER NOT NULL, 
+	node_id VARCHAR NOT NULL, 
+	reason VARCHAR, 
+	signal VARCHAR, 
+	wake_at FLOAT, 
+	started_at FLOAT NOT NULL, 
+	answered_at FLOAT, 
+	answered_by VARCHAR, 
+	answer VARCHAR, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(run_id) REFERENCES runs (id)
+);
+CREATE INDEX ix_waits_run_id ON waits (run_id);

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bots import registry_with, run, write_bot
+from bots import registry_with, run
 from botloom.runner.codec import dumps
 from botloom.runner.masking import MASK, Masker
 from botloom.runner.sdk import Param, node
-from secret_leaks import blobs, hits
+from secret_leaks import EchoServer, blobs, hits, leak_bot, run_and_search
 
 TOKEN = 'Tk9/x+Q=z&"a<b>%41-rest'
 
@@ -97,72 +95,12 @@ def test_events_and_result_are_masked_before_listeners_see_them(monkeypatch):
 
 
 # ---------------------------------------------------------------- the whole runner
-class EchoServer(ThreadingHTTPServer):
-    """Answers 401 on /api with the request's headers in the body (as a careless server does),
-    200 with the same body elsewhere; keeps the Authorization headers it saw."""
-
-    def __init__(self):
-        self.seen: list[str] = []
-        super().__init__(("127.0.0.1", 0), _Echo)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _Echo(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        self.server.seen.append(self.headers.get("Authorization") or self.headers.get("X-Api-Key") or "")
-        body = json.dumps(dict(self.headers)).encode()
-        self.send_response(401 if self.path.startswith("/api") else 200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def echo():
     server = EchoServer()
     yield server
     server.shutdown()
     server.server_close()
-
-
-def leak_bot(folder, url: str, extra: dict | None = None, chain_extra: tuple = ()):
-    """HTTP header (bearer and header by expression), an expression, a log message, a failing step."""
-    nodes = {
-        "start": {"type": "core.start"},
-        "call": {"type": "http.request", "params": {"url": f"{url}/api", "bearer_token": "api_token"},
-                 "settings": {"on_error": "continue"}},
-        "header": {"type": "http.request", "params": {"url": f"{url}/ok",
-                                                      "headers": {"X-Api-Key": "{{ secrets.api_token }}"}}},
-        "expr": {"type": "core.set_variable", "params": {"name": "t", "value": "token={{ secrets.api_token }}"}},
-        "say": {"type": "core.log", "params": {"message": "the token is {{ secrets.api_token }}, "
-                                                          "or {{ secrets.api_token | urlencode }}"}},
-        **(extra or {}),
-        "fail": {"type": "core.fail", "params": {"message": "giving up with {{ secrets.api_token }}"}},
-    }
-    order = ["start", "call", "header", "expr", "say", *chain_extra, "fail"]
-    return write_bot(folder, "leaky", nodes, [(f"{a}.out", f"{b}.in") for a, b in zip(order, order[1:])],
-                     secrets={"api_token": "the API's token"}, variables={"t": {"type": "string", "default": ""}})
-
-
-def run_and_search(cli, bot, value: str) -> tuple[dict, list[str]]:
-    """Run the bot with the event stream on, then search the data folder, the stream, stderr,
-    `show --json` and `logs` for the value; returns the run's final event and the hits."""
-    proc = cli("run", bot, "--events", "jsonl", timeout=240)
-    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert events and events[-1]["event"] == "run_finished", proc.stderr[-2000:]
-    run_id = events[-1]["run_id"]
-    shown = cli("show", run_id, "--json").stdout + cli("logs", run_id).stdout + cli("logs", run_id, "--json").stdout
-    sources = {**blobs(cli.home), "event stream": proc.stdout.encode(), "stderr": proc.stderr.encode(),
-               "show and logs": shown.encode()}
-    return events[-1], hits(value, sources)
 
 
 def test_a_secret_used_everywhere_leaks_nowhere(cli, tmp_path, echo):

@@ -55,6 +55,21 @@ def assert_clear(proc, *words: str) -> None:
         assert word in proc.stderr, proc.stderr
 
 
+def live_run(cli, umask: int | None = None) -> tuple[subprocess.Popen, Path]:
+    """A run that waits for a file (returned) to appear, once its process holds the run's lock."""
+    go = cli.cwd / "go.txt"
+    waiting = write_bot(cli.cwd, "waits", {"start": {"type": "core.start"},
+                                           "wait": {"type": "files.wait", "params": {"pattern": str(go)}}},
+                        [("start.out", "wait.in")])
+    proc = subprocess.Popen(cli.argv("run", waiting, "-q"), cwd=cli.cwd, env=cli.env, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=(lambda: os.umask(umask)) if umask is not None else None)
+    deadline = time.monotonic() + 60  # a bound on a wait for the child, not a timing assertion
+    while not list((cli.home / "locks").glob("*.lock")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None and list((cli.home / "locks").glob("*.lock")), "the run did not start"
+    return proc, go
+
+
 # ---------------------------------------------------------------- modes
 
 @pytest.mark.parametrize("umask", [0o022, 0o000])
@@ -73,16 +88,8 @@ def test_every_folder_is_0700_and_every_file_0600_whatever_the_umask(cli, tmp_pa
     assert started.returncode == 0, started.stderr
 
     # a lock file exists while a run is live: look at it then, and let the run end
-    go = tmp_path / "go.txt"
-    waiting = write_bot(tmp_path, "waits", {"start": {"type": "core.start"},
-                                            "wait": {"type": "files.wait", "params": {"pattern": str(go)}}},
-                        [("start.out", "wait.in")])
-    proc = subprocess.Popen(cli.argv("run", waiting, "-q"), cwd=cli.cwd, env=cli.env, stderr=subprocess.PIPE,
-                            text=True, preexec_fn=lambda: os.umask(umask))
+    proc, go = live_run(cli, umask)
     try:
-        deadline = time.monotonic() + 60
-        while not list((home / "locks").glob("*.lock")) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
         found = modes(home)
     finally:
         go.write_text("go")
@@ -154,20 +161,27 @@ def on_disk(cli, small_disk):
 
 def test_a_full_disk_keeps_the_history_readable_and_says_what_to_do(on_disk):
     cli = on_disk
-    fill(cli.disk)
+    proc, _ = live_run(cli)
+    proc.kill()  # a run that died with the disk full: still "running" in the store, its lock gone
+    proc.wait(timeout=60)
+    filler = fill(cli.disk)
 
-    listed = run_cli(cli, "runs")
+    listed = run_cli(cli, "runs")  # marks the dead run crashed: a write that may fail now, or fit the WAL
     assert listed.returncode == 0, listed.stderr
-    assert "csv-report" in listed.stdout and "failing" in listed.stdout
-    shown = run_cli(cli, "show", "last")
+    assert "csv-report" in listed.stdout and "failing" in listed.stdout and "waits" in listed.stdout
+    assert run_cli(cli, "show", "last").returncode == 0
+    shown = run_cli(cli, "show", cli.failed)
     assert shown.returncode == 0, shown.stderr
     assert "failing" in shown.stdout and "on purpose" in shown.stdout
-    assert run_cli(cli, "show", cli.failed, "--json").returncode == 0
 
     ran = run_cli(cli, "run", SAMPLE, "-q", "--input", f"out_dir={cli.cwd / 'out2'}")
     assert_clear(ran, "is full", "free space", str(cli.home))
     resumed = run_cli(cli, "resume", cli.failed, "--retry")
     assert_clear(resumed, "is full", "free space", f"botloom resume {cli.failed}")
+
+    filler.unlink()  # with space again, the dead run is recorded as crashed (if it was not already)
+    runs = json.loads(run_cli(cli, "runs", "--json").stdout)
+    assert [r["state"] for r in runs if r["bot"] == "waits"] == ["crashed"]
 
 
 def test_a_read_only_data_folder_says_so_not_that_the_file_is_damaged(on_disk):

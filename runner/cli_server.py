@@ -7,6 +7,7 @@ takes them up when it starts).
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -83,13 +84,33 @@ def cmd_serve(args) -> int:
         overrides["service.port"] = args.port
     if args.max_runs is not None:
         overrides["service.max_runs"] = args.max_runs
-    service = Service(_runner(), settings=overrides)
+    runner = _runner()
+    _log_to(runner.paths.logs / "service.log")
+    service = Service(runner, settings=overrides)
     service.start()
     print(f"botloom service on http://{service.settings['service.host']}:{service.port} for {service.runner.home} "
           f"(pid {__import__('os').getpid()}); Ctrl+C or SIGTERM stops it", file=sys.stderr, flush=True)
     service.serve_forever()
     print("botloom service stopped", file=sys.stderr)
     return 0
+
+
+def _log_to(path: Path) -> None:
+    """The service's own log: warnings and what it did, on stderr and in logs/service.log (0600)."""
+    import logging
+
+    from .paths import private_open
+
+    stream = private_open(path, "a", encoding="utf-8")
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers = [logging.StreamHandler(sys.stderr), logging.StreamHandler(stream)]
+    root = logging.getLogger()
+    for handler in handlers:
+        handler.setFormatter(fmt)
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(os.environ.get("BOTLOOM_SCHEDULER_LOG", "WARNING").upper())
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)
 
 
 def cmd_status(args) -> int:

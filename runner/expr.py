@@ -1,10 +1,5 @@
 """Expressions: ``{{ ... }}`` inside parameter values and conditions.
 
-Expressions run in Jinja2's immutable sandbox, so a bot written by someone else cannot call
-Python internals, read files, reach the operating system or change values in place through
-an expression: attribute access to ``__class__``/``__globals__`` and friends, unsafe methods
-and mutating methods are refused, and huge repetitions are capped.
-
 A value that is exactly one ``{{ expr }}`` keeps its native type (``"{{ count + 1 }}"`` is a
 number). A value with text around expressions is rendered to text. A condition parameter
 (``Param(expression=True)``) is an expression even without braces.
@@ -13,30 +8,43 @@ Names an expression sees: the flow's variables by name; ``vars`` (the same, as a
 ``inputs``; ``nodes`` (``nodes.read.rows`` is the ``rows`` output of node ``read``); ``run``
 (``id``, ``bot``); and helper functions (``now()``, ``today()``, ``parse_date()``, ...).
 Jinja2's filters work as usual: ``{{ name | upper }}``, ``{{ rows | length }}``.
+
+An expression can read, never change or exhaust. A bot written by someone else runs its
+expressions in Jinja2's immutable sandbox, tightened (see :mod:`.expr_limits` and :mod:`.expr_sandbox`):
+
+- no Python internals, files or operating system: no ``__attributes__``, no builtins but the
+  helpers, and a method may be called only on plain values (texts, numbers, dates, lists...);
+- nothing changes in place: mutating methods are refused however they are reached (``x.update``,
+  ``dict.update(x, ...)``), and ``namespace()``/``cycler()``/``joiner()`` objects can only be
+  changed by the evaluation that made them, so no value changes without a journal record;
+- every evaluation has a budget (the ``MAX_*`` limits below): time, steps, the size of each
+  value it builds and of all of them together, nesting, integer digits. Operators, calls,
+  filters, loop passes and output are all checked, and an operation that would build too much
+  is refused before it runs. A refusal is an :class:`ExpressionError` that names the limit;
+  the engine adds the node and the parameter.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import json
 import re
 from typing import Any, Callable
 
 from .errors import ExpressionError, did_you_mean
+from .expr_limits import (MAX_BUILT, MAX_CODE, MAX_DEPTH, MAX_DIGITS, MAX_POWER, MAX_SECONDS, MAX_SIZE, MAX_STEPS,
+                          MAX_WIDTH, Budget, Refused, start, stop)
+from .expr_limits import _current as _BUDGET
+
+__all__ = ["Expression", "compile_value", "evaluate", "has_expression", "MAX_BUILT", "MAX_CODE", "MAX_DEPTH",
+           "MAX_DIGITS", "MAX_POWER", "MAX_SECONDS", "MAX_SIZE", "MAX_STEPS", "MAX_WIDTH"]
 
 OPEN = "{{"
 _WHOLE = re.compile(r"^\s*\{\{(?P<body>.*?)\}\}\s*$", re.S)
-MAX_REPEAT = 1_000_000  # items a repetition ('a' * n) may produce
-MAX_POWER = 10_000  # largest exponent
-MAX_BITS = 1_000_000  # largest integer a power may produce (about 300,000 digits)
-MAX_WIDTH = 100_000  # widest padding or field width in formatting
-_PERCENT_SPEC = re.compile(r"%[-#0 +]*(\d*)(?:\.(\d+))?")
-_BRACE_SPEC = re.compile(r"\{[^{}]*?:([^{}]*)\}")
-_NESTED_SPEC = re.compile(r"\{[^{}]*:[^{}]*\{")
-_WIDTH_METHODS = {"center", "ljust", "rjust", "zfill", "expandtabs"}
-
-_env = None
+_FIX_LIMIT = ("make the expression do less (the limits are listed under 'Expressions' in "
+              "docs/bot-format.md), or do the heavy work in a node")
+MAX_EXPRESSIONS = 1000  # {{ ... }} in one value: validation compiles them all, ~0.1 ms apiece
+MAX_SOURCE = 1_000_000  # characters of one value that holds expressions
 
 
 def has_expression(value: Any) -> bool:
@@ -49,110 +57,11 @@ def has_expression(value: Any) -> bool:
     return False
 
 
-def _environment():
-    global _env
-    if _env is None:
-        _env = _make_environment()
-    return _env
-
-
-def _make_environment():
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
-
-    class Sandbox(ImmutableSandboxedEnvironment):
-        """Jinja2's immutable sandbox, plus limits on what one expression may allocate."""
-
-        intercepted_binops = frozenset(["*", "**", "%"])
-
-        def call_binop(self, context, operator, left, right):
-            if operator == "*":
-                for seq, n in ((left, right), (right, left)):
-                    if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and n * max(len(seq), 1) > MAX_REPEAT:
-                        raise SecurityError(f"repeating a value {n} times is over the limit of {MAX_REPEAT} items")
-            if operator == "**" and isinstance(right, (int, float)):
-                if abs(right) > MAX_POWER:
-                    raise SecurityError(f"the power {right} is over the limit of {MAX_POWER}")
-                if isinstance(left, int) and right > 0 and left.bit_length() * right > MAX_BITS:
-                    raise SecurityError(f"the result of this power would have over {MAX_BITS} bits")
-            if operator == "%" and isinstance(left, str):
-                _check_widths(left, SecurityError)
-            return super().call_binop(context, operator, left, right)
-
-        def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's signature)
-            if getattr(__obj, "__name__", None) in _WIDTH_METHODS and isinstance(getattr(__obj, "__self__", None), str):
-                _check_call_widths(None, args, kwargs, SecurityError)
-            return super().call(__context, __obj, *args, **kwargs)
-
-        def wrap_str_format(self, value):
-            wrapped = super().wrap_str_format(value)
-            if wrapped is None:
-                return None
-            fmt = value.__self__  # str.format / format_map: the format is known when looked up
-            _check_widths(fmt, SecurityError)
-            if not _NESTED_SPEC.search(fmt):
-                return wrapped
-
-            def nested(*args, **kwargs):  # '{0:{1}}': widths come from the arguments
-                _check_call_widths(None, args, kwargs, SecurityError)
-                return wrapped(*args, **kwargs)
-
-            return nested
-
-    env = Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-    env.globals.update(
-        now=lambda: _dt.datetime.now().astimezone(),
-        utcnow=lambda: _dt.datetime.now(_dt.timezone.utc),
-        today=_dt.date.today,
-        parse_date=_parse_date,
-        timedelta=_dt.timedelta,
-        len=len, int=int, float=float, str=str, bool=bool, round=round, abs=abs,
-        min=min, max=max, sum=sum, sorted=sorted, enumerate=enumerate, zip=zip,
-    )
-    for name in ("center", "indent", "wordwrap", "format", "truncate"):
-        env.filters[name] = _width_guard(env.filters[name], name == "format", SecurityError)
-    env.filters["fromjson"] = json.loads
-    env.filters["todate"] = _parse_date
-    return env
-
-
-def _check_widths(fmt: str, error) -> None:
-    """Refuse format strings whose field widths would build huge texts ('%0100000000d')."""
-    widths = [m.group(1) for m in _PERCENT_SPEC.finditer(fmt)] + [m.group(2) for m in _PERCENT_SPEC.finditer(fmt)]
-    widths += [d for spec in _BRACE_SPEC.findall(fmt) for d in re.findall(r"\d+", spec)]
-    if any(w and int(w) > MAX_WIDTH for w in widths):
-        raise error(f"a field width in this format is over the limit of {MAX_WIDTH}")
-
-
-def _check_call_widths(fmt: str | None, args: tuple, kwargs: dict, error) -> None:
-    if fmt is not None:
-        _check_widths(fmt, error)
-    for value in (*args, *kwargs.values()):
-        if isinstance(value, int) and not isinstance(value, bool) and value > MAX_WIDTH:
-            raise error(f"the width {value} is over the limit of {MAX_WIDTH}")
-        if fmt is None and isinstance(value, str) and len(value) > MAX_WIDTH:
-            raise error(f"padding text of {len(value)} characters is over the limit of {MAX_WIDTH}")
-
-
-def _width_guard(fn, formats: bool, error):
-    @functools.wraps(fn)
-    def guarded(value, *args, **kwargs):
-        _check_call_widths(value if formats and isinstance(value, str) else None, args, kwargs, error)
-        return fn(value, *args, **kwargs)
-
-    return guarded
-
-
-def _parse_date(text: str, fmt: str | None = None):
-    if isinstance(text, (_dt.date, _dt.datetime)):
-        return text
-    if fmt:
-        return _dt.datetime.strptime(text, fmt)
-    return _dt.datetime.fromisoformat(text)
-
-
 class Expression:
-    """A compiled parameter value; call with a namespace dict to evaluate it."""
+    """A compiled parameter value; call with a namespace dict to evaluate it.
+
+    One call is one evaluation with one budget; the parts of a list or dict value share it.
+    """
 
     __slots__ = ("source", "_fn")
 
@@ -161,12 +70,21 @@ class Expression:
         self._fn = fn
 
     def __call__(self, namespace: dict) -> Any:
+        token = _BUDGET.set(Budget()) if _BUDGET.get() is None else None  # start(), inlined: the hot path
         try:
             return self._fn(namespace)
         except ExpressionError:
             raise
+        except RecursionError:
+            raise ExpressionError(f"expression {_short(self.source)} was refused by the sandbox: it calls itself or "
+                                  f"nests too deeply (Python's recursion limit)", fix=_FIX_LIMIT) from None
+        except MemoryError:
+            raise ExpressionError(f"expression {_short(self.source)} ran out of memory", fix=_FIX_LIMIT) from None
         except Exception as exc:
             raise _runtime_error(self.source, exc, namespace) from None
+        finally:
+            if token is not None:
+                _BUDGET.reset(token)
 
     def __repr__(self) -> str:
         return f"Expression({self.source!r})"
@@ -176,10 +94,12 @@ def compile_value(value: Any, *, bare: bool = False) -> Any:
     """Compile expressions inside a parameter value.
 
     Returns the value unchanged when it has no expression, otherwise an :class:`Expression`.
-    Raises ExpressionError for a syntax error. ``bare`` treats a plain string as an
-    expression (condition parameters).
+    Raises ExpressionError for a syntax error or a text nested too deeply to read. ``bare``
+    treats a plain string as an expression (condition parameters).
     """
     if isinstance(value, str):
+        if bare or OPEN in value:
+            _check_size(value)
         if bare and OPEN not in value:
             return _compile_expression(value, value)
         if OPEN not in value:
@@ -202,6 +122,16 @@ def compile_value(value: Any, *, bare: bool = False) -> Any:
     return value
 
 
+def _check_size(source: str) -> None:
+    """Refuse a value too large to compile in a moment, before anything reads it character by
+    character (validation compiles every value of a bot, a hostile file's too)."""
+    count = source.count(OPEN)
+    if count > MAX_EXPRESSIONS or len(source) > MAX_SOURCE:
+        raise ExpressionError(f"{_short(source)} holds {count} expressions in {len(source)} characters, over the limit "
+                              f"of {MAX_EXPRESSIONS} expressions (MAX_EXPRESSIONS) and {MAX_SOURCE} characters "
+                              "(MAX_SOURCE) in one value", fix="split it over several values, or build the text with a loop")
+
+
 # Compiling costs ~0.3 ms; bots repeat the same expressions across nodes, so compiled code is
 # shared by text. Jinja's compiled expressions and templates hold no per-call state.
 @functools.lru_cache(maxsize=4096)
@@ -214,26 +144,54 @@ def _jinja_template(text: str):
     return _environment().from_string(text)
 
 
-def _compile_expression(body: str, source: str) -> Expression:
+_env = None
+
+
+def _environment():
+    global _env
+    if _env is None:
+        from .expr_sandbox import make_environment
+
+        _env = make_environment()
+    return _env
+
+
+def _compiled(make, text: str, source: str, fix: str):
+    """``make(text)``, with every way compiling can fail turned into an ExpressionError."""
     from jinja2 import TemplateSyntaxError
 
+    code = sum(map(len, _CODE.findall(text))) if make is _jinja_template else len(text)
+    if code > MAX_CODE:
+        raise ExpressionError(f"expression {_short(source)} has {code:,} characters of code, over the limit of "
+                              f"{MAX_CODE:,} (MAX_CODE)", fix="split it into smaller expressions") from None
+    depth = _nesting(text)
+    if depth > MAX_DEPTH:
+        raise ExpressionError(f"expression {_short(source)} has brackets nested {depth} deep, over the limit "
+                              f"of {MAX_DEPTH} (MAX_DEPTH)", fix="split it into smaller expressions") from None
+    token = start()  # constant parts are worked out while compiling, under the same limits
     try:
-        fn = _jinja_expression(body.strip())
+        return make(text)
     except TemplateSyntaxError as exc:
-        raise ExpressionError(f"syntax error in expression {source!r}: {exc.message}",
-                              fix="check brackets, quotes and operators") from None
+        raise ExpressionError(f"syntax error in {_short(source, 'expression ')}: {exc.message}", fix=fix) from None
+    except (RecursionError, MemoryError) as exc:
+        why = "is nested too deeply" if isinstance(exc, RecursionError) else "is too large"
+        raise ExpressionError(f"expression {_short(source)} {why} to be read (Python's recursion limit)",
+                              fix="split it into smaller expressions") from None
+    except SyntaxError as exc:  # Python's own parser refusing the code Jinja made (deep nesting)
+        raise ExpressionError(f"expression {_short(source)} is too complex to be read: {exc.msg}",
+                              fix="split it into smaller expressions") from None
+    finally:
+        stop(token)
+
+
+def _compile_expression(body: str, source: str) -> Expression:
+    fn = _compiled(_jinja_expression, body.strip(), source, "check brackets, quotes and operators")
     return Expression(source, lambda ns: _native(fn(**ns)))
 
 
 def _compile_template(text: str) -> Expression:
-    from jinja2 import TemplateSyntaxError
-
-    try:
-        template = _jinja_template(text)
-    except TemplateSyntaxError as exc:
-        raise ExpressionError(f"syntax error in {text!r}: {exc.message}",
-                              fix="check that every {{ has a matching }}") from None
-    return Expression(text, lambda ns: template.render(ns))
+    template = _compiled(_jinja_template, text, text, "check that every {{ has a matching }}")
+    return Expression(text, template.render)  # its output is counted as it is written
 
 
 def _native(value: Any) -> Any:
@@ -242,6 +200,27 @@ def _native(value: Any) -> Any:
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
     return value
+
+
+_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+
+
+def _nesting(text: str) -> int:
+    """How deep brackets nest in ``text`` (quotes are not looked at: this only guards the parser)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+            deepest = depth if depth > deepest else deepest
+        elif ch in ")]}" and depth:
+            depth -= 1
+    return deepest
+
+
+def _short(source: str, prefix: str = "") -> str:
+    """The source quoted for a message; a huge one is cut in the middle."""
+    text = repr(source) if len(source) <= 200 else repr(source[:80] + " ... " + source[-80:])
+    return prefix + text if prefix and not source.startswith(OPEN) else text
 
 
 def evaluate(value: Any, namespace: dict, *, bare: bool = False) -> Any:
@@ -255,8 +234,10 @@ _UNDEFINED = re.compile(r"^'([^']+)' is undefined$")
 def _runtime_error(source: str, exc: Exception, namespace: dict) -> ExpressionError:
     from jinja2.exceptions import SecurityError, UndefinedError
 
+    if isinstance(exc, Refused):
+        return ExpressionError(f"expression {_short(source)} was refused by the sandbox: {exc}", fix=_FIX_LIMIT)
     if isinstance(exc, SecurityError):
-        return ExpressionError(f"expression {source!r} was refused by the sandbox: {exc}",
+        return ExpressionError(f"expression {_short(source)} was refused by the sandbox: {exc}",
                                fix="expressions may only read values and call the documented helpers")
     if isinstance(exc, UndefinedError):
         msg = str(exc)
@@ -264,8 +245,8 @@ def _runtime_error(source: str, exc: Exception, namespace: dict) -> ExpressionEr
         if m:
             name = m.group(1)
             known = sorted(k for k in namespace if not k.startswith("_"))
-            return ExpressionError(f"expression {source!r}: unknown name '{name}'{did_you_mean(name, known)}",
+            return ExpressionError(f"expression {_short(source)}: unknown name '{name}'{did_you_mean(name, known)}",
                                    fix=f"names available here: {', '.join(known[:15])}")
-        return ExpressionError(f"expression {source!r}: {msg}",
+        return ExpressionError(f"expression {_short(source)}: {msg}",
                                fix="check the name of the field (a node's outputs are nodes.ID.NAME)")
-    return ExpressionError(f"expression {source!r} failed: {type(exc).__name__}: {exc}")
+    return ExpressionError(f"expression {_short(source)} failed: {type(exc).__name__}: {exc}")

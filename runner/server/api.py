@@ -18,6 +18,7 @@ import time
 from typing import Any, Literal, Optional
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,6 +74,13 @@ def make_app(service) -> FastAPI:
     async def http_error(request: Request, exc: HTTPException):
         detail = exc.detail if isinstance(exc.detail, dict) else {"message": str(exc.detail)}
         return JSONResponse({"error": detail}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'body'}: {e.get('msg')}"
+                             for e in exc.errors()[:5])
+        return JSONResponse({"error": {"message": f"the request is not as this call takes it: {problems}",
+                                       "fix": "see /openapi.json for the fields of each call"}}, status_code=422)
 
     @app.exception_handler(BotloomError)
     async def botloom_error(request: Request, exc: BotloomError):

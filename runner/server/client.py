@@ -37,7 +37,8 @@ class Client:
         from .. import codec
 
         try:
-            response = httpx.request(method, self.base + path, headers={"Authorization": f"Bearer {self.token}"},
+            response = httpx.request(method, self.base + path, headers={"Authorization": f"Bearer {self.token}",
+                                                                        "Content-Type": "application/json"},
                                      content=codec.to_json(body) if body is not None else None, timeout=timeout)
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(f"the service at {self.base} did not answer: {exc}",

@@ -234,6 +234,11 @@ class Dispatcher:
         while True:
             with self._cond:
                 if self._stopped:
+                    # the workers die with the thread that started them (PR_SET_PDEATHSIG): this thread
+                    # stays until the last of them has ended
+                    while self._active:
+                        self._cond.wait(0.2)
+                        self._check_deadlines()
                     return
                 chosen = next((item for item in self._queue if self._fits(item[1])), None)
                 if chosen is None:

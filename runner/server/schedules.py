@@ -18,6 +18,7 @@ default) skips a fire while a run of the same schedule is still queued or runnin
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 import uuid
@@ -106,6 +107,8 @@ class Schedule:
         grace = self.grace
         if self.misfire == "skip" and grace is None:
             grace = SKIP_GRACE
+        if grace is not None:  # APScheduler takes whole seconds, at least one
+            grace = max(1, math.ceil(grace))
         return {"coalesce": self.misfire != "catch_up", "misfire_grace_time": grace}
 
     def next_fire_times(self, count: int = 5, after: datetime | None = None) -> list[datetime]:
@@ -213,10 +216,14 @@ class ScheduleStore:
     """The schedules, the durable run queue and the fire history, in the run store's SQLite file."""
 
     def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
+        import threading
+
         from ..store.db import transaction
 
-        self._tx = transaction
+        self.conn = conn
+        self.lock = threading.RLock()  # the service's threads share this connection: one statement group at a time
+        self._tx = self._locked_tx
+        self._transaction = transaction
         with transaction(conn):
             for statement in _DDL:
                 conn.execute(statement)
@@ -226,6 +233,16 @@ class ScheduleStore:
             elif int(row[0]) > SCHEMA_VERSION:
                 raise ScheduleError(f"the service's tables were written by a newer Botloom (schema {row[0]}, this "
                                     f"one knows {SCHEMA_VERSION})", fix="upgrade Botloom on this machine")
+
+    def _locked_tx(self, conn):
+        from contextlib import contextmanager
+
+        @contextmanager
+        def tx():
+            with self.lock, self._transaction(conn) as c:
+                yield c
+
+        return tx()
 
     # -- schedules
     def add(self, sched: Schedule) -> Schedule:
@@ -240,7 +257,8 @@ class ScheduleStore:
         return sched
 
     def all(self) -> list[Schedule]:
-        rows = self.conn.execute("SELECT id, name, bot, kind, spec, inputs, misfire, grace, overlap, paused, created_at "
+        with self.lock:
+            rows = self.conn.execute("SELECT id, name, bot, kind, spec, inputs, misfire, grace, overlap, paused, created_at "
                                  "FROM service_schedules ORDER BY created_at").fetchall()
         return [_row(r) for r in rows]
 
@@ -281,7 +299,8 @@ class ScheduleStore:
         args: tuple = ()
         if schedule_id:
             sql, args = sql + " WHERE schedule_id=?", (schedule_id,)
-        rows = self.conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        with self.lock:
+            rows = self.conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
         keys = ("schedule_id", "scheduled_at", "fired_at", "outcome", "detail", "run_id")
         return [dict(zip(keys, r)) for r in rows]
 
@@ -298,7 +317,9 @@ class ScheduleStore:
     def queued(self) -> list[tuple[int, dict]]:
         from ..codec import loads
 
-        return [(i, loads(r)) for i, r in self.conn.execute("SELECT id, request FROM service_queue ORDER BY id")]
+        with self.lock:
+            rows = self.conn.execute("SELECT id, request FROM service_queue ORDER BY id").fetchall()
+        return [(i, loads(r)) for i, r in rows]
 
 
 def _dumps(value: Any) -> str:

@@ -66,6 +66,7 @@ class Service:
         self.folder = service_dir(self.runner.home)
         self.started_at = time.time()
         self.port: int | None = None
+        self.scheduler_started_at: float | None = None
         self.token = ""
         self._stop = threading.Event()
         self._stopped = False
@@ -97,6 +98,7 @@ class Service:
         self.scheduler = Scheduler(self.runner.paths.store, self._on_fire, self._on_missed, self.resume_due,
                                    due_seconds=float(self.settings["service.due_seconds"]))
         all_schedules = self.schedules.all()
+        self.scheduler_started_at = time.time()  # fire times before this one were missed while no service ran
         self.scheduler.start(all_schedules)
         for sched in all_schedules:
             if sched.kind == "watch" and not sched.paused:
@@ -185,7 +187,8 @@ class Service:
         tmp = self.folder / "service.json.tmp"
         with private_open(tmp, "w", encoding="utf-8") as f:
             json.dump({"pid": os.getpid(), "host": self.settings["service.host"], "port": self.port,
-                       "version": __version__, "started_at": self.started_at}, f)
+                       "version": __version__, "started_at": self.started_at,
+                       "scheduler_started_at": self.scheduler_started_at}, f)
         os.replace(tmp, self.folder / "service.json")
 
     # ------------------------------------------------------------ recovery and timers

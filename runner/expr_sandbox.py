@@ -1,0 +1,378 @@
+"""The Jinja2 environment expressions run in (imported when the first expression is compiled).
+
+What it adds to Jinja2's immutable sandbox, and why, is told in :mod:`.expr_limits`: here are
+the hooks. :class:`Sandbox` checks every operator (``call_binop``) and call (``call``);
+:class:`_Checks` rewrites the parsed template so that ``~``, ``{% for %}`` and the text inside
+loops, macros and blocks go through checks too; :func:`_guard_filter` wraps every filter.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, nodes
+from jinja2.filters import make_attrgetter
+from jinja2.runtime import LoopContext
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import Cycler, Joiner, Namespace, generate_lorem_ipsum
+from jinja2.visitor import NodeTransformer
+
+from . import expr_limits as L
+from .expr_limits import current as _current
+from .expr_limits import MAX_DEPTH, MAX_DIGITS, MAX_POWER, MAX_WIDTH, Refused, budget, checked, text_size
+
+
+# ---------------------------------------------------------------- objects an expression may make
+
+def _owner_check(obj: Any, kind: str) -> None:
+    if object.__getattribute__(obj, "__dict__").get("_owner") is not L.current():
+        raise Refused(f"this {kind} object was made by another evaluation: it can be read, not changed "
+                      f"(a kept value changes only through a node, so that the journal records it)")
+
+
+def _owned(obj):
+    object.__setattr__(obj, "_owner", L.current())
+    return obj
+
+
+class OwnedNamespace(Namespace):
+    def __setitem__(self, name: str, value: Any) -> None:
+        _owner_check(self, "namespace()")
+        super().__setitem__(name, value)
+
+
+class OwnedCycler(Cycler):
+    def reset(self) -> None:
+        _owner_check(self, "cycler()")
+        super().reset()
+
+    def next(self) -> Any:
+        _owner_check(self, "cycler()")
+        return super().next()
+
+    __next__ = next
+
+
+class OwnedJoiner(Joiner):
+    def __call__(self) -> str:
+        _owner_check(self, "joiner()")
+        return super().__call__()
+
+
+def namespace(*args, **kwargs):
+    return _owned(OwnedNamespace(*args, **kwargs))
+
+
+def cycler(*items):
+    return _owned(OwnedCycler(*items))
+
+
+def joiner(sep: str = ", "):
+    return _owned(OwnedJoiner(sep))
+
+
+def _dict(*args, **kwargs) -> dict:
+    return dict(*args, **kwargs)
+
+
+def _text(value: Any = "") -> str:
+    L.predict(text_size(value))
+    return str(value)
+
+
+def _round(number, ndigits=None):
+    if isinstance(ndigits, int) and abs(ndigits) > MAX_DIGITS:
+        raise Refused(f"rounding to {ndigits:,} digits is over the limit of {MAX_DIGITS:,} (MAX_DIGITS)")
+    return round(number, ndigits)
+
+
+def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100):  # noqa: A002 (Jinja's names)
+    if isinstance(n, int) and isinstance(max, int) and n * max > MAX_WIDTH:
+        raise Refused(f"lipsum of {n:,} paragraphs of up to {max:,} words is over the limit of "
+                      f"{MAX_WIDTH:,} words (MAX_WIDTH)")
+    return generate_lorem_ipsum(n, html, min, max)
+
+
+_NUMBERS = frozenset([int, float])
+_PLAIN = frozenset([list, dict, set, type({}.keys()), type({}.values()), type({}.items()), OwnedNamespace,
+                    OwnedCycler, OwnedJoiner, LoopContext])
+
+
+# ---------------------------------------------------------------- checks before an operation
+
+def _check_repeat(left: Any, right: Any) -> None:
+    for seq, n in ((left, right), (right, left)):
+        if isinstance(seq, (str, bytes, list, tuple)) and isinstance(n, int) and n > 1:
+            L.predict(n * len(seq), "a repetition")
+            if isinstance(seq, (list, tuple)):
+                L.predict(n * text_size(seq, L.MAX_SIZE // n + 1), "a repetition")
+
+
+def _check_power(left: Any, right: Any) -> None:
+    if not isinstance(right, (int, float, decimal.Decimal)) or isinstance(right, bool):
+        return
+    if abs(right) > MAX_POWER:
+        raise Refused(f"the power {right} is over the limit of {MAX_POWER:,} (MAX_POWER)")
+    if isinstance(left, int) and abs(left) > 1 and right > 0 and L.bits(abs(left)) * right > L.MAX_BITS:
+        raise L.digits_refused()
+
+
+def _check_text_method(s: Any, name: str, args: tuple, kwargs: dict) -> None:
+    """Methods of str and bytes whose result can be far larger than the text."""
+    if name in ("center", "ljust", "rjust", "zfill") and args:
+        L.width(args[0])
+    elif name == "expandtabs":
+        tab = L.width(args[0] if args else kwargs.get("tabsize", 8), "tab size")
+        L.predict(len(s) + s.count("\t" if isinstance(s, str) else b"\t") * max(tab, 0))
+    elif name == "replace" and len(args) >= 2:
+        L.check_replace(s, *args[:3], **kwargs)
+    elif name == "translate" and args and isinstance(args[0], Mapping):
+        longest = max((len(v) for v in args[0].values() if isinstance(v, (str, bytes))), default=1)
+        L.predict(len(s) * max(longest, 1))
+
+
+def _filter_checks() -> dict:
+    """Checks run before a filter, by filter name; one may return a replacement for the value."""
+
+    def center(value, width=80, **_):
+        L.width(width)
+
+    def indent(s, width=4, *_, **__):
+        w = L.width(width, "indent") if isinstance(width, int) else len(str(width))
+        L.check_lines(s, w)
+
+    def wordwrap(s, width=79, break_long_words=True, wrapstring=None, *_, **__):
+        if isinstance(s, str) and isinstance(width, int) and width > 0:
+            wrap = len(wrapstring) if isinstance(wrapstring, str) else 1
+            L.predict(len(s) + (len(s) // width + s.count("\n") + 1) * wrap)
+
+    def format_(value, *args, **kwargs):
+        if isinstance(value, str):
+            L.check_percent(value, kwargs or args)
+
+    def replace(s, old, new, count=None, **_):
+        L.check_replace(s, old, new, -1 if count is None else count)
+
+    def join(value, d="", attribute=None, **_):
+        return L.joined(d, value) if attribute is None else None
+
+    def batch(value, linecount, fill_with=None, **_):
+        if fill_with is not None and isinstance(linecount, int):
+            L.predict(linecount, "a batch")
+
+    def slice_(value, slices, *_, **__):
+        L.width(slices, "number of slices")
+
+    def round_(value, precision=0, *_, **__):
+        _round(0, precision)
+
+    def urlize(value, trim_url_limit=None, nofollow=False, target=None, rel=None, *_, **__):
+        if isinstance(value, str):
+            extra = len(str(target or "")) + len(str(rel or "")) + 64
+            L.predict(3 * len(value) + len(value.split()) * extra)
+
+    return {"center": center, "indent": indent, "wordwrap": wordwrap, "format": format_, "replace": replace,
+            "join": join, "batch": batch, "slice": slice_, "round": round_, "urlize": urlize,
+            "string": lambda value, *_, **__: L.predict(text_size(value)),
+            "pprint": lambda value, *_, **__: L.predict(2 * text_size(value))}
+
+
+def _guard_filter(fn, check):
+    skip = 1 if getattr(fn, "jinja_pass_arg", None) is not None else 0  # environment or context first
+
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        b = budget()
+        b.tick()
+        if check is not None and len(args) > skip:
+            value = check(*args[skip:], **kwargs)
+            if value is not None:
+                args = (*args[:skip], value, *args[skip + 1:])
+        return checked(fn(*args, **kwargs), b)
+
+    return guarded
+
+
+def _sum(environment, iterable, attribute=None, start=0):
+    if attribute is not None:
+        iterable = map(make_attrgetter(environment, attribute), iterable)
+    return L.safe_sum(iterable, start)
+
+
+_sum.jinja_pass_arg = getattr(__import__("jinja2.filters").filters.do_sum, "jinja_pass_arg")
+
+
+# ---------------------------------------------------------------- rewriting the parsed template
+
+def _env_call(name: str, args: list, lineno: int | None):
+    call = nodes.Call(nodes.EnvironmentAttribute(name), list(args), [], None, None)
+    return call.set_lineno(lineno) if lineno else call
+
+
+class _Checks(NodeTransformer):
+    """Routes ``~``, each pass of a ``{% for %}`` and the text written inside loops, macros and
+    blocks (text a buffer gathers without reaching :func:`_render`'s count) through checks."""
+
+    def __init__(self):
+        self.inner = 0
+
+    def _inside(self, node):
+        self.inner += 1
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.inner -= 1
+
+    visit_Macro = visit_CallBlock = visit_FilterBlock = visit_AssignBlock = _inside
+
+    def visit_For(self, node):
+        node = self._inside(node)
+        node.iter = _env_call("botloom_loop", [node.iter], node.lineno)
+        return node
+
+    def visit_Concat(self, node):
+        self.generic_visit(node)
+        return _env_call("botloom_concat", node.nodes, node.lineno)
+
+    def visit_TemplateData(self, node):
+        if not self.inner:
+            return node
+        return _env_call("botloom_text", [nodes.Const(node.data)], node.lineno)
+
+
+class _Counted:
+    """An iterable whose every item costs a step."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items):
+        self.items = items
+
+    def __len__(self):
+        return len(self.items)
+
+    def __iter__(self):
+        b = budget()
+        for item in self.items:
+            b.tick()
+            yield item
+
+
+def _concat(*parts) -> str:
+    L.predict(sum(len(p) if type(p) is str else text_size(p) for p in parts))
+    return "".join([p if type(p) is str else str(p) for p in parts])
+
+
+def _finalize(value: Any) -> Any:
+    """Each value written into a template's text: measured before it becomes text, and counted
+    (so the rendered text, text gathered by macros and blocks included, stays within MAX_BUILT)."""
+    b = _current() or budget()
+    if type(value) is str:
+        n = len(value)
+    else:
+        if isinstance(value, int) and value.bit_length() > L.MAX_BITS:
+            raise L.digits_refused()
+        n = text_size(value)
+    if n > L.MAX_SIZE:
+        L.predict(n, "an output")
+    b.built += n
+    if b.built > L.MAX_BUILT:
+        b.built_value(0)
+    return value
+
+
+# ---------------------------------------------------------------- the environment
+
+class Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, with every operator, call and filter checked (see module doc)."""
+
+    intercepted_binops = frozenset(["+", "-", "*", "/", "//", "%", "**"])
+
+    def _generate(self, source, name, filename, defer_init=False):
+        return super()._generate(_Checks().visit(source), name, filename, defer_init)
+
+    def call_binop(self, context, operator, left, right):
+        if type(left) in _NUMBERS and type(right) in _NUMBERS and operator != "**":
+            result = self.binop_table[operator](left, right)  # the hot path: cheap, cannot grow much
+            if type(result) is int and result.bit_length() > L.MAX_BITS:
+                raise L.digits_refused()
+            return result
+        b = _current() or budget()
+        b.tick()
+        if operator == "+":
+            if isinstance(left, L.SIZED) and isinstance(right, L.SIZED):
+                L.predict(len(left) + len(right), "a value")
+        elif operator == "*":
+            _check_repeat(left, right)
+        elif operator == "**":
+            _check_power(left, right)
+        elif operator == "%" and isinstance(left, (str, bytes)):
+            L.check_percent(left, right)
+        return checked(self.binop_table[operator](left, right), b)
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's signature)
+        b = budget()
+        b.tick()
+        method = L.check_method(__obj, args, _PLAIN)
+        if method is not None:
+            owner, name, margs = method
+            unbound = isinstance(__obj, L.DESCRIPTORS)
+            if isinstance(owner, str) and name in ("format", "format_map") and unbound:
+                __obj, args = __self.wrap_str_format(getattr(owner, name)), margs  # via the sandbox's formatter
+            elif isinstance(owner, (str, bytes)) and name == "join" and margs:
+                items = L.joined(owner, margs[0])
+                args = (owner, items) if unbound else (items,)
+            elif isinstance(owner, (str, bytes)):
+                _check_text_method(owner, name, margs, kwargs)
+            elif name == "strftime" and margs and isinstance(margs[0], str):
+                L.predict(16 * len(margs[0]))  # '%c' writes 24 characters
+        b.depth += 1
+        try:
+            if b.depth > MAX_DEPTH:
+                raise Refused(f"calls nest over {MAX_DEPTH} deep (a macro or loop calling itself?), "
+                              f"the limit MAX_DEPTH")
+            return checked(super().call(__context, __obj, *args, **kwargs), b)
+        finally:
+            b.depth -= 1
+
+    def wrap_str_format(self, value):
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        fmt, is_map = value.__self__, value.__name__ == "format_map"
+
+        def checked_format(*args, **kwargs):
+            if is_map:
+                L.check_format(fmt, (), dict(args[0]) if len(args) == 1 and isinstance(args[0], Mapping) else {})
+            else:
+                L.check_format(fmt, args, kwargs)
+            return wrapped(*args, **kwargs)
+
+        return checked_format
+
+
+def make_environment() -> Sandbox:
+    env = Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_finalize)
+    env.botloom_loop, env.botloom_concat, env.botloom_text = _Counted, _concat, lambda text: text
+    env.globals.update(
+        dict=_dict, lipsum=_lipsum, cycler=cycler, joiner=joiner, namespace=namespace,
+        now=lambda: _dt.datetime.now().astimezone(),
+        utcnow=lambda: _dt.datetime.now(_dt.timezone.utc),
+        today=_dt.date.today,
+        parse_date=L.parse_date,
+        timedelta=_dt.timedelta,
+        len=len, int=int, float=float, str=_text, bool=bool, round=_round, abs=abs,
+        min=min, max=max, sum=L.safe_sum, sorted=sorted, enumerate=enumerate, zip=zip,
+    )
+    env.filters["fromjson"] = __import__("json").loads
+    env.filters["todate"] = L.parse_date
+    env.filters["tojson"] = L.to_json
+    env.filters["sum"] = _sum
+    checks = _filter_checks()
+    for name, fn in list(env.filters.items()):
+        env.filters[name] = _guard_filter(fn, checks.get(name))
+    return env

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from jsonschema import Draft202012Validator
 
 from botloom.runner.botfile import BotDoc, dumps, load, loads
 from botloom.runner.botfile.io import TOP_KEYS
+from botloom.runner.botfile.strict import pointer_part
 from botloom.runner.botfile.model import ON_ERROR
 from botloom.runner.botfile.schema import bot_schema
 from botloom.runner.errors import BotFileError
@@ -153,12 +155,14 @@ def mutated_docs(draw, base=VALID) -> dict:
 
 
 def parse(text: str):
-    """BotDoc, or the BotFileError; any other exception fails the test."""
+    """BotDoc, or the BotFileError (which must name a place); any other exception fails the test."""
     try:
         return loads(text, source=SOURCE)
     except BotFileError as exc:
         assert exc.message, "an error without a message"
         assert SOURCE in str(exc)
+        assert (exc.pointer.startswith("/") or re.search(r"at line \d+, column \d+", exc.message)
+                or "holds one JSON object" in exc.message), f"an error that names no place: {exc}"
         return exc
 
 
@@ -266,3 +270,23 @@ def test_schema_agrees_with_the_loader(data):
         # What a schema cannot express: references between parts of the file.
         assert "layout for unknown flow" in result.message or "listed twice" in result.message, (
             f"the schema accepts what the loader refuses: {result}")
+
+
+MARK = "@@not-json@@"
+NOT_JSON = st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", "7" * 4301, '"a\\udc00"', '"\\ud800"',
+                            "[" * 101 + "]" * 101])
+
+
+@settings(max_examples=300, deadline=None)
+@given(valid_docs(), st.randoms(use_true_random=False), NOT_JSON)
+def test_what_is_not_json_is_refused_at_its_place(data, pick, bad):
+    """Wherever a value JSON cannot carry stands, the error's pointer is exactly its place."""
+    *parent_path, last = place = pick.choice(list(paths(data))[1:])
+    parent = data
+    for key in parent_path:
+        parent = parent[key]
+    parent[last] = MARK
+    err = parse(json.dumps(data).replace(json.dumps(MARK), bad))
+    assert isinstance(err, BotFileError)
+    expected = "".join(f"/{pointer_part(key) if isinstance(key, str) else key}" for key in place)
+    assert err.pointer == expected + ("/0" * (100 - len(place)) if bad.startswith("[") else ""), err

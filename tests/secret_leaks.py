@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+import pytest
+
 from bots import write_bot
 
 
@@ -63,6 +65,15 @@ class EchoServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@pytest.fixture
+def echo():
+    """A running EchoServer (import this fixture into a test module)."""
+    server = EchoServer()
+    yield server
+    server.shutdown()
+    server.server_close()
 
 
 class _Echo(BaseHTTPRequestHandler):

@@ -7,13 +7,11 @@ import base64
 import json
 import zipfile
 
-import pytest
-
 from bots import registry_with, run
 from botloom.runner.codec import dumps
 from botloom.runner.masking import MASK, Masker
 from botloom.runner.sdk import Param, node
-from secret_leaks import EchoServer, blobs, hits, leak_bot, run_and_search
+from secret_leaks import blobs, echo, hits, leak_bot, run_and_search  # noqa: F401 (echo: a fixture)
 
 TOKEN = 'Tk9/x+Q=z&"a<b>%41-rest'
 
@@ -95,14 +93,6 @@ def test_events_and_result_are_masked_before_listeners_see_them(monkeypatch):
 
 
 # ---------------------------------------------------------------- the whole runner
-@pytest.fixture
-def echo():
-    server = EchoServer()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 def test_a_secret_used_everywhere_leaks_nowhere(cli, tmp_path, echo):
     cli.env.pop("PYTHON_KEYRING_BACKEND", None)
     cli.env["BOTLOOM_KEYRING_KEY"] = "key of this test"  # a real backend: the encrypted file

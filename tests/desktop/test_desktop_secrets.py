@@ -10,20 +10,10 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from secret_leaks import EchoServer, leak_bot, run_and_search  # noqa: E402
+from secret_leaks import echo, leak_bot, run_and_search  # noqa: E402, F401 (echo: a fixture)
 
 TOKEN = 'Tk9/x+Q=z&"a<b>%41-rest'
-
-
-@pytest.fixture
-def echo():
-    server = EchoServer()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def test_secret_typed_filled_sent_logged_and_failing_leaks_nowhere(desktop, cli, tmp_path, echo):

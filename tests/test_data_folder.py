@@ -114,6 +114,16 @@ def test_an_older_data_folder_keeps_working_and_new_files_are_private(cli, tmp_p
     assert stat.S_IMODE((home / "logs").stat().st_mode) == 0o700
 
 
+def test_a_damaged_store_is_still_told_as_damaged(cli):
+    """The full-disk and read-only messages are not a guess for every error: a store file that
+    is not a database keeps its own message."""
+    cli.home.mkdir()
+    (cli.home / "runs.sqlite").write_bytes(b"this is not an SQLite file" * 100)
+    listed = run_cli(cli, "runs")
+    assert_clear(listed, "damaged", "move it away")
+    assert "full" not in listed.stderr and "read-only" not in listed.stderr
+
+
 # ---------------------------------------------------------------- full and read-only disks
 
 @pytest.fixture

@@ -89,10 +89,10 @@ def _read(data: Any, source: str) -> BotDoc:
         raise r.error("/format", "missing 'format' (the bot file format version)",
                       f"add \"format\": {_migrate.CURRENT_FORMAT}")
     if type(fmt) is not int or fmt < 1:
-        raise r.error("/format", f"'format' must be a whole number of at least 1, got {_kind(fmt)}")
+        raise r.error("/format", f"'format' must be a whole number of at least 1, got {_got(fmt)}")
     if fmt > _migrate.CURRENT_FORMAT:
         raise FormatTooNewError(
-            f"this bot was saved in format {fmt} by a newer Botloom; this Botloom reads formats up to "
+            f"this bot was saved in format {_got(fmt)} by a newer Botloom; this Botloom reads formats up to "
             f"{_migrate.CURRENT_FORMAT}", file=source, pointer="/format",
             fix="upgrade Botloom to open it (the file was left unchanged)")
     migrated_from = None
@@ -235,7 +235,7 @@ class _Reader:
             raise self.error(ptr, f"node '{nid}' has no 'type'", "add \"type\": \"core.log\" or another node type")
         version = spec.get("version", 1)
         if type(version) is not int or version < 1:
-            raise self.error(f"{ptr}/version", f"node version must be a whole number of at least 1, got {_kind(version)}")
+            raise self.error(f"{ptr}/version", f"node version must be a whole number of at least 1, got {_got(version)}")
         settings = self.obj(spec.get("settings", {}), f"{ptr}/settings")
         self.settings(settings, f"{ptr}/settings")
         disabled = spec.get("disabled", False)
@@ -261,7 +261,7 @@ class _Reader:
             self.keys(retry, f"{ptr}/retry", RETRY_KEYS)
             attempts = retry.get("attempts", 1)
             if type(attempts) is not int or not 1 <= attempts <= 100:
-                raise self.error(f"{ptr}/retry/attempts", f"attempts must be a whole number from 1 to 100, got {_kind(attempts)}")
+                raise self.error(f"{ptr}/retry/attempts", f"attempts must be a whole number from 1 to 100, got {_got(attempts)}")
             for key in ("delay", "backoff", "max_delay"):
                 if key in retry and self.number(retry[key], f"{ptr}/retry/{key}") < 0:
                     raise self.error(f"{ptr}/retry/{key}", f"{key} cannot be negative")
@@ -300,6 +300,11 @@ class _Reader:
                                    **{k: self.number(note[k], f"{p}/{k}") for k in ("x", "y", "width", "height") if k in note}))
 
 
+def _got(value) -> str:
+    """A number as written ("got 0"), anything else described (``_kind``)."""
+    return _kind(value)[len("the number "):] if type(value) in (int, float) else _kind(value)
+
+
 def _kind(value) -> str:
     if value is None:
         return "null"
@@ -313,10 +318,14 @@ def _kind(value) -> str:
     if isinstance(value, str):
         return f"the text {quote(value)}"
     if isinstance(value, list):
-        return f"a list of {len(value)} items" if value else "an empty list"
+        return f"a list of {_count(len(value), 'item')}" if value else "an empty list"
     if isinstance(value, dict):
-        return f"an object of {len(value)} keys" if value else "an empty object"
+        return f"an object of {_count(len(value), 'key')}" if value else "an empty object"
     return type(value).__name__
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 # ---------------------------------------------------------------- writing

@@ -56,6 +56,8 @@ CASES = {
     "format as text": (bot(format="1"), "/format", "whole number"),
     "no format": ({"name": "a"}, "/format", "missing 'format'"),
     "not an object": ("[1, 2]", "", "holds one JSON object {...}, this one holds a list of 2 items"),
+    "NaN alone": ("NaN", "", "holds one JSON object {...}, this one holds a single value: NaN is not JSON"),
+    "long number alone": ("7" * 5000, "", "holds a single value: a whole number of 5000 digits"),
     "missing name": ({"format": 1}, "/name", "the bot has no name"),
     "blank name": (bot(name="  "), "/name", "the bot has no name"),
     "bad node id": (bot(nodes={"9lives": {"type": "core.log"}}, edges=[], layout={}), "/nodes/9lives",

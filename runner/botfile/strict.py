@@ -121,6 +121,11 @@ def parse(text: str) -> Any:
                     fix="flatten the value (Botloom could not save a file nested this deeply)") from None
     except ValueError:  # a number over Python's digit limit: read again, marking it where it stands
         data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_integer)
+    if type(data) is _Refused:  # NaN or a long number alone: the whole file is the place
+        raise Unfit(f"a bot file holds one JSON object {{...}}, this one holds a single value: {data.message}",
+                    fix="start the file with { and end it with }")
+    if type(data) not in _HOLDERS:
+        return data  # the reader says what it holds instead of an object
     strings = _SURROGATE_ESCAPE.search(text) is not None or _SURROGATE.search(text) is not None
     check(data, strings=strings, floats=_OVERFLOW.search(text) is not None)
     return data

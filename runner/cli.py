@@ -121,11 +121,17 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     n.add_argument("--json", action="store_true")
     n.set_defaults(func=cmd_nodes)
 
-    rs = sub.add_parser("runs", help="list runs")
+    rs = sub.add_parser("runs", help="list runs; `runs prune --payloads --older-than 30d` drops old step values")
+    rs.add_argument("action", nargs="?", choices=["list", "prune"], default="list")
     rs.add_argument("--bot", help="only runs of this bot (by name)")
     rs.add_argument("--state", help="only runs in this state (running, succeeded, failed, crashed, ...)")
     rs.add_argument("--limit", type=int, default=30)
     rs.add_argument("--json", action="store_true")
+    rs.add_argument("--payloads", action="store_true",
+                    help="prune: drop the values of the steps (params, outputs, writes); history, states, errors, "
+                         "timings and waits are kept")
+    rs.add_argument("--older-than", metavar="AGE", help="prune: runs that finished longer ago than this (30d, 12h, 2w)")
+    rs.add_argument("--vacuum", action="store_true", help="prune: also shrink the store file")
     rs.set_defaults(func=cmd_runs)
 
     s = sub.add_parser("show", help="show one run: state, steps, timings, errors, artifacts")
@@ -146,6 +152,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     group.add_argument("--skip", action="store_true", help="go on without the step that needs attention (or failed)")
     rr.add_argument("--due", action="store_true", help="resume every suspended run whose wake-up time has come")
     rr.add_argument("--data", action="append", default=[], metavar="NAME=VALUE", help="data for a waiting node")
+    rr.add_argument("--by", default=None, metavar="NAME",
+                    help="who answers the wait, as the run's history records it (default: your user name)")
     rr.add_argument("--json", action="store_true")
     rr.add_argument("-q", "--quiet", action="store_true")
     rr.set_defaults(func=cmd_resume)
@@ -154,6 +162,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     sg.add_argument("run")
     sg.add_argument("name", help="the signal's name, as in the Wait for signal node")
     sg.add_argument("--data", action="append", default=[], metavar="NAME=VALUE")
+    sg.add_argument("--by", default=None, metavar="NAME",
+                    help="who sends the signal, as the run's history records it (default: your user name)")
     sg.add_argument("--json", action="store_true")
     sg.add_argument("-q", "--quiet", action="store_true")
     sg.set_defaults(func=cmd_signal)
@@ -457,7 +467,7 @@ def cmd_resume(args) -> int:
             store.close()
         code = EXIT_OK
         for run_id in due:
-            result = runner.resume_run(run_id, listeners=_listeners(args))
+            result = runner.resume_run(run_id, listeners=_listeners(args), by="timer")
             _print_outcome(result)
             code = max(code, STATE_EXIT.get(result.state, EXIT_FAILED) if result.state != "suspended" else 0)
         if not due:
@@ -466,7 +476,7 @@ def cmd_resume(args) -> int:
     if not args.run:
         raise InputError("which run?", fix="botloom resume RUN (see `botloom runs --state crashed`)")
     return _run_with_engine(args, lambda **kw: Runner().resume_run(args.run, action=action, data=data,
-                                                                    listeners=_listeners(args), **kw))
+                                                                    listeners=_listeners(args), by=_by(args), **kw))
 
 
 def cmd_signal(args) -> int:
@@ -474,7 +484,19 @@ def cmd_signal(args) -> int:
 
     payload = {"signal": args.name, "data": _typed_pairs(args.data)}
     return _run_with_engine(args, lambda **kw: Runner().resume_run(args.run, data=payload, listeners=_listeners(args),
-                                                                    **kw))
+                                                                    by=_by(args), **kw))
+
+
+def _by(args) -> str | None:
+    """Who answers a wait: --by, else the user running the command."""
+    if args.by:
+        return args.by
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in the environment or the password database
+        return None
 
 
 def cmd_schema(args) -> int:

@@ -128,6 +128,9 @@ def test_step_in_flight_without_idempotence_needs_attention(cli, tmp_path):
     assert lines(out) == ["charged", "receipt"]
     states = {s["node_id"]: s["state"] for s in cli.json("show", run_id)["steps"]}
     assert states["charge"] == "skipped" and states["after"] == "succeeded"
+    # the journal only appends: the row of the attempt that was in flight is kept beside the skip
+    charge = [s for s in cli.json("show", run_id)["steps"] if s["node_id"] == "charge"]
+    assert [s["state"] for s in charge] == ["running", "skipped"] and charge[0]["entry"] < charge[1]["entry"]
 
 
 def test_retry_runs_the_in_flight_step_again(cli, tmp_path):
@@ -346,7 +349,8 @@ def test_new_store_is_made_without_importing_sqlmodel(tmp_path):
     assert out.returncode == 0, out.stderr
     from botloom.runner.store.db import SCHEMA_VERSION
 
-    assert out.stdout.strip() == f"{SCHEMA_VERSION} False ['artifacts', 'node_runs', 'run_bots', 'runs', 'state_changes']"
+    assert out.stdout.strip() == f"{SCHEMA_VERSION} False ['artifacts', 'blobs', 'node_runs', 'run_bots', 'runs', 'state_changes', " \
+        "'waits']"
 
 
 def test_crash_inside_a_called_bot_resumes_inside_it(cli, tmp_path):

@@ -294,3 +294,15 @@ def test_a_number_longer_than_python_reads_is_located_with_the_limit_turned_off(
     monkeypatch.setattr(sys, "get_int_max_str_digits", lambda: 0)  # as if set to 0 (no limit)
     err = error_for('{"format": 1, "name": "a", "x-n": {"deep": [' + "9" * 4301 + "]}}")
     assert err.pointer == "/x-n/deep/0" and "4301 digits" in err.message
+
+
+def test_a_lower_digit_limit_of_the_interpreter_is_reported_as_such():
+    import sys
+
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(1000)
+    try:
+        err = error_for('{"format": 1, "name": "a", "x-n": [' + "9" * 2000 + "]}")
+    finally:
+        sys.set_int_max_str_digits(before)
+    assert err.pointer == "/x-n/0" and "2000 digits is more than the 1000 digits" in err.message

@@ -9,8 +9,9 @@ parser has a line and a column; a value the parser read but a bot file cannot ho
 JSON pointer.
 
 Cost: a file that parses cleanly pays for one walk over its lists and objects (the depth
-check). The parser's hooks mark a refused value where it stands, so finding its pointer
-needs no second parse; strings are only searched for lone surrogates when the text shows one.
+check), which looks at each one's item types at C speed. The parser's hooks mark a refused
+value where it stands, so finding its pointer needs no second parse; strings are searched for
+lone surrogates, and floats for infinity, only when the text shows one could be there.
 
 Messages quote at most a short prefix of a value (``errors.quote``) and pointers show at most
 a prefix of a long key (:func:`pointer_part`): a 50 MB value in a wrong place gives an error
@@ -39,7 +40,8 @@ _BRACKETS = re.compile(r'"(?:[^"\\]++|\\.)*+"|[\[\]{}]')
 
 
 class Unfit(ValueError):
-    """Where a value is that a bot file cannot hold: ``pointer`` or ``line``/``column``."""
+    """What a bot file cannot hold, and where: a JSON ``pointer``, or (when the parser itself
+    gave up) a line and column in the message."""
 
     def __init__(self, message: str, *, pointer: str = "", fix: str | None = None):
         super().__init__(message)
@@ -98,10 +100,14 @@ def _constant(text: str) -> _Refused:
 
 def _integer(text: str) -> int | _Refused:
     digits = len(text.lstrip("-"))
-    if digits > MAX_DIGITS:
-        return _Refused(f"a whole number of {digits} digits is more than the {MAX_DIGITS} digits a bot file holds",
-                        "shorten the number, or write it as text in quotes")
-    return int(text)
+    if digits <= MAX_DIGITS:
+        try:
+            return int(text)
+        except ValueError:  # the interpreter's own limit was set lower
+            pass
+    limit = min(MAX_DIGITS, sys.get_int_max_str_digits() or MAX_DIGITS)
+    return _Refused(f"a whole number of {digits} digits is more than the {limit} digits a bot file holds",
+                    "shorten the number, or write it as text in quotes")
 
 
 def parse(text: str) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import functools
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ from jinja2 import StrictUndefined, nodes
 from jinja2.filters import make_attrgetter
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import Cycler, Joiner, Namespace, generate_lorem_ipsum
+from jinja2.utils import Cycler, Joiner, Namespace, generate_lorem_ipsum, pass_environment
 from jinja2.visitor import NodeTransformer
 
 from . import expr_limits as L
@@ -197,13 +198,11 @@ def _guard_filter(fn, check):
     return guarded
 
 
+@pass_environment
 def _sum(environment, iterable, attribute=None, start=0):
     if attribute is not None:
         iterable = map(make_attrgetter(environment, attribute), iterable)
     return L.safe_sum(iterable, start)
-
-
-_sum.jinja_pass_arg = getattr(__import__("jinja2.filters").filters.do_sum, "jinja_pass_arg")
 
 
 # ---------------------------------------------------------------- rewriting the parsed template
@@ -215,7 +214,7 @@ def _env_call(name: str, args: list, lineno: int | None):
 
 class _Checks(NodeTransformer):
     """Routes ``~``, each pass of a ``{% for %}`` and the text written inside loops, macros and
-    blocks (text a buffer gathers without reaching :func:`_render`'s count) through checks."""
+    blocks through checks (outside them, the text is the template's own, written once)."""
 
     def __init__(self):
         self.inner = 0
@@ -368,7 +367,7 @@ def make_environment() -> Sandbox:
         len=len, int=int, float=float, str=_text, bool=bool, round=_round, abs=abs,
         min=min, max=max, sum=L.safe_sum, sorted=sorted, enumerate=enumerate, zip=zip,
     )
-    env.filters["fromjson"] = __import__("json").loads
+    env.filters["fromjson"] = json.loads
     env.filters["todate"] = L.parse_date
     env.filters["tojson"] = L.to_json
     env.filters["sum"] = _sum

@@ -37,7 +37,7 @@ class Problem:
         if self.param:
             parts.append(f"parameter {quote(self.param)}")
         if self.edge:
-            parts.append(f"edge {self.edge}")
+            parts.append(f"edge {self.edge}" if len(self.edge) <= 200 else f"edge {quote(self.edge)}")
         return ", ".join(parts) or "bot"
 
     def __str__(self) -> str:

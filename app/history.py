@@ -119,7 +119,11 @@ class RunHistory(QWidget):
     def refresh(self) -> None:
         store = self._store()
         try:
-            store.detect_crashed()
+            try:
+                store.detect_crashed()
+            except Exception as exc:  # a full disk or a read-only data folder: the history as it stands
+                if paths.storage_error(exc, store.path.parent) is None:
+                    raise
             where, args = ("WHERE bot_name = ?", (self.bot_filter,)) if self.bot_filter else ("", ())
             self.runs = self._rows(store, "SELECT id, bot_name, state, started_at, ended_at, steps, trigger FROM runs "
                                    f"{where} ORDER BY started_at DESC LIMIT 200", args)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from bots import write_bot
+from tmpfs import mounted, remount_read_only
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "bots" / "csv-report" / "csv-report.bot.json"
@@ -129,16 +130,7 @@ def test_a_damaged_store_is_still_told_as_damaged(cli):
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 2 MiB file system (tmpfs), unmounted at the end."""
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a tmpfs needs root")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True,
-                          text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    yield disk
-    subprocess.run(["umount", "-l", str(disk)], check=False)
+    yield from mounted(tmp_path / "disk", "2m")
 
 
 def fill(disk: Path) -> Path:
@@ -196,8 +188,7 @@ def test_a_full_disk_keeps_the_history_readable_and_says_what_to_do(on_disk):
 
 def test_a_read_only_data_folder_says_so_not_that_the_file_is_damaged(on_disk):
     cli = on_disk
-    remount = subprocess.run(["mount", "-o", "remount,ro", str(cli.disk)], capture_output=True, text=True)
-    assert remount.returncode == 0, remount.stderr
+    remount_read_only(cli.disk)
 
     listed = run_cli(cli, "runs")
     assert listed.returncode == 0, listed.stderr

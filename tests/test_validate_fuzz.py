@@ -177,3 +177,15 @@ def test_a_huge_parameter_name_or_node_type_is_quoted_short_and_answered_quickly
     messages = {p.code: str(p) for p in problems}
     assert "(5000000 characters)" in messages["unknown-param"] and "(5000000 characters)" in messages["unknown-node-type"]
     assert all(len(text) < 600 for text in messages.values()), messages
+
+
+def test_a_problem_names_a_huge_parameter_or_edge_by_a_short_quote():
+    from botloom.runner.problems import Problem
+
+    edge = "start.out -> log." + "p" * 1_000_000
+    assert str(Problem("x", "m", node="log", edge=edge)) == (
+        f"error: node 'log', edge {edge[:60]!r}... ({len(edge)} characters): m")
+    assert "parameter 'pppp" in str(Problem("x", "m", node="log", param="p" * 1000))
+    assert len(str(Problem("x", "m", node="log", param="p" * 1000))) < 200
+    assert str(Problem("x", "m", node="log", param="text", edge="a.out -> log.text")) == (
+        "error: node 'log', parameter 'text', edge a.out -> log.text: m")

@@ -172,3 +172,13 @@ def test_validate_reports_a_text_too_deep_to_read_as_a_problem(payload, tmp_path
     assert "Traceback" not in output and "RecursionError" not in output
     assert "say" in output and "message" in output
     assert re.search(r"MAX_DEPTH|MAX_CODE", output), output
+
+
+def test_the_docs_list_every_limit_with_its_value():
+    from botloom.runner import expr_limits
+
+    text = (HERE.parent / "docs" / "bot-format.md").read_text()
+    rows = dict(re.findall(r"^\| `(MAX_[A-Z]+)` \| ([\d,. ]+)s? \|", text, re.M))
+    limits = {name: getattr(expr_limits, name) for name in dir(expr_limits) if name.startswith("MAX_")}
+    limits.pop("MAX_BITS")  # derived from MAX_DIGITS
+    assert {name: float(value.replace(",", "")) for name, value in rows.items()} == limits

@@ -9,6 +9,9 @@ the command line, in the output or in the audit trail.
 ``botloom audit verify`` checks the whole trail and its signed digests, and names the first
 bad record (exit 1 when something is wrong); ``audit export`` prints the records (or, with
 ``--digests``, the digests) as JSON lines; ``audit digest`` signs the records not yet signed.
+
+``botloom trust import FILE`` brings in a bot from elsewhere, held back (``runner/trust.py``);
+``trust approve FILE`` approves it as it is now; ``trust list`` shows the bots held back.
 """
 
 from __future__ import annotations
@@ -32,6 +35,13 @@ def add_parsers(sub) -> None:
     au.add_argument("--digests", action="store_true", help="export the signed digests instead of the records")
     au.add_argument("--json", action="store_true", help="print the verdict as JSON (verify)")
     au.set_defaults(func=cmd_audit)
+
+    tr = sub.add_parser("trust", help="bring in a bot from elsewhere (held back until approved), approve it, list")
+    tr.add_argument("action", choices=["import", "approve", "list"])
+    tr.add_argument("bot", nargs="?", help="the bot file (import: the one received; approve: the imported copy)")
+    tr.add_argument("--to", default=".", metavar="FOLDER", help="where import puts the bot (default: here)")
+    tr.add_argument("--json", action="store_true")
+    tr.set_defaults(func=cmd_trust)
 
 
 def cmd_secret(args) -> int:
@@ -92,6 +102,32 @@ def _print_check(report: dict) -> None:
     else:
         print(f"usable:   NO: {report['problem']}")
         print(f"  to do: {report['fix']}")
+
+
+def cmd_trust(args) -> int:
+    from . import paths
+    from .trust import TrustStore
+
+    store = TrustStore(paths.home())
+    if args.action != "list" and not args.bot:
+        raise InputError(f"`botloom trust {args.action}` needs a bot file", fix=f"botloom trust {args.action} FILE")
+    if args.action == "import":
+        target = store.import_bot(args.bot, args.to)
+        print(f"imported {target}; until it is approved it may read only the secrets it declares and use no script "
+              f"nodes nor undeclared hosts: review it, then `botloom trust approve {target}`", file=sys.stderr)
+    elif args.action == "approve":
+        decision = store.approve(args.bot)
+        print(f"approved {args.bot} as it is now (sha256 {decision['sha256'][:12]}), by {decision['by']}; secrets: "
+              f"{', '.join(decision['secrets']) or 'none'}; script nodes: {', '.join(decision['scripts']) or 'none'}",
+              file=sys.stderr)
+    else:
+        held = store.held_back()
+        if args.json:
+            _print_json(held)
+        for path, info in held.items():
+            if not args.json:
+                print(f"{path}  (from {info['from']}{'; changed since approved' if info['changed'] else ''})")
+    return EXIT_OK
 
 
 def cmd_audit(args) -> int:

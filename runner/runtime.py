@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import __version__, botfile, paths
+from . import __version__, botfile, paths, trust
 from .botfile.model import BotDoc
 from .engine.plan import FlowPlan, compile_bot
 from .engine.runs import ResumeRequest, RunResult, bind_inputs, new_run_id
@@ -159,6 +159,7 @@ class Runner:
         if start_at is not None and start_at not in bot.doc.main.nodes:
             raise InputError(f"there is no node '{start_at}' to start from{did_you_mean(start_at, bot.doc.main.nodes)}",
                              where=bot.doc.label, fix="give the id of a node of the main flow")
+        trust.check(self.home, bot.doc, path, bot.text)  # a bot from elsewhere, not approved: refused, nothing recorded
         run_id = run_id or new_run_id()
         store = self.store()
         try:
@@ -229,7 +230,9 @@ class Runner:
         all_listeners = [journal, audit, log, *listeners]
         try:
             engine = Engine(bot.doc, self.registry, run_id=run_id, listeners=all_listeners, debugger=debugger,
-                            secrets=self.secrets, replay=replay, resume=resume, base_dir=base_dir, plans=bot.plans,
+                            secrets=trust.restrict(self.secrets, bot.doc, trust.TrustStore(self.home).untrusted(
+                                bot.doc.source, bot.text)),  # a bot from elsewhere reads only what it declares
+                            replay=replay, resume=resume, base_dir=base_dir, plans=bot.plans,
                             bots=CalledBots(self, store, run_id), home=self.home)
             if on_engine is not None:
                 on_engine(engine)

@@ -160,9 +160,7 @@ class FilesMixin:
 
     @staticmethod
     def autosave_dir() -> Path:
-        folder = paths.home() / "autosave"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        return paths.private_dir(paths.home() / "autosave")  # 0700: unsaved work is the owner's alone
 
     def autosave(self) -> Path | None:
         """Keep a copy of unsaved work (the bot file itself is only written by Save)."""

@@ -5,6 +5,7 @@ tmpfs remounted read-only (needs root)."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 
@@ -33,3 +34,16 @@ def test_history_shows_runs_on_a_read_only_data_folder(win, qtbot, tmp_path, dis
     hist = win.history
     qtbot.waitUntil(lambda: hist.table.rowCount() == 1)
     assert hist.table.item(0, 1).text() == "dies" and hist.table.item(0, 2).text() == "running"
+
+
+def test_autosaved_work_is_kept_in_a_folder_for_the_owner_alone(win, sample, botloom_home):
+    previous = os.umask(0o022)
+    try:
+        assert win.open_path(str(sample))
+        win.doc.undo.push(__import__("botloom.app.commands", fromlist=["x"]).SetParam(
+            win.doc, "main", "report", "message", "unsaved text"))
+        kept = win.autosave()
+    finally:
+        os.umask(previous)
+    assert kept is not None and kept.parent == botloom_home / "autosave"
+    assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700

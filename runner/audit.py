@@ -193,7 +193,7 @@ class AuditTrail:
                 return found[::-1]
             span *= 4
 
-    def _key(self) -> bytes:
+    def _key(self, create: bool = True) -> bytes:
         value = os.environ.get(KEY_VARIABLE)
         if value:
             return value.encode()
@@ -204,6 +204,10 @@ class AuditTrail:
 
         path = self.folder / "key"
         if not path.exists():
+            if not create:
+                raise AuditError(f"the digests of {self.digests} cannot be checked: their key {path} is missing",
+                                 fix=f"restore the key file, or give the key in {KEY_VARIABLE} or the systemd "
+                                     f"credential '{KEY_CREDENTIAL}'")
             with paths.private_open(path, "x", encoding="ascii") as f:
                 f.write(_random.token_hex(32))
         return path.read_bytes().strip()
@@ -265,7 +269,7 @@ class AuditTrail:
                 first, last, hashes = int(d["first"]), int(d["last"]), list(d["hashes"])
             except (ValueError, KeyError, TypeError):
                 return signed, count, covered, (line, f"digest at line {line} is not a valid digest (edited or damaged)")
-            key = key or self._key()
+            key = key or self._key(create=False)
             if not hmac.compare_digest(sig, hmac.new(key, canonical(body), hashlib.sha256).hexdigest()):
                 return signed, count, covered, (line, f"digest {d.get('digest')} at line {line} has a bad signature: "
                                                       "it was edited, or signed with another key")

@@ -45,6 +45,7 @@ from urllib.parse import quote, quote_plus
 MASK = "***"
 MIN_ENCODED = 4
 IMAGES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def encodings(value: str) -> set[str]:
@@ -117,12 +118,15 @@ class Masker:
         a copy (the engine keeps its own values; what listeners see is masked)."""
         if self._text is None:
             return event
+        names = _FIELDS.get(type(event))
+        if names is None:
+            names = _FIELDS[type(event)] = tuple(f.name for f in dataclasses.fields(event))
         changes = {}
-        for f in dataclasses.fields(event):
-            value = getattr(event, f.name)
+        for name in names:
+            value = getattr(event, name)
             masked = _mask(value, self._text, self._bytes)
             if masked is not value:
-                changes[f.name] = masked
+                changes[name] = masked
         if getattr(event, "kind", "") == "artifact" and event.path:
             self.mask_file(event.path)
         return dataclasses.replace(event, **changes) if changes else event

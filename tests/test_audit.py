@@ -188,3 +188,17 @@ def test_model_activations_are_recorded(botloom_home):
              for r in AuditTrail(botloom_home).records()]
     assert found == [("model_activated", "m", "1", None, None), ("model_activated", "m", "2", "1", None),
                      ("model_activated", "m", "1", "2", True)]
+
+
+def test_a_damaged_line_and_a_missing_key_are_told_plainly(trail):
+    text = lines(trail)
+    text[2] = text[2][:40]  # a line cut in the middle
+    rewrite(trail, text)
+    verdict = trail.verify()
+    assert not verdict.ok and (verdict.line, verdict.seq) == (3, 3) and "not a valid record" in verdict.problem
+    (trail.folder / "key").unlink()
+    from botloom.runner.audit import AuditError
+
+    with pytest.raises(AuditError, match="their key .* is missing"):
+        trail.verify()
+    assert not (trail.folder / "key").exists()  # verifying never makes a new key

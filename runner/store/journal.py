@@ -77,13 +77,6 @@ class Journal(Listener):
         return ("INSERT INTO state_changes (run_id, at, state, detail) VALUES (?,?,?,?)",
                 (self.run_id, time.time(), state, detail))
 
-    def _encode(self, ev) -> tuple:
-        """The params, outputs and writes columns of a step (large values as blobs)."""
-        memo: dict = {}  # a value met twice in one step (a parameter that is also the write) is stored once
-        encode = self._payloads.encode
-        return (encode(ev.params, ("p", ev.node), memo), encode(ev.outputs, ("o", ev.node), memo),
-                encode(ev.writes, ("w",), memo))
-
     # -- events
     def on_run_started(self, ev) -> None:
         self._commit("UPDATE runs SET state='running', pid=?, host=?, ended_at=NULL WHERE id=?",
@@ -100,13 +93,13 @@ class Journal(Listener):
     def on_node_finished(self, ev) -> None:
         if ev.replayed:
             return
-        params, outputs, writes = self._encode(ev)
+        params, outputs, writes = self._payloads.encode_step(ev.node, ev.params, ev.outputs, ev.writes)
         error, wake = dumps(ev.error), dumps(ev.wake)
         if ev.state == StepState.SUSPENDED:
             wait = ev.wake or {}
             self._waits.append((self.run_id, ev.seq, ev.node, wait.get("reason"), wait.get("signal"),
                                 wait.get("wake_at"), time.time()))
-        entry = self._running.pop(ev.seq, None)
+        entry = self._running.pop(ev.seq, None) if self._running else None
         if entry is not None:  # the outcome of a side-effecting step completes its "running" row
             self._commit(_OUTCOME_SQL, (ev.state, ev.port, params, outputs, writes, error, wake, ev.started,
                                         ev.duration, entry))

@@ -72,16 +72,23 @@ class PayloadWriter:
         self._digests: dict[str, int] = {}
         self.pending: list[tuple] = []
 
+    def encode_step(self, node: str, params: dict | None, outputs: dict | None, writes: dict | None) -> tuple:
+        """The params, outputs and writes columns of one step. A value met twice in the step (a
+        parameter that is also the output and the write) is stored once."""
+        plain = _plain if self._digests else _small  # until a first large value, look no closer
+        p, o, w = plain(params), plain(outputs), plain(writes)
+        if p is _SPLIT or o is _SPLIT or w is _SPLIT:
+            memo: dict = {}
+            p = self._split(params, ("p", node), memo) if p is _SPLIT else p
+            o = self._split(outputs, ("o", node), memo) if o is _SPLIT else o
+            w = self._split(writes, ("w",), memo) if w is _SPLIT else w
+        return p, o, w
+
     def encode(self, values: dict | None, slot: tuple, memo: dict) -> str | None:
         """The column text for one payload. ``slot`` names where it lives (("p", node) for a
         node's parameters...); ``memo`` maps values already stored in this step to their blob."""
-        if not values:
-            return None
-        for value in values.values():
-            if type(value) in _SIZED and len(value) >= _CHECK_LEN:
-                return self._split(values, slot, memo)
-        text = dumps(values)
-        return text if len(text) <= BLOB_MIN else self._split(values, slot, memo)
+        text = _plain(values)
+        return self._split(values, slot, memo) if text is _SPLIT else text
 
     def _split(self, values: dict, slot: tuple, memo: dict) -> str:
         if any(type(k) is not str or k == "$t" for k in values):
@@ -141,6 +148,28 @@ class PayloadWriter:
         if self.pending:
             conn.executemany(_BLOB_SQL, self.pending)
             self.pending.clear()
+
+
+_SPLIT = object()
+
+
+def _plain(values: dict | None) -> Any:
+    """The JSON text of a payload with no large value (None for none), else ``_SPLIT``."""
+    if not values:
+        return None
+    for value in values.values():
+        if type(value) in _SIZED and len(value) >= _CHECK_LEN:
+            return _SPLIT
+    text = to_json(values)
+    return text if len(text) <= BLOB_MIN else _SPLIT
+
+
+def _small(values: dict | None) -> Any:
+    """``_plain`` without looking at each value first: the first large value is encoded twice."""
+    if not values:
+        return None
+    text = to_json(values)
+    return text if len(text) <= BLOB_MIN else _SPLIT
 
 
 class PayloadReader:

@@ -146,15 +146,6 @@ class RunStore:
             wait["answer"] = loads(wait["answer"])
         return waits
 
-    def step_payloads(self, run_id: str, entry: int) -> dict[str, Any]:
-        """The params, outputs and writes of one journal row, rebuilt (large values included)."""
-        row = self.conn.execute("SELECT params, outputs, writes FROM node_runs WHERE run_id=? AND entry=?",
-                                (run_id, entry)).fetchone()
-        if row is None:
-            raise StoreError(f"run {run_id} has no journal entry {entry}", fix=f"`botloom show {run_id}` lists them")
-        reader = PayloadReader(self.conn, run_id)
-        return dict(zip(("params", "outputs", "writes"), map(reader.column, row)))
-
     # ------------------------------------------------------------ retention
     def prune_payloads(self, older_than_days: float, *, now: float | None = None) -> list[str]:
         """Drop the step values (params, outputs, writes, blobs) of runs that finished more than

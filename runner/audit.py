@@ -8,7 +8,9 @@ What is recorded (``kind``, then the fields; every record also has ``seq``, ``ti
     secret_read                 name, bot, run (the first read of each secret in a run; never the value)
     secret_set / secret_deleted name, backend
     setting_changed             key, value
-    model_activated             model, version (packs record through ``botloom.runner.sdk.audit``)
+    model_activated             model, version, previous (packs record through ``botloom.runner.sdk.audit``)
+    review_decided              model, review, label, by (never the reviewed text)
+    bot_imported, trust_approved  bot_path, bot_hash, and who approved what (``trust.py``)
     ...                         any other kind through :func:`record` (schedules, templates, trust and
                                 review decisions record themselves as they are built)
 

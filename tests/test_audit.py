@@ -202,3 +202,14 @@ def test_a_damaged_line_and_a_missing_key_are_told_plainly(trail):
     with pytest.raises(AuditError, match="their key .* is missing"):
         trail.verify()
     assert not (trail.folder / "key").exists()  # verifying never makes a new key
+
+
+def test_review_decisions_are_recorded_with_who_decided(botloom_home):
+    from botloom.nodes.ai.monitor import add_correction, add_review
+
+    item = add_review("m", "1", "invoice from ACME", "spam", 0.41, {"spam": 0.41, "invoice": 0.39})
+    add_correction("m", "invoice", review_id=item, source="alice, at the review screen")
+    found = [r for r in AuditTrail(botloom_home).records() if r["kind"] == "review_decided"]
+    assert [(r["model"], r["review"], r["label"], r["by"]) for r in found] == [
+        ("m", item, "invoice", "alice, at the review screen")]
+    assert "ACME" not in (botloom_home / "audit" / "trail.jsonl").read_text()  # the reviewed text stays out

@@ -27,6 +27,8 @@ import threading
 import time
 from pathlib import Path
 
+from botloom.runner.sdk import audit
+
 from .registry import ModelError
 
 FLUSH_ROWS = 256
@@ -161,6 +163,7 @@ def add_correction(model: str, label: str, *, review_id: int | None = None, text
                                  fix="give the model the item was classified with")
             _write(con, "UPDATE feedback SET status = 'corrected', label = ?, corrected_at = ?, source = ? WHERE id = ?",
                    (label, time.time(), source, int(review_id)))
+            audit("review_decided", model=model, review=int(review_id), label=label, by=source or None)  # never the text
             return int(review_id)
         if not text:
             raise ModelError("a correction needs a review item id or a text", fix="give 'review_id' or 'text'")

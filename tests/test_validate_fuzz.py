@@ -189,3 +189,15 @@ def test_a_problem_names_a_huge_parameter_or_edge_by_a_short_quote():
     assert len(str(Problem("x", "m", node="log", param="p" * 1000))) < 200
     assert str(Problem("x", "m", node="log", param="text", edge="a.out -> log.text")) == (
         "error: node 'log', parameter 'text', edge a.out -> log.text: m")
+
+
+def test_an_edge_with_a_huge_port_or_node_is_quoted_short():
+    huge = "p" * 2_000_000
+    nodes = {"start": {"type": "core.start"}, "log": {"type": "core.log", "params": {"message": "m"}}}
+    for edge in ({"from": "start.out", "to": "log." + huge}, {"from": "start." + huge, "to": "log.in"},
+                 {"from": "log." + huge, "to": "log.message"}, {"from": "log.out", "to": "g" + huge + ".in"}):
+        data = {"format": 1, "name": "huge", "nodes": nodes, "edges": [{"from": "start.out", "to": "log.in"}, edge]}
+        problems, took = _timed_problems(data)
+        assert took < BOUND
+        [problem] = [p for p in problems if p.severity == "error"]
+        assert problem.edge and "(2000" in problem.message and len(str(problem)) < 600, str(problem)[:300]

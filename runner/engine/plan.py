@@ -154,23 +154,23 @@ def connection_problem(source: str, st: NodeType, source_params: dict, source_po
         if output is not None:
             return EdgeProblem("unknown-port", f"'{source_port}' is a value ({_title(output.type)}); connect it to a "
                                "parameter, not to 'in'", "source", fix=f"its control ports are: {', '.join(controls)}")
-        return EdgeProblem("unknown-port", f"'{st.id}' has no control port '{source_port}'"
+        return EdgeProblem("unknown-port", f"'{st.id}' has no control port {quote(source_port)}"
                            f"{did_you_mean(source_port, controls)}", "source",
                            fix=f"its control ports are: {', '.join(controls)}")
     param = tt.param(target_port)
     if output is None:
         if source_port in controls:
-            value = f"the value '{param.title}'" if param is not None else f"'{target_port}'"
+            value = f"the value '{param.title}'" if param is not None else quote(target_port)
             return EdgeProblem("unknown-port", f"'{source_port}' is a control port (what runs next); it can only lead "
                                f"into a node's 'in' port, not into {value}", "source",
                                fix="connect it to the 'in' port of the node that runs next")
         names = [o.name for o in st.outputs]
-        return EdgeProblem("unknown-port", f"'{st.id}' has no data output '{source_port}'"
+        return EdgeProblem("unknown-port", f"'{st.id}' has no data output {quote(source_port)}"
                            f"{did_you_mean(source_port, names)}", "source",
                            fix=f"its outputs are: {', '.join(names) or '(none)'}")
     if param is None:
         names = [p.name for p in tt.params]
-        return EdgeProblem("unknown-param", f"'{tt.id}' has no parameter '{target_port}'"
+        return EdgeProblem("unknown-param", f"'{tt.id}' has no parameter {quote(target_port)}"
                            f"{did_you_mean(target_port, names)}", "target",
                            fix=f"its parameters are: {', '.join(names) or '(none)'}")
     if not compatible(output.type, param.type):
@@ -215,7 +215,7 @@ def compile_flow(name: str, doc: FlowDoc, registry: Registry, bot_label: str) ->
     for e in doc.edges:
         missing = [n for n in (e.source, e.target) if n not in doc.nodes]
         if missing:
-            add("dangling-edge", f"the edge refers to node '{missing[0]}', which does not exist"
+            add("dangling-edge", f"the edge refers to node {quote(missing[0])}, which does not exist"
                 f"{did_you_mean(missing[0], doc.nodes)}", edge=str(e), fix="remove the edge or restore the node")
             continue
         src, dst = nodes.get(e.source), nodes.get(e.target)

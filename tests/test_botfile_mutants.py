@@ -166,9 +166,24 @@ def _huge_list(rng, data):
     return _replace(rng, data, SCALARS, "[" + ",".join([item] * 100_000) + "]")
 
 
+def _huge_name(rng, data):
+    """A huge port or node in an edge, or a huge parameter name: names the loader lets through."""
+    flows = [data, *data.get("subflows", {}).values()]
+    flow = rng.choice([f for f in flows if f.get("edges")] or flows)
+    edges, nodes = flow.get("edges") or [], [n for n in flow.get("nodes", {}).values() if "params" in n]
+    if edges and (not nodes or rng.random() < 0.6):
+        edge = rng.choice(edges)
+        end = rng.choice(["from", "to"])
+        node, _, port = edge[end].partition(".")
+        edge[end] = rng.choice([f"{node}.{'p' * HUGE}", f"{'n' * HUGE}.{port}"])
+    elif nodes:
+        rng.choice(nodes)["params"]["q" * HUGE] = 1
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
 TEXT = [_flip, _truncate, _insert, _delete, _repeat]
 HOSTILE = [_not_json, _surrogate, _long_number, _deep]
-HUGE_ONES = [_huge_string, _huge_list]
+HUGE_ONES = [_huge_string, _huge_list, _huge_name]
 
 
 # ---------------------------------------------------------------- mutations of the data
@@ -242,7 +257,7 @@ def mutant(case: int) -> tuple[str, bool]:
         return rng.choice(TEXT)(rng, text), False
     if roll < 0.80:
         return _duplicate_key(rng, text), True
-    if roll < 0.996:
+    if roll < 0.994:
         return rng.choice(HOSTILE)(rng, data), True
     return rng.choice(HUGE_ONES)(rng, data), False
 

@@ -40,7 +40,10 @@ from .errors import BotloomError
 KEY_VARIABLE = "BOTLOOM_KEYRING_KEY"
 KEY_CREDENTIAL = "botloom-keyring-key"
 CHOICES = ("auto", "secret-service", "encrypted-file", "keyring", "environment")
-PLAINTEXT_BACKENDS = {"keyrings.alt.file.PlaintextKeyring", "keyrings.alt.Google.DocsKeyring"}
+PLAINTEXT_BACKENDS = {"keyrings.alt.file.PlaintextKeyring", "keyrings.cryptfile.file.PlaintextKeyring"}
+# file keyrings that ask for their password on the terminal: a service has no one to answer
+PROMPTING_BACKENDS = {"keyrings.cryptfile.cryptfile.CryptFileKeyring", "keyrings.cryptfile.file.EncryptedKeyring",
+                      "keyrings.alt.file.EncryptedKeyring"}
 INSTALL = ("install a keyring: on a server, `sudo apt-get install gnome-keyring libsecret-tools dbus-x11` and run "
            "Botloom inside `dbus-run-session` with the keyring unlocked, or `pip install keyrings.cryptfile` and "
            f"supply its key in {KEY_VARIABLE} or the systemd credential '{KEY_CREDENTIAL}' "
@@ -112,10 +115,15 @@ def choose(setting: str, plaintext: str, home: Path) -> Backend:
     else:
         kr = _first(keyring.get_keyring())
     if isinstance(kr, fail.Keyring) or not _chain(kr):
-        raise BackendError("no usable keyring backend: this machine has no unlocked desktop keyring "
-                           "(the keyring package said: No recommended backend was available)", fix=INSTALL)
+        raise BackendError("no usable keyring backend: there is no Secret Service (desktop keyring) on this "
+                           "session's D-Bus, and no other backend is set up", fix=INSTALL)
     plain = [b for b in _chain(kr) if _is_plaintext(b)]
     name = _name(kr)
+    if name in PROMPTING_BACKENDS:
+        raise BackendError(f"the keyring backend {name} asks for its password on the terminal, which a bot run "
+                           "by a service cannot answer",
+                           fix=f"`botloom config secrets.backend encrypted-file` and give its key in {KEY_VARIABLE} "
+                               f"or the systemd credential '{KEY_CREDENTIAL}'")
     if plain:
         why = (f"{_name(plain[0])} keeps secrets as plain text in a file (base64 at most), readable by anyone "
                "who can read the file or its backups")
@@ -156,9 +164,16 @@ def _encrypted_file(home: Path) -> Backend:
 def _first(kr: Any) -> Any:
     """One backend, not keyring's chain of all the viable ones: the chain would fall back, when the
     first is locked, to the next, e.g. an encrypted file asking for its key on a terminal no one
-    watches. The encrypted file is used only with its key supplied (``encrypted-file``)."""
-    chain = [b for b in _chain(kr) if not type(b).__module__.startswith("keyrings.cryptfile")]
-    return chain[0] if chain and hasattr(kr, "backends") else kr
+    watches. The file backends that installing keyrings.cryptfile adds are left out of the
+    automatic choice (Botloom opens that file itself, with its key: ``encrypted-file``); a backend
+    named explicitly (``PYTHON_KEYRING_BACKEND``, keyringrc.cfg) is kept, to be judged."""
+    from keyring.backends import fail
+
+    if not hasattr(kr, "backends"):
+        return kr
+    chain = [b for b in kr.backends if not type(b).__module__.startswith("keyrings.cryptfile")
+             and _name(b) not in PROMPTING_BACKENDS]
+    return chain[0] if chain else fail.Keyring()
 
 
 def _chain(kr: Any) -> list:

@@ -111,6 +111,22 @@ def test_no_usable_backend_says_what_to_install(cli, tmp_path):
     assert cli("run", reveal_bot(tmp_path, "api_token")).returncode == 0
 
 
+def test_a_headless_machine_as_it_comes_says_what_to_set_up(cli, tmp_path):
+    """No D-Bus session and no keyring configured, with keyrings.cryptfile installed: its file
+    backends would ask for a password on the terminal, so none is picked behind the user's back."""
+    no_keyring_env(cli)
+    home = tmp_path / "user-home"
+    cli.env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"))
+    proc = cli("secret", "set", "api_token", input="v\n")
+    assert proc.returncode == 2 and "no usable keyring backend" in proc.stderr
+    assert "gnome-keyring" in proc.stderr and "BOTLOOM_KEYRING_KEY" in proc.stderr
+    assert not home.exists() or not any(home.rglob("*.cfg"))  # no keyring file made on the side
+    cli.env["PYTHON_KEYRING_BACKEND"] = "keyrings.cryptfile.cryptfile.CryptFileKeyring"
+    named = cli("secret", "set", "api_token", input="v\n")
+    assert named.returncode == 2 and "asks for its password on the terminal" in named.stderr
+    assert "secrets.backend encrypted-file" in named.stderr
+
+
 def test_plaintext_backend_is_refused_unless_allowed(cli, tmp_path):
     no_keyring_env(cli)
     cli.env.update(PYTHON_KEYRING_BACKEND="botloom_test_keyring.PlaintextKeyring", BOTLOOM_TEST_KEYRING=str(tmp_path))

@@ -12,10 +12,12 @@ import datetime as _dt
 import decimal
 import functools
 import json
+import types
 from collections.abc import Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, nodes
+from jinja2.compiler import CodeGenerator
 from jinja2.filters import make_attrgetter
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -159,7 +161,7 @@ def _filter_checks() -> dict:
         L.check_replace(s, old, new, -1 if count is None else count)
 
     def join(value, d="", attribute=None, **_):
-        return L.joined(d, value) if attribute is None else None
+        return L.joined(d, value)  # with an attribute, the items' whole text is an upper bound
 
     def batch(value, linecount, fill_with=None, **_):
         if fill_with is not None and isinstance(linecount, int):
@@ -193,7 +195,10 @@ def _guard_filter(fn, check):
             value = check(*args[skip:], **kwargs)
             if value is not None:
                 args = (*args[:skip], value, *args[skip + 1:])
-        return checked(fn(*args, **kwargs), b)
+        result = fn(*args, **kwargs)
+        if isinstance(result, types.GeneratorType):  # map, select, batch...: each item a step
+            return Lazy(result)
+        return checked(result, b)
 
     return guarded
 
@@ -213,8 +218,9 @@ def _env_call(name: str, args: list, lineno: int | None):
 
 
 class _Checks(NodeTransformer):
-    """Routes ``~``, each pass of a ``{% for %}`` and the text written inside loops, macros and
-    blocks through checks (outside them, the text is the template's own, written once)."""
+    """Routes ``~``, list and dict literals, each pass of a ``{% for %}`` and the text written
+    inside loops, macros and blocks through checks (outside them, the text is the template's
+    own, written once)."""
 
     def __init__(self):
         self.inner = 0
@@ -233,6 +239,14 @@ class _Checks(NodeTransformer):
         node.iter = _env_call("botloom_loop", [node.iter], node.lineno)
         return node
 
+    def _literal(self, node):
+        self.generic_visit(node)
+        if getattr(node, "ctx", "load") != "load":
+            return node  # a target: {% for a, b in ... %}
+        return _env_call("botloom_literal", [node], node.lineno)
+
+    visit_List = visit_Tuple = visit_Dict = _literal
+
     def visit_Concat(self, node):
         self.generic_visit(node)
         return _env_call("botloom_concat", node.nodes, node.lineno)
@@ -243,22 +257,70 @@ class _Checks(NodeTransformer):
         return _env_call("botloom_text", [nodes.Const(node.data)], node.lineno)
 
 
-class _Counted:
-    """An iterable whose every item costs a step."""
+def _small_number(node) -> bool:
+    return isinstance(node, nodes.Const) and type(node.value) in (int, float) and abs(node.value) < 2**32
+
+
+class _CodeGenerator(CodeGenerator):
+    """``x + 1`` and ``i - 1`` (a small number written in) stay Python's own operators, unchecked:
+    the hot path of counters and indexes. Nothing big can come of them: a number grows by a bit
+    at most (and every number an expression builds is checked), anything else refuses a number."""
+
+    def _plain(self, node, frame, op: str) -> None:
+        self.write("(")
+        self.visit(node.left, frame)
+        self.write(f" {op} ")
+        self.visit(node.right, frame)
+        self.write(")")
+
+    def visit_Add(self, node, frame):
+        if _small_number(node.left) or _small_number(node.right):
+            return self._plain(node, frame, "+")
+        return super().visit_Add(node, frame)
+
+    def visit_Sub(self, node, frame):
+        if _small_number(node.left) or _small_number(node.right):
+            return self._plain(node, frame, "-")
+        return super().visit_Sub(node, frame)
+
+
+class Lazy:
+    """An iterable whose every item costs a step (C code that walks one, ``list()``, ``sorted()``,
+    ``join``, walks it a step at a time)."""
 
     __slots__ = ("items",)
 
     def __init__(self, items):
         self.items = items
 
-    def __len__(self):
-        return len(self.items)
-
     def __iter__(self):
         b = budget()
         for item in self.items:
             b.tick()
             yield item
+
+    def __repr__(self):
+        return f"<lazy {type(self.items).__name__}: add '| list' to get a list>"
+
+
+class SizedLazy(Lazy):
+    """A Lazy over a list, a range...: ``loop.length`` still reads its length."""
+
+    __slots__ = ()
+
+    def __len__(self):
+        return len(self.items)
+
+
+def _loop(items):
+    return SizedLazy(items) if hasattr(items, "__len__") else Lazy(items)
+
+
+def _literal(value):
+    """A list, tuple or dict written in the expression: ``[text, text, text]`` prints (and is
+    journalled) as three times the text, so it is measured as that."""
+    L.predict(text_size(value), "a literal")
+    return value
 
 
 def _concat(*parts) -> str:
@@ -290,6 +352,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     """Jinja2's immutable sandbox, with every operator, call and filter checked (see module doc)."""
 
     intercepted_binops = frozenset(["+", "-", "*", "/", "//", "%", "**"])
+    code_generator_class = _CodeGenerator
 
     def _generate(self, source, name, filename, defer_init=False):
         return super()._generate(_Checks().visit(source), name, filename, defer_init)
@@ -356,7 +419,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
 def make_environment() -> Sandbox:
     env = Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_finalize)
-    env.botloom_loop, env.botloom_concat, env.botloom_text = _Counted, _concat, lambda text: text
+    env.botloom_loop, env.botloom_concat, env.botloom_text, env.botloom_literal = _loop, _concat, str, _literal
     env.globals.update(
         dict=_dict, lipsum=_lipsum, cycler=cycler, joiner=joiner, namespace=namespace,
         now=lambda: _dt.datetime.now().astimezone(),
@@ -365,7 +428,8 @@ def make_environment() -> Sandbox:
         parse_date=L.parse_date,
         timedelta=_dt.timedelta,
         len=len, int=int, float=float, str=_text, bool=bool, round=_round, abs=abs,
-        min=min, max=max, sum=L.safe_sum, sorted=sorted, enumerate=enumerate, zip=zip,
+        min=min, max=max, sum=L.safe_sum, sorted=sorted,
+        enumerate=lambda *a, **k: Lazy(enumerate(*a, **k)), zip=lambda *a, **k: Lazy(zip(*a, **k)),
     )
     env.filters["fromjson"] = json.loads
     env.filters["todate"] = L.parse_date

@@ -3,8 +3,9 @@
     python tests/expr_payloads.py OUT.json     # what tests/test_expr_hostile.py runs, in a fresh process
 
 Each payload must raise an ExpressionError; the runner records for each the error, the time it
-took, the peak memory it allocated (tracemalloc) and whether anything outside the expression
-changed (the namespace's values, a file next to it, objects kept from an earlier evaluation).
+took (wall clock and CPU), the peak memory it allocated (tracemalloc) and whether anything
+outside the expression changed (the namespace's values, a file next to it, objects kept from an
+earlier evaluation).
 """
 
 from __future__ import annotations
@@ -92,6 +93,11 @@ MEMORY = [
     S + "{% for i in range(20) %}{% set t = s ~ i %}{% endfor %}{{ [s, s, s, s, s] | join('-') }}",
     "{{ range(100000) | map('string') | map('center', 99999) | list | length }}",
     "{{ (range(100000) | map('string') | list) | map('replace', '', 'x' * 1000) | list | length }}",
+    "{{ enumerate('x' * 4000000) | list | length }}", "{{ zip('x' * 4000000) | list | length }}",
+    "{{ ('x' * 4000000) | map(attribute='upper') | list | length }}", "{{ ('x' * 4000000) | batch(1) | list | length }}",
+    "{{ [text, text, text, text, text] }}", "{{ {'a': text, 'b': [text, text, text, text]} }}",
+    "{{ (text, text, text, text, text) }}",
+    "{{ [{'n': text}, {'n': text}, {'n': text}, {'n': text}, {'n': text}] | join(attribute='n') }}",
 ]
 
 CPU = [
@@ -165,7 +171,7 @@ def namespace(folder: pathlib.Path) -> dict:
     keep.write_text("kept")
     variables = {"count": 0, "items": [1, 2], "row": {"name": "Ann", "age": 31}, "tags": {"a", "b"},
                  "buf": bytearray(b"ab"), "folder": keep, "when": dt.datetime(2024, 3, 5), "big": 10 ** 4299 * 10,
-                 "big_decimal": decimal.Decimal("1e99999999"), "x": {"y": 1}, "f": len,
+                 "big_decimal": decimal.Decimal("1e99999999"), "text": "t" * 1_000_000, "x": {"y": 1}, "f": len,
                  "secret": Secret("crm_password", lambda name: "hunter2"),
                  "stored": evaluate("{{ namespace(x=1) }}", {}), "cyc": evaluate("{{ cycler(1, 2) }}", {}),
                  "join": evaluate("{{ joiner('-') }}", {})}
@@ -197,7 +203,7 @@ def run_all() -> list[dict]:
             before = state(ns, folder)
             error = None
             tracemalloc.start()
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.thread_time()
             try:
                 value = evaluate(text, ns, bare=not text.lstrip().startswith(("{{", "{%")))
             except ExpressionError as exc:
@@ -206,10 +212,10 @@ def run_all() -> list[dict]:
             except BaseException as exc:  # noqa: BLE001 (what the test reports as a failure)
                 error = {"escaped": f"{type(exc).__name__}: {exc}"[:300]}
                 value = None
-            seconds = time.perf_counter() - t0
+            seconds, cpu = time.perf_counter() - t0, time.thread_time() - cpu0
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
-            results.append({"kind": kind, "text": text[:120], "seconds": seconds, "peak_mb": peak / 2**20,
+            results.append({"kind": kind, "text": text[:120], "seconds": seconds, "cpu": cpu, "peak_mb": peak / 2**20,
                             "error": error, "value": None if error else repr(value)[:120],
                             "changed": state(ns, folder) != before})
     return results

@@ -2,7 +2,9 @@
 
 The payloads (tests/expr_payloads.py) run in a fresh process with its address space capped,
 so one that got through could not take the machine down; each is timed and its peak memory
-measured (tracemalloc). Then: the same limits through a real run and through the CLI.
+measured (tracemalloc). The 2 s bound is on CPU time: a busy machine stretches the wall clock
+(the budget's own deadline is wall-clock time, MAX_SECONDS). Then: the same limits through a
+real run and through the CLI.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import expr_payloads
 
 HERE = Path(__file__).parent
 BIN = Path(sys.executable).parent
-SECONDS, MEGABYTES = 2.0, 200  # the bound on each payload
+SECONDS, MEGABYTES = 2.0, 200  # the bound on each payload: CPU time and peak memory
+BUSY = 3  # the wall clock may run this much slower on a machine busy with other work
 CLEAR = re.compile(r"MAX_[A-Z]+|in place|not allowed|another evaluation|recursion limit|refused by the sandbox"
                    r"|unknown name|has no attribute|syntax error|cannot assign")
 
@@ -62,8 +65,9 @@ def test_every_payload_is_refused_quickly_with_a_clear_error(results):
             problems.append(f"not an ExpressionError ({error['escaped']}): {r['text']}")
         elif not CLEAR.search(error["message"]) or "Traceback" in error["message"]:
             problems.append(f"unclear error {error['message'][-150:]!r}: {r['text']}")
-        if r["seconds"] > SECONDS or r["peak_mb"] > MEGABYTES:
-            problems.append(f"took {r['seconds']:.2f} s and {r['peak_mb']:.0f} MB: {r['text']}")
+        if r["cpu"] > SECONDS or r["seconds"] > BUSY * SECONDS or r["peak_mb"] > MEGABYTES:
+            problems.append(f"took {r['cpu']:.2f} s of CPU ({r['seconds']:.2f} s) and {r['peak_mb']:.0f} MB: "
+                            f"{r['text']}")
         if r["changed"]:
             problems.append(f"changed a value, a file or a kept object: {r['text']}")
     assert not problems, "\n".join(problems)
@@ -71,8 +75,8 @@ def test_every_payload_is_refused_quickly_with_a_clear_error(results):
 
 def test_the_batch_runs_well_under_a_minute(results):
     found, elapsed = results
-    slowest = max(r["seconds"] for r in found)
-    print(f"{len(found)} payloads in {elapsed:.1f} s; slowest {slowest:.2f} s; "
+    slowest = max(r["cpu"] for r in found)
+    print(f"{len(found)} payloads in {elapsed:.1f} s; slowest {slowest:.2f} s of CPU; "
           f"largest peak {max(r['peak_mb'] for r in found):.0f} MB")
     assert elapsed < 60
 

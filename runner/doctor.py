@@ -32,6 +32,9 @@ def gather() -> list[Check]:
 
     found = [Check("botloom", "version", True, f"botloom {__version__}, Python {platform.python_version()} "
                                                f"on {platform.system()} {platform.machine()}")]
+    from .secrets import doctor_checks
+
+    found += doctor_checks()  # the secret backend in use, the audit trail's integrity
     for ep in sorted(entry_points(group="botloom.doctor"), key=lambda e: e.name):
         try:
             found += list(ep.load()())

@@ -56,6 +56,10 @@ class BackendError(BotloomError):
     exit_code = 2
 
 
+class NoBackend(BackendError):
+    """Nothing is set up (as opposed to a backend that is refused, locked or broken)."""
+
+
 @dataclass
 class Backend:
     """The backend in use: ``keyring`` is the keyring backend object (None for ``environment``)."""
@@ -115,7 +119,7 @@ def choose(setting: str, plaintext: str, home: Path) -> Backend:
     else:
         kr = _first(keyring.get_keyring())
     if isinstance(kr, fail.Keyring) or not _chain(kr):
-        raise BackendError("no usable keyring backend: there is no Secret Service (desktop keyring) on this "
+        raise NoBackend("no usable keyring backend: there is no Secret Service (desktop keyring) on this "
                            "session's D-Bus, and no other backend is set up", fix=INSTALL)
     plain = [b for b in _chain(kr) if _is_plaintext(b)]
     name = _name(kr)

@@ -24,7 +24,7 @@ from typing import Any
 
 from .errors import BotloomError, NodeError
 from .sdk.types import Secret
-from .secret_backends import INSTALL, Backend, BackendError, choose, list_names
+from .secret_backends import INSTALL, Backend, BackendError, NoBackend, choose, list_names
 
 SERVICE = "botloom"
 ENV_PREFIX = "BOTLOOM_SECRET_"
@@ -119,7 +119,8 @@ class SecretStore:
         try:
             backend = self.backend()
         except BackendError as exc:
-            return {"backend": None, "secure": False, "usable": False, "problem": exc.message, "fix": exc.fix}
+            return {"backend": None, "secure": False, "usable": False, "problem": exc.message, "fix": exc.fix,
+                    "absent": isinstance(exc, NoBackend)}
         report = {"backend": backend.name, "location": backend.location, "secure": backend.secure,
                   "usable": True}
         if not backend.secure:
@@ -246,4 +247,31 @@ class RunSecrets:
         return value
 
 
-__all__ = ["RunSecrets", "SecretError", "SecretStore", "SecretsView", "SERVICE"]
+def doctor_checks(store: SecretStore | None = None) -> list:
+    """``botloom doctor`` lines: the secret backend (absent is optional: variables still work; insecure,
+    locked or broken is a failure) and the audit trail's integrity."""
+    from .audit import AuditError, AuditTrail
+    from .doctor import Check
+
+    store = store or SecretStore()
+    report = store.check()
+    if report["backend"] is None:
+        found = [Check("secrets", "backend", None if report["absent"] else False, report["problem"], report["fix"])]
+    else:
+        detail = f"{report['backend']} ({report['location']})"
+        if not report["secure"]:
+            detail += f": {report['why']}"
+        elif not report["usable"]:
+            detail += f": {report['problem']}"
+        found = [Check("secrets", "backend", report["secure"] and report["usable"], detail, report.get("fix", ""))]
+    try:
+        verdict = AuditTrail(store.home).verify()
+    except AuditError as exc:
+        return found + [Check("audit", "trail", False, exc.message, exc.fix or "")]
+    detail = (f"{verdict.records} records, signed up to record {verdict.covered}" if verdict.ok else
+              f"line {verdict.line}: {verdict.problem}")
+    return found + [Check("audit", "trail", verdict.ok, detail, "" if verdict.ok else "keep the files as evidence; "
+                          "`botloom audit verify` names the first bad record")]
+
+
+__all__ = ["RunSecrets", "SecretError", "SecretStore", "SecretsView", "SERVICE", "doctor_checks"]

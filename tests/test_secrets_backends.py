@@ -194,3 +194,26 @@ def test_gnome_keyring_in_a_service_session(cli, tmp_path):
     assert "node 'use'" in failed["stderr"] and "Traceback" not in failed["stderr"]
     assert check_locked["code"] == 2 and "is locked" in check_locked["stdout"]
     assert VALUE.encode() not in all_bytes(cli.home)
+
+
+def test_doctor_reports_the_backend_and_the_audit_trail(cli, tmp_path):
+    no_keyring_env(cli)
+    cli.env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+
+    def lines() -> dict:
+        return {(c["area"], c["name"]): c for c in cli.json("doctor") if c["area"] in ("secrets", "audit")}
+
+    found = lines()
+    assert found[("secrets", "backend")]["ok"] is None  # nothing set up: optional, variables still work
+    assert "gnome-keyring" in found[("secrets", "backend")]["fix"]
+    assert found[("audit", "trail")]["ok"] is True
+    cli.env.update(PYTHON_KEYRING_BACKEND="botloom_test_keyring.PlaintextKeyring", BOTLOOM_TEST_KEYRING=str(tmp_path))
+    from botloom.runner.audit import AuditTrail
+
+    trail = AuditTrail(cli.home)
+    for i in range(3):
+        trail.record("test_event", number=i)
+    trail.trail.write_text(trail.trail.read_text().replace('"number":1', '"number":7'))
+    found = lines()
+    assert found[("secrets", "backend")]["ok"] is False and "plain text" in found[("secrets", "backend")]["detail"]
+    assert found[("audit", "trail")]["ok"] is False and "record 2 was altered" in found[("audit", "trail")]["detail"]

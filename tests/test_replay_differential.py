@@ -216,3 +216,51 @@ def test_a_date_set_before_a_signal_is_still_a_date_after_it(tmp_path, pythonpat
     assert "year 2024" in woken.stderr
     assert typed(json.loads(woken.stdout)["outputs"]) == typed(json.loads(lived.stdout)["outputs"]) == \
         "dict{str('when'): datetime(2024-01-02T00:00:00 None)}"
+
+
+def _form_app():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("web_form_entry_app", ROOT / "bots" / "web-form-entry" / "form_app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FormApp(port=0).start()
+
+
+def test_the_web_form_sample_resumes_as_if_never_killed(tmp_path, pythonpath):
+    """A real Chromium and the sample's own form app (one per run: the claims it received are the
+    side effects). Killed a few times only, before a step: a browser run is slow to start."""
+    import openpyxl
+    from botloom.nodes.browser import discover
+
+    discover.resolve("auto")  # fail loudly, not skip, when the machine has no browser
+    bot, extra = sample("web-form-entry")
+
+    def one(name: str, plan: list[tuple]):
+        app = _form_app()
+        try:
+            bot["inputs"]["form_url"]["default"] = app.url  # the snapshot differs only in this default
+            chain = rc.Chain(tmp_path / name, bot, {}, pythonpath, extra)
+            result = chain.drive(plan)
+            written = chain.work / "out" / "results.xlsx"
+            rows = [tuple(v.replace(app.url, "URL") if isinstance(v, str) else v for v in row)  # its own port
+                    for row in openpyxl.load_workbook(written).active.iter_rows(values_only=True)] \
+                if written.exists() else None
+            return chain, result, [c["status"] for c in app.claims], rows
+        finally:
+            app.stop()
+
+    ref, ref_result, ref_claims, ref_rows = one("reference", [])
+    assert ref_result["state"] == "succeeded" and ref_claims, (ref_result, ref.log)
+    failures = []
+    for k in (4, 8, 15):  # after the browser opened; on the first row's result; on a later row
+        chain, result, claims, rows = one(f"kill{k}", [("step", k), ("time", 0.4)])
+        diffs = [d for d, bad in ((f"state {result['state']}: {(result.get('error') or {}).get('message')}",
+                                   result["state"] != "succeeded"),
+                                  (f"outputs {result.get('outputs')}", typed(result.get("outputs")) !=
+                                   typed(ref_result["outputs"]) and not result.get("from_store")),
+                                  (f"claims received {claims}, not {ref_claims}", claims != ref_claims),
+                                  (f"results.xlsx rows {rows}", rows != ref_rows)) if bad]
+        if diffs:
+            failures.append(f"killed before step {k} ({' | '.join(chain.log)}): " + "; ".join(diffs))
+    assert not failures, "\n".join(failures)

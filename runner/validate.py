@@ -12,6 +12,7 @@ ones the engine runs, so a run never checks its bot twice.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,19 @@ from .sdk.node import ERROR_PORT, INPUT_PORT, NodeType
 from .sdk.params import MISSING
 from .sdk.registry import Registry
 from .sdk.types import TYPES, TypeMismatch
+
+_SECRET_REF = re.compile(r"""\bsecrets\s*(?:\.\s*(\w+)|\[\s*['"]([^'"]+)['"]\s*\])""")
+
+
+def _secret_names(value) -> set[str]:
+    """The secrets an expression names (``secrets.NAME``, ``secrets['NAME']``), in a parameter value."""
+    if isinstance(value, str):
+        return {a or b for a, b in _SECRET_REF.findall(value)} if "{{" in value and "secrets" in value else set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*map(_secret_names, value)) if value else set()
+    if isinstance(value, dict):
+        return set().union(*map(_secret_names, value.values())) if value else set()
+    return set()
 
 _ORDER = {"error": 0, "warning": 1}
 
@@ -90,6 +104,10 @@ def _check_flow(bot: Bot, flow: Flow, plan: FlowPlan) -> list[Problem]:
                 add("undeclared-secret", f"secret '{value}' is not declared in the bot's 'secrets'",
                     node=nid, param=p.name, severity="warning",
                     fix=f"declare it: \"secrets\": {{\"{value}\": \"what it is for\"}}")
+            for name in sorted(_secret_names(value) - set(bot.secrets)):  # {{ secrets.NAME }} in an expression
+                add("undeclared-secret", f"an expression reads secret '{name}', which is not declared in the bot's "
+                    "'secrets'", node=nid, param=p.name, severity="warning",
+                    fix=f"declare it: \"secrets\": {{\"{name}\": \"what it is for\"}}")
 
     starts = [nid for nid, nt in types.items() if not nt.has_input]
     if not starts:

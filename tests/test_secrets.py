@@ -48,3 +48,18 @@ def test_environment_variable_secret(cli, tmp_path):
     proc = cli("run", bot, "--json")
     assert json.loads(proc.stdout)["outputs"] == {"n": 4}
     assert cli("secret", "delete", "from_env").returncode == 2  # not in the keyring: a clear error
+
+
+def test_expressions_read_secrets_by_name_and_validation_names_undeclared_ones(cli, tmp_path):
+    cli.env["BOTLOOM_SECRET_GREETING"] = "hello"
+    bot = write_bot(tmp_path, "expr", {
+        "start": {"type": "core.start"},
+        "keep": {"type": "core.set_variable", "params": {"name": "n", "value": "{{ secrets.greeting | length }}"}},
+        "peek": {"type": "core.log", "params": {"message": "{{ secrets['other'] }} and {{ secrets.greeting }}"}},
+    }, [("start.out", "keep.in")], secrets={"greeting": "a word"}, outputs={"n": "integer"})
+    proc = cli("run", bot, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["outputs"] == {"n": 5}
+    problems = cli.json("validate", bot)[0]["problems"]  # "peek" is not connected: it only shows the warning
+    assert [(p["node"], p["message"]) for p in problems if p["code"] == "undeclared-secret"] == [
+        ("peek", "an expression reads secret 'other', which is not declared in the bot's 'secrets'")]

@@ -4,9 +4,10 @@ No Jinja2 here (the environment that calls these checks is :mod:`.expr_sandbox`)
 immutable sandbox is the base; this is what it leaves open, and how it is closed.
 
 Change. The sandbox refuses ``items.append`` but not ``dict.update(items, ...)``, and lets any
-method of any object run (``path.unlink()``). Every call is checked by :func:`check_method`: a
+method of any object run (``path.unlink()``). Every call is checked (``expr_sandbox``): a
 mutating method is refused however it was reached (bound or unbound), and so is a method of
-anything but a plain value (texts, numbers, dates, lists, dicts, pure paths). ``dict``,
+anything but a plain value (texts, numbers, dates, lists, dicts, pure paths); reading a missing
+key of a defaultdict, which would add it, reads as undefined. ``dict``,
 ``namespace``, ``cycler`` and ``joiner`` are functions, not classes (a class hands out its
 unbound methods), and the objects the last three make can only be changed by the evaluation
 that made them: one kept in a variable is read-only from then on.
@@ -33,11 +34,9 @@ import functools
 import itertools
 import json
 import math
-import pathlib
 import re
 import string
 import time
-import types
 from typing import Any
 
 # Limits of one evaluation (one parameter value, or one check of a condition).
@@ -300,36 +299,6 @@ def parse_date(text: str, fmt: str | None = None):
 
 
 # ---------------------------------------------------------------- the environment
-
-_IMMUTABLE = (str, bytes, int, float, complex, decimal.Decimal, _dt.date, _dt.time, _dt.timedelta,
-              tuple, frozenset, range, pathlib.PurePath)
-_PURE_PATH = frozenset(n for n in dir(pathlib.PurePath) if not n.startswith("_"))
-DESCRIPTORS = (types.MethodDescriptorType, types.WrapperDescriptorType)
-
-
-def check_method(obj: Any, args: tuple, plain: tuple) -> tuple[Any, str, tuple] | None:
-    """The owner, name and arguments of a method call (bound or unbound), after refusing one
-    that changes its owner or belongs to anything but a plain value. None: not a method."""
-    from jinja2.sandbox import modifies_known_mutable
-
-    if isinstance(obj, DESCRIPTORS):
-        if not args:
-            return None
-        owner, args = args[0], args[1:]
-    else:
-        owner = getattr(obj, "__self__", None)
-        if owner is None or isinstance(owner, (type, types.ModuleType)):
-            return None
-    name = getattr(obj, "__name__", "?")
-    kind = type(owner).__name__
-    if modifies_known_mutable(owner, name):
-        raise Refused(f"'{name}' would change a {kind} in place; expressions only read values")
-    if type(owner) in plain or isinstance(owner, _IMMUTABLE):
-        if not isinstance(owner, pathlib.PurePath) or name in _PURE_PATH:
-            return owner, name, args
-    raise Refused(f"calling '{name}' of a {kind} value is not allowed in an expression (only methods of "
-                  f"texts, numbers, dates, lists and dicts that read)")
-
 
 @functools.lru_cache(maxsize=None)
 def _json_encoder(indent: Any) -> json.JSONEncoder:

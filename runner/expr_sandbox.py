@@ -8,10 +8,12 @@ loops, macros and blocks go through checks too; :func:`_guard_filter` wraps ever
 
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import decimal
 import functools
 import json
+import pathlib
 import types
 from collections.abc import Mapping
 from typing import Any
@@ -20,7 +22,7 @@ from jinja2 import StrictUndefined, nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.filters import make_attrgetter
 from jinja2.runtime import LoopContext
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, modifies_known_mutable
 from jinja2.utils import Cycler, Joiner, Namespace, generate_lorem_ipsum, pass_environment
 from jinja2.visitor import NodeTransformer
 
@@ -101,8 +103,45 @@ def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100):  # no
 
 
 _NUMBERS = frozenset([int, float])
-_PLAIN = frozenset([list, dict, set, type({}.keys()), type({}.values()), type({}.items()), OwnedNamespace,
+# The mutable plain types and the methods that change them. Jinja's modifies_known_mutable misses
+# some (set.intersection_update; deque.rotate, as a deque matches its MutableSequence list first).
+_SEQUENCE = {"append", "clear", "extend", "insert", "pop", "remove", "reverse"}
+_MAPPING = {"clear", "pop", "popitem", "setdefault", "update"}
+_MUTATORS = {list: _SEQUENCE | {"sort"}, bytearray: _SEQUENCE, dict: _MAPPING, collections.defaultdict: _MAPPING,
+             collections.deque: _SEQUENCE | {"appendleft", "extendleft", "popleft", "rotate"},
+             set: {"add", "clear", "difference_update", "discard", "intersection_update", "pop", "remove",
+                   "symmetric_difference_update", "update"}}
+# Types whose methods may be called: each either reads, or is in _MUTATORS and refused.
+_PLAIN = frozenset([*_MUTATORS, type({}.keys()), type({}.values()), type({}.items()), OwnedNamespace,
                     OwnedCycler, OwnedJoiner, LoopContext])
+
+
+_IMMUTABLE = (str, bytes, int, float, complex, decimal.Decimal, _dt.date, _dt.time, _dt.timedelta,
+              tuple, frozenset, range, pathlib.PurePath)
+_PURE_PATH = frozenset(n for n in dir(pathlib.PurePath) if not n.startswith("_"))
+_DESCRIPTORS = (types.MethodDescriptorType, types.WrapperDescriptorType)
+
+
+def _check_method(obj: Any, args: tuple) -> tuple[Any, str, tuple] | None:
+    """The owner, name and arguments of a method call (bound or unbound), after refusing one
+    that changes its owner or belongs to anything but a plain value. None: not a method."""
+    if isinstance(obj, _DESCRIPTORS):
+        if not args:
+            return None
+        owner, args = args[0], args[1:]
+    else:
+        owner = getattr(obj, "__self__", None)
+        if owner is None or isinstance(owner, (type, types.ModuleType)):
+            return None
+    name = getattr(obj, "__name__", "?")
+    kind = type(owner).__name__
+    if name in _MUTATORS.get(type(owner), ()) or modifies_known_mutable(owner, name):
+        raise Refused(f"'{name}' would change a {kind} in place; expressions only read values")
+    if type(owner) in _PLAIN or isinstance(owner, _IMMUTABLE):
+        if not isinstance(owner, pathlib.PurePath) or name in _PURE_PATH:
+            return owner, name, args
+    raise Refused(f"calling '{name}' of a {kind} value is not allowed in an expression (only methods of "
+                  f"texts, numbers, dates, lists and dicts that read)")
 
 
 # ---------------------------------------------------------------- checks before an operation
@@ -346,6 +385,16 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+def _fills_in(obj: Any, key: Any) -> bool:
+    """Would reading ``obj[key]`` add the key (a defaultdict, or any mapping with ``__missing__``)?"""
+    if not isinstance(obj, dict) or not hasattr(type(obj), "__missing__"):
+        return False
+    try:
+        return key not in obj
+    except TypeError:
+        return False
+
+
 # ---------------------------------------------------------------- the environment
 
 class Sandbox(ImmutableSandboxedEnvironment):
@@ -379,10 +428,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's signature)
         b = budget()
         b.tick()
-        method = L.check_method(__obj, args, _PLAIN)
+        method = _check_method(__obj, args)
         if method is not None:
             owner, name, margs = method
-            unbound = isinstance(__obj, L.DESCRIPTORS)
+            unbound = isinstance(__obj, _DESCRIPTORS)
             if isinstance(owner, str) and name in ("format", "format_map") and unbound:
                 __obj, args = __self.wrap_str_format(getattr(owner, name)), margs  # via the sandbox's formatter
             elif isinstance(owner, (str, bytes)) and name == "join" and margs:
@@ -400,6 +449,16 @@ class Sandbox(ImmutableSandboxedEnvironment):
             return checked(super().call(__context, __obj, *args, **kwargs), b)
         finally:
             b.depth -= 1
+
+    def getitem(self, obj, argument):
+        if type(obj) is not dict and _fills_in(obj, argument):
+            return self.undefined(obj=obj, name=argument)
+        return super().getitem(obj, argument)
+
+    def getattr(self, obj, attribute):
+        if type(obj) is not dict and _fills_in(obj, attribute) and not hasattr(obj, attribute):
+            return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
     def wrap_str_format(self, value):
         wrapped = super().wrap_str_format(value)

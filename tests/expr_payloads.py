@@ -10,6 +10,7 @@ earlier evaluation).
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import decimal
 import json
@@ -39,7 +40,9 @@ MUTATION = [
     "{{ folder.open().read() }}", "{{ folder.rename('other') }}", "{{ folder.parent.rmdir() }}",
     "{{ folder.touch() }}", "{{ folder.parent.mkdir() }}", "{{ folder.chmod(0) }}",
     "{{ str.format('{0.__class__.__mro__}', 1) }}", "{{ str.format_map('{x.__class__}', {'x': 1}) }}",
-    "{{ secret.reveal() }}",
+    "{{ secret.reveal() }}", "{{ counts.missing }}", "{{ counts['missing'] }}", "{{ counts | attr('missing') }}",
+    "{{ queue.append(1) }}", "{{ queue.rotate(1) }}", "{{ queue.reverse() }}", "{{ queue.insert(0, 1) }}",
+    "{{ tags.intersection_update([]) }}", "{{ tags.symmetric_difference_update(['a']) }}", "{{ buf.decode() ~ vars.popitem() }}",
 ]
 
 MEMORY = [
@@ -173,6 +176,7 @@ def namespace(folder: pathlib.Path) -> dict:
                  "buf": bytearray(b"ab"), "folder": keep, "when": dt.datetime(2024, 3, 5), "big": 10 ** 4299 * 10,
                  "big_decimal": decimal.Decimal("1e99999999"), "text": "t" * 1_000_000, "x": {"y": 1}, "f": len,
                  "secret": Secret("crm_password", lambda name: "hunter2"),
+                 "counts": collections.defaultdict(int, a=1), "queue": collections.deque([1, 2]),
                  "stored": evaluate("{{ namespace(x=1) }}", {}), "cyc": evaluate("{{ cycler(1, 2) }}", {}),
                  "join": evaluate("{{ joiner('-') }}", {})}
     ns = dict(variables)

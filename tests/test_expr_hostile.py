@@ -9,6 +9,7 @@ real run and through the CLI.
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 import resource
@@ -119,6 +120,15 @@ def test_unbound_methods_cannot_change_the_variables():
         with pytest.raises(ExpressionError):
             evaluate(text, {"vars": variables, "count": 0})
     assert variables == {"count": 0}
+
+
+def test_reading_a_missing_key_of_a_defaultdict_does_not_add_it():
+    counts = collections.defaultdict(int, a=1)
+    assert evaluate("{{ counts.a + counts['a'] }}", {"counts": counts}) == 2
+    for text in ("{{ counts.b }}", "{{ counts['b'] }}", "{{ counts | attr('b') }}"):
+        with pytest.raises(ExpressionError, match="no attribute 'b'"):
+            evaluate(text, {"counts": counts})
+    assert counts == {"a": 1}
 
 
 def test_methods_that_reach_the_file_system_are_refused(tmp_path):

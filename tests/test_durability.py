@@ -350,7 +350,7 @@ def test_new_store_is_made_without_importing_sqlmodel(tmp_path):
     from botloom.runner.store.db import SCHEMA_VERSION
 
     assert out.stdout.strip() == f"{SCHEMA_VERSION} False ['artifacts', 'blobs', 'node_runs', 'run_bots', 'runs', 'state_changes', " \
-        "'waits']"
+        "'tasks', 'waits']"
 
 
 def test_crash_inside_a_called_bot_resumes_inside_it(cli, tmp_path):

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 
 from ..errors import StoreError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # MIGRATIONS[n]: the statements (or functions of the connection) that bring a store of schema n to
 # n + 1, in one transaction. A new store is created from the SQLModel models at the current
@@ -22,6 +22,14 @@ MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
         "CREATE TABLE run_bots (run_id VARCHAR NOT NULL, path VARCHAR NOT NULL, text VARCHAR NOT NULL, "
         "hash VARCHAR NOT NULL, PRIMARY KEY (run_id, path), FOREIGN KEY(run_id) REFERENCES runs (id))"],
     3: [lambda conn: _append_only_journal(conn)],  # every row kept, waits and answers, large values once
+    4: [  # human tasks: the review forms of suspended steps and their answers (models.Task)
+        "CREATE TABLE tasks (\n\tid VARCHAR NOT NULL, \n\trun_id VARCHAR NOT NULL, \n\tseq INTEGER NOT NULL, "
+        "\n\tnode VARCHAR NOT NULL, \n\tbot VARCHAR NOT NULL, \n\tqueue VARCHAR, \n\tassignee VARCHAR, "
+        "\n\tstate VARCHAR NOT NULL, \n\tform VARCHAR NOT NULL, \n\toutcome VARCHAR, \n\t\"values\" VARCHAR, "
+        "\n\t\"by\" VARCHAR, \n\tcreated_at FLOAT NOT NULL, \n\tdeadline FLOAT, \n\tcompleted_at FLOAT, "
+        "\n\tPRIMARY KEY (id), \n\tFOREIGN KEY(run_id) REFERENCES runs (id)\n)",
+        "CREATE UNIQUE INDEX ix_tasks_run_id_seq ON tasks (run_id, seq)",
+        "CREATE INDEX ix_tasks_state_queue ON tasks (state, queue)"],
 }
 
 

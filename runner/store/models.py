@@ -127,6 +127,32 @@ class Blob(SQLModel, table=True):
     size: int = 0
 
 
+class Task(SQLModel, table=True):
+    """A human task (``review.task``): the form a person fills in for a suspended step, and the
+    answer. ``form`` is JSON (title, instructions, fields with values, confidences and boxes, page
+    images, outcomes); ``state`` is open, completed or expired. One task per step of a run."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_run_id_seq", "run_id", "seq", unique=True),
+                      Index("ix_tasks_state_queue", "state", "queue"))
+
+    id: str = Field(primary_key=True)
+    run_id: str = Field(foreign_key="runs.id")
+    seq: int
+    node: str
+    bot: str
+    queue: Optional[str] = None
+    assignee: Optional[str] = None
+    state: str = "open"
+    form: str = "{}"
+    outcome: Optional[str] = None
+    values: Optional[str] = None  # JSON: the answer's field values
+    by: Optional[str] = None
+    created_at: float = 0.0
+    deadline: Optional[float] = None
+    completed_at: Optional[float] = None
+
+
 class Artifact(SQLModel, table=True):
     __tablename__ = "artifacts"
 

@@ -89,6 +89,27 @@ CREATE TABLE state_changes (
 	FOREIGN KEY(run_id) REFERENCES runs (id)
 );
 CREATE INDEX ix_state_changes_run_id ON state_changes (run_id);
+CREATE TABLE tasks (
+	id VARCHAR NOT NULL, 
+	run_id VARCHAR NOT NULL, 
+	seq INTEGER NOT NULL, 
+	node VARCHAR NOT NULL, 
+	bot VARCHAR NOT NULL, 
+	queue VARCHAR, 
+	assignee VARCHAR, 
+	state VARCHAR NOT NULL, 
+	form VARCHAR NOT NULL, 
+	outcome VARCHAR, 
+	"values" VARCHAR, 
+	"by" VARCHAR, 
+	created_at FLOAT NOT NULL, 
+	deadline FLOAT, 
+	completed_at FLOAT, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(run_id) REFERENCES runs (id)
+);
+CREATE UNIQUE INDEX ix_tasks_run_id_seq ON tasks (run_id, seq);
+CREATE INDEX ix_tasks_state_queue ON tasks (state, queue);
 CREATE TABLE waits (
 	id INTEGER NOT NULL, 
 	run_id VARCHAR NOT NULL, 

@@ -164,6 +164,7 @@ def test_generated_bots_resume_as_if_never_killed(tmp_path, api, pythonpath):
     check()
     while sum(kills) < MIN_KILLS:  # the generated plans fell short: more kills of the widest bot
         one(EVERY_SEGMENT, PARKS)
+    print(f"\n{sum(kills)} kills in {len(kills)} bots")
     assert {t.id for t in _core_pack().nodes} <= covered, {t.id for t in _core_pack().nodes} - covered
     assert set(rc.KINDS) <= kinds, set(rc.KINDS) - kinds
 
@@ -255,6 +256,7 @@ def test_the_web_form_sample_resumes_as_if_never_killed(tmp_path, pythonpath):
     failures = []
     for k in (4, 8, 15):  # after the browser opened; on the first row's result; on a later row
         chain, result, claims, rows = one(f"kill{k}", [("step", k), ("time", 0.4)])
+        assert chain.kills >= 1, chain.log
         diffs = [d for d, bad in ((f"state {result['state']}: {(result.get('error') or {}).get('message')}",
                                    result["state"] != "succeeded"),
                                   (f"outputs {result.get('outputs')}", typed(result.get("outputs")) !=
@@ -263,4 +265,46 @@ def test_the_web_form_sample_resumes_as_if_never_killed(tmp_path, pythonpath):
                                   (f"results.xlsx rows {rows}", rows != ref_rows)) if bad]
         if diffs:
             failures.append(f"killed before step {k} ({' | '.join(chain.log)}): " + "; ".join(diffs))
+    assert not failures, "\n".join(failures)
+
+
+def test_the_mousepad_sample_resumes_as_if_never_killed(tmp_path, pythonpath):
+    """Mousepad on a virtual screen (Xvfb + openbox): the runner is killed before typing the note,
+    in the Save As dialog and before closing the editor, which stays open as it would after a
+    crash of the runner alone; the resumed run must save the same file, typed once."""
+    import signal
+
+    from virtual_display import VirtualDisplay, missing_tools
+
+    gone = missing_tools(("Xvfb", "openbox", "xdotool", "wmctrl", "xclip", "mousepad"))
+    assert not gone, f"the desktop sample needs the system packages of installer/apt/desktop.txt: {gone}"
+    bot, _ = sample("mousepad-note")
+
+    def one(vd, name: str, plan: list[tuple]):
+        target = tmp_path / f"{name}-note.txt"
+        bot["inputs"]["save_as"]["default"] = str(target)  # a full path: it is typed into the dialog
+        chain = rc.Chain(tmp_path / name, bot, {}, pythonpath)
+        chain.env = {**vd.env, **{k: v for k, v in chain.env.items() if k.startswith(("BOTLOOM", "PYTHON"))}}
+        try:
+            result = chain.drive(plan)
+        finally:  # an editor a failed run left open would take the next run's keys
+            for step in chain.shown()["steps"] if chain.stored() else []:
+                pid = json.loads(step["outputs"] or "{}").get("pid") if step["node_id"] == "launch" else None
+                if pid:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        return chain, result, target.read_bytes() if target.exists() else None
+
+    with VirtualDisplay(1280, 800) as vd:
+        ref, ref_result, ref_note = one(vd, "reference", [])
+        assert ref_result["state"] == "succeeded" and ref_note, (ref_result, ref.log)
+        failures = []
+        for k in (5, 8, 12):  # before 'write', before typing the file name, before 'close'
+            chain, result, note = one(vd, f"kill{k}", [("step", k)])
+            assert chain.kills == 1, chain.log
+            if result["state"] != "succeeded" or note != ref_note:
+                failures.append(f"killed before step {k} ({' | '.join(chain.log)}): {result['state']} "
+                                f"{(result.get('error') or {}).get('message')}; saved {note!r}, not {ref_note!r}")
     assert not failures, "\n".join(failures)

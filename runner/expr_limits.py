@@ -71,6 +71,11 @@ class Budget:
         if time.monotonic() > self.deadline:
             raise Refused(f"it runs for over {MAX_SECONDS:g} s, the limit MAX_SECONDS")
 
+    def charge(self, steps: int) -> None:
+        """Work done a step at a time in C or by a key function: ``steps`` ticks at once."""
+        self.steps += max(steps - 1, 0)
+        self.tick()
+
     def built_value(self, size: int) -> None:
         self.built += size
         if self.built > MAX_BUILT:
@@ -257,6 +262,7 @@ def check_replace(s: Any, old: Any, new: Any, count: Any = -1, **_) -> None:
 def joined(sep: Any, items: Any) -> list:
     """``items`` as a list, after checking that ``sep.join(items)`` stays within MAX_SIZE."""
     items = list(items)
+    budget().charge(len(items))
     sep_len = len(sep) if isinstance(sep, (str, bytes)) else text_size(sep)
     total = sep_len * max(len(items) - 1, 0)
     for item in items:

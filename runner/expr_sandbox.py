@@ -223,13 +223,19 @@ def _filter_checks() -> dict:
             "pprint": lambda value, *_, **__: L.predict(2 * text_size(value))}
 
 
-def _guard_filter(fn, check):
+# Filters that walk every item in Python (a key function, a loop): each item is a step.
+_PER_ITEM = frozenset(["sort", "unique", "min", "max", "groupby", "dictsort", "sum", "batch", "slice"])
+
+
+def _guard_filter(fn, check, per_item: bool):
     skip = 1 if getattr(fn, "jinja_pass_arg", None) is not None else 0  # environment or context first
 
     @functools.wraps(fn)
     def guarded(*args, **kwargs):
         b = budget()
         b.tick()
+        if per_item and len(args) > skip and hasattr(args[skip], "__len__"):
+            b.charge(len(args[skip]))
         if check is not None and len(args) > skip:
             value = check(*args[skip:], **kwargs)
             if value is not None:
@@ -271,7 +277,16 @@ class _Checks(NodeTransformer):
         finally:
             self.inner -= 1
 
-    visit_Macro = visit_CallBlock = visit_FilterBlock = visit_AssignBlock = _inside
+    visit_FilterBlock = visit_AssignBlock = _inside
+
+    def visit_Macro(self, node):
+        """A macro (and a {% call %} body) costs a step each time it runs, even an empty one
+        handed to ``sorted(key=...)``, which calls it from C."""
+        node = self._inside(node)
+        node.body.insert(0, nodes.Output([_env_call("botloom_text", [nodes.Const("")], node.lineno)]))
+        return node
+
+    visit_CallBlock = visit_Macro
 
     def visit_For(self, node):
         node = self._inside(node)
@@ -496,5 +511,5 @@ def make_environment() -> Sandbox:
     env.filters["sum"] = _sum
     checks = _filter_checks()
     for name, fn in list(env.filters.items()):
-        env.filters[name] = _guard_filter(fn, checks.get(name))
+        env.filters[name] = _guard_filter(fn, checks.get(name), name in _PER_ITEM)
     return env

@@ -127,6 +127,12 @@ CPU = [
     "{% for k in {}.fromkeys(range(100000)) %}{% for v in range(100000) %}{% endfor %}{% endfor %}",
     "{% for a in range(100000) %}{% for b in 'y' * 100000 %}{% endfor %}{% endfor %}",
     "{% for a in range(100000) %}{% for b in range(100000) %}{{ '' }}{% endfor %}{% endfor %}",
+    "{{ ('abcdefghij' * 400000) | list | sort | length }}", "{{ ('ab' * 2000000) | list | unique | list | length }}",
+    "{{ ('a b ' * 1000000).split() | sort | length }}", "{{ ('ab' * 2000000) | list | max }}",
+    "{{ ('x' * 4000000) | list | join | length }}", "{{ ''.join(('x' * 4000000) | list) | length }}",
+    "{% macro k(x) %}{% endmacro %}{{ sorted(('ab' * 2000000) | list, key=k) | length }}",
+    "{% macro k(x) %}{% endmacro %}{{ (('ab' * 2000000) | list | max(attribute='real')) }}{{ max(range(100000), key=k) }}",
+    "{{ ('ab' * 2000000) | list | groupby('real') | length }}", "{{ ('ab' * 2000000) | list | sum(start='') }}",
 ]
 
 HUGE_NUMBERS = [

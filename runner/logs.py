@@ -12,6 +12,7 @@ from typing import IO
 from . import paths
 from .codec import to_json
 from .engine.events import Listener
+from .states import StepState
 
 FLUSH_SECONDS = 0.5
 MAX_VALUE_CHARS = 4000
@@ -69,11 +70,11 @@ class RunLog(Listener):
         if kind == "node_finished":
             if ev.replayed:
                 return None
-            if ev.state == "failed":
+            if ev.state == StepState.FAILED:
                 err = ev.error or {}
                 return (f"{_clock(ev.started + ev.duration)} ERROR   [{ev.node}] {ev.type} failed (attempt {ev.attempt}): "
                         f"{err.get('message')}" + (f" -- fix: {err['fix']}" if err.get("fix") else ""))
-            if self._level <= 10 or ev.state != "succeeded":
+            if self._level <= 10 or ev.state != StepState.SUCCEEDED:
                 return f"{_clock(ev.started + ev.duration)} DEBUG   [{ev.node}] {ev.type} {ev.state} in {ev.duration * 1000:.1f} ms"
             return None
         if kind == "run_started":

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-FINAL_STATES = ("succeeded", "failed", "cancelled")  # a run in one of these has ended for good
+from ..states import FINAL_STATES, RunState, StepState  # noqa: F401  (FINAL_STATES re-exported)
 
 
 @dataclass(slots=True)
@@ -63,7 +63,7 @@ class NodeFinished(Event):
     type: str = ""
     flow: str = "main"
     attempt: int = 1
-    state: str = "succeeded"
+    state: str = StepState.SUCCEEDED
     port: str | None = "out"
     outputs: dict | None = None
     writes: dict | None = None
@@ -140,7 +140,7 @@ class Resumed(Event):
 @dataclass(slots=True)
 class RunFinished(Event):
     kind: ClassVar[str] = "run_finished"
-    state: str = "succeeded"
+    state: str = RunState.SUCCEEDED
     outputs: dict | None = None
     error: dict | None = None
     attention: dict | None = None

@@ -20,6 +20,7 @@ from ..botfile.model import VarDecl
 from ..errors import InputError, did_you_mean
 from ..sdk.params import MISSING
 from ..sdk.types import TYPES, TypeMismatch, parse_text
+from ..states import RunState
 
 
 @dataclass
@@ -60,7 +61,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return self.state == "succeeded"
+        return self.state == RunState.SUCCEEDED
 
 
 def bind_inputs(decls: dict[str, VarDecl], given: dict | None, *, from_text: bool = False,

@@ -15,7 +15,8 @@ right even for runs the service did not start.
 
 from __future__ import annotations
 
-import time
+
+from ..states import RunState
 
 STEP_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
@@ -79,9 +80,10 @@ class _WaitingCollector:
         try:
             store = self.runner.store()
             try:
-                attention = store.conn.execute("SELECT COUNT(*) FROM runs WHERE state='needs_attention'").fetchone()[0]
-                signal = store.conn.execute("SELECT COUNT(*) FROM runs WHERE state='suspended' AND signal IS NOT NULL"
-                                            ).fetchone()[0]
+                attention = store.conn.execute("SELECT COUNT(*) FROM runs WHERE state=?",
+                                               (RunState.NEEDS_ATTENTION,)).fetchone()[0]
+                signal = store.conn.execute("SELECT COUNT(*) FROM runs WHERE state=? AND signal IS NOT NULL",
+                                            (RunState.SUSPENDED,)).fetchone()[0]
             finally:
                 store.close()
         except Exception:  # a scrape must not fail because the store is busy

@@ -16,7 +16,10 @@ from __future__ import annotations
 import signal
 import sys
 
-EXIT = {"succeeded": 0, "failed": 1, "suspended": 3, "needs_attention": 3, "cancelled": 130}
+from ..states import RunState
+
+EXIT = {RunState.SUCCEEDED: 0, RunState.FAILED: 1, RunState.SUSPENDED: 3, RunState.NEEDS_ATTENTION: 3,
+        RunState.CANCELLED: 130}
 
 
 def main() -> int:

@@ -8,6 +8,7 @@ loops, macros and blocks go through checks too; :func:`_guard_filter` wraps ever
 
 from __future__ import annotations
 
+import codecs
 import collections
 import datetime as _dt
 import decimal
@@ -118,7 +119,8 @@ _PLAIN = frozenset([*_MUTATORS, type({}.keys()), type({}.values()), type({}.item
 
 _IMMUTABLE = (str, bytes, int, float, complex, decimal.Decimal, _dt.date, _dt.time, _dt.timedelta,
               tuple, frozenset, range, pathlib.PurePath)
-_PURE_PATH = frozenset(n for n in dir(pathlib.PurePath) if not n.startswith("_"))
+_PURE_PATH = frozenset(["as_posix", "as_uri", "is_absolute", "is_relative_to", "is_reserved", "joinpath",
+                        "relative_to", "with_name", "with_stem", "with_suffix"])  # not match(): a regex
 _DESCRIPTORS = (types.MethodDescriptorType, types.WrapperDescriptorType)
 
 
@@ -163,6 +165,9 @@ def _check_power(left: Any, right: Any) -> None:
         raise L.digits_refused()
 
 
+_SLOW_CODECS = frozenset(["idna", "punycode"])
+
+
 def _check_text_method(s: Any, name: str, args: tuple, kwargs: dict) -> None:
     """Methods of str and bytes whose result can be far larger than the text."""
     if name in ("center", "ljust", "rjust", "zfill") and args:
@@ -172,6 +177,11 @@ def _check_text_method(s: Any, name: str, args: tuple, kwargs: dict) -> None:
         L.predict(len(s) + s.count("\t" if isinstance(s, str) else b"\t") * max(tab, 0))
     elif name == "replace" and len(args) >= 2:
         L.check_replace(s, *args[:3], **kwargs)
+    elif name in ("encode", "decode"):
+        codec = args[0] if args else kwargs.get("encoding", "utf-8")
+        if isinstance(codec, str) and codecs.lookup(codec).name in _SLOW_CODECS:
+            raise Refused(f"the {codec!r} codec is written in Python and can take hours on a long text; "
+                          f"it is not available in expressions")
     elif name == "translate" and args and isinstance(args[0], Mapping):
         longest = max((len(v) for v in args[0].values() if isinstance(v, (str, bytes))), default=1)
         L.predict(len(s) * max(longest, 1))
@@ -223,19 +233,21 @@ def _filter_checks() -> dict:
             "pprint": lambda value, *_, **__: L.predict(2 * text_size(value))}
 
 
-# Filters that walk every item in Python (a key function, a loop): each item is a step.
+# Filters that walk every item in Python (a key function, a loop): each item is a step; and
+# filters that walk a text in Python: each ten characters are a step.
 _PER_ITEM = frozenset(["sort", "unique", "min", "max", "groupby", "dictsort", "sum", "batch", "slice"])
+_PER_TEN_CHARACTERS = frozenset(["wordwrap", "urlize", "wordcount", "urlencode", "truncate", "title"])
 
 
-def _guard_filter(fn, check, per_item: bool):
+def _guard_filter(fn, check, per: int):
     skip = 1 if getattr(fn, "jinja_pass_arg", None) is not None else 0  # environment or context first
 
     @functools.wraps(fn)
     def guarded(*args, **kwargs):
         b = budget()
         b.tick()
-        if per_item and len(args) > skip and hasattr(args[skip], "__len__"):
-            b.charge(len(args[skip]))
+        if per and len(args) > skip and hasattr(args[skip], "__len__"):
+            b.charge(len(args[skip]) // per)
         if check is not None and len(args) > skip:
             value = check(*args[skip:], **kwargs)
             if value is not None:
@@ -511,5 +523,6 @@ def make_environment() -> Sandbox:
     env.filters["sum"] = _sum
     checks = _filter_checks()
     for name, fn in list(env.filters.items()):
-        env.filters[name] = _guard_filter(fn, checks.get(name), name in _PER_ITEM)
+        per = 1 if name in _PER_ITEM else 10 if name in _PER_TEN_CHARACTERS else 0
+        env.filters[name] = _guard_filter(fn, checks.get(name), per)
     return env

@@ -133,6 +133,10 @@ CPU = [
     "{% macro k(x) %}{% endmacro %}{{ sorted(('ab' * 2000000) | list, key=k) | length }}",
     "{% macro k(x) %}{% endmacro %}{{ (('ab' * 2000000) | list | max(attribute='real')) }}{{ max(range(100000), key=k) }}",
     "{{ ('ab' * 2000000) | list | groupby('real') | length }}", "{{ ('ab' * 2000000) | list | sum(start='') }}",
+    "{{ ('a ' * 2000000) | wordwrap(3) | length }}", "{{ ('x.io ' * 800000) | urlize | length }}",
+    "{{ ('\u00e9' * 4000000) | urlencode | length }}", "{{ ('{0}' * 1000000).format(1) | length }}",
+    "{{ ('\u00e9' * 100000).encode('punycode') }}", "{{ ('a.' * 2000000).encode('idna') }}",
+    "{{ folder.match('*a' * 40) }}",
 ]
 
 HUGE_NUMBERS = [

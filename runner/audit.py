@@ -328,14 +328,17 @@ class AuditListener:
 
     critical = True
 
-    def __init__(self, trail: AuditTrail, *, bot_hash: str, bot_path: str | None = None, trigger: str | None = None):
+    def __init__(self, trail: AuditTrail, *, bot_hash: str, bot_path: str | None = None, trigger: str | None = None,
+                 resumed: bool = False):
+        """``resumed``: the run is a resume (also of a run that had not done a step yet)."""
         self.trail, self.bot_hash, self.bot_path, self.trigger = trail, bot_hash, bot_path, trigger
+        self.resumed = resumed
         self._bot: str | None = None
 
     def handle(self, event: Any) -> None:
         if event.kind == "run_started":
-            self.trail.record("run_resumed" if event.resumed else "run_started", run=event.run_id, bot=event.bot,
-                              bot_path=self.bot_path, bot_hash=self.bot_hash, trigger=self.trigger)
+            self.trail.record("run_resumed" if event.resumed or self.resumed else "run_started", run=event.run_id,
+                              bot=event.bot, bot_path=self.bot_path, bot_hash=self.bot_hash, trigger=self.trigger)
             self._bot = event.bot
         elif event.kind == "run_finished":
             self.trail.record("run_finished", run=event.run_id, bot=self._bot,

@@ -220,13 +220,14 @@ class Runner:
 
     def _execute(self, store: RunStore, lock, bot: LoadedBot, run_id: str, values: dict, listeners, debugger,
                  *, base_dir: Path, replay=None, resume=None, on_engine=None, start_at=None) -> RunResult:
-        from .audit import AuditListener, AuditTrail
+        from .audit import AuditError, AuditListener, AuditTrail
         from .engine.engine import Engine
         from .logs import RunLog
 
         journal = store.journal(run_id)
         log = RunLog(run_id, self.settings["logs.level"], self.home)
-        audit = AuditListener(AuditTrail(self.home), bot_hash=bot.digest, bot_path=bot.doc.source)  # critical
+        audit = AuditListener(AuditTrail(self.home), bot_hash=bot.digest, bot_path=bot.doc.source,  # critical
+                              resumed=replay is not None)
         all_listeners = [journal, audit, log, *listeners]
         try:
             engine = Engine(bot.doc, self.registry, run_id=run_id, listeners=all_listeners, debugger=debugger,
@@ -248,6 +249,9 @@ class Runner:
                 told = paths.storage_error(cause, self.home, then=f"`botloom resume {run_id}`")
                 if told is not None:
                     raise told from None
+            if isinstance(exc, ListenerFailed) and isinstance(cause, AuditError):  # it says what to do itself
+                raise AuditError(f"run {run_id} stopped: {cause.message}", fix=f"{cause.fix}; then "
+                                 f"`botloom resume {run_id}`") from None
             if isinstance(exc, ListenerFailed) or isinstance(cause, sqlite3.Error):
                 what = (f"the run store {store.path} could not be written" if isinstance(cause, sqlite3.Error)
                         else f"its {type(exc.listener).__name__} listener failed")

@@ -213,3 +213,17 @@ def test_review_decisions_are_recorded_with_who_decided(botloom_home):
     assert [(r["model"], r["review"], r["label"], r["by"]) for r in found] == [
         ("m", item, "invoice", "alice, at the review screen")]
     assert "ACME" not in (botloom_home / "audit" / "trail.jsonl").read_text()  # the reviewed text stays out
+
+
+def test_a_run_stops_when_its_start_cannot_be_recorded_and_resumes_once_it_can(cli, tmp_path):
+    bot = write_bot(tmp_path, "plain", {"start": {"type": "core.start"}}, [])
+    folder = cli.home / "audit"
+    folder.mkdir(parents=True)
+    (folder / "trail.jsonl").write_text('{"seq": 1, "hash": \n')  # a damaged last record
+    proc = cli("run", bot)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "the last record of the audit trail" in proc.stderr and "botloom audit verify" in proc.stderr
+    run_id = proc.stderr.split("run ")[1].split()[0]
+    (folder / "trail.jsonl").rename(folder / "damaged.jsonl")  # kept as evidence; a new trail starts
+    assert cli("resume", run_id).returncode == 0
+    assert [r["kind"] for r in AuditTrail(cli.home).records()] == ["run_resumed", "run_finished"]

@@ -3,7 +3,8 @@
 What is recorded (``kind``, then the fields; every record also has ``seq``, ``time`` (UTC),
 ``user``, ``host`` and ``pid``):
 
-    run_started / run_resumed   run, bot, bot_path, bot_hash (SHA-256 of the bot file's text), trigger
+    run_started / run_resumed   run, bot, bot_path, bot_hash (SHA-256 of the bot file's text), and
+                                trigger when the listener is given it
     run_finished                run, bot, bot_hash, state, steps
     secret_read                 name, bot, run (the first read of each secret in a run; never the value)
     secret_set / secret_deleted name, backend

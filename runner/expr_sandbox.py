@@ -239,7 +239,11 @@ _PER_ITEM = frozenset(["sort", "unique", "min", "max", "groupby", "dictsort", "s
 _PER_TEN_CHARACTERS = frozenset(["wordwrap", "urlize", "wordcount", "urlencode", "truncate", "title"])
 
 
-def _guard_filter(fn, check, per: int):
+# Filters that hand back one of the items they were given: nothing is built, nothing to count.
+_PICKS = frozenset(["first", "last", "random", "attr", "default", "d", "min", "max"])
+
+
+def _guard_filter(fn, check, per: int, picks: bool):
     skip = 1 if getattr(fn, "jinja_pass_arg", None) is not None else 0  # environment or context first
 
     @functools.wraps(fn)
@@ -255,6 +259,8 @@ def _guard_filter(fn, check, per: int):
         result = fn(*args, **kwargs)
         if isinstance(result, types.GeneratorType):  # map, select, batch...: each item a step
             return Lazy(result)
+        if picks:
+            return checked(result, b) if type(result) is int else result
         return checked(result, b)
 
     return guarded
@@ -473,7 +479,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
             if b.depth > MAX_DEPTH:
                 raise Refused(f"calls nest over {MAX_DEPTH} deep (a macro or loop calling itself?), "
                               f"the limit MAX_DEPTH")
-            return checked(super().call(__context, __obj, *args, **kwargs), b)
+            result = super().call(__context, __obj, *args, **kwargs)
+            if method is not None and method[1] == "get" and type(result) is not int:
+                return result  # an item of a dict, not a value built
+            return checked(result, b)
         finally:
             b.depth -= 1
 
@@ -524,5 +533,5 @@ def make_environment() -> Sandbox:
     checks = _filter_checks()
     for name, fn in list(env.filters.items()):
         per = 1 if name in _PER_ITEM else 10 if name in _PER_TEN_CHARACTERS else 0
-        env.filters[name] = _guard_filter(fn, checks.get(name), per)
+        env.filters[name] = _guard_filter(fn, checks.get(name), per, name in _PICKS)
     return env

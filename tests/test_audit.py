@@ -47,50 +47,43 @@ def test_an_untouched_trail_verifies(trail):
     assert (verdict.records, verdict.covered) == (30, 30) and verdict.digests == 30 // DIGEST_EVERY + 1
 
 
-def test_an_altered_record_is_named(trail):
-    text = lines(trail)
+def alter(text: list[str]) -> None:
     text[6] = text[6].replace('"number":7', '"number":70')
-    rewrite(trail, text)
-    verdict = trail.verify()
-    assert not verdict.ok and (verdict.line, verdict.seq) == (7, 7)
-    assert "record 7 was altered" in verdict.problem
 
 
-def test_a_deleted_record_is_named(trail):
-    text = lines(trail)
+def delete(text: list[str]) -> None:
     del text[11]
-    rewrite(trail, text)
-    verdict = trail.verify()
-    assert not verdict.ok and (verdict.line, verdict.seq) == (12, 12)
-    assert "record 12 is missing (deleted)" in verdict.problem
 
 
-def test_an_inserted_record_is_named(trail):
-    text = lines(trail)
+def insert(text: list[str]) -> None:
     before = json.loads(text[4])  # a forged record 6 with a good hash, chained to record 5
     forged = {**before, "seq": 6, "number": 999, "kind": "secret_read", "prev": before["hash"]}
     forged["hash"] = record_hash(forged)
     text.insert(5, canonical(forged).decode())
-    rewrite(trail, text)
-    verdict = trail.verify()
-    assert not verdict.ok and (verdict.line, verdict.seq) == (6, 6)
-    assert "not the record the digest signed" in verdict.problem
 
 
-def test_reordered_records_are_named(trail):
-    text = lines(trail)
+def reorder(text: list[str]) -> None:
     text[8], text[9] = text[9], text[8]
+
+
+def cut(text: list[str]) -> None:
+    del text[24:]
+
+
+@pytest.mark.parametrize("tamper, line, seq, problem", [
+    (alter, 7, 7, "record 7 was altered: its content does not match its hash"),
+    (delete, 12, 12, "record 12 is missing (deleted)"),
+    (insert, 6, 6, "record 6 is not the record the digest signed"),
+    (reorder, 9, 9, "records were reordered: record 10 comes before record 9"),
+    (cut, 25, 25, "records 25 to 30 were cut from its end"),
+], ids=["altered", "deleted", "inserted", "reordered", "tail cut"])
+def test_tampering_is_detected_and_the_first_bad_record_named(trail, tamper, line, seq, problem):
+    text = lines(trail)
+    tamper(text)
     rewrite(trail, text)
     verdict = trail.verify()
-    assert not verdict.ok and (verdict.line, verdict.seq) == (9, 9)
-    assert "records were reordered: record 10 comes before record 9" in verdict.problem
-
-
-def test_a_cut_tail_is_detected_by_the_digests(trail):
-    rewrite(trail, lines(trail)[:24])
-    verdict = trail.verify()
-    assert not verdict.ok and verdict.seq == 25
-    assert "records 25 to 30 were cut from its end" in verdict.problem
+    assert not verdict.ok and (verdict.line, verdict.seq) == (line, seq)
+    assert problem in verdict.problem
 
 
 def test_a_rebuilt_chain_is_caught_by_the_signed_digests(trail):

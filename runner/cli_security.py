@@ -3,7 +3,8 @@
 ``botloom secret set NAME`` asks for the value without echo (or reads one line of standard
 input when it is not a terminal, for scripts); ``list`` prints names only; ``delete NAME``;
 ``check`` says which backend is in use, whether it is secure and whether it can be read now
-(exit 2 when not); ``check NAME`` says whether that secret is set. A value never appears on
+(exit 2 when not); ``check NAME`` says whether that secret is set; ``rekey`` re-encrypts the
+encrypted file with a new key (read like a value). A value never appears on
 the command line, in the output or in the audit trail.
 
 ``botloom audit verify`` checks the whole trail and its signed digests, and names the first
@@ -25,7 +26,7 @@ from .errors import InputError
 
 def add_parsers(sub) -> None:
     se = sub.add_parser("secret", help="store, list, delete or check secrets (values never shown)")
-    se.add_argument("action", choices=["set", "list", "delete", "check"])
+    se.add_argument("action", choices=["set", "list", "delete", "check", "rekey"])
     se.add_argument("name", nargs="?", help="the secret's name (for set, delete; optional for check)")
     se.add_argument("--json", action="store_true", help="print the result as JSON (list, check)")
     se.set_defaults(func=cmd_secret)
@@ -52,11 +53,15 @@ def cmd_secret(args) -> int:
         raise InputError(f"`botloom secret {args.action}` needs the secret's name",
                          fix=f"botloom secret {args.action} NAME")
     if args.action == "set":
-        store.set(args.name, _read_value(args.name))
+        store.set(args.name, _read_value(f"the value of secret '{args.name}'"))
         print(f"secret '{args.name}' stored in {store.backend().describe()}", file=sys.stderr)
     elif args.action == "delete":
         store.delete(args.name)
         print(f"secret '{args.name}' deleted", file=sys.stderr)
+    elif args.action == "rekey":
+        names = store.rekey(_read_value("the new key of the encrypted file"))
+        print(f"re-encrypted {len(names)} secrets with the new key: give the service the new key now "
+              "(the old one opens nothing any more)", file=sys.stderr)
     elif args.action == "list":
         names = store.names()
         if args.json:
@@ -77,15 +82,16 @@ def cmd_secret(args) -> int:
     return EXIT_OK
 
 
-def _read_value(name: str) -> str:
+def _read_value(what: str) -> str:
+    """A value from the terminal without echo, or one line of standard input."""
     if sys.stdin.isatty():
         import getpass
 
-        value = getpass.getpass(f"value of secret '{name}' (not shown): ")
+        value = getpass.getpass(f"{what} (not shown): ")
     else:
         value = sys.stdin.readline().rstrip("\r\n")
     if not value:
-        raise InputError(f"the value of secret '{name}' is empty", fix="type a value, or pipe it on standard input")
+        raise InputError(f"{what} is empty", fix="type a value, or pipe it on standard input")
     return value
 
 

@@ -141,7 +141,7 @@ def choose(setting: str, plaintext: str, home: Path) -> Backend:
 
 def _encrypted_file(home: Path) -> Backend:
     try:
-        from keyrings.cryptfile.cryptfile import CryptFileKeyring
+        import keyrings.cryptfile.cryptfile  # noqa: F401 - present, or say how to install it
     except ImportError:
         raise BackendError("the encrypted-file backend needs the package keyrings.cryptfile",
                            fix="pip install keyrings.cryptfile") from None
@@ -151,7 +151,13 @@ def _encrypted_file(home: Path) -> Backend:
         raise BackendError(f"the encrypted secrets file {path} needs its key, and none was supplied",
                            fix=f"set the environment variable {KEY_VARIABLE}, or give the service the systemd "
                                f"credential '{KEY_CREDENTIAL}' (LoadCredentialEncrypted={KEY_CREDENTIAL}:...)")
-    key, where = source
+    return open_encrypted_file(path, *source)
+
+
+def open_encrypted_file(path: Path, key: str, where: str) -> Backend:
+    """The encrypted file at ``path`` opened (or made) with ``key``, which came from ``where``."""
+    from keyrings.cryptfile.cryptfile import CryptFileKeyring
+
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     kr = CryptFileKeyring()

@@ -105,6 +105,32 @@ class SecretStore:
         self._index(name, False)
         self._audit("secret_deleted", name=name, backend=backend.name)
 
+    def rekey(self, new_key: str) -> list[str]:
+        """Re-encrypt the encrypted secrets file with ``new_key`` (the current key must open it);
+        the old key opens nothing afterwards. Returns the names carried over."""
+        from .secret_backends import open_encrypted_file
+
+        backend = self._writable("re-encrypt")
+        if backend.name != "encrypted-file":
+            raise SecretError(f"only the encrypted-file backend has a key to change; this one is {backend.describe()}",
+                              fix="to rotate a secret's value, `botloom secret set NAME` again")
+        if not new_key.strip():
+            raise SecretError("the new key is empty", fix="give the new key on standard input")
+        names = self.names()
+        values = {n: self._call(backend, "read", lambda kr, n=n: kr.get_password(self.service, n), n, SecretError)
+                  for n in names}
+        path = Path(backend.keyring.file_path)
+        staged = path.with_name(path.name + ".new")
+        staged.unlink(missing_ok=True)
+        fresh = open_encrypted_file(staged, new_key, "the new key")
+        for name, value in values.items():
+            if value is not None:
+                fresh.keyring.set_password(self.service, name, value)
+        os.replace(staged, path)
+        self._backend = None  # the next use opens the file with the key it is given then
+        self._audit("secret_key_rotated", backend=backend.name, names=len(values))
+        return names
+
     def names(self) -> list[str]:
         """The names stored in the backend (never the values), and those set by environment variables."""
         backend = self.backend()

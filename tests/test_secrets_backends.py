@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from bots import write_bot
+from botloom.runner.audit import AuditTrail
 
 TESTS = Path(__file__).resolve().parent
 VALUE = "pa$$ w0rd/+=&\"x"
@@ -208,8 +209,6 @@ def test_doctor_reports_the_backend_and_the_audit_trail(cli, tmp_path):
     assert "gnome-keyring" in found[("secrets", "backend")]["fix"]
     assert found[("audit", "trail")]["ok"] is True
     cli.env.update(PYTHON_KEYRING_BACKEND="botloom_test_keyring.PlaintextKeyring", BOTLOOM_TEST_KEYRING=str(tmp_path))
-    from botloom.runner.audit import AuditTrail
-
     trail = AuditTrail(cli.home)
     for i in range(3):
         trail.record("test_event", number=i)
@@ -217,3 +216,21 @@ def test_doctor_reports_the_backend_and_the_audit_trail(cli, tmp_path):
     found = lines()
     assert found[("secrets", "backend")]["ok"] is False and "plain text" in found[("secrets", "backend")]["detail"]
     assert found[("audit", "trail")]["ok"] is False and "record 2 was altered" in found[("audit", "trail")]["detail"]
+
+
+def test_rotating_the_encrypted_files_key(cli, tmp_path):
+    no_keyring_env(cli)
+    cli.env["BOTLOOM_KEYRING_KEY"] = "old key"
+    for name, value in (("crm_password", VALUE), ("api_token", "tok-2")):
+        assert cli("secret", "set", name, input=value + "\n").returncode == 0
+    proc = cli("secret", "rekey", input="new key\n")
+    assert proc.returncode == 0 and "re-encrypted 2 secrets" in proc.stderr
+    old = cli("secret", "list")
+    assert old.returncode == 2 and "does not open" in old.stderr  # the old key opens nothing any more
+    cli.env["BOTLOOM_KEYRING_KEY"] = "new key"
+    assert cli("secret", "list").stdout.split() == ["api_token", "crm_password"]
+    run = cli("run", reveal_bot(tmp_path, "crm_password"), "--json")
+    assert json.loads(run.stdout)["outputs"] == {"n": len(VALUE)}
+    assert not list((cli.home / "secrets").glob("*.new"))
+    kinds = [r["kind"] for r in AuditTrail(cli.home).records()]
+    assert kinds.count("secret_key_rotated") == 1

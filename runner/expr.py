@@ -60,17 +60,20 @@ def has_expression(value: Any) -> bool:
 class Expression:
     """A compiled parameter value; call with a namespace dict to evaluate it.
 
-    One call is one evaluation with one budget; the parts of a list or dict value share it.
+    One call is one evaluation with one budget; the parts of a list or dict value share it. An
+    expression whose code calls no check at all (``count + 1``, ``total > 100``) has nothing to
+    spend a budget on and skips making one: the hot path of counters and conditions.
     """
 
-    __slots__ = ("source", "_fn")
+    __slots__ = ("source", "_fn", "_budgeted")
 
-    def __init__(self, source: str, fn: Callable[[dict], Any]):
+    def __init__(self, source: str, fn: Callable[[dict], Any], budgeted: bool = True):
         self.source = source
         self._fn = fn
+        self._budgeted = budgeted
 
     def __call__(self, namespace: dict) -> Any:
-        token = _BUDGET.set(Budget()) if _BUDGET.get() is None else None  # start(), inlined: the hot path
+        token = _BUDGET.set(Budget()) if self._budgeted and _BUDGET.get() is None else None  # start(), inlined
         try:
             return self._fn(namespace)
         except ExpressionError:
@@ -186,12 +189,29 @@ def _compiled(make, text: str, source: str, fix: str):
 
 def _compile_expression(body: str, source: str) -> Expression:
     fn = _compiled(_jinja_expression, body.strip(), source, "check brackets, quotes and operators")
-    return Expression(source, lambda ns: _native(fn(**ns)))
+    return Expression(source, lambda ns: _native(fn(**ns)), _checks_anything(fn._template.root_render_func))
 
 
 def _compile_template(text: str) -> Expression:
     template = _compiled(_jinja_template, text, text, "check that every {{ has a matching }}")
-    return Expression(text, template.render)  # its output is counted as it is written
+    return Expression(text, template.render,  # its output is counted as it is written
+                      _checks_anything(template.root_render_func))
+
+
+_HOOKS = frozenset(["call", "call_binop", "finalize", "filters"])  # names in Jinja's generated code
+
+
+@functools.lru_cache(maxsize=4096)
+def _checks_anything(fn) -> bool:
+    """Does the code Jinja made for ``fn`` call a check (an operator, a call, a filter, an
+    output, a rewritten loop or literal), in itself or in a function it defines?"""
+    codes = [fn.__code__]
+    while codes:
+        code = codes.pop()
+        if any(n in _HOOKS or n.startswith("botloom_") for n in code.co_names):
+            return True
+        codes.extend(c for c in code.co_consts if hasattr(c, "co_names"))
+    return False
 
 
 def _native(value: Any) -> Any:

@@ -6,23 +6,27 @@ immutable sandbox is the base; this is what it leaves open, and how it is closed
 Change. The sandbox refuses ``items.append`` but not ``dict.update(items, ...)``, and lets any
 method of any object run (``path.unlink()``). Every call is checked (``expr_sandbox``): a
 mutating method is refused however it was reached (bound or unbound), and so is a method of
-anything but a plain value (texts, numbers, dates, lists, dicts, pure paths); reading a missing
-key of a defaultdict, which would add it, reads as undefined. ``dict``,
-``namespace``, ``cycler`` and ``joiner`` are functions, not classes (a class hands out its
-unbound methods), and the objects the last three make can only be changed by the evaluation
-that made them: one kept in a variable is read-only from then on.
+anything but a plain value (texts, numbers, dates, lists, dicts, pure paths). Reading a missing
+key of a defaultdict, which would add it, reads as undefined. ``dict``, ``namespace``,
+``cycler`` and ``joiner`` are functions, not classes (a class hands out its unbound methods),
+and the objects the last three make can only be changed by the evaluation that made them: one
+kept in a variable is read-only from then on.
 
 Exhaustion. Each evaluation has a :class:`Budget`, kept in a context variable (threads do not
-share one). Every operator, call, filter and loop pass ticks it (``MAX_STEPS``, ``MAX_SECONDS``).
-Each value built is measured (``MAX_SIZE`` each, ``MAX_BUILT`` all together, ``MAX_DIGITS``
-for integers), and the operations that can build far more than they are given (repetition,
-powers, ``%`` and ``format`` with widths, ``replace``, ``join``, padding, ``indent``,
-``wordwrap``, ``tojson``, ``lipsum``, ``sum`` of lists, text of a list sharing one long text
-many times) are measured *before* they run, by :func:`text_size` and the ``check_*`` functions.
+share one). Every operator, call, filter, loop pass and macro run ticks it (``MAX_STEPS``,
+``MAX_SECONDS``); work done out of sight, by C code or a key function, is charged by size
+(:meth:`Budget.charge`). Each value built is measured (``MAX_SIZE`` each, ``MAX_BUILT`` all
+together, ``MAX_DIGITS`` for integers), and the operations that can build far more than they
+are given (repetition, powers, ``%`` and ``format`` with widths, ``replace``, ``join``,
+padding, ``indent``, ``wordwrap``, ``tojson``, ``lipsum``, ``sum`` of lists, the text of a
+list sharing one long text many times) are measured *before* they run, by :func:`text_size`
+and the ``check_*`` functions.
 
 What no budget can interrupt: one step of C code runs to its end (sorting a list of a few
-million items takes a second or so), and comparing two values that share parts in a deep
-lattice (built by repeated ``[x, x]``) can take exponential time.
+million items takes a second or so). Values made of shared parts are measured whole where
+they are written (literals, ``dict()``) and where they outlive a loop pass (``{% set ns.x %}``),
+so a lattice that doubles at each pass (whose comparison would take exponential time) is
+refused within about twenty passes.
 """
 
 from __future__ import annotations

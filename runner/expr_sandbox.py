@@ -47,7 +47,11 @@ def _owned(obj):
 
 class OwnedNamespace(Namespace):
     def __setitem__(self, name: str, value: Any) -> None:
+        """``{% set ns.x = ... %}``: the one way a value outlives a loop pass, so the one place a
+        value made of shared parts (``dict(a=x, b=x)``, over and over) is measured whole."""
         _owner_check(self, "namespace()")
+        if isinstance(value, (list, tuple, dict, set, frozenset)):
+            L.predict(text_size(value), "a value")
         super().__setitem__(name, value)
 
 
@@ -82,7 +86,9 @@ def joiner(sep: str = ", "):
 
 
 def _dict(*args, **kwargs) -> dict:
-    return dict(*args, **kwargs)
+    value = dict(*args, **kwargs)
+    L.predict(text_size(value), "a dict")  # like a literal: dict(a=text, b=text) is two texts
+    return value
 
 
 def _text(value: Any = "") -> str:

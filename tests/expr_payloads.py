@@ -137,6 +137,10 @@ CPU = [
     "{{ ('\u00e9' * 4000000) | urlencode | length }}", "{{ ('{0}' * 1000000).format(1) | length }}",
     "{{ ('\u00e9' * 100000).encode('punycode') }}", "{{ ('a.' * 2000000).encode('idna') }}",
     "{{ folder.match('*a' * 40) }}",
+    NS + "{% set ns.a = 1 %}{% set ns.b = 1 %}{% for i in range(64) %}{% set ns.a = dict(k=ns.a, j=ns.a) %}"
+    "{% set ns.b = dict(k=ns.b, j=ns.b) %}{% endfor %}{{ ns.a == ns.b }}",
+    NS + "{% set ns.a = 1 %}{% set ns.b = 1 %}{% for i in range(64) %}{% set ns.a = (zip([ns.a], [ns.a]) | list)[0] %}"
+    "{% set ns.b = (zip([ns.b], [ns.b]) | list)[0] %}{% endfor %}{{ ns.a == ns.b }}",
 ]
 
 HUGE_NUMBERS = [

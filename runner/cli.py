@@ -186,6 +186,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         from .cli_server import register as register_service
 
         register_service(sub)
+    if command in (None, "tasks"):  # human review tasks: only parsed when asked for
+        from .cli_tasks import register as register_tasks
+
+        register_tasks(sub)
     _add_plugin_commands(sub, command)
     return p
 
@@ -299,7 +303,10 @@ def _print_outcome(result) -> None:
     elif result.state == "suspended":
         w = result.wake or {}
         print(f"run {result.run_id} is suspended: {w.get('reason')}", file=err)
-        if w.get("signal"):
+        if (w.get("state") or {}).get("task"):  # a review task: answered through its form
+            print("  review it in the designer's inbox, or: botloom tasks list, then botloom tasks complete TASK "
+                  "OUTCOME [--set FIELD=VALUE]", file=err)
+        elif w.get("signal"):
             print(f"  continue it with: botloom signal {result.run_id} {w['signal']} [--data NAME=VALUE]", file=err)
         if w.get("wake_at"):
             print(f"  it is due at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(w['wake_at']))}; "
@@ -459,15 +466,19 @@ def cmd_resume(args) -> int:
     data = _typed_pairs(args.data) or None
     action = "retry" if args.retry else "skip" if args.skip else None
     if args.due:
+        from .tasks import due_answers
+
         runner = Runner()
+        answers = due_answers(runner)  # review tasks expired at their deadline, or answered but not yet resumed
         store = runner.store()
         try:
-            due = store.due_runs()
+            due = list(dict.fromkeys([*answers, *store.due_runs()]))
         finally:
             store.close()
         code = EXIT_OK
         for run_id in due:
-            result = runner.resume_run(run_id, listeners=_listeners(args), by="timer")
+            data, by = answers.get(run_id, (None, "timer"))
+            result = runner.resume_run(run_id, data=data, listeners=_listeners(args), by=by)
             _print_outcome(result)
             code = max(code, STATE_EXIT.get(result.state, EXIT_FAILED) if result.state != "suspended" else 0)
         if not due:

@@ -84,7 +84,7 @@ def make_app(service) -> FastAPI:
 
     @app.exception_handler(BotloomError)
     async def botloom_error(request: Request, exc: BotloomError):
-        status = 404 if exc.message.startswith(("no run", "no schedule", "no webhook")) else 400
+        status = 404 if exc.message.startswith(("no run", "no schedule", "no webhook", "no task")) else 400
         return JSONResponse({"error": {"message": exc.message, "where": exc.where, "fix": exc.fix}}, status_code=status)
 
     auth = [Depends(authorised)]
@@ -201,6 +201,9 @@ def make_app(service) -> FastAPI:
         service.request_stop()
         return {"stopping": True}
 
+    from .api_tasks import add_task_routes  # /tasks: human review tasks
+
+    add_task_routes(app, service, auth)
     return app
 
 

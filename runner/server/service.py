@@ -215,15 +215,19 @@ class Service:
         return resumed
 
     def resume_due(self) -> None:
+        from ..tasks import due_answers
+
+        answers = due_answers(self.runner)  # review tasks expired at their deadline, or answered but not resumed
         store = self.runner.store()
         try:
-            due = store.due_runs()
+            due = list(dict.fromkeys([*answers, *store.due_runs()]))
         finally:
             store.close()
         for run_id in due:
             if not self.dispatcher.busy_with(run_id=run_id):
+                data, by = answers.get(run_id, (None, "timer"))
                 try:
-                    self.dispatcher.submit(RunRequest("resume", run_id=run_id, trigger="timer", by="timer"))
+                    self.dispatcher.submit(RunRequest("resume", run_id=run_id, trigger="timer", data=data, by=by))
                 except BotloomError:
                     pass
 

@@ -18,7 +18,7 @@ from .. import paths
 from ..engine.runs import StepRecord
 from ..errors import ResumeError, StoreError
 from ..states import FINAL_STATES, RESUMABLE
-from .db import connect, dumps, loads, transaction
+from .db import connect, dumps, loads, resolve_id, transaction
 from .journal import Journal
 from .payloads import PayloadReader, StoredStep
 from .lock import RunLock
@@ -98,18 +98,7 @@ class RunStore:
             if row is None:
                 raise StoreError("there are no runs yet", fix="start one with `botloom run BOT`")
             return row[0]
-        like = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")  # LIKE ignores case
-        rows = self.conn.execute("SELECT id FROM runs WHERE id = ? OR id LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\' "
-                                 "LIMIT 5", (ref, like + "%", "%" + like)).fetchall()
-        ids = [r[0] for r in rows]
-        if ref in ids:
-            return ref
-        if not ids:
-            raise StoreError(f"no run '{ref}'", fix="`botloom runs` lists the runs")
-        if len(ids) > 1:
-            raise StoreError(f"'{ref}' matches several runs ({', '.join(ids[:3])}, ...)",
-                             fix="give more of the id: its last characters are random, a few of them are enough")
-        return ids[0]
+        return resolve_id(self.conn, "runs", ref, "run", "botloom runs")
 
     def run_row(self, run_id: str) -> dict[str, Any]:
         cur = self.conn.execute("SELECT * FROM runs WHERE id=?", (run_id,))

@@ -139,6 +139,23 @@ def _create_schema(path, conn: sqlite3.Connection) -> None:
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
+def resolve_id(conn: sqlite3.Connection, table: str, ref: str, noun: str, listing: str) -> str:
+    """The id in ``table`` named by ``ref``: exact, or the one id starting or ending with it (LIKE
+    ignores case), as a run or a task is named on the command line. ``noun`` ("run") and
+    ``listing`` (the command that lists them) word the error."""
+    like = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    ids = [r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE id = ? OR id LIKE ? ESCAPE '\\' OR id LIKE ? "
+                                      f"ESCAPE '\\' LIMIT 5", (ref, like + "%", "%" + like))]
+    if ref in ids:
+        return ref
+    if not ids:
+        raise StoreError(f"no {noun} '{ref}'", fix=f"`{listing}` lists the {noun}s")
+    if len(ids) > 1:
+        raise StoreError(f"'{ref}' matches several {noun}s ({', '.join(ids[:3])}, ...)",
+                         fix="give more of the id: its last characters are random, a few of them are enough")
+    return ids[0]
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction. IMMEDIATE takes the write lock up front, so two processes writing

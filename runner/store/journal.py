@@ -28,6 +28,7 @@ from ..engine.events import Listener
 from ..states import FINAL_STATES, StepState
 from .db import dumps, transaction
 from .payloads import PayloadWriter
+from .tasks import UPSERT_SQL as _TASK_SQL, task_row
 
 _NODE_SQL = ("INSERT INTO node_runs (run_id, seq, attempt, node_id, node_type, flow, state, port, params, "
              "outputs, writes, error, wake, started_at, duration) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
@@ -47,6 +48,7 @@ class Journal(Listener):
         self.run_id = run_id
         self._rows: list[tuple] = []
         self._waits: list[tuple] = []
+        self._tasks: list[tuple] = []  # human tasks (review.task): written with their waits
         self._running: dict[int, int] = {}  # seq -> entry of its "running" row, for a step in flight
         self._payloads = PayloadWriter(conn, run_id)
         self._last_flush = time.monotonic()
@@ -66,10 +68,13 @@ class Journal(Listener):
                 conn.executemany(_NODE_SQL, self._rows)
             if self._waits:
                 conn.executemany(_WAIT_SQL, self._waits)
+            if self._tasks:
+                conn.executemany(_TASK_SQL, self._tasks)
             if sql is not None:
                 row_id = conn.execute(sql, args).lastrowid
         self._rows.clear()
         self._waits.clear()
+        self._tasks.clear()
         self._last_flush = time.monotonic()
         return row_id
 
@@ -99,6 +104,9 @@ class Journal(Listener):
             wait = ev.wake or {}
             self._waits.append((self.run_id, ev.seq, ev.node, wait.get("reason"), wait.get("signal"),
                                 wait.get("wake_at"), time.time()))
+            task = task_row(self.run_id, ev.seq, ev.node, wait)
+            if task is not None:
+                self._tasks.append(task)
         entry = self._running.pop(ev.seq, None) if self._running else None
         if entry is not None:  # the outcome of a side-effecting step completes its "running" row
             self._commit(_OUTCOME_SQL, (ev.state, ev.port, params, outputs, writes, error, wake, ev.started,

@@ -30,7 +30,7 @@ from botloom.runner.sdk import NodeError, Next, Output, Param, data_dir, node, n
 
 from .form import as_list, guess_type
 
-RULE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<|=|not in|in)\s*(.+?)\s*$")
+RULE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<|=|\s+not in\s+|\s+in\s+)\s*([^<>=!\s].*?)\s*$")
 MAX_MASTER_BYTES = 50_000_000
 
 
@@ -77,7 +77,7 @@ def _rule_reasons(rules, values: dict, where: str) -> list[str]:
             raise NodeError(f"cannot read the rule {str(rule)!r}", kind="bad_input", where=at,
                             fix="write FIELD OP VALUE, e.g. total > 5000, currency != EUR, vendor in [A, B]; or "
                                 "{\"when\": \"{{ expression }}\", \"reason\": \"...\"}")
-        name, op, right = match.groups()
+        name, op, right = match.group(1), match.group(2).strip(), match.group(3)
         if name not in values:
             raise NodeError(f"the rule {rule!r} names the field '{name}', which the item does not have",
                             kind="bad_input", where=at, fix=f"its fields: {', '.join(values) or '(none)'}")

@@ -76,10 +76,11 @@ def test_every_payload_is_refused_quickly_with_a_clear_error(results):
 
 def test_the_batch_runs_well_under_a_minute(results):
     found, elapsed = results
-    slowest = max(r["cpu"] for r in found)
-    print(f"{len(found)} payloads in {elapsed:.1f} s; slowest {slowest:.2f} s of CPU; "
-          f"largest peak {max(r['peak_mb'] for r in found):.0f} MB")
-    assert elapsed < 60
+    cpu = sum(r["cpu"] for r in found)
+    print(f"{len(found)} payloads in {cpu:.1f} s of CPU ({elapsed:.1f} s on the clock, with start-up); "
+          f"slowest {max(r['cpu'] for r in found):.2f} s of CPU; largest peak {max(r['peak_mb'] for r in found):.0f} MB")
+    assert cpu < 30
+    assert elapsed < BUSY * 60
 
 
 # ---------------------------------------------------------------- what still works

@@ -69,7 +69,8 @@ def effect(ctx, path, text):
 def made_value(kind: str, secret=None):
     return {"decimal": lambda: Decimal("12.50"), "set": lambda: {3, 1, 2}, "frozenset": lambda: frozenset("ba"),
             "path": lambda: PurePosixPath("reports/2024/q1.csv"), "secret": lambda: secret,
-            "table": lambda: [{"name": "Ann", "n": 1, "when": "2024-01-02"}, {"name": "Bo", "n": 2, "when": "2024-02-03"}],
+            "table": lambda: [{"name": "Ann", "n": 1, "when": "2024-01-02"},
+                              {"name": "Bo", "n": 2, "when": "2024-02-03"}],
             }[kind]()
 
 
@@ -265,7 +266,8 @@ class BotBuilder:
         m = self.main
         m.then(f"{p}_zero", "core.set_variable", {"name": f"c_{p}", "value": 0})
         loop = m.then(f"{p}_while", "core.while", {"condition": f"c_{p} < 3"})
-        m.add(f"{p}_inc", "core.set_variable", {"name": f"c_{p}", "value": f"{{{{ c_{p} + 1 }}}}"}, after=f"{loop}.body")
+        m.add(f"{p}_inc", "core.set_variable", {"name": f"c_{p}", "value": f"{{{{ c_{p} + 1 }}}}"},
+              after=f"{loop}.body")
         m.add(f"{p}_gate", "replay.gate", {"label": p}, after=f"{p}_inc.out")
         m.line(f"{p}_pass", f"{p} pass {{{{ c_{p} }}}}", after=f"{p}_gate.out")
         m.line(f"{p}_done", f"{p} iterations {{{{ nodes.{loop}.iterations }}}}")
@@ -425,7 +427,8 @@ class Chain:
         self.marker = root / "parked"
         self.python = sys.executable
         self.env = dict(os.environ, BOTLOOM_HOME=str(self.home), PYTHONUNBUFFERED="1",
-                        PYTHONPATH=os.pathsep.join([*map(str, pythonpath), *filter(None, [os.environ.get("PYTHONPATH")])]),
+                        PYTHONPATH=os.pathsep.join([*map(str, pythonpath),
+                                                    *filter(None, [os.environ.get("PYTHONPATH")])]),
                         **{f"BOTLOOM_SECRET_{SECRET_NAME.upper()}": SECRET_VALUE})
         self.env.pop("REPLAY_PARK_AT", None)
         self.kills = 0
@@ -509,7 +512,8 @@ class Chain:
             return {}
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
         try:
-            row = conn.execute("SELECT id, state, attention, wake FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
+            row = conn.execute("SELECT id, state, attention, wake FROM runs ORDER BY started_at DESC "
+                               "LIMIT 1").fetchone()
         except sqlite3.OperationalError:
             return {}
         finally:

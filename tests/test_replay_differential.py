@@ -223,7 +223,8 @@ def test_a_date_set_before_a_signal_is_still_a_date_after_it(tmp_path, pythonpat
 def _form_app():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("web_form_entry_app", ROOT / "bots" / "web-form-entry" / "form_app.py")
+    app_file = ROOT / "bots" / "web-form-entry" / "form_app.py"
+    spec = importlib.util.spec_from_file_location("web_form_entry_app", app_file)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.FormApp(port=0).start()

@@ -106,7 +106,12 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
         self.dock_log = self._dock("Run log", self.log, Qt.BottomDockWidgetArea)
         self.dock_vars = self._dock("Variables", self.variables, Qt.BottomDockWidgetArea)
         self.dock_history = self._dock("Run history", self.history, Qt.BottomDockWidgetArea)
-        for d in (self.dock_log, self.dock_vars, self.dock_history):
+        from .inbox import Inbox  # review tasks waiting for a person
+
+        self.inbox = Inbox()
+        self.dock_inbox = self._dock("Inbox", self.inbox, Qt.BottomDockWidgetArea)
+        self.dock_inbox.visibilityChanged.connect(lambda shown: shown and self.inbox.reload())
+        for d in (self.dock_log, self.dock_vars, self.dock_history, self.dock_inbox):
             self.tabifyDockWidget(self.dock_problems, d)
         self.dock_problems.raise_()
         self.resizeDocks([self.dock_palette, self.dock_inspector], [240, 340], Qt.Horizontal)

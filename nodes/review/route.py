@@ -14,7 +14,8 @@ person. Rules add reasons of their own:
   bot, with the run and step that saw each first, so a step run again is not its own duplicate.
 
 Leaves through ``review`` or ``straight`` with ``reasons`` (one line each), ``values`` (field ->
-value) and ``fields`` (the list ``review.task`` takes).
+value) and ``fields``, the list ``review.task`` takes: the fields that have a value, and every
+chosen field (required, so a missing one is filled in by the reviewer).
 """
 
 from __future__ import annotations
@@ -185,7 +186,10 @@ def route(ctx, fields, check, threshold, thresholds, rules, vendor_master, vendo
             continue
         confidence = field.get("confidence")
         if confidence is not None and float(confidence) < limit:
-            reasons.append(f"{name} confidence {float(confidence):.2f} is below {limit:.2f}")
+            shown = f"{float(confidence):.2f}"
+            if shown == f"{limit:.2f}":  # 0.949 against 0.95: say it with the digits that differ
+                shown = f"{float(confidence):.4f}".rstrip("0")
+            reasons.append(f"{name} confidence {shown} is below {limit:.2f}")
     reasons += _rule_reasons(rules, values, where)
     if vendor_master:
         reason = _vendor_reason(ctx, vendor_master, vendor_column, values.get(vendor_field))
@@ -195,9 +199,13 @@ def route(ctx, fields, check, threshold, thresholds, rules, vendor_master, vendo
         reason = _duplicate_reason(ctx, reference_field, values.get(reference_field))
         if reason:
             reasons.append(reason)
+    chosen = set(check or ())
     form = [{"name": name, "type": f.get("type") or guess_type(f.get("value")), "value": f.get("value"),
-             "confidence": f.get("confidence"), "box": f.get("box"), "page": f.get("page")}
-            for name, f in by_name.items()]
+             "confidence": f.get("confidence"), "box": f.get("box"), "page": f.get("page"),
+             "required": name in chosen}
+            for name, f in by_name.items() if name in chosen or f.get("value") not in (None, "")]
+    form += [{"name": name, "type": "string", "value": None, "confidence": 0.0, "required": True}
+             for name in check or () if name not in by_name]  # asked for, not found: the person fills it in
     for reason in reasons:
         ctx.log(f"to review: {reason}")
     return Next("review" if reasons else "straight", {"reasons": reasons, "values": values, "fields": form})

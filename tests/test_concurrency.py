@@ -1,7 +1,8 @@
 """Many `botloom` processes on one data folder at once: real processes, one real SQLite store.
 
-- Twenty simultaneous `botloom resume` of one crashed run: exactly one proceeds; the others are
-  told, clearly, that the run is taken (or already over), and nothing runs twice.
+- Twenty simultaneous `botloom resume` of one crashed run (with `show` and `runs` looking on):
+  exactly one proceeds; the others are told, clearly, that the run is taken (or already over),
+  and nothing runs twice.
 - Eight runs started at once in a fresh data folder: none fails on a lock (creating the store,
   journalling, the state history), and every run is recorded right: its state, outputs, steps.
 """
@@ -60,8 +61,12 @@ def test_twenty_simultaneous_resumes_of_a_crashed_run_let_exactly_one_proceed(tm
     run_id = chain.stored()["run_id"]
     assert chain.stored()["state"] == "running"  # what the dead process left; resume finds it crashed
 
-    results = start_all(chain, [["resume", run_id, "--json"] for _ in range(20)])
+    # five onlookers as well: `show` and `runs` look for crashed runs while the resumes race
+    onlookers = [["show", run_id, "--json"], ["runs", "--json"]] * 2 + [["show", run_id, "--json"]]
+    everything = start_all(chain, [["resume", run_id, "--json"] for _ in range(20)] + onlookers)
+    results, looked = everything[:20], everything[20:]
 
+    assert all(r.returncode == 0 and "Traceback" not in r.stderr for r in looked), [r.stderr for r in looked]
     codes = Counter(r.returncode for r in results)
     assert codes[0] == 1, [(r.returncode, r.stdout + r.stderr) for r in results]
     assert codes[2] == 19, codes

@@ -158,6 +158,9 @@ def text_size(value: Any, limit: int = MAX_SIZE) -> int:
     return _size(value, limit, {}, 0)
 
 
+_INT, _STR = frozenset([int]), frozenset([str])
+
+
 def _size(v: Any, limit: int, seen: dict, depth: int) -> int:
     t = type(v)
     if t is str or t is bytes:
@@ -173,6 +176,16 @@ def _size(v: Any, limit: int, seen: dict, depth: int) -> int:
         total = 2 + 2 * len(v)
         if depth > 100:
             total = limit + 1
+        elif total <= limit and not isinstance(v, dict):
+            kinds = set(map(type, v))  # a list of only numbers or only texts: measured at C speed
+            if kinds <= _INT:
+                total += sum(map(int.bit_length, v)) // 3 + len(v)
+                seen[id(v)] = total
+                return total
+            if kinds <= _STR:
+                total += sum(map(len, v))
+                seen[id(v)] = total
+                return total
         for item in (itertools.chain(v.keys(), v.values()) if isinstance(v, dict) else v):
             if total > limit:
                 break

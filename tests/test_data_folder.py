@@ -122,7 +122,7 @@ def test_a_damaged_store_is_still_told_as_damaged(cli):
     (cli.home / "runs.sqlite").write_bytes(b"this is not an SQLite file" * 100)
     listed = run_cli(cli, "runs")
     assert_clear(listed, "damaged", "move it away")
-    assert "full" not in listed.stderr and "read-only" not in listed.stderr
+    assert " is full" not in listed.stderr and "read-only" not in listed.stderr
 
 
 # ---------------------------------------------------------------- full and read-only disks

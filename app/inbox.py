@@ -169,7 +169,7 @@ class TaskView(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(form_box)
         split.addWidget(scroll)
-        split.setSizes([600, 360])
+        split.setSizes([540, 440])
         layout.addWidget(split, 1)
         self.buttons_row = QHBoxLayout()
         layout.addLayout(self.buttons_row)
@@ -208,7 +208,8 @@ class TaskView(QWidget):
             field.editor.installEventFilter(self)
             field.editor.setProperty("inbox-field", spec["name"])
             conf = spec.get("confidence")
-            label = QLabel(f"{spec.get('label') or spec['name']}" + ("" if conf is None else f"  ({conf:.0%})"))
+            label = QLabel(f"{spec.get('label') or spec['name']}" + (" *" if spec.get("required") else "")
+                           + ("" if conf is None else f"  ({conf:.0%})"))
             if conf is not None and conf < 0.7:
                 label.setStyleSheet("color: #e5484d;")
             self.form.addRow(label, field)
@@ -308,14 +309,19 @@ class Inbox(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        for col, width in ((1, 110), (2, 100), (3, 44), (4, 84)):
+            header.setSectionResizeMode(col, QHeaderView.Interactive)
+            self.table.setColumnWidth(col, width)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.currentCellChanged.connect(lambda row, *_: self._show(row))
         split.addWidget(self.table)
         self.view = TaskView()
         self.view.outcomeChosen.connect(self.complete)
         split.addWidget(self.view)
-        split.setSizes([320, 900])
+        split.setSizes([470, 970])
         layout.addWidget(split, 1)
         for keys, slot in ((Qt.CTRL | Qt.Key_Return, lambda: self.view.choose_index(0)),
                            (Qt.CTRL | Qt.Key_Enter, lambda: self.view.choose_index(0)),
@@ -361,7 +367,9 @@ class Inbox(QWidget):
             deadline = time.strftime("%m-%d %H:%M", time.localtime(task["deadline"])) if task["deadline"] else "-"
             for col, text in enumerate((task["form"].get("title") or "", task["bot"], task["queue"] or "-",
                                         _age(now - task["created_at"]), deadline)):
-                self.table.setItem(row, col, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.table.setItem(row, col, item)
         self.table.blockSignals(False)
         ids = [t["id"] for t in self.tasks]
         row = ids.index(current) if current in ids else (0 if ids else -1)

@@ -195,3 +195,57 @@ def test_a_document_that_is_not_one_is_a_clear_error(cli, work):
 def test_a_wrong_form_is_told_with_the_field(cli, work, fields, why):
     run = cli("run", review_bot(work, work / "a.json", fields=fields))
     assert run.returncode == 1 and why in run.stderr and "item" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_two_answers_at_the_same_moment_exactly_one_is_taken(cli, work):
+    assert cli("run", review_bot(work, work / "a.json")).returncode == 3
+    task = only_task(cli)
+    racers = [cli.start("tasks", "complete", task["id"], outcome, "--no-resume", "--by", who)
+              for outcome, who in (("approve", "ana"), ("reject", "ben"), ("correct", "cai"))]
+    results = [(p.wait(60), p.stderr.read()) for p in racers]
+    assert sorted(code for code, _ in results) == [0, 2, 2], results
+    taken = cli.json("tasks", "show", task["id"])
+    winner = [err for code, err in results if code == 0][0]
+    assert f"({taken['outcome']})" in winner
+    for code, err in results:
+        if code == 2:
+            assert f"already completed: {taken['outcome']} by {taken['by']}" in err
+
+
+def test_list_filters_and_assign(cli, work):
+    assert cli("run", review_bot(work, work / "a.json")).returncode == 3
+    assert cli("run", review_bot(work, work / "b.json", queue="ap-leads", deadline=3600)).returncode == 3
+    assert len(cli.json("tasks", "list")) == 2
+    assert [t["queue"] for t in cli.json("tasks", "list", "--queue", "ap-leads")] == ["ap-leads"]
+    assert [t["queue"] for t in cli.json("tasks", "list", "--due-within", "2h")] == ["ap-leads"]
+    assert cli.json("tasks", "list", "--older-than", "1d") == []
+    first = cli.json("tasks", "list", "--queue", "ap")[0]
+    assigned = cli("tasks", "assign", first["id"], "--to", "maria", "--queue", "ap-leads")
+    assert assigned.returncode == 0 and "for maria, queue ap-leads" in assigned.stdout
+    assert [t["id"] for t in cli.json("tasks", "list", "--for", "maria")] == [first["id"]]
+    bad = cli("tasks", "list", "--older-than", "soon")
+    assert bad.returncode == 2 and "--older-than" in bad.stderr and "Traceback" not in bad.stderr
+    assert cli("tasks", "show", "nosuchtask").returncode == 2
+
+
+def test_a_store_of_schema_4_gains_the_tasks_table(tmp_path):
+    from botloom.runner.store import RunStore
+    from botloom.runner.store.db import SCHEMA_VERSION
+
+    path = tmp_path / "runs.sqlite"
+    RunStore(path).close()
+    old = sqlite3.connect(path)  # as Botloom with schema 4 left it: no tasks table
+    old.execute("DROP TABLE tasks")
+    old.execute("PRAGMA user_version=4")
+    old.commit()
+    old.close()
+    store = RunStore(path)
+    try:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        columns = [r[1] for r in store.conn.execute("PRAGMA table_info(tasks)")]
+        assert columns == ["id", "run_id", "seq", "node", "bot", "queue", "assignee", "state", "form", "outcome",
+                           "values", "by", "created_at", "deadline", "completed_at"]
+        indexes = sorted(r[1] for r in store.conn.execute("PRAGMA index_list(tasks)") if not r[1].startswith("sqlite"))
+        assert indexes == ["ix_tasks_run_id_seq", "ix_tasks_state_queue"]
+    finally:
+        store.close()

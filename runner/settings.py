@@ -13,13 +13,34 @@ from .errors import BotloomError
 class SettingsError(BotloomError):
     exit_code = 2
 
+# The one list of settings: a value set with `botloom config` takes the type of its default
+# (float for seconds, so "0.5" is accepted). docs/cli.md lists them all.
 DEFAULTS: dict[str, Any] = {
     "logs.retention_days": 30,
     "logs.max_runs": 1000,
+    "logs.max_mb": 2048,  # logs and artifacts together; the oldest runs' go first (0: no limit)
     "logs.level": "info",
+    # the runner service (runner/server/): `botloom runner serve`
+    "service.host": "127.0.0.1",  # the control API binds only a loopback address
+    "service.port": 8765,  # 0 picks a free one
+    "service.max_runs": 4,  # runs at once; the rest wait in the queue
+    "service.browser_runs": 2,
+    "service.document_runs": 2,
+    "service.time_limit": 0.0,  # seconds a run may take when its bot says nothing (0: no limit)
+    "service.stop_grace": 10.0,  # seconds a run told to stop has before it is killed
+    "service.shutdown_grace": 30.0,  # seconds running runs have to finish at a shutdown
+    "service.max_recoveries": 3,  # crashed runs resumed at most this many times in a row
+    "service.due_seconds": 2.0,  # how often suspended runs whose timer is due are looked for
+    "service.virtual_display": "auto",  # auto, always, never (runner/server/display.py)
+    "service.retention_seconds": 3600.0,  # how often the service applies the logs.* retention
     "ocr.engine": "auto",  # rapidocr, easyocr, tesseract; auto: rapidocr
     "secrets.backend": "auto",  # secret-service, encrypted-file, keyring, environment (runner/secret_backends.py)
     "secrets.plaintext": "refuse",  # allow: accept a keyring backend that keeps secrets as plain text
+}
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "logs.level": ("debug", "info", "warning", "error"),
+    "service.virtual_display": ("auto", "always", "never"),
 }
 
 
@@ -51,7 +72,11 @@ def set(key: str, value: str) -> Any:
     try:
         typed = type(default)(value) if not isinstance(default, str) else value
     except ValueError:
-        raise SettingsError(f"setting '{key}' takes a {type(default).__name__}, got {value!r}") from None
+        kind = {int: "a whole number", float: "a number"}.get(type(default), type(default).__name__)
+        raise SettingsError(f"setting '{key}' takes {kind}, got {value!r}", fix=f"e.g. botloom config {key} {default}") \
+            from None
+    if key in CHOICES and typed not in CHOICES[key]:
+        raise SettingsError(f"setting '{key}' is one of {', '.join(CHOICES[key])}, not {value!r}")
     current = {k: v for k, v in load().items() if k in DEFAULTS and v != DEFAULTS[k]}
     current[key] = typed
     tmp = _file().with_suffix(".tmp")

@@ -4,8 +4,8 @@ Start-up, in order: take the data folder's service lock (a second service on one
 refused, naming the first); write the API token (0600) and ``service/service.json`` (pid, port)
 so the CLI and the designer find it; recover (runs left running by a crash or power loss are
 marked crashed and resumed from their journal or left for a person, by the bot's
-``settings.runner.on_crash``); take up the queue the last service left; start the scheduler,
-the folder watches and the control API.
+``settings.runner.on_crash``); take up the queue the last service left; start the scheduler
+(with its jobs for due timers and log retention), the folder watches and the control API.
 
 Shutdown (SIGTERM, SIGINT, ``botloom runner stop``, the API): stop firing schedules and taking
 runs, let running runs finish within ``service.shutdown_grace`` seconds, then stop them with their
@@ -26,24 +26,14 @@ from typing import Any
 
 from .. import __version__
 from ..errors import BotloomError
+from ..settings import DEFAULTS as _ALL_SETTINGS
 from ..states import RunState
 from .dispatcher import Dispatcher, RunRequest
 from .schedules import Schedule, ScheduleError, ScheduleStore
 
-DEFAULTS: dict[str, Any] = {
-    "service.host": "127.0.0.1",
-    "service.port": 8765,
-    "service.max_runs": 4,
-    "service.browser_runs": 2,
-    "service.document_runs": 2,
-    "service.time_limit": 0,
-    "service.stop_grace": 10,
-    "service.shutdown_grace": 30,
-    "service.max_recoveries": 3,
-    "service.due_seconds": 2,
-    "service.virtual_display": "auto",
-    "service.retention_seconds": 3600,
-}
+# The service's settings and their defaults: the ``service.*`` part of runner/settings.py's one list
+# (so `botloom config service.max_runs 2` knows them).
+DEFAULTS: dict[str, Any] = {k: v for k, v in _ALL_SETTINGS.items() if k.startswith("service.")}
 
 
 class ServiceError(BotloomError):
@@ -96,7 +86,9 @@ class Service:
         self.dispatcher.start()
         self.recover()
         self.scheduler = Scheduler(self.runner.paths.store, self._on_fire, self._on_missed, self.resume_due,
-                                   due_seconds=float(self.settings["service.due_seconds"]))
+                                   due_seconds=float(self.settings["service.due_seconds"]),
+                                   on_retention=self.apply_retention,
+                                   retention_seconds=float(self.settings["service.retention_seconds"]))
         all_schedules = self.schedules.all()
         self.scheduler_started_at = time.time()  # fire times before this one were missed while no service ran
         self.scheduler.start(all_schedules)
@@ -230,6 +222,16 @@ class Service:
                     self.dispatcher.submit(RunRequest("resume", run_id=run_id, trigger="timer", data=data, by=by))
                 except BotloomError:
                     pass
+
+    def apply_retention(self) -> list[str]:
+        """The ``logs.*`` retention (age, count, size: read afresh, so `botloom config` applies at
+        the next pass); the runs of this service that are running keep their logs and artifacts."""
+        import logging
+
+        doomed = self.runner.prune_logs(keep={a["run_id"] for a in self.dispatcher.active()})
+        if doomed:
+            logging.getLogger(__name__).info("retention: deleted the logs and artifacts of %d run(s)", len(doomed))
+        return doomed
 
     # ------------------------------------------------------------ runs
     def start_run(self, bot: str, inputs: dict | None = None, *, trigger: str = "api", **extra) -> RunRequest:

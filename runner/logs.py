@@ -1,6 +1,6 @@
 """Per-run logs in the data folder: ``logs/RUN.jsonl`` (every event, one JSON object a line)
-and ``logs/RUN.log`` (readable text). Old logs are pruned by age and count (settings
-``logs.retention_days`` and ``logs.max_runs``)."""
+and ``logs/RUN.log`` (readable text). Old logs and artifacts are pruned by age, count and size
+(settings ``logs.retention_days``, ``logs.max_runs`` and ``logs.max_mb``)."""
 
 from __future__ import annotations
 
@@ -106,22 +106,56 @@ class RunLog(Listener):
         self._text.close()
 
 
-def prune(retention_days: float, max_runs: int, now: float | None = None, base: Path | None = None) -> list[str]:
-    """Delete log files (and the run's artifacts folder) past the age or count limits (in the
-    data folder ``base``; the default one when None)."""
+def prune(retention_days: float, max_runs: int, now: float | None = None, base: Path | None = None, *,
+          max_mb: float = 0, keep=()) -> list[str]:
+    """Delete the log files and artifacts folder of runs past the age, count or size limits (in
+    the data folder ``base``; the default one when None). ``max_mb`` (0: none) bounds logs and
+    artifacts together: the newest runs that fit stay, the older go. The runs in ``keep`` (running
+    now) stay whatever their size, and so does every file that is not a run's (the service's own
+    ``service.log``). An artifacts folder whose logs are gone is judged by its own age."""
+    import re
     import shutil
 
     now = time.time() if now is None else now
     folder = paths.logs_dir(base)
+    artifacts = (base or paths.home()) / "artifacts"
+    run_name = re.compile(r"[0-9a-hjkmnp-tv-z]{26}")  # a run id (a ULID, runner/engine/runs.py)
     runs: dict[str, float] = {}
-    for f in folder.iterdir():
-        if f.suffix in (".jsonl", ".log"):
-            run_id = f.name.rsplit(".", 1)[0]
+    sizes: dict[str, int] = {}
+    found = [f for f in folder.iterdir() if f.suffix in (".jsonl", ".log")]
+    found += [d for d in artifacts.iterdir() if d.is_dir()] if artifacts.is_dir() else []
+    for f in found:
+        run_id = f.stem if f.is_file() else f.name
+        if not run_name.fullmatch(run_id):
+            continue
+        try:
             runs[run_id] = max(runs.get(run_id, 0.0), f.stat().st_mtime)
+            sizes[run_id] = sizes.get(run_id, 0) + (f.stat().st_size if f.is_file() else _tree_size(f))
+        except OSError:  # gone meanwhile
+            continue
     ordered = sorted(runs, key=runs.get, reverse=True)
     doomed = [r for i, r in enumerate(ordered) if i >= max_runs or now - runs[r] > retention_days * 86400]
+    if max_mb and max_mb > 0:
+        budget, total = max_mb * 1024 * 1024, 0
+        for run_id in ordered:  # newest first: what still fits stays
+            if run_id not in doomed:
+                total += sizes[run_id]
+                if total > budget:
+                    doomed.append(run_id)
+    kept = set(keep)
+    doomed = [r for r in doomed if r not in kept]
     for run_id in doomed:
         for path in log_paths(run_id, base):
             path.unlink(missing_ok=True)
-        shutil.rmtree((base or paths.home()) / "artifacts" / run_id, ignore_errors=True)
+        shutil.rmtree(artifacts / run_id, ignore_errors=True)
     return doomed
+
+
+def _tree_size(folder: Path) -> int:
+    total = 0
+    for f in folder.rglob("*"):
+        try:
+            total += f.stat().st_size if f.is_file() else 0
+        except OSError:
+            pass
+    return total

@@ -267,11 +267,13 @@ class Runner:
                     pass
             lock.release()
 
-    def prune_logs(self) -> list[str]:
+    def prune_logs(self, keep=()) -> list[str]:
+        """Apply the ``logs.*`` retention; the runs in ``keep`` (running now) are left alone."""
         from .logs import prune
 
         conf = self.settings
-        return prune(float(conf["logs.retention_days"]), int(conf["logs.max_runs"]), base=self.home)
+        return prune(float(conf["logs.retention_days"]), int(conf["logs.max_runs"]), base=self.home,
+                     max_mb=float(conf["logs.max_mb"]), keep=keep)
 
 
 class CalledBots:

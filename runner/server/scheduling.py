@@ -11,8 +11,10 @@ hands ``(schedule id, scheduled time)`` to the service, which queues the run. So
 time of every run is known (the lag from it to the bot's first step is measured), and no
 module-level state is needed to find the live service from a job.
 
-A second, in-memory job wakes suspended runs whose timer is due (``service.due_seconds``,
-default 2 s): the systemd timer that ran ``botloom resume --due`` is no longer needed.
+Two more jobs of the service's own, in memory (not schedules: nothing to keep across restarts):
+``due`` wakes suspended runs whose timer is due (``service.due_seconds``, default 2 s; the
+systemd timer that ran ``botloom resume --due`` is no longer needed), and ``retention`` applies
+the ``logs.*`` retention (age, count, size) at start and every ``service.retention_seconds``.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ class FireExecutor(BaseExecutor):
 
 
 class Scheduler:
-    def __init__(self, store_path, on_fire, on_missed, on_due, *, due_seconds: float = 2.0):
+    def __init__(self, store_path, on_fire, on_missed, on_due, *, due_seconds: float = 2.0, on_retention=None,
+                 retention_seconds: float = 3600.0):
         from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -76,10 +79,12 @@ class Scheduler:
                                            engine_options={"connect_args": {"timeout": 30}})
         self.scheduler = BackgroundScheduler(
             jobstores={"default": self.jobstore, "memory": MemoryJobStore()},
-            executors={"default": FireExecutor(on_fire, on_missed), "due": FireExecutor(lambda *_: on_due(),
-                                                                                       lambda *_: None, 1)},
+            executors={"default": FireExecutor(on_fire, on_missed),
+                       "service": FireExecutor(lambda job_id, _: self._service_jobs[job_id](), lambda *_: None, 2)},
             job_defaults={"max_instances": 1000}, timezone=timezone.utc)
         self.due_seconds = due_seconds
+        self.retention_seconds = retention_seconds
+        self._service_jobs = {"due": on_due, "retention": on_retention}
 
     def start(self, schedules) -> None:
         """Start, after making the job store agree with the schedules (a job per timed schedule,
@@ -94,7 +99,11 @@ class Scheduler:
         for sched in wanted.values():
             self.add(sched, keep=True)
         self.scheduler.add_job(JOB_FUNC, IntervalTrigger(seconds=self.due_seconds), args=["due"], id="due",
-                               jobstore="memory", executor="due", coalesce=True, misfire_grace_time=None)
+                               jobstore="memory", executor="service", coalesce=True, misfire_grace_time=None)
+        if self._service_jobs["retention"] is not None:  # at start, then every retention_seconds
+            self.scheduler.add_job(JOB_FUNC, IntervalTrigger(seconds=self.retention_seconds), args=["retention"],
+                                   id="retention", jobstore="memory", executor="service", coalesce=True,
+                                   misfire_grace_time=None, next_run_time=datetime.now(timezone.utc))
         self.scheduler.resume()
 
     def add(self, sched, *, keep: bool = False) -> None:

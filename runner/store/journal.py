@@ -99,6 +99,16 @@ class Journal(Listener):
         if ev.replayed:
             return
         params, outputs, writes = self._payloads.encode_step(ev.node, ev.params, ev.outputs, ev.writes)
+        if ev.state in _FLUSH_NOW or self._running:
+            self._finished_now(ev, params, outputs, writes)
+            return
+        self._rows.append((self.run_id, ev.seq, ev.attempt, ev.node, ev.type, ev.flow, ev.state, ev.port,
+                           params, outputs, writes, dumps(ev.error), dumps(ev.wake), ev.started, ev.duration))
+        if len(self._rows) >= BATCH_ROWS or time.monotonic() - self._last_flush > BATCH_SECONDS:
+            self._flush()
+
+    def _finished_now(self, ev, params: str | None, outputs: str | None, writes: str | None) -> None:
+        """A step that waits or failed, or the outcome of a side-effecting step: written at once."""
         error, wake = dumps(ev.error), dumps(ev.wake)
         if ev.state == StepState.SUSPENDED:
             wait = ev.wake or {}
@@ -107,7 +117,7 @@ class Journal(Listener):
             task = task_row(self.run_id, ev.seq, ev.node, wait)
             if task is not None:
                 self._tasks.append(task)
-        entry = self._running.pop(ev.seq, None) if self._running else None
+        entry = self._running.pop(ev.seq, None)
         if entry is not None:  # the outcome of a side-effecting step completes its "running" row
             self._commit(_OUTCOME_SQL, (ev.state, ev.port, params, outputs, writes, error, wake, ev.started,
                                         ev.duration, entry))

@@ -58,7 +58,7 @@ setup() {
   stamp=".venv/.botloom-installed-$(cat pyproject.toml installer/setup.d/*.sh | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
     say "installing Botloom, every extra and the test tools into .venv"
-    .venv/bin/python -m pip install -q -e '.[dev,designer,browser,desktop,ocr,ai]'
+    .venv/bin/python -m pip install -q -e '.[dev,designer,browser,desktop,ocr,ai,service]'
     local step
     for step in installer/setup.d/*.sh; do
       [ -f "$step" ] || continue

@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import codec
 from ..errors import BotloomError, StoreError
@@ -70,9 +71,10 @@ def make_app(service) -> FastAPI:
                                       "fix": "send 'Authorization: Bearer TOKEN'; the token is in the data folder's "
                                              "service/token file"})
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException):
-        detail = exc.detail if isinstance(exc.detail, dict) else {"message": str(exc.detail)}
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's own and Starlette's (a body it cannot parse, a 405)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, dict) else \
+            {"message": str(exc.detail), "fix": "see /openapi.json for the calls and their fields"}
         return JSONResponse({"error": detail}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)

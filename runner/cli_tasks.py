@@ -193,7 +193,8 @@ def _answer_values(args) -> dict:
 def cmd_complete(args) -> int:
     from .cli import EXIT_FAILED, STATE_EXIT, _by, _listeners, _print_json, _print_outcome
     from .server.client import Client
-    from .tasks import complete_task
+    from .errors import BotloomError
+    from .tasks import complete_task, deliver
 
     runner = _runner()
     values, by = _answer_values(args), _by(args)
@@ -208,11 +209,17 @@ def cmd_complete(args) -> int:
         _print_json(done) if args.json else print(f"task {task_id} completed ({args.outcome}); the service resumes "
                                                   f"run {done.get('run_id')}", file=sys.stderr)
         return 0
-    task, result = complete_task(runner, args.task, args.outcome, values, by=by, resume=not args.no_resume,
-                                 listeners=_listeners(args))
+    task, _ = complete_task(runner, args.task, args.outcome, values, by=by, resume=False)
+    result = None
+    if not args.no_resume:
+        try:
+            result = deliver(runner, task, listeners=_listeners(args))
+        except BotloomError as exc:  # the answer is recorded all the same
+            print(f"task {task['id']} completed ({task['outcome']}), but its run could not be resumed now: {exc}",
+                  file=sys.stderr)
     if result is None:
         print(f"task {task['id']} completed ({task['outcome']}); run {task['run_id']} resumes with the next "
-              "`botloom resume --due`", file=sys.stderr)
+              "`botloom resume --due` (or the service's due job)", file=sys.stderr)
         return 0
     if args.json:
         _print_json({"task": {k: v for k, v in task.items() if k != "form"},

@@ -249,3 +249,17 @@ def test_a_store_of_schema_4_gains_the_tasks_table(tmp_path):
         assert indexes == ["ix_tasks_run_id_seq", "ix_tasks_state_queue"]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("side", [9_000, 100_000])  # over our limit; over Pillow's own too
+def test_an_image_too_large_to_show_is_refused_before_its_pixels_load(cli, work, side):
+    import struct
+    import zlib
+
+    huge = work / "bomb.png"  # a valid PNG header claiming side x side pixels, and almost no data
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))  # noqa: E731
+    huge.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    run = cli("run", review_bot(work, work / "a.json", document=str(huge)))
+    assert run.returncode == 1 and "bomb.png is too large to show" in run.stderr and "megapixels" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -67,11 +67,16 @@ def _image(ctx, path: Path):
     Image = ctx.require("PIL.Image", INSTALL)
     from PIL import ImageOps, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as img:  # the header only, so far: the size is checked before the pixels load
+            if img.width * img.height > MAX_PIXELS:
+                raise NodeError(f"{path} is too large to show ({img.width} x {img.height} pixels)", kind="bad_input",
+                                fix=f"give the review an image of at most {MAX_PIXELS // 1_000_000} megapixels")
             img = ImageOps.exif_transpose(img).convert("RGB")
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, met before the size check above
+        raise NodeError(f"{path} is too large to show ({exc})", kind="bad_input",
+                        fix=f"give the review an image of at most {MAX_PIXELS // 1_000_000} megapixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise NodeError(f"cannot show {path} to the reviewer: it is not a readable image or PDF ({exc})",
                         kind="bad_input", fix="use PNG, JPEG, TIFF or PDF; if it is one of those, the file is "
                                               "damaged") from None

@@ -18,6 +18,7 @@ from typing import Any, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import codec
+from ..errors import BotloomError
 from ..store import tasks as store_tasks
 
 
@@ -65,8 +66,14 @@ def add_task_routes(app, service, auth) -> None:
     def complete_task(task_id: str, body: TaskAnswer) -> dict:
         task = with_store(lambda conn: store_tasks.complete(conn, store_tasks.resolve(conn, task_id), body.outcome,
                                                             codec.decode(body.values), body.by))
-        request = service.resume(task["run_id"], data=store_tasks.answer(task), by=task["by"] or "review")
-        return {"task": task["id"], "outcome": task["outcome"], "run_id": request.run_id, "queued": True}
+        done = {"task": task["id"], "outcome": task["outcome"], "run_id": task["run_id"], "queued": True}
+        if service.dispatcher.busy_with(run_id=task["run_id"]):  # the due job took the answer up already
+            return done
+        try:
+            service.resume(task["run_id"], data=store_tasks.answer(task), by=task["by"] or "review")
+        except BotloomError as exc:  # recorded all the same: the due job resumes the run when it can
+            return {**done, "queued": False, "note": f"the run is resumed later: {exc.message}"}
+        return done
 
     @app.post("/tasks/{task_id}/assign", dependencies=auth)
     def assign_task(task_id: str, body: TaskAssignment) -> dict:

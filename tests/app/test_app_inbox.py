@@ -88,6 +88,7 @@ def test_filters_and_next_task_from_the_keyboard(win, qtbot, tmp_path, botloom_h
     suspend_review(tmp_path, botloom_home, tmp_path / "a.json", "Invoice A", "ap")
     suspend_review(tmp_path, botloom_home, tmp_path / "b.json", "Invoice B", "ap-leads")
     inbox = win.inbox
+    assert win.dock_inbox.toggleViewAction().shortcut().toString() == "Ctrl+Shift+I"  # View > Inbox
     inbox.reload()
     assert inbox.table.rowCount() == 2 and inbox.view.title.text() == "Invoice A"
     qtbot.keyClick(inbox.view.fields["total"].editor, Qt.Key_Down, Qt.ControlModifier)

@@ -113,6 +113,11 @@ def test_figures_count_straight_through_interventions_and_turnaround(route_bot):
     assert before["turnaround"]["median"] is None
     task, result = complete_task(runner, open_tasks[0]["id"], "approve", {"total": "149.00"}, by="maria")
     assert result.state == "succeeded" and task["values"]["total"] == "149.00"  # the field's type: text
+    changes = {c["field"]: c for c in store_tasks.corrections(task)}
+    assert changes["total"] == {"field": "total", "type": "string", "original": "148.51", "corrected": "149.00",
+                                "confidence": 0.3, "changed": True}
+    assert changes["vendor"]["changed"] is False and "due_date" in changes
+    assert store_tasks.corrections(open_tasks[1]) == []  # still open: nothing to learn from yet
     store = runner.store()
     try:
         after = figures(store.conn)["ap"]

@@ -175,6 +175,20 @@ def answer(task: dict) -> dict:
             "at": at.replace("+00:00", "Z")}
 
 
+def corrections(task: dict) -> list[dict[str, Any]]:
+    """What the reviewer did to each field of a completed task, for labelled examples:
+    ``{field, type, original, corrected, confidence, changed}``, in the form's order."""
+    if task.get("state") != COMPLETED:
+        return []
+    given = task.get("values") or {}
+    out = []
+    for field in (task.get("form") or {}).get("fields") or []:
+        original, corrected = field.get("value"), given.get(field["name"], field.get("value"))
+        out.append({"field": field["name"], "type": field.get("type"), "original": original, "corrected": corrected,
+                    "confidence": field.get("confidence"), "changed": corrected != original})
+    return out
+
+
 def due(conn: sqlite3.Connection, *, now: float | None = None) -> dict[str, tuple[dict, str]]:
     """What the due job delivers: open tasks past their deadline are marked expired (in one
     transaction), and each run still suspended at a task that is expired or completed (an
@@ -195,5 +209,5 @@ def due(conn: sqlite3.Connection, *, now: float | None = None) -> dict[str, tupl
     return out
 
 
-__all__ = ["COMPLETED", "EXPIRED", "OPEN", "STATES", "answer", "assign", "check_answer", "complete", "due", "find",
-           "get", "resolve", "task_row"]
+__all__ = ["COMPLETED", "EXPIRED", "OPEN", "STATES", "answer", "assign", "check_answer", "complete", "corrections", "due",
+           "find", "get", "resolve", "task_row"]

@@ -263,3 +263,15 @@ def test_an_image_too_large_to_show_is_refused_before_its_pixels_load(cli, work,
     run = cli("run", review_bot(work, work / "a.json", document=str(huge)))
     assert run.returncode == 1 and "bomb.png is too large to show" in run.stderr and "megapixels" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_task_of_a_run_that_ended_meanwhile_is_not_listed_and_cannot_be_completed(cli, work):
+    assert cli("run", review_bot(work, work / "a.json")).returncode == 3
+    task = only_task(cli)
+    db = sqlite3.connect(cli.home / "runs.sqlite")
+    db.execute("UPDATE runs SET state='cancelled'")  # as if it was stopped while it waited
+    db.commit()
+    db.close()
+    assert cli.json("tasks", "list") == []
+    refused = cli("tasks", "complete", task["id"], "approve")
+    assert refused.returncode == 2 and "is cancelled and waits for no answer" in refused.stderr

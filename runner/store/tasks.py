@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import InputError, StoreError
-from ..states import RunState
+from ..states import FINAL_STATES, RunState
 from .db import dumps, loads, resolve_id, transaction
 
 OPEN, COMPLETED, EXPIRED = "open", "completed", "expired"
@@ -71,9 +71,13 @@ def find(conn: sqlite3.Connection, *, state: str | None = OPEN, bot: str | None 
          assignee: str | None = None, older_than: float | None = None, due_within: float | None = None,
          limit: int = 200, now: float | None = None) -> list[dict[str, Any]]:
     """Tasks, oldest first. ``older_than``: created at least that many seconds ago;
-    ``due_within``: a deadline within that many seconds (or past)."""
+    ``due_within``: a deadline within that many seconds (or past). Open tasks of runs that ended
+    meanwhile (stopped, failed) are left out: nobody waits for their answer."""
     now = time.time() if now is None else now
     where, args = [], []
+    if state == OPEN:
+        where.append(f"run_id NOT IN (SELECT id FROM runs WHERE state IN ({', '.join('?' * len(FINAL_STATES))}))")
+        args += sorted(FINAL_STATES)
     for column, value in (("state", state), ("bot", bot), ("queue", queue), ("assignee", assignee)):
         if value:
             where.append(f"{column} = ?")

@@ -126,8 +126,10 @@ def cmd_status(args) -> int:
             print(f"no service runs on {runner.home}", file=sys.stderr)
         return 1
     health = client.call("GET", "/health")
+    schedules = client.call("GET", "/schedules")
     if args.json:
-        _print_json({"running": True, **health})
+        _print_json({"running": True, **health, "schedules": [
+            {k: s.get(k) for k in ("id", "name", "trigger", "paused", "next_fire")} for s in schedules]})
         return 0
     print(f"service running: pid {health['pid']}, port {client.state['port']}, up {health['uptime']:.0f} s, "
           f"{len(health['active'])} run(s) active, {len(health['queued'])} queued, {health['schedules']} schedule(s)")
@@ -135,6 +137,9 @@ def cmd_status(args) -> int:
         print(f"  running  {run['run_id']}  {run['bot']}  ({run['trigger']})")
     for run in health["queued"]:
         print(f"  queued   {run['run_id']}  {run['bot']}  ({run['trigger']})")
+    for sched in schedules:
+        nxt = "paused" if sched["paused"] else f"next {sched.get('next_fire') or '-'}"
+        print(f"  schedule {sched['name']}  {sched['trigger']}  {nxt}")
     return 0
 
 

@@ -167,7 +167,7 @@ class RunHistory(QWidget):
         try:
             run = store.run_row(run_id)
             steps = self._rows(store, "SELECT seq, attempt, node_id, node_type, state, error, duration FROM node_runs "
-                               "WHERE run_id = ? ORDER BY seq, attempt", (run_id,))
+                               "WHERE run_id = ? ORDER BY seq, entry", (run_id,))
             artifacts = self._rows(store, "SELECT node_id, name, kind, path FROM artifacts WHERE run_id = ? "
                                    "ORDER BY id", (run_id,))
         finally:

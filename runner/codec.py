@@ -171,7 +171,18 @@ def _enc_other(v: Any, depth: int) -> Any:
 
 
 def check(value: Any) -> None:
-    """Raise CodecError if ``value`` holds anything the codec cannot carry, naming where."""
+    """Raise CodecError if ``value`` holds anything the codec cannot carry, naming where.
+
+    The common case (plain data, dates, Decimals...) is walked by the C JSON encoder, some fifty
+    times faster than :func:`encode`: the engine checks every value a step makes, so a list that
+    grows by one item per step must not cost a Python walk of the whole list each time."""
+    try:
+        _checker.encode(value)
+        return
+    except CodecError:
+        pass  # found a value of a type the codec does not know: say where, below
+    except (TypeError, ValueError, RecursionError):
+        pass  # keys that are not text, very deep values: the codec's own walk decides
     try:
         encode(value)
     except CodecError as exc:
@@ -203,6 +214,22 @@ def _locate(value: Any, path: str = "") -> str | None:
 
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _known(v: Any) -> Any:
+    """For :func:`check`'s C walk: a stand-in for a value the codec carries; sets are walked."""
+    if isinstance(v, (set, frozenset)):
+        return list(v)
+    if type(v) in _ENCODERS or isinstance(v, (PurePath, _dt.date, _dt.time)):
+        return None
+    from .sdk.types import Secret
+
+    if isinstance(v, Secret) or (type(v).__module__ == "numpy" and hasattr(v, "tolist")):
+        return None
+    raise CodecError(f"a value of type {describe(v)} cannot be stored or sent")
+
+
+_checker = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, default=_known)
 
 
 def dumps(value: Any) -> str | None:

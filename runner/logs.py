@@ -32,8 +32,27 @@ _encode = to_json  # the one value codec: a log line reads back as the values th
 
 
 def _compact(value):
+    if _surely_big(value):  # told by its length alone: a large table is not encoded only to be summarised
+        return f"<{type(value).__name__} of {len(value)} items>" if not isinstance(value, str) else \
+            f"<{len(value)} characters>"
     text = _encode(value)
     return value if len(text) <= MAX_VALUE_CHARS else f"<{len(text)} characters>"
+
+
+def _surely_big(value) -> bool:
+    if isinstance(value, str):
+        return len(value) > MAX_VALUE_CHARS
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return len(value) > MAX_VALUE_CHARS // 2  # each item takes at least two characters
+    return False
+
+
+def _shrink(data: dict) -> None:
+    """Summarise, before encoding, the values of an event that are big by their length alone."""
+    for key in ("outputs", "params", "writes", "inputs", "variables"):
+        values = data.get(key)
+        if isinstance(values, dict) and any(_surely_big(v) for v in values.values()):
+            data[key] = {k: _compact(v) if _surely_big(v) else v for k, v in values.items()}
 
 
 class RunLog(Listener):
@@ -48,6 +67,7 @@ class RunLog(Listener):
 
     def handle(self, ev) -> None:
         data = ev.to_dict()
+        _shrink(data)
         line = _encode(data)
         if len(line) > MAX_VALUE_CHARS:  # keep log lines readable: big values are summarised
             for key in ("outputs", "params", "writes", "inputs", "variables"):

@@ -23,8 +23,7 @@ from time import perf_counter
 from typing import Any, Callable, Iterable
 
 from ..botfile.model import BotDoc
-from ..errors import (BotloomError, ExpressionError, InputError, InvalidBotError, NodeError, NodeTimeoutError, ResumeError,
-                      RunCancelled, did_you_mean)
+from ..errors import (BotloomError, ExpressionError, InputError, InvalidBotError, NodeError, RunCancelled, did_you_mean)
 from ..sdk.node import ERROR_PORT, Next
 from ..sdk.params import MISSING
 from ..sdk.registry import Registry
@@ -32,16 +31,15 @@ from ..codec import CodecError, check as check_value
 from ..sdk.types import TYPES, TypeMismatch
 from ..states import RunState, StepState
 from .context import Context
-from .events import (Event, LogMessage, NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted, WaitAnswered,
-                     now)
+from .events import (Event, LogMessage, NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted, now)
 from .executor import GRACE_SECONDS, InProcessExecutor, NodeAbandoned, NodeExecutor, run_with_timeout
 from .retry import RetryPolicy
 from .plan import CompiledNode, FlowPlan, compile_bot
+from .replay import LIVE as _LIVE, ReplayMixin
 from .runs import ResumeRequest, RunResult, StepRecord, bind_inputs, new_run_id
-from .signals import SIGNALS, EndFlow, FlowSignal, ListenerFailed, NeedsAttention, Suspend
+from .signals import EndFlow, FlowSignal, ListenerFailed, NeedsAttention, Suspend
 
 MAX_DEPTH = 50
-_LIVE = object()
 _EMPTY: dict = {}
 
 
@@ -72,7 +70,7 @@ class Frame:
         self.depth = depth
 
 
-class Engine:
+class Engine(ReplayMixin):
     def __init__(self, bot: BotDoc, registry: Registry, *, run_id: str | None = None,
                  listeners: Iterable[Any] = (), debugger: Any = None, secrets: Any = None,
                  replay: dict[int, StepRecord] | None = None, resume: ResumeRequest | None = None,
@@ -561,62 +559,6 @@ class Engine:
             return result.port, result.outputs or _EMPTY
         raise NodeError(f"the node returned {type(result).__name__}; a node returns None, a dict of outputs "
                         "or Next(port)", kind="error", where=cn.where)
-
-    # ------------------------------------------------------------ replay
-    def _replay_step(self, frame: Frame, cn: CompiledNode, seq: int, rec: StepRecord) -> Any:
-        if rec.node != cn.id:
-            raise ResumeError(f"cannot resume: step {seq} was node '{rec.node}' when the run started, but is "
-                              f"node '{cn.id}' now", where=self.bot.label,
-                              fix="the path through the bot depends on something that changed (the time, "
-                                  "random values or outside data read in an expression); start a new run")
-        if cn.scope:
-            return _LIVE  # loops and scopes run again so that the steps inside them replay
-        resolving = self._resume is not None and self._resume.seq == seq
-        if resolving and self._resume.action == "retry":
-            return _LIVE
-        if resolving and self._resume.action == "skip":
-            frame.nodes[cn.id] = _EMPTY
-            self._finished(frame, cn, seq, 1, StepState.SKIPPED, "out", None, None, None, now(), 0.0, None)
-            return "out"
-        state = rec.state
-        if state in (StepState.SUCCEEDED, StepState.SKIPPED) or (state == StepState.FAILED and rec.port):
-            if rec.writes:
-                frame.vars.update(rec.writes)
-            frame.nodes[cn.id] = rec.outputs or _EMPTY
-            if self._listeners:
-                self._emit(NodeFinished(self.run_id, seq, cn.id, cn.type.id, cn.flow, 1, state, rec.port, rec.outputs,
-                                        rec.writes, rec.error, now(), 0.0, None, True))
-            if rec.port in SIGNALS:
-                raise SIGNALS[rec.port]()
-            return rec.port
-        if state == StepState.FAILED:
-            error = NodeError((rec.error or {}).get("message", "failed"), kind=(rec.error or {}).get("kind"),
-                              where=(rec.error or {}).get("where"), fix=(rec.error or {}).get("fix"))
-            raise error
-        if state == StepState.SUSPENDED:
-            if resolving:  # the answer to this wait: kept in the journal with who gave it and when
-                self._emit(WaitAnswered(self.run_id, seq, cn.id, (rec.wake or {}).get("signal"), self._resume.data,
-                                        getattr(self._resume, "by", None), now()))
-            return _LIVE
-        # "running" or "cancelled": the step was in flight when the run stopped
-        if cn.type.repeatable(rec.params if rec.params is not None else cn.static):
-            return _LIVE
-        raise NeedsAttention(seq, cn.id, cn.title,
-                             f"step {seq}, node '{cn.id}' ({cn.type.id}), has side effects and was in flight when "
-                             "the run stopped: it may or may not have taken effect")
-
-    def _resume_data_for(self, seq: int) -> dict | None:
-        if self._resume is not None and self._resume.data is not None:
-            rec = self._replay.get(seq) if self._replay else None
-            if rec is not None and rec.state == StepState.SUSPENDED:
-                return self._resume.data
-        return None
-
-    def _suspended_state_for(self, seq: int) -> dict:
-        rec = self._replay.get(seq) if self._replay else None
-        if rec is not None and rec.state == StepState.SUSPENDED and rec.wake:
-            return rec.wake.get("state") or {}
-        return {}
 
 
 def _unrecordable(cn: CompiledNode, outputs: dict) -> NodeError | None:

@@ -128,7 +128,7 @@ def make_app(service) -> FastAPI:
             rid = store.resolve(run_id)
             row = store.run_row(rid)
             steps = store.conn.execute("SELECT seq, attempt, node_id, node_type, state, port, started_at, duration "
-                                       "FROM node_runs WHERE run_id=? ORDER BY seq, attempt", (rid,)).fetchall()
+                                       "FROM node_runs WHERE run_id=? ORDER BY seq, entry", (rid,)).fetchall()
         finally:
             store.close()
         row.pop("bot_snapshot", None)

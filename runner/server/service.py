@@ -27,7 +27,6 @@ from typing import Any
 from .. import __version__
 from ..errors import BotloomError
 from ..settings import DEFAULTS as _ALL_SETTINGS
-from ..states import RunState
 from .dispatcher import Dispatcher, RunRequest
 from .schedules import Schedule, ScheduleError, ScheduleStore
 

@@ -179,54 +179,34 @@ def cmd_install_service(args) -> int:
 
 
 # ---------------------------------------------------------------- schedules
-def _service_client(runner):
-    from .server.client import Client
+def _desk(runner):
+    from .server.manage import ScheduleDesk
 
-    return Client.find(runner.home)
-
-
-def _offline_store(runner):
-    from .server.schedules import ScheduleStore
-    from .store.db import connect
-
-    return ScheduleStore(connect(runner.paths.store))
+    return ScheduleDesk.open(runner)
 
 
 def cmd_schedule_add(args) -> int:
     from .cli import _pairs, _print_json
-    from .server.schedules import make_schedule, parse_duration
+    from .server.schedules import parse_duration
 
     runner = _runner()
     inputs = _pairs(args.input, "input")
-    every = parse_duration(args.every) if args.every else None
-    grace = parse_duration(args.grace) if args.grace else None
+    for text in (args.every, args.grace):  # a bad duration is refused before anything is asked of a service
+        if text:
+            parse_duration(text)
     if args.timezone and not args.cron:
         raise InputError("--timezone goes with --cron", fix="drop --timezone, or give a --cron expression")
-    client = _service_client(runner)
-    if client is not None:
-        body = {"bot": str(Path(args.bot).expanduser().resolve()), "name": args.name, "cron": args.cron,
-                "timezone": args.timezone, "every": args.every, "at": args.at,
-                "watch": str(Path(args.watch).resolve()) if args.watch else None, "webhook": args.webhook,
-                "inputs": inputs, "misfire": args.misfire, "grace": args.grace, "overlap": args.overlap}
-        data = client.call("POST", "/schedules", {k: v for k, v in body.items() if v is not None})
-    else:
-        sched = make_schedule(args.bot, cron=args.cron, timezone_name=args.timezone, every=every, at=args.at,
-                              watch=args.watch, webhook=args.webhook, name=args.name, inputs=inputs,
-                              misfire=args.misfire, grace=grace, overlap=args.overlap)
-        runner.load_bot(sched.bot)  # refuse a bot that cannot run now, not at its first fire
-        store = _offline_store(runner)
-        try:
-            data = store.add(sched).to_dict()
-        finally:
-            store.conn.close()
-        data["next_fires"] = [t.isoformat() for t in sched.next_fire_times(5)]
+    desk = _desk(runner)
+    data = desk.add(args.bot, cron=args.cron, timezone=args.timezone, every=args.every, at=args.at, watch=args.watch,
+                    webhook=args.webhook, name=args.name, inputs=inputs, misfire=args.misfire, grace=args.grace,
+                    overlap=args.overlap)
     if args.json:
         _print_json(data)
     else:
         print(f"schedule '{data['name']}' ({data['id']}): {data['trigger']} runs {data['bot']}")
         for t in data.get("next_fires") or []:
             print(f"  next: {t}")
-        if client is None:
+        if not desk.online:
             print("  (no service runs now: `botloom runner serve` starts it)", file=sys.stderr)
     return 0
 
@@ -234,21 +214,7 @@ def cmd_schedule_add(args) -> int:
 def cmd_schedule_list(args) -> int:
     from .cli import _print_json
 
-    runner = _runner()
-    client = _service_client(runner)
-    if client is not None:
-        rows = client.call("GET", "/schedules")
-    else:
-        store = _offline_store(runner)
-        try:
-            rows = []
-            for s in store.all():
-                data = s.to_dict()
-                data["next_fires"] = [t.isoformat() for t in s.next_fire_times(5)] if not s.paused else []
-                data["next_fire"] = data["next_fires"][0] if data["next_fires"] else None
-                rows.append(data)
-        finally:
-            store.conn.close()
+    rows = _desk(_runner()).list()
     if args.json:
         _print_json(rows)
         return 0
@@ -263,21 +229,7 @@ def cmd_schedule_list(args) -> int:
 
 
 def cmd_schedule_change(args) -> int:
-    runner = _runner()
-    client = _service_client(runner)
-    if client is not None:
-        if args.verb == "remove":
-            data = client.call("DELETE", f"/schedules/{args.schedule}")
-        else:
-            data = client.call("POST", f"/schedules/{args.schedule}/{args.verb}")
-    else:
-        store = _offline_store(runner)
-        try:
-            sched = store.remove(args.schedule) if args.verb == "remove" else \
-                store.set_paused(args.schedule, args.verb == "pause")
-            data = sched.to_dict()
-        finally:
-            store.conn.close()
+    data = _desk(_runner()).change(args.schedule, args.verb)
     past = {"pause": "paused", "resume": "resumed", "remove": "removed"}[args.verb]
     print(f"schedule '{data['name']}' {past}", file=sys.stderr)
     return 0

@@ -115,6 +115,15 @@ def _seq(tag: str):
     return lambda v, depth: {TAG: tag, "v": [_enc(x, depth) for x in v]}
 
 
+def _members(tag: str):
+    """Sets in a repeatable order (their iteration order changes from process to process)."""
+    def encode_set(v, depth):
+        items = [_enc(x, depth) for x in v]
+        return {TAG: tag, "v": sorted(items, key=lambda x: _encoder.encode(x))}
+
+    return encode_set
+
+
 def _bytes(tag: str):
     return lambda v, depth: {TAG: tag, "v": base64.b64encode(v).decode("ascii")}
 
@@ -125,8 +134,8 @@ def _path(v: PurePath, depth: int) -> dict:
 
 _ENCODERS: dict[type, Any] = {
     tuple: _seq("tuple"),
-    set: _seq("set"),
-    frozenset: _seq("frozenset"),
+    set: _members("set"),
+    frozenset: _members("frozenset"),
     bytes: _bytes("bytes"),
     bytearray: _bytes("bytearray"),
     Decimal: lambda v, depth: {TAG: "decimal", "v": str(v)},

@@ -121,3 +121,13 @@ def test_a_newer_tag_is_refused_clearly():
 def test_plain_json_stays_plain_json():
     value = {"name": "x", "rows": [{"a": 1, "b": 2.5, "c": None, "d": True}]}
     assert codec.dumps(value) == json.dumps(value, separators=(",", ":"))
+
+
+def test_sets_are_written_in_the_same_order_by_every_process():
+    import subprocess
+    import sys
+
+    code = "from botloom.runner import codec; print(codec.dumps({'s': {'pear', 'apple', 'fig', 'kiwi', 'plum'}}))"
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 3)}
+    assert len(outs) == 1 and '"apple","fig","kiwi","pear","plum"' in outs.pop()

@@ -88,12 +88,12 @@ def test_schema_is_a_valid_draft_2020_12_schema():
     schema = bot_schema()
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] == "https://botloom.dev/schema/bot-1.json"
+    assert schema["$id"] == "https://botloom.dev/schema/bot-2.json"
     assert schema["title"] and schema["description"]
 
 
 def test_bot_files_in_the_repository_validate(validator):
-    """Every bot of format 1 in bots/ and tests/data/ fits the schema. Files in tests/data that
+    """Every bot of the current format in bots/ and tests/data/ fits the schema. Files in tests/data that
     the loader refuses are deliberately broken fixtures; older formats have migration tests."""
     problems = {}
     for path in sorted({*ROOT.glob("bots/**/*.bot.json"), *ROOT.glob("tests/data/**/*.bot.json")}):
@@ -118,8 +118,8 @@ def test_rich_example_loads_and_validates(validator):
 def test_canonical_output_validates(validator):
     written = json.loads(dumps(loads(json.dumps(RICH))))
     assert schema_errors(validator, written) == []
-    assert list(written) == [k for k in ("format", "name", "description", "version", "secrets", "inputs",
-                                         "outputs", "variables", "nodes", "edges", "subflows", "layout",
+    assert list(written) == [k for k in ("format", "name", "description", "version", "requires", "secrets",
+                                         "inputs", "outputs", "variables", "nodes", "edges", "subflows", "layout",
                                          "x-generator")]
 
 
@@ -143,7 +143,9 @@ REJECTED = {
     "edge not node.port": changed("edges/0/from", "start"),
     "edge with two dots": changed("edges/0/to", "each.in.x"),
     "format 0": changed("format", 0),
-    "format 2": changed("format", 2),
+    "format 3": changed("format", 3),
+    "requires a bad pack name": changed("requires", {"no pack": "*"}),
+    "requires a bad version": changed("requires", {"core": "newest"}),
     "missing name": changed("name", DROP),
     "blank name": changed("name", " \t"),
     "bad node id": changed("nodes/9lives", {"type": "core.log"}),

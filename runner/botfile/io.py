@@ -23,13 +23,14 @@ from ..errors import BotFileError, FormatTooNewError, did_you_mean, quote
 from ..sdk.params import MISSING
 from ..sdk.types import TYPES
 from . import migrate as _migrate
+from . import requires as _requires
 from . import strict
 from .strict import pointer_part as _esc
 from .model import (NAME, NODE_ID, ON_ERROR, RETRY_KEYS, SETTINGS, BotDoc, Edge, FlowDoc,
                     NodeSpec, Note, VarDecl)
 
 SUFFIX = ".bot.json"
-TOP_KEYS = ("format", "name", "description", "version", "secrets", "settings", "inputs", "outputs",
+TOP_KEYS = ("format", "name", "description", "version", "requires", "secrets", "settings", "inputs", "outputs",
             "variables", "nodes", "edges", "subflows", "layout")
 FLOW_KEYS = ("description", "inputs", "outputs", "variables", "nodes", "edges")
 NODE_KEYS = ("type", "version", "title", "params", "settings", "disabled", "notes")
@@ -106,6 +107,7 @@ def _read(data: Any, source: str) -> BotDoc:
     name = r.string(data.get("name", ""), "/name")
     if not name.strip():
         raise r.error("/name", "the bot has no name", "add \"name\": \"my-bot\"")
+    requires = r.requires(data.get("requires", {}))
     secrets = r.obj(data.get("secrets", {}), "/secrets")
     for key, value in secrets.items():
         r.name(key, f"/secrets/{_esc(key)}", "secret")
@@ -135,7 +137,8 @@ def _read(data: Any, source: str) -> BotDoc:
     extra = {k: v for k, v in data.items() if k.startswith("x-")}
     return BotDoc(name=name, main=main, subflows=subflows,
                   description=r.string(data.get("description", ""), "/description"),
-                  version=r.string(data.get("version", ""), "/version"), secrets=dict(secrets),
+                  version=r.string(data.get("version", ""), "/version"), requires=requires,
+                  secrets=dict(secrets),
                   settings={area: dict(block) for area, block in settings.items()}, extra=extra, source=source, migrated_from=migrated_from)
 
 
@@ -186,6 +189,21 @@ class _Reader:
                                  "put 'x-' keys at the top level, in a node block or in its settings")
             raise self.error(f"{ptr}/{_esc(key)}", f"unknown key {quote(key)}{did_you_mean(key, allowed)}",
                              f"allowed here: {', '.join(allowed)}")
+
+    def requires(self, value) -> dict[str, str]:
+        """``requires``: node pack names to version requirements (``requires.py``)."""
+        found = {}
+        for pack, spec in self.obj(value, "/requires").items():
+            ptr = f"/requires/{_esc(pack)}"
+            if not _requires.PACK.match(pack):
+                raise self.error(ptr, f"{quote(pack)} is not a node pack name",
+                                 "use the pack's name as `botloom nodes` lists it, e.g. \"core\"")
+            try:
+                _requires.parse(self.string(spec, ptr))
+            except _requires.BadRequirement as exc:
+                raise self.error(ptr, str(exc)) from None
+            found[pack] = spec
+        return found
 
     def decls(self, data: dict, key: str, ptr: str) -> dict[str, VarDecl]:
         out = {}
@@ -337,6 +355,8 @@ def to_json(doc: BotDoc) -> dict:
         data["description"] = description
     if doc.version:
         data["version"] = doc.version
+    if doc.requires:
+        data["requires"] = dict(sorted(doc.requires.items()))
     if doc.secrets:
         data["secrets"] = dict(sorted(doc.secrets.items()))
     settings = {area: block for area, block in sorted(doc.settings.items()) if block}

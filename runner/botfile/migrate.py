@@ -7,15 +7,30 @@ silently dropping what a newer Botloom wrote would lose a user's work.
 
 When the format changes: bump ``CURRENT_FORMAT``, add ``MIGRATIONS[old] = function``, keep a
 file of the old format in ``tests/data/formats/`` and a test that it loads.
+
+Format 2 added ``requires`` (the node packs a bot needs, with versions): a format 1 file gets
+the packs its node types come from, each with any version (``requires.infer``).
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-CURRENT_FORMAT = 1
+from . import requires as _requires
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+CURRENT_FORMAT = 2
+
+
+def _declare_requires(data: dict) -> dict:
+    """Format 1 -> 2: ``requires`` from the node types (kept as it is if a file has one)."""
+    if "requires" not in data:
+        found = _requires.infer(_requires.node_types(data))
+        if found:
+            data["requires"] = found
+    return data
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _declare_requires}
 
 
 def migrate(data: dict, from_format: int) -> dict:

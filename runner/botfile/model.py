@@ -146,6 +146,7 @@ class BotDoc:
     subflows: dict[str, FlowDoc] = field(default_factory=dict)
     description: str = ""
     version: str = ""
+    requires: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)

@@ -1,6 +1,6 @@
 """A JSON Schema (draft 2020-12) of the bot file format, for editors and outside tools.
 
-The schema describes format 1 as the loader (``botloom.runner.botfile.io``) accepts it, built
+The schema describes format 2 (and format 1, which loads too) as the loader (``botloom.runner.botfile.io``) accepts it, built
 from the loader's own constants, so the two cannot drift apart: a key added to ``TOP_KEYS`` or
 ``NODE_KEYS`` without a schema here makes :func:`bot_schema` fail. What a schema cannot say is
 left to the loader and to ``botloom validate``: that ``layout`` names only existing flows, that
@@ -19,11 +19,15 @@ from pathlib import Path
 
 from ..sdk.types import TYPES
 from .io import DECL_KEYS, FLOW_KEYS, NODE_KEYS, TOP_KEYS
+from .migrate import CURRENT_FORMAT
 from .model import NAME, NODE_ID, ON_ERROR, RETRY_KEYS, SETTINGS
+from .requires import PACK
 
-SCHEMA_ID = "https://botloom.dev/schema/bot-1.json"
+SCHEMA_ID = f"https://botloom.dev/schema/bot-{CURRENT_FORMAT}.json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-FORMAT = 1
+FORMAT = CURRENT_FORMAT
+# a version requirement (requires.py): *, a bare version, or operator+version clauses joined by commas
+REQUIREMENT = (r"^\s*(\*|(((>=|<=|==|!=|>|<)?\s*\d+(\.\d+){0,3}\s*)(,\s*(>=|<=|==|!=|>|<)?\s*\d+(\.\d+){0,3}\s*)*))?$")
 EXTENSION = "^x-"  # the loader accepts any key starting with "x-" next to the known keys
 # "node.port": one dot, something on both sides (the loader's rule; ids are checked by `validate`)
 ENDPOINT = r"^[^.]+\.[^.]+$"
@@ -156,15 +160,19 @@ def _defs() -> dict:
 
 
 def bot_schema() -> dict:
-    """The JSON Schema of a ``*.bot.json`` file of format 1."""
+    """The JSON Schema of a ``*.bot.json`` file of the current format (format 1 files fit it too)."""
     properties = {
         **_flow_properties(),  # the main flow's logic is at the top level (ordered by TOP_KEYS below)
-        "format": {"type": "integer", "const": FORMAT,
-                   "description": "The bot file format version. Older formats are upgraded on load; "
-                                  "a newer one is refused."},
+        "format": {"type": "integer", "minimum": 1, "maximum": FORMAT,
+                   "description": f"The bot file format version ({FORMAT} is written). Older formats are upgraded "
+                                  "on load; a newer one is refused."},
         "name": {"type": "string", "pattern": r"\S", "description": "The bot's name (not blank)."},
         "description": _text("What the bot does."),
         "version": _text("The bot's own version, free text (e.g. 1.2.0)."),
+        "requires": {"type": "object", "propertyNames": {"type": "string", "pattern": _ecma(PACK.pattern)},
+                     "additionalProperties": {"type": "string", "pattern": REQUIREMENT},
+                     "description": "Node packs the bot needs, by name, each with a version requirement: "
+                                    "* (any), 1.2 (read as >=1.2), or clauses such as >=0.1, <2."},
         "secrets": {"type": "object", "propertyNames": _ref("name"),
                     "additionalProperties": {"type": "string"},
                     "description": "Secrets the bot uses, by name, each with a description. Only names are "
@@ -183,7 +191,7 @@ def bot_schema() -> dict:
     return {
         "$schema": DIALECT,
         "$id": SCHEMA_ID,
-        "title": "Botloom bot file (format 1)",
+        "title": f"Botloom bot file (format {FORMAT})",
         "description": "A *.bot.json file: a bot's flows, declarations and canvas layout. The schema checks "
                        "the structure; `botloom validate` checks node types, parameters and the graph.",
         **top,

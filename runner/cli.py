@@ -190,6 +190,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         from .cli_tasks import register as register_tasks
 
         register_tasks(sub)
+    if command in (None, "template"):  # shareable bot templates: only parsed when asked for
+        from .cli_templates import register as register_templates
+
+        register_templates(sub)
     _add_plugin_commands(sub, command)
     return p
 

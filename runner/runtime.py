@@ -113,8 +113,12 @@ class Runner:
 
     # ------------------------------------------------------------ bots
     def load_bot(self, path: str | os.PathLike, *, cache: bool = True) -> LoadedBot:
-        """Read and validate a bot file; raises BotFileError or InvalidBotError."""
+        """Read and validate a bot file; raises BotFileError or InvalidBotError (or TemplateError
+        for a file of an installed template that changed since it was installed)."""
         doc, text = botfile.load_text(path)
+        from .templates.install import check_installed
+
+        check_installed(self.home, path)
         return self._checked(doc, text, cache)
 
     def load_text(self, text: str, source: str, *, cache: bool = True) -> LoadedBot:

@@ -2,6 +2,13 @@
 errors and artifacts (screenshots shown inline). A crashed, failed or suspended run can be
 resumed (in a child process, like every run), and the bot version that ran can be opened.
 
+The history is live: while it is shown it looks at the store every ``POLL_MS`` (2 s) and
+redraws when a run started, moved on or ended, so runs started elsewhere (the runner service's
+schedules, webhooks and folder watches, ``botloom run`` in a terminal) appear while they run,
+with what started them in the Trigger column (``schedule:NAME``, ``webhook:NAME``,
+``watch:NAME``, ``api``, ``designer``, ``cli``). "All bots" shows every bot's runs, not only
+the open bot's.
+
 The store is read with plain SQL over the tables declared in ``runner/store/models.py``
 (the same columns SQLModel maps): importing SQLModel costs ~0.5-1 s, which the designer
 would otherwise pay the first time a bot is opened.
@@ -10,22 +17,26 @@ would otherwise pay the first time a bot is opened.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPixmap
 from types import SimpleNamespace
 
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from botloom.runner import paths
+from botloom.runner.errors import BotloomError
 from botloom.runner.store import RESUMABLE, RunStore
 
 from . import theme
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
+POLL_MS = 2000
+_LIST = "SELECT id, bot_name, state, started_at, ended_at, steps, trigger FROM runs"
 
 
 def _fmt_time(t: float | None) -> str:
@@ -59,9 +70,15 @@ class RunHistory(QWidget):
         self.refresh_button = QPushButton("Refresh")
         self.resume_button = QPushButton("Resume run")
         self.open_button = QPushButton("Open the bot as it ran")
-        for b in (self.refresh_button, self.resume_button, self.open_button):
+        self.all_bots = QCheckBox("All bots", objectName="history-all-bots")
+        self.all_bots.setToolTip("Show the runs of every bot in the data folder, not only the open bot's")
+        self.all_bots.toggled.connect(lambda _on: self.refresh())
+        for b in (self.refresh_button, self.resume_button, self.open_button, self.all_bots):
             top.addWidget(b)
         top.addStretch(1)
+        self.poll_timer = QTimer(self, interval=POLL_MS)
+        self.poll_timer.timeout.connect(self.poll)
+        self.poll_timer.start()
         self.resume_button.setEnabled(False)
         self.open_button.setEnabled(False)
         self.refresh_button.clicked.connect(self.refresh)
@@ -124,9 +141,7 @@ class RunHistory(QWidget):
             except Exception as exc:  # a full disk or a read-only data folder: the history as it stands
                 if paths.storage_error(exc, store.path.parent) is None:
                     raise
-            where, args = ("WHERE bot_name = ?", (self.bot_filter,)) if self.bot_filter else ("", ())
-            self.runs = self._rows(store, "SELECT id, bot_name, state, started_at, ended_at, steps, trigger FROM runs "
-                                   f"{where} ORDER BY started_at DESC LIMIT 200", args)
+            self.runs = self._list(store)
         finally:
             store.close()
         keep = self.current
@@ -146,6 +161,28 @@ class RunHistory(QWidget):
             self.table.selectRow(0)
         else:
             self.show_run(None)
+
+    def _list(self, store: RunStore) -> list:
+        by_bot = self.bot_filter and not self.all_bots.isChecked()
+        where, args = ("WHERE bot_name = ?", (self.bot_filter,)) if by_bot else ("", ())
+        return self._rows(store, f"{_LIST} {where} ORDER BY started_at DESC LIMIT 200", args)
+
+    def poll(self) -> bool:
+        """While shown: redraw when a run started, moved on or ended since the last look."""
+        if not self.isVisible():
+            return False
+        try:
+            store = self._store()
+            try:
+                now = self._list(store)
+            finally:
+                store.close()
+        except (OSError, sqlite3.Error, BotloomError):  # busy, or a disk in trouble: look again at the next tick
+            return False  # (Refresh says what is wrong)
+        if now == self.runs:
+            return False
+        self.refresh()
+        return True
 
     def _on_select(self) -> None:
         rows = self.table.selectionModel().selectedRows()

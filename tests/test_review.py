@@ -275,3 +275,23 @@ def test_the_task_of_a_run_that_ended_meanwhile_is_not_listed_and_cannot_be_comp
     assert cli.json("tasks", "list") == []
     refused = cli("tasks", "complete", task["id"], "approve")
     assert refused.returncode == 2 and "is cancelled and waits for no answer" in refused.stderr
+
+
+def test_a_task_its_run_went_past_cannot_be_completed(cli, work):
+    out = work / "a.json"
+    bot = write_bot(work, "two", {
+        "start": {"type": "core.start"},
+        "first": {"type": "review.task", "params": {"title": "first", "fields": FIELDS}},
+        "second": {"type": "review.task", "params": {"title": "second", "fields": FIELDS}},
+        "save": {"type": "data.write_json", "params": {"path": str(out), "data": "{{ nodes.second }}"}},
+    }, [("start.out", "first.in"), ("first.out", "second.in"), ("second.out", "save.in")])
+    assert cli("run", bot).returncode == 3
+    first = only_task(cli)
+    # answered by hand, not through the task: the run goes on to the second review
+    assert cli("resume", first["run_id"], "--data", "outcome=approve").returncode == 3
+    stale = cli("tasks", "complete", first["id"], "reject")
+    assert stale.returncode == 2 and "its run went on past this review (it now waits at step 3)" in stale.stderr
+    second = only_task(cli)  # the stale one is not listed
+    assert second["title"] == "second"
+    assert cli("tasks", "complete", second["id"], "approve").returncode == 0
+    assert json.loads(out.read_text())["outcome"] == "approve"

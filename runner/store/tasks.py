@@ -72,11 +72,13 @@ def find(conn: sqlite3.Connection, *, state: str | None = OPEN, bot: str | None 
          limit: int = 200, now: float | None = None) -> list[dict[str, Any]]:
     """Tasks, oldest first. ``older_than``: created at least that many seconds ago;
     ``due_within``: a deadline within that many seconds (or past). Open tasks of runs that ended
-    meanwhile (stopped, failed) are left out: nobody waits for their answer."""
+    meanwhile (stopped, failed), or went on past them (answered by hand), are left out: nobody
+    waits for their answer."""
     now = time.time() if now is None else now
     where, args = [], []
-    if state == OPEN:
-        where.append(f"run_id NOT IN (SELECT id FROM runs WHERE state IN ({', '.join('?' * len(FINAL_STATES))}))")
+    if state == OPEN:  # and the run still waits for it: not ended, not gone on past it to another wait
+        where.append(f"run_id NOT IN (SELECT id FROM runs WHERE state IN ({', '.join('?' * len(FINAL_STATES))}) OR "
+                     "(state = 'suspended' AND json_valid(wake) AND json_extract(wake, '$.seq') != tasks.seq))")
         args += sorted(FINAL_STATES)
     for column, value in (("state", state), ("bot", bot), ("queue", queue), ("assignee", assignee)):
         if value:
@@ -140,10 +142,14 @@ def complete(conn: sqlite3.Connection, task_id: str, outcome: Any, values: dict 
         if task["state"] == EXPIRED:
             raise InputError(f"{where} expired at its deadline", fix="the run took its deadline's course; "
                                                                      "`botloom show " + task["run_id"] + "` shows it")
-        run = conn.execute("SELECT state FROM runs WHERE id=?", (task["run_id"],)).fetchone()
+        run = conn.execute("SELECT state, wake FROM runs WHERE id=?", (task["run_id"],)).fetchone()
         if run is None or run[0] not in (RunState.SUSPENDED, RunState.CRASHED, RunState.RUNNING):
             raise InputError(f"{where}: its run {task['run_id']} is {run[0] if run else 'gone'} and waits for no "
                              "answer", fix="the task cannot be completed any more")
+        waits_at = (loads(run[1]) or {}).get("seq") if run[0] == RunState.SUSPENDED else task["seq"]
+        if waits_at != task["seq"]:  # answered another way (`botloom resume --data`): the run went on
+            raise InputError(f"{where}: its run went on past this review (it now waits at step {waits_at})",
+                             fix="the task cannot be completed any more")
         checked = check_answer(task["form"], outcome, values, where)
         done = conn.execute('UPDATE tasks SET state=?, outcome=?, "values"=?, "by"=?, completed_at=? '
                             "WHERE id=? AND state='open'", (COMPLETED, outcome, dumps(checked), by, now,

@@ -7,9 +7,10 @@ form, and one button per outcome. The form is built by the inspector's own edito
 with the field), so a number field takes a number, a choice is a drop-down, and a value that
 does not fit its type is marked at once, as in the inspector.
 
-Keyboard: Tab / Shift+Tab next and previous field (its box is shown on the page), Ctrl+Return
-the first outcome (approve), Ctrl+1..9 an outcome by its place, Ctrl+Down / Ctrl+Up the next
-and previous task, F5 reload the list.
+Keyboard: Tab / Shift+Tab next and previous field (its box is shown on the page, turning to its
+page), Ctrl+PgDown / Ctrl+PgUp the next and previous page, Ctrl+Return the first outcome
+(approve), Ctrl+1..9 an outcome by its place, Ctrl+Down / Ctrl+Up the next and previous task,
+F5 reload the list.
 
 Completing a task runs ``botloom tasks complete TASK OUTCOME --values FILE`` in a child process,
 like every run the designer starts: the answer is checked against the form and recorded in one
@@ -80,6 +81,8 @@ class _FormHost:
 class PageView(QGraphicsView):
     """A page image with the fields' boxes; ``show_field`` scrolls to one and highlights it."""
 
+    pageChanged = Signal(int, int)  # page shown (0: none), pages
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
@@ -97,11 +100,20 @@ class PageView(QGraphicsView):
         self.page = None
         self.show_page(min(self.pages) if self.pages else None)
 
+    def turn(self, step: int) -> None:
+        """The next (1) or previous (-1) page of the document."""
+        numbers = sorted(self.pages)
+        if self.page in numbers:
+            index = max(0, min(len(numbers) - 1, numbers.index(self.page) + step))
+            if numbers[index] != self.page:
+                self.show_page(numbers[index])
+
     def show_page(self, number: int | None) -> None:
         scene = self.scene()
         scene.clear()
         self.boxes = {}
         self.page = number
+        self.pageChanged.emit(number or 0, len(self.pages))
         if number is None or number not in self.pages:
             scene.addText("no document" if not self.pages else f"page {number} is not kept")
             return
@@ -158,10 +170,12 @@ class TaskView(QWidget):
         self.meta.setWordWrap(True)
         self.instructions = QLabel(objectName="inbox-instructions")
         self.instructions.setWordWrap(True)
-        for w in (self.title, self.meta, self.instructions):
+        self.page_label = QLabel(objectName="inbox-page-label")
+        for w in (self.title, self.meta, self.instructions, self.page_label):
             layout.addWidget(w)
         split = QSplitter(Qt.Horizontal)
         self.page_view = PageView()
+        self.page_view.pageChanged.connect(self._page_shown)
         split.addWidget(self.page_view)
         form_box = QWidget()
         self.form = QFormLayout(form_box)
@@ -226,6 +240,10 @@ class TaskView(QWidget):
         if first is not None:
             first.editor.setFocus()
             self.page_view.show_field(first.name)
+
+    def _page_shown(self, number: int, count: int) -> None:
+        text = f"Page {number} of {count}" if number else ""
+        self.page_label.setText(text + ("  (Ctrl+PgDown / Ctrl+PgUp: other pages)" if count > 1 else ""))
 
     def eventFilter(self, obj, event) -> bool:
         from PySide6.QtCore import QEvent
@@ -326,6 +344,8 @@ class Inbox(QWidget):
         for keys, slot in ((Qt.CTRL | Qt.Key_Return, lambda: self.view.choose_index(0)),
                            (Qt.CTRL | Qt.Key_Enter, lambda: self.view.choose_index(0)),
                            (Qt.CTRL | Qt.Key_Down, lambda: self.step(1)), (Qt.CTRL | Qt.Key_Up, lambda: self.step(-1)),
+                           (Qt.CTRL | Qt.Key_PageDown, lambda: self.view.page_view.turn(1)),
+                           (Qt.CTRL | Qt.Key_PageUp, lambda: self.view.page_view.turn(-1)),
                            (Qt.Key_F5, self.reload)):
             QShortcut(QKeySequence(keys), self, slot, context=Qt.WidgetWithChildrenShortcut)
         for n in range(1, 10):

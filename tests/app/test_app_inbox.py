@@ -99,3 +99,28 @@ def test_filters_and_next_task_from_the_keyboard(win, qtbot, tmp_path, botloom_h
     inbox.deadline_filter.setCurrentIndex(inbox.deadline_filter.findData(0))  # overdue: none has a deadline
     inbox.reload()
     assert inbox.table.rowCount() == 0 and inbox.view.title.text() == "No open task."
+
+
+def test_a_field_on_another_page_turns_to_it(win, qtbot, tmp_path, botloom_home):
+    from PIL import Image
+
+    pdf = tmp_path / "two-pages.pdf"
+    pages = [Image.new("RGB", (620, 877), "white"), Image.new("RGB", (620, 877), "white")]
+    pages[0].save(pdf, save_all=True, append_images=pages[1:], resolution=72)
+    fields = [{"name": "number", "value": "INV-1", "box": [100, 100, 300, 50], "page": 1},
+              {"name": "total", "type": "number", "value": 148.51, "box": [900, 2000, 300, 50], "page": 2}]
+    bot = write_bot(tmp_path, "pages", {
+        "start": {"type": "core.start"},
+        "review": {"type": "review.task", "params": {"title": "Two pages", "fields": fields, "document": str(pdf)}},
+    }, [("start.out", "review.in")])
+    env = {**os.environ, "BOTLOOM_HOME": str(botloom_home)}
+    assert subprocess.run([sys.executable, "-m", "botloom.runner.cli", "run", str(bot)], env=env,
+                          capture_output=True, timeout=60).returncode == 3
+    inbox = win.inbox
+    inbox.reload()
+    view = inbox.view
+    assert view.page_view.page == 1 and view.page_label.text().startswith("Page 1 of 2")
+    qtbot.keyClick(view.fields["number"].editor, Qt.Key_Tab)  # to 'total', whose box is on page 2
+    assert view.page_view.page == 2 and view.page_view.current == "total" and list(view.page_view.boxes) == ["total"]
+    qtbot.keyClick(view.fields["total"].editor, Qt.Key_PageUp, Qt.ControlModifier)
+    assert view.page_view.page == 1 and view.page_label.text().startswith("Page 1 of 2")

@@ -93,11 +93,12 @@ class Scheduler:
 
         self.scheduler.start(paused=True)
         wanted = {s.id: s for s in schedules if s.timed}
-        for job in self.scheduler.get_jobs(jobstore="default"):
+        jobs = {job.id: job for job in self.scheduler.get_jobs(jobstore="default")}  # one read, not one per job
+        for job in jobs.values():
             if job.id not in wanted:
                 job.remove()
         for sched in wanted.values():
-            self.add(sched, keep=True)
+            self.add(sched, keep=True, existing=jobs.get(sched.id))
         self.scheduler.add_job(JOB_FUNC, IntervalTrigger(seconds=self.due_seconds), args=["due"], id="due",
                                jobstore="memory", executor="service", coalesce=True, misfire_grace_time=None)
         if self._service_jobs["retention"] is not None:  # at start, then every retention_seconds
@@ -106,13 +107,14 @@ class Scheduler:
                                    misfire_grace_time=None, next_run_time=datetime.now(timezone.utc))
         self.scheduler.resume()
 
-    def add(self, sched, *, keep: bool = False) -> None:
-        existing = self.scheduler.get_job(sched.id, jobstore="default")
-        if existing is None or not keep:
+    def add(self, sched, *, keep: bool = False, existing=None) -> None:
+        """Make the schedule's job (``keep``: leave an ``existing`` one, looked up when not given, as it is)."""
+        job = existing if existing is not None or not keep else self.scheduler.get_job(sched.id, jobstore="default")
+        if job is None or not keep:
             self.scheduler.add_job(JOB_FUNC, sched.trigger(), args=[sched.id], id=sched.id, name=sched.name,
                                    jobstore="default", executor="default", replace_existing=True,
                                    **sched.job_options())
-        job = self.scheduler.get_job(sched.id, jobstore="default")
+            job = self.scheduler.get_job(sched.id, jobstore="default")
         if job is None:  # a one-off date in the past: APScheduler drops it at once
             return
         if sched.paused and job.next_run_time is not None:

@@ -2,8 +2,8 @@
 
 Layout: the palette on the left, the canvas in the middle (one tab per open flow: main and
 subflows), the inspector on the right, and at the bottom the problems, the run log, the
-variables at a pause, the run history, the inbox and the schedules. A start page lists recent bots
-and the sample bots.
+variables at a pause, the run history, the inbox, the schedules and the gallery of templates. A
+start page lists recent bots and the sample bots.
 
 The window is built here; its work is split by job into mixins: ``actions.py`` (actions,
 menus, toolbar), ``dialogs.py`` (the ``ask_*`` questions, which tests and embedders can
@@ -118,7 +118,14 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
                                         current_bot=lambda: str(self.doc.path) if self.doc and self.doc.path else None)
         self.dock_schedules = self._dock("Schedules", self.schedules, Qt.BottomDockWidgetArea)
         self.dock_schedules.visibilityChanged.connect(lambda shown: shown and self.schedules.reload())
-        for d in (self.dock_log, self.dock_vars, self.dock_history, self.dock_inbox, self.dock_schedules):
+        from .gallery import Gallery  # installed templates and samples; "new bot from template"
+
+        self.gallery = Gallery(self.registry, paths.home())
+        self.gallery.created.connect(self.open_path)
+        self.dock_gallery = self._dock("Gallery", self.gallery, Qt.BottomDockWidgetArea)
+        self.dock_gallery.visibilityChanged.connect(lambda shown: shown and self.gallery.reload())
+        for d in (self.dock_log, self.dock_vars, self.dock_history, self.dock_inbox, self.dock_schedules,
+                  self.dock_gallery):
             self.tabifyDockWidget(self.dock_problems, d)
         self.dock_problems.raise_()
         self.resizeDocks([self.dock_palette, self.dock_inspector], [240, 340], Qt.Horizontal)

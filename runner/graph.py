@@ -153,6 +153,7 @@ class Bot:
         self.name = doc.name
         self.description = doc.description
         self.version = doc.version
+        self.requires = dict(doc.requires)  # the node packs it needs (bot file format 2)
         self.secrets = dict(doc.secrets)
         self.settings = {area: dict(block) for area, block in doc.settings.items()}
         self.extra = dict(doc.extra)
@@ -179,9 +180,17 @@ class Bot:
     def to_doc(self) -> BotDoc:
         return BotDoc(name=self.name, main=self.main.to_doc(),
                       subflows={n: f.to_doc() for n, f in self.flows.items() if n != "main"},
-                      description=self.description, version=self.version, secrets=dict(self.secrets),
+                      description=self.description, version=self.version, requires=self._requires(),
+                      secrets=dict(self.secrets),
                       settings={area: dict(block) for area, block in self.settings.items()},
                       extra=dict(self.extra), source=self.source)
+
+    def _requires(self) -> dict[str, str]:
+        """What the bot declares, plus (with any version) the pack of a node type added since."""
+        from .botfile.requires import infer
+
+        used = infer(spec.type for flow in self.flows.values() for spec in flow.specs().values())
+        return dict(sorted({**used, **self.requires}.items()))
 
     def validate(self, registry) -> list:
         from .validate import validate_bot

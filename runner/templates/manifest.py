@@ -153,6 +153,17 @@ def _host(url: str) -> str:
         return url
 
 
+def typed_nodes(doc: Any, registry: Any):
+    """Every node of every flow of ``doc`` with its node type (None for a type not installed:
+    reporting that is the validator's job)."""
+    for flow in doc.flows().values():
+        for spec in flow.nodes.values():
+            try:
+                yield spec, registry.get(spec.type, spec.version)
+            except Exception:  # noqa: BLE001 - an unknown type or version
+                yield spec, None
+
+
 def derive_touches(doc: Any, registry: Any) -> dict[str, list[str]]:
     """What a bot's nodes touch, from their types and their path and URL parameters."""
     found: dict[str, set[str]] = {k: set() for k in TOUCH_KINDS}
@@ -160,27 +171,22 @@ def derive_touches(doc: Any, registry: Any) -> dict[str, list[str]]:
                 if isinstance(d.default, (str, int, float)) and not isinstance(d.default, bool)}
     found["files"].update(str(d.default) for d in doc.main.inputs.values() if d.type == "path" and d.default
                           and isinstance(d.default, str))
-    for flow in doc.flows().values():
-        for spec in flow.nodes.values():
-            try:
-                nt = registry.get(spec.type, spec.version)
-            except Exception:  # noqa: BLE001 - an unknown type is the validator's to report
-                nt = None
-            for pname, value in spec.params.items():
-                if not isinstance(value, str) or not value.strip():
-                    continue
-                text = _fill(value, defaults)
-                param = nt.param(pname) if nt is not None else None
-                if param is not None and param.type == "path":
-                    found["files"].add(text)
-                elif spec.type == "http.request" and pname == "url":
-                    found["hosts"].add(_host(text))
-                elif spec.type in BROWSER_URL_NODES and pname == "url":
-                    found["sites"].add(_host(text))
-                elif spec.type == "desktop.launch" and pname == "command":
-                    found["apps"].add(text)
-                elif spec.type.startswith("desktop.") and pname == "title":
-                    found["apps"].add(f"window '{text}'")
+    for spec, nt in typed_nodes(doc, registry):
+        for pname, value in spec.params.items():
+            if not isinstance(value, str) or not value.strip():
+                continue
+            text = _fill(value, defaults)
+            param = nt.param(pname) if nt is not None else None
+            if param is not None and param.type == "path":
+                found["files"].add(text)
+            elif spec.type == "http.request" and pname == "url":
+                found["hosts"].add(_host(text))
+            elif spec.type in BROWSER_URL_NODES and pname == "url":
+                found["sites"].add(_host(text))
+            elif spec.type == "desktop.launch" and pname == "command":
+                found["apps"].add(text)
+            elif spec.type.startswith("desktop.") and pname == "title":
+                found["apps"].add(f"window '{text}'")
     for host in (doc.settings.get("trust") or {}).get("hosts") or []:
         if isinstance(host, str):
             found["hosts"].add(host)

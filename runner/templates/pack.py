@@ -25,7 +25,7 @@ from typing import Any, Iterable
 from .. import botfile
 from ..botfile.requires import ANY
 from . import signing
-from .manifest import TOUCH_KINDS, Manifest, TemplateError, _fill, derive_touches
+from .manifest import TOUCH_KINDS, Manifest, TemplateError, _fill, derive_touches, typed_nodes
 from .package import FILES, MANIFEST, SIGNATURE, SUFFIX, sha256
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -45,16 +45,11 @@ def _literal_paths(doc: Any, registry: Any) -> list[str]:
     defaults = {n: d.default for n, d in doc.main.inputs.items() if isinstance(d.default, str)}
     found = [d.default for d in doc.main.inputs.values() if d.type == "path" and isinstance(d.default, str)]
     written = set()
-    for flow in doc.flows().values():
-        for spec in flow.nodes.values():
-            try:
-                nt = registry.get(spec.type, spec.version)
-            except Exception:  # noqa: BLE001 - reported by validation
-                continue
-            for name, value in spec.params.items():
-                param = nt.param(name)
-                if param is not None and param.type == "path" and isinstance(value, str):
-                    (written.add if param.path == "save" else found.append)(_fill(value, defaults))
+    for spec, nt in typed_nodes(doc, registry):
+        for name, value in spec.params.items():
+            param = nt.param(name) if nt is not None else None
+            if param is not None and param.type == "path" and isinstance(value, str):
+                (written.add if param.path == "save" else found.append)(_fill(value, defaults))
     return [p for p in found if "{{" not in p and p not in written]
 
 
@@ -100,15 +95,12 @@ def _packs(docs: list, registry: Any, where: str) -> dict[str, str]:
         for pack, spec in doc.requires.items():
             if wanted.get(pack, ANY) in (ANY, ""):
                 wanted[pack] = spec
-        for flow in doc.flows().values():
-            for spec in flow.nodes.values():
-                try:
-                    wanted.setdefault(registry.get(spec.type, spec.version).pack, ANY)
-                except Exception:  # noqa: BLE001 - validation reports the unknown type
-                    raise TemplateError(f"node '{spec.id}' has the type '{spec.type}', which no installed node pack "
-                                        "provides", where=doc.label,
-                                        fix="install its pack, or fix the bot (`botloom validate`) before packing") \
-                        from None
+        for spec, nt in typed_nodes(doc, registry):
+            if nt is None:
+                raise TemplateError(f"node '{spec.id}' has the type '{spec.type}', which no installed node pack "
+                                    "provides", where=doc.label,
+                                    fix="install its pack, or fix the bot (`botloom validate`) before packing")
+            wanted.setdefault(nt.pack, ANY)
     installed = registry.packs
     for pack, spec in list(wanted.items()):
         if spec in (ANY, ""):

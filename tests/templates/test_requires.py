@@ -62,3 +62,13 @@ def test_version_requirements(spec, installed, ok):
 
 def test_infer_skips_what_is_not_a_type_id():
     assert infer(["core.log", 3, None, "nodot", "bad pack.x", "text.upper"]) == {"core": "*"}
+
+
+def test_the_edit_model_keeps_requires_and_adds_the_pack_of_a_new_node_type():
+    from botloom.runner.graph import Bot
+
+    bot = Bot(load(Path(__file__).resolve().parents[2] / "bots" / "csv-report" / "csv-report.bot.json"))
+    assert bot.to_doc().requires == {"core": ">=0.1.0"}
+    bot.main.add_node("desktop.click", node_id="click")
+    assert bot.to_doc().requires == {"core": ">=0.1.0", "desktop": "*"}
+    assert '"desktop": "*"' in dumps(bot.to_doc())

@@ -194,6 +194,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         from .cli_templates import register as register_templates
 
         register_templates(sub)
+    if command in (None, "stats", "report", "alerts"):  # operations insight: only parsed when asked for
+        from .cli_insight import register as register_insight
+
+        register_insight(sub)
     _add_plugin_commands(sub, command)
     return p
 

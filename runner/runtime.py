@@ -226,13 +226,14 @@ class Runner:
                  *, base_dir: Path, replay=None, resume=None, on_engine=None, start_at=None) -> RunResult:
         from .audit import AuditError, AuditListener, AuditTrail
         from .engine.engine import Engine
+        from .insight.tracing import listeners as tracing  # [] unless an OpenTelemetry exporter is configured
         from .logs import RunLog
 
         journal = store.journal(run_id)
         log = RunLog(run_id, self.settings["logs.level"], self.home)
         audit = AuditListener(AuditTrail(self.home), bot_hash=bot.digest, bot_path=bot.doc.source,  # critical
                               resumed=replay is not None)
-        all_listeners = [journal, audit, log, *listeners]
+        all_listeners = [journal, audit, log, *tracing(self.settings), *listeners]
         try:
             engine = Engine(bot.doc, self.registry, run_id=run_id, listeners=all_listeners, debugger=debugger,
                             secrets=trust.restrict(self.secrets, bot.doc, trust.TrustStore(self.home).untrusted(

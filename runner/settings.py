@@ -36,11 +36,26 @@ DEFAULTS: dict[str, Any] = {
     "ocr.engine": "auto",  # rapidocr, easyocr, tesseract; auto: rapidocr
     "secrets.backend": "auto",  # secret-service, encrypted-file, keyring, environment (runner/secret_backends.py)
     "secrets.plaintext": "refuse",  # allow: accept a keyring backend that keeps secrets as plain text
+    # operations insight (runner/insight/, docs/insight.md); a bot's settings.roi / settings.alerts override them
+    "roi.manual_minutes": 0.0,  # minutes a person takes for one item by hand
+    "roi.hourly_cost": 0.0,  # cost of an hour of that person's time
+    "roi.robot_cost_per_hour": 0.0,  # cost of an hour of robot time
+    "roi.review_cost": 0.0,  # cost of one human intervention (a review, an answered signal)
+    "alerts.failure_rate": 0.0,  # warn above this share of failed runs (0.2 = 20 %; 0: off)
+    "alerts.p95_seconds": 0.0,  # warn when a bot's run P95 latency is above this (0: off)
+    "alerts.drift_score": 0.0,  # warn when a model's drift score is above this (0: off)
+    "alerts.queue_length": 0,  # warn when more runs than this wait in the service's queue (0: off)
+    "alerts.review_backlog": 0,  # warn when more review tasks than this are open (0: off)
+    "alerts.window_hours": 24.0,  # the figures alerts look at: runs started in the last hours
+    "alerts.start_bot": "",  # a bot file the service starts when an alert is raised (e.g. one that sends a mail)
+    "alerts.check_seconds": 300.0,  # how often the service checks the alerts
+    "tracing.exporter": "",  # otlp or console: OpenTelemetry spans of every run (OTEL_* variables win)
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "logs.level": ("debug", "info", "warning", "error"),
     "service.virtual_display": ("auto", "always", "never"),
+    "tracing.exporter": ("", "otlp", "console"),
 }
 
 

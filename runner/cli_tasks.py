@@ -118,7 +118,7 @@ def cmd_list(args) -> int:
         _print_json([{k: v for k, v in t.items() if k != "form"} | {"title": t["form"].get("title")} for t in found])
         return 0
     if not found:
-        print("no tasks" + ("" if args.all else f" {args.state}"), file=sys.stderr)
+        print("no tasks" if args.all else f"no {args.state} tasks", file=sys.stderr)
         return 0
     now = time.time()
     rows = [(t["id"], t["bot"], _short(t["form"].get("title"), 36), t["queue"] or "-", t["assignee"] or "-",
@@ -264,7 +264,8 @@ def cmd_figures(args) -> int:
     for bot, f in sorted(found.items()):
         rate = lambda r: "-" if r is None else f"{100 * r:.0f}%"  # noqa: E731
         turn = f["turnaround"]
-        print(f"{bot}: {f['runs']} runs, {f['routed']} items routed; straight through {rate(f['straight_through_rate'])},"
+        runs = f"{f['runs']} run" + ("" if f["runs"] == 1 else "s")
+        print(f"{bot}: {runs}, {f['routed']} items routed; straight through {rate(f['straight_through_rate'])},"
               f" human intervention {rate(f['intervention_rate'])}; tasks {f['tasks']} ({f['open']} open, "
               f"{f['expired']} expired); turnaround median "
               f"{'-' if turn['median'] is None else _age(turn['median'])}, p90 "

@@ -18,6 +18,7 @@ uses, or the reason the trigger is not valid (never a traceback).
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -284,10 +285,12 @@ class ScheduleDialog(QDialog):
         r = self.request()
         if not r["bot"]:
             raise ScheduleError("choose the bot this schedule starts", fix="type its path or pick it with …")
-        for key, what in (("cron", "a cron expression"), ("every", "an interval"), ("watch", "a folder"),
-                          ("webhook", "a webhook name")):
+        for key, what, example in (("cron", "a cron expression", "0 7 * * MON-FRI (weekdays at 07:00)"),
+                                   ("every", "an interval", "15m, 2h or 1d"),
+                                   ("watch", "a folder", "a folder files arrive in, e.g. /srv/inbox"),
+                                   ("webhook", "a webhook name", "intake (a run for each POST /hooks/intake)")):
             if key in r and not r[key]:
-                raise ScheduleError(f"the trigger needs {what}")
+                raise ScheduleError(f"the trigger needs {what}", fix=f"e.g. {example}")
         return make_schedule(r["bot"], cron=r.get("cron"), timezone_name=r.get("timezone"),
                              every=parse_duration(r["every"]) if r.get("every") else None, at=r.get("at"),
                              watch=r.get("watch"), webhook=r.get("webhook"), misfire=r["misfire"],
@@ -321,10 +324,19 @@ class ScheduleDialog(QDialog):
                 raise BotloomError("; ".join(problems), fix="correct the inputs marked in red")
             self.submit(self.request())
         except BotloomError as exc:
-            self.error.setText("The schedule was not added: " + _error_text(exc))
-            self.error.show()
+            self._refused(exc)
+            return
+        except (OSError, sqlite3.Error) as exc:  # the data folder: a full disk, a read-only file system...
+            from botloom.runner import paths
+
+            self._refused(paths.storage_error(exc) or BotloomError(f"the run store could not be written: {exc}",
+                                                                  fix="check the data folder, then try again"))
             return
         super().accept()
+
+    def _refused(self, exc: BotloomError) -> None:
+        self.error.setText("The schedule was not added: " + _error_text(exc))
+        self.error.show()
 
 
 class SchedulesPanel(QWidget):

@@ -13,6 +13,24 @@ cd "$(dirname "$0")"
 
 say() { printf '\033[1mdev.sh:\033[0m %s\n' "$*" >&2; }
 
+# What set-up did, for the summary at its end; SECONDS counts from the start of the script.
+INSTALLED=()
+took() { local s=$(( SECONDS - $1 )); if [ "$s" -ge 60 ]; then echo "$((s / 60))m$((s % 60))s"; else echo "${s}s"; fi; }
+
+# Run a long step, saying every 30 s that it is still at work (and how long so far).
+with_heartbeat() {
+  local label=$1 start=$SECONDS pid status=0; shift
+  "$@" & pid=$!
+  while ! wait_for "$pid" 30; do say "  ... still $label ($(took "$start"))"; done
+  wait "$pid" || status=$?
+  return $status
+}
+wait_for() {  # true when process $1 ended within $2 seconds
+  local i
+  for ((i = 0; i < $2; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 1; done
+  ! kill -0 "$1" 2>/dev/null
+}
+
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
     say "need root to run: $*"; exit 1; fi
@@ -20,9 +38,13 @@ as_root() {
 
 apt_install() {
   command -v apt-get >/dev/null || { say "please install: $*"; exit 1; }
-  say "installing system packages: $*"
+  local start=$SECONDS
+  say "system packages: installing $# ($*)"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  with_heartbeat "installing system packages" \
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  say "system packages: $# installed in $(took "$start")"
+  INSTALLED+=("system packages: $*")
 }
 
 find_python() {
@@ -57,16 +79,35 @@ setup() {
   fi
   stamp=".venv/.botloom-installed-$(cat pyproject.toml installer/setup.d/*.sh | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
-    say "installing Botloom, every extra and the test tools into .venv"
-    .venv/bin/python -m pip install -q -e '.[dev,designer,browser,desktop,ocr,ai,service]'
+    # one package group at a time, so set-up can say how far it is; the last one has them all
+    local groups=(core service designer browser desktop ocr ai dev) steps=(installer/setup.d/*.sh)
+    local total=$(( ${#groups[@]} + ${#steps[@]} )) n=0 group extras="" start
+    say "installing Botloom into .venv: ${#groups[@]} package groups, then ${#steps[@]} set-up step(s)"
+    for group in "${groups[@]}"; do
+      n=$((n + 1)); start=$SECONDS
+      [ "$group" = core ] || extras="${extras:+$extras,}$group"
+      say "[$n/$total] Python packages: $group"
+      with_heartbeat "installing the $group packages" \
+        .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
+      say "[$n/$total] $group done in $(took "$start")"
+    done
+    INSTALLED+=("Python packages: Botloom with ${extras//,/, } ($(.venv/bin/python -m pip list --format=freeze 2>/dev/null \
+      | wc -l) packages in .venv)")
     local step
-    for step in installer/setup.d/*.sh; do
-      [ -f "$step" ] || continue
-      say "set-up step $step"
-      PIP=".venv/bin/python -m pip" PYTHON=.venv/bin/python bash "$step"
+    for step in "${steps[@]}"; do
+      n=$((n + 1)); start=$SECONDS
+      say "[$n/$total] set-up step $step"
+      with_heartbeat "running $step" env PIP=".venv/bin/python -m pip" PYTHON=.venv/bin/python bash "$step"
+      say "[$n/$total] $step done in $(took "$start")"
+      INSTALLED+=("set-up step: $step")
     done
     rm -f .venv/.botloom-installed-*
     touch "$stamp"
+  fi
+  if [ ${#INSTALLED[@]} -gt 0 ]; then
+    say "set-up finished in $(took 0):"
+    local line
+    for line in "${INSTALLED[@]}"; do say "  - $line"; done
   fi
 }
 

@@ -56,7 +56,11 @@ def wheel(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def fresh_venv(wheel, tmp_path_factory) -> Path:
     """A new virtual environment with the wheel installed; returns its python."""
-    venv = tmp_path_factory.mktemp("venv")
+    return install_in_fresh_venv(wheel, tmp_path_factory.mktemp("venv"))
+
+
+def install_in_fresh_venv(wheel: Path, venv: Path) -> Path:
+    """Make a virtual environment in ``venv`` holding the wheel (and links to its dependencies)."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
     site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],

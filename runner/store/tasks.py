@@ -201,16 +201,18 @@ def corrections(task: dict) -> list[dict[str, Any]]:
 
 def due(conn: sqlite3.Connection, *, now: float | None = None) -> dict[str, tuple[dict, str]]:
     """What the due job delivers: open tasks past their deadline are marked expired (in one
-    transaction), and each run still suspended at a task that is expired or completed (an
-    answer whose resume did not happen: the service was down, the machine restarted) is listed.
-    Returns run id -> (resume data, who answers)."""
+    transaction, taken only when there is one), and each run still suspended at a task that is
+    expired or completed (an answer whose resume did not happen: the service was down, the
+    machine restarted) is listed. Returns run id -> (resume data, who answers)."""
     now = time.time() if now is None else now
-    with transaction(conn):
-        conn.execute("UPDATE tasks SET state=?, completed_at=? WHERE state='open' AND deadline IS NOT NULL "
-                     "AND deadline <= ?", (EXPIRED, now, now))
-        rows = conn.execute("SELECT " + ", ".join(f'tasks."{c}"' for c in COLUMNS) + ", r.wake FROM tasks "
-                            "JOIN runs r ON r.id = tasks.run_id WHERE tasks.state != 'open' AND r.state = 'suspended' "
-                            "ORDER BY tasks.created_at").fetchall()
+    expiring = "FROM tasks WHERE state='open' AND deadline IS NOT NULL AND deadline <= ?"
+    if conn.execute(f"SELECT 1 {expiring} LIMIT 1", (now,)).fetchone():  # the write lock only when needed
+        with transaction(conn):
+            conn.execute(f"UPDATE tasks SET state=?, completed_at=? WHERE id IN (SELECT id {expiring})",
+                         (EXPIRED, now, now))
+    rows = conn.execute("SELECT " + ", ".join(f'tasks."{c}"' for c in COLUMNS) + ", r.wake FROM tasks "
+                        "JOIN runs r ON r.id = tasks.run_id WHERE tasks.state != 'open' AND r.state = 'suspended' "
+                        "ORDER BY tasks.created_at").fetchall()
     out: dict[str, tuple[dict, str]] = {}
     for row in rows:
         task, wake = _row(row[:-1]), loads(row[-1]) or {}

@@ -25,7 +25,6 @@ import re
 import sqlite3
 import time
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 from botloom.runner.sdk import NodeError, Next, Output, Param, data_dir, node, not_found, os_failure
 

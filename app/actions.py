@@ -92,7 +92,7 @@ class ActionsMixin:
             m.addSeparator() if a is None else m.addAction(a)
         m.addSeparator()
         for d in (self.dock_palette, self.dock_inspector, self.dock_problems, self.dock_log, self.dock_vars,
-                  self.dock_history, self.dock_inbox):
+                  self.dock_history, self.dock_inbox, self.dock_schedules):
             m.addAction(d.toggleViewAction())
         self.dock_inbox.toggleViewAction().setShortcut("Ctrl+Shift+I")  # the review tasks waiting for a person
         m = mb.addMenu("F&low")

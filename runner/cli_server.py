@@ -155,7 +155,13 @@ def cmd_stop(args) -> int:
     if state is None:
         print(f"no service runs on {runner.home}", file=sys.stderr)
         return 1
-    os.kill(int(state["pid"]), signal.SIGTERM)
+    from .server.client import Client
+
+    client = Client.find(runner.home)
+    if client is not None:  # the graceful way on every platform (on Windows a signal ends it at once)
+        client.call("POST", "/service/stop")
+    else:
+        os.kill(int(state["pid"]), signal.SIGTERM)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and read_state(runner.home) is not None:
         time.sleep(0.2)

@@ -19,6 +19,9 @@ One long-running process per data folder, made of small parts that each own one 
     ├── Metrics (metrics.py)  Prometheus counters and histograms from the workers' events
     └── Control API (api.py)  FastAPI on 127.0.0.1 only, with a token readable by the owner alone
 
+    manage.py                 schedules from outside the service (CLI, designer): its API or the store
+    client.py                 the CLI's and the designer's way to the running service
+
 Only one service may own a data folder at a time (two APScheduler processes on one job store
 would both run every job): ``service/service.lock`` is held for the service's life.
 """

@@ -127,6 +127,14 @@ def test_figures_count_straight_through_interventions_and_turnaround(route_bot):
     assert (after["completed"], after["by_person"], after["open"]) == (1, 1, 1)
     assert after["intervention_rate"] == 0.2 and after["turnaround"]["median"] >= 0
     assert other == {}
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from botloom.runner.server.metrics import Metrics
+
+    families = {f.name: f for f in text_string_to_metric_families(Metrics(runner).text().decode())}
+    rates = {(s.labels["bot"], s.labels["kind"]): s.value for s in families["botloom_review_rate"].samples}
+    assert rates == {("ap", "straight_through"): 0.6, ("ap", "intervention"): 0.2}  # the service's metrics agree
+    assert families["botloom_review_turnaround_seconds"].samples[0].labels == {"bot": "ap"}
 
 
 def test_in_and_not_in_rules_compare_without_case(route_bot):

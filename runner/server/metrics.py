@@ -11,6 +11,8 @@ right even for runs the service did not start.
     botloom_queue_length                            runs waiting for a free slot
     botloom_runs_active                             workers running now
     botloom_runs_waiting_for_person{reason}         runs that need attention or wait for a signal
+    botloom_review_rate{bot,kind}                   straight-through and human-intervention rates
+    botloom_review_turnaround_seconds{bot}          median time from a review task to its answer
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Metrics:
         self.queue = Gauge("botloom_queue_length", "Runs waiting for a free slot", registry=r)
         self.active = Gauge("botloom_runs_active", "Worker processes running now", registry=r)
         r.register(_WaitingCollector(runner))
+        r.register(_ReviewCollector(runner))
 
     # -- fed by the dispatcher
     def queue_changed(self, length: int) -> None:
@@ -91,6 +94,43 @@ class _WaitingCollector:
         family.add_metric(["needs_attention"], attention)
         family.add_metric(["signal"], signal)
         yield family
+
+
+class _ReviewCollector:
+    """The human-review figures per bot (runner/tasks.py), read from the store at each scrape."""
+
+    def __init__(self, runner):
+        self.runner = runner
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        rates = GaugeMetricFamily("botloom_review_rate", "Straight-through and human-intervention rates per bot",
+                                  labels=["bot", "kind"])
+        turnaround = GaugeMetricFamily("botloom_review_turnaround_seconds", "Median time from a review task to its "
+                                       "answer, per bot", labels=["bot"])
+        try:
+            from ..tasks import figures
+
+            store = self.runner.store()
+            try:
+                per_bot = figures(store.conn)
+            finally:
+                store.close()
+        except Exception:  # a store without review tables yet, or a busy one: no figures this scrape
+            per_bot = {}
+        for bot, f in sorted(per_bot.items()):
+            for kind in ("straight_through_rate", "intervention_rate"):
+                if f.get(kind) is not None:
+                    rates.add_metric([bot, kind.removesuffix("_rate")], f[kind])
+            median = (f.get("turnaround") or {}).get("median")
+            if median is not None:
+                turnaround.add_metric([bot], median)
+        yield rates
+        yield turnaround
 
 
 __all__ = ["Metrics"]

@@ -498,6 +498,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return super().getitem(obj, argument)
 
     def getattr(self, obj, attribute):
+        if isinstance(obj, dict) and attribute in obj:
+            # data first: nodes.review.values is the output named 'values', not the dict's method
+            return obj[attribute]
         if type(obj) is not dict and _fills_in(obj, attribute) and not hasattr(obj, attribute):
             return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)

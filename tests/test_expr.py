@@ -254,3 +254,11 @@ def test_formatting_and_powers_cannot_build_huge_values(text):
 ])
 def test_ordinary_formatting_still_works(text, expected):
     assert evaluate(text, {}) == expected
+
+
+def test_a_dicts_key_comes_before_its_method_of_the_same_name():
+    """nodes.review.values is the output named 'values', not dict.values; methods stay callable otherwise."""
+    ns = {"nodes": {"review": {"values": {"total": 5}, "items": [1, 2]}}, "d": {"a": 1}}
+    assert evaluate("{{ nodes.review.values.total }}", ns) == 5
+    assert evaluate("{{ nodes.review.items | length }}", ns) == 2
+    assert evaluate("{{ d.items() | list }}", ns) == [("a", 1)]

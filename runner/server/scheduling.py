@@ -68,6 +68,21 @@ class FireExecutor(BaseExecutor):
         self._pool.shutdown(wait=wait)
 
 
+def _store_sync(dbapi_connection, _record) -> None:
+    """The job store's connections commit like the run store's own (runner/store/db.py): WAL with
+    ``synchronous=NORMAL`` (one fsync per checkpoint, not per job written), FULL with
+    ``BOTLOOM_STORE_SYNC=full``."""
+    import os
+
+    sync = "FULL" if os.environ.get("BOTLOOM_STORE_SYNC", "").lower() == "full" else "NORMAL"
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA synchronous={sync}")
+    cursor.close()
+
+
+LOOK_UP = object()
+
+
 class Scheduler:
     def __init__(self, store_path, on_fire, on_missed, on_due, *, due_seconds: float = 2.0, on_retention=None,
                  retention_seconds: float = 3600.0):
@@ -77,6 +92,9 @@ class Scheduler:
 
         self.jobstore = SQLAlchemyJobStore(url=f"sqlite:///{store_path}",
                                            engine_options={"connect_args": {"timeout": 30}})
+        from sqlalchemy import event
+
+        event.listen(self.jobstore.engine, "connect", _store_sync)
         self.scheduler = BackgroundScheduler(
             jobstores={"default": self.jobstore, "memory": MemoryJobStore()},
             executors={"default": FireExecutor(on_fire, on_missed),
@@ -107,9 +125,10 @@ class Scheduler:
                                    misfire_grace_time=None, next_run_time=datetime.now(timezone.utc))
         self.scheduler.resume()
 
-    def add(self, sched, *, keep: bool = False, existing=None) -> None:
-        """Make the schedule's job (``keep``: leave an ``existing`` one, looked up when not given, as it is)."""
-        job = existing if existing is not None or not keep else self.scheduler.get_job(sched.id, jobstore="default")
+    def add(self, sched, *, keep: bool = False, existing=LOOK_UP) -> None:
+        """Make the schedule's job; ``keep``: leave the one there is as it is (``existing``: that job,
+        or None for none, when the caller knows already)."""
+        job = existing if existing is not LOOK_UP or not keep else self.scheduler.get_job(sched.id, jobstore="default")
         if job is None or not keep:
             self.scheduler.add_job(JOB_FUNC, sched.trigger(), args=[sched.id], id=sched.id, name=sched.name,
                                    jobstore="default", executor="default", replace_existing=True,

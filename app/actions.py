@@ -92,9 +92,10 @@ class ActionsMixin:
             m.addSeparator() if a is None else m.addAction(a)
         m.addSeparator()
         for d in (self.dock_palette, self.dock_inspector, self.dock_problems, self.dock_log, self.dock_vars,
-                  self.dock_history, self.dock_inbox, self.dock_schedules):
+                  self.dock_history, self.dock_inbox, self.dock_schedules, self.dock_dashboard):
             m.addAction(d.toggleViewAction())
         self.dock_inbox.toggleViewAction().setShortcut("Ctrl+Shift+I")  # the review tasks waiting for a person
+        self.dock_dashboard.toggleViewAction().setShortcut("Ctrl+Shift+D")  # the figures of the runs, alerts
         m = mb.addMenu("F&low")
         m.addAction(self.a_subflow)
         m.addAction(self.a_open_subflow)

@@ -112,6 +112,11 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
         self.inbox = Inbox()
         self.dock_inbox = self._dock("Inbox", self.inbox, Qt.BottomDockWidgetArea)
         self.dock_inbox.visibilityChanged.connect(lambda shown: shown and self.inbox.reload())
+        from .dashboard import Dashboard  # the figures of the runs, alerts; double-click goes to the run
+
+        self.dashboard = Dashboard()
+        self.dashboard.runRequested.connect(self.show_run_in_history)
+        self.dock_dashboard = self._dock("Dashboard", self.dashboard, Qt.BottomDockWidgetArea)
         from .schedules_panel import SchedulesPanel  # the data folder's schedules (through its service if it runs)
 
         self.schedules = SchedulesPanel(registry=self.registry,
@@ -125,7 +130,7 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
         self.dock_gallery = self._dock("Gallery", self.gallery, Qt.BottomDockWidgetArea)
         self.dock_gallery.visibilityChanged.connect(lambda shown: shown and self.gallery.reload())
         for d in (self.dock_log, self.dock_vars, self.dock_history, self.dock_inbox, self.dock_schedules,
-                  self.dock_gallery):
+                  self.dock_gallery, self.dock_dashboard):
             self.tabifyDockWidget(self.dock_problems, d)
         self.dock_problems.raise_()
         self.resizeDocks([self.dock_palette, self.dock_inspector], [240, 340], Qt.Horizontal)
@@ -148,6 +153,15 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
+
+    def show_run_in_history(self, bot: str, run_id: str) -> None:
+        """The dashboard's click-through: the run history of ``bot``, at run ``run_id``."""
+        self.history.bot_filter = bot
+        self.history.all_bots.setChecked(False)
+        self.history.current = run_id or None
+        self.history.refresh()
+        self.dock_history.show()
+        self.dock_history.raise_()
 
     def new_window(self) -> "MainWindow":
         win = MainWindow(self.registry, self.settings)

@@ -17,6 +17,9 @@ import time
 from datetime import datetime
 
 from .errors import InputError
+from .insight.fmt import number as _num
+from .insight.fmt import rate as _pct
+from .insight.fmt import seconds as _sec
 
 UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -161,20 +164,6 @@ def _service_queue(runner) -> int | None:
 
 
 # ---------------------------------------------------------------- output
-def _pct(value) -> str:
-    return "-" if value is None else f"{value:.1%}"
-
-
-def _sec(value) -> str:
-    if value is None:
-        return "-"
-    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
-
-
-def _num(value, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
-
-
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))

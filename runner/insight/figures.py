@@ -13,8 +13,9 @@
 * the AI pack's models: confidence distribution and drift score (``nodes/ai/monitor.py``).
 
 Percentiles are **nearest-rank** (the value at rank ``ceil(p/100 * n)`` of the ``n`` sorted
-values), computed by SQLite's window functions: exact, and on a million step records fast
-(``benchmarks/insight.py``). A step is one journal row (one attempt) that ended: ``succeeded``
+values): exact. Those of runs and task waits are computed by SQLite's window functions; those of
+steps from one scan of the journal (see ``step_latency``: faster than SQLite's sorter on a
+million records, ``benchmarks/insight.py``). A step is one journal row (one attempt) that ended: ``succeeded``
 or ``failed``; a replayed step is not a row again, so a resumed run is not counted twice.
 
 Items: a run is one item, unless its bot's ``settings.roi.items_output`` names an output whose
@@ -94,20 +95,41 @@ def _pcts(row) -> dict[str, float | None]:
     return {f"p{p}": row[i] for i, p in enumerate(PERCENTILES)}
 
 
+def nearest_rank(ordered: list[float], p: int) -> float:
+    """The ``p``-th percentile of sorted values: the value at rank ceil(p/100 * n)."""
+    return ordered[max(0, -(-p * len(ordered) // 100) - 1)]
+
+
 def step_latency(conn: sqlite3.Connection, period: Period) -> dict[str, dict[str, dict]]:
-    """bot -> node type -> {steps, failed, mean, p50, p95, p99} (seconds)."""
+    """bot -> node type -> {steps, failed, mean, p50, p95, p99} (seconds).
+
+    One scan of the journal (no join, no SQL sort) and a sort per group in Python: on a million
+    step records SQLite's sorter (a window function, or ORDER BY) takes longer than the scan and
+    Python's sort together, and the journal gets no index it would pay for at every step."""
     where, args = period.where()
-    sql = (
-        "WITH d AS (SELECT r.bot_name AS bot, n.node_type AS type, n.duration AS v, n.state AS state, "
-        "ROW_NUMBER() OVER (PARTITION BY r.bot_name, n.node_type ORDER BY n.duration) AS rn, "
-        "COUNT(*) OVER (PARTITION BY r.bot_name, n.node_type) AS cnt "
-        "FROM node_runs n JOIN runs r ON r.id = n.run_id "
-        f"WHERE n.duration IS NOT NULL AND n.state IN (?, ?) AND {where}) "
-        f"SELECT bot, type, cnt, SUM(v) / cnt, SUM(state = ?), {_pct_columns()} FROM d GROUP BY bot, type")
+    bots = dict(conn.execute(f"SELECT r.id, r.bot_name FROM runs r WHERE {where}", args).fetchall())
+    groups: dict[tuple[str, str], list[float]] = {}
+    failed: dict[tuple[str, str], int] = {}
+    bad = StepState.FAILED
+    for run_id, node_type, duration, state in conn.execute(
+            "SELECT run_id, node_type, duration, state FROM node_runs WHERE duration IS NOT NULL AND state IN (?, ?)",
+            (StepState.SUCCEEDED, bad)):
+        bot = bots.get(run_id)
+        if bot is None:
+            continue
+        key = (bot, node_type)
+        values = groups.get(key)
+        if values is None:
+            values = groups[key] = []
+        values.append(duration)
+        if state == bad:
+            failed[key] = failed.get(key, 0) + 1
     out: dict[str, dict[str, dict]] = {}
-    for row in conn.execute(sql, [StepState.SUCCEEDED, StepState.FAILED, *args, StepState.FAILED]):
-        bot, node_type, count, mean, failed = row[:5]
-        out.setdefault(bot, {})[node_type] = {"steps": count, "failed": failed, "mean": mean, **_pcts(row[5:])}
+    for (bot, node_type), values in groups.items():
+        values.sort()
+        out.setdefault(bot, {})[node_type] = {"steps": len(values), "failed": failed.get((bot, node_type), 0),
+                                              "mean": sum(values) / len(values),
+                                              **{f"p{p}": nearest_rank(values, p) for p in PERCENTILES}}
     return out
 
 
@@ -175,10 +197,10 @@ def _bots_before(conn, period: Period) -> set[str]:
 def _bot_settings(conn, period: Period) -> dict[str, dict]:
     """bot -> its ``settings`` block, from the snapshot of its latest run in the period."""
     where, args = period.where()
-    sql = (f"SELECT r.bot_name, r.bot_snapshot FROM runs r WHERE {where} AND r.started_at = "
-           "(SELECT MAX(x.started_at) FROM runs x WHERE x.bot_name = r.bot_name)")
+    # SQLite takes the bare column (the snapshot) from the row that has the MAX
+    sql = f"SELECT r.bot_name, r.bot_snapshot, MAX(r.started_at) FROM runs r WHERE {where} GROUP BY r.bot_name"
     out = {}
-    for bot, snapshot in conn.execute(sql, args):
+    for bot, snapshot, _ in conn.execute(sql, args):
         try:
             settings = json.loads(snapshot or "{}").get("settings") or {}
         except (ValueError, AttributeError):
@@ -342,4 +364,4 @@ def compute(conn: sqlite3.Connection, period: Period | None = None, *, home=None
     return figures
 
 
-__all__ = ["Figures", "InterventionSource", "Period", "compute", "run_latency", "step_latency"]
+__all__ = ["Figures", "InterventionSource", "Period", "compute", "nearest_rank", "run_latency", "step_latency"]

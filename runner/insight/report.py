@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import html
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import BotloomError
+from .fmt import number as _num
+from .fmt import rate as _pct
 
 PALETTE = ("#1565c0", "#6a1b9a", "#00838f", "#f9a825", "#4e342e", "#ad1457", "#558b2f", "#37474f")  # one per bot
 COLORS = {"ok": "#2e7d32", "bad": "#c62828", "p50": "#90caf9", "p95": "#1e88e5", "p99": "#0d47a1",
@@ -40,12 +42,12 @@ def _plotly():
 
 
 def _when(epoch: float | None) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if epoch else "-"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC") if epoch else "-"
 
 
 def _day(epoch: float, bucket: str) -> str:
     fmt = "%Y-%m-%d %H:00" if bucket == "hour" else "%Y-%m-%d"
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime(fmt)
+    return datetime.fromtimestamp(epoch, UTC).strftime(fmt)
 
 
 def _short(text: str, n: int = 48) -> str:
@@ -159,14 +161,6 @@ def charts(figures) -> list[tuple[str, Any]]:
     return out
 
 
-def _pct(v) -> str:
-    return "-" if v is None else f"{v:.1%}"
-
-
-def _num(v, digits: int = 2) -> str:
-    return "-" if v is None else f"{v:,.{digits}f}"
-
-
 def _summary(figures) -> str:
     rows = []
     for bot, e in figures.bots.items():
@@ -212,8 +206,8 @@ def render(figures, *, alerts=()) -> str:
     span = f"runs started from {_when(period.since)} to {_when(period.until or figures.computed_at)}"
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              f"<style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>",
-             f"<h1>{html.escape(title)}</h1><p class='period'>{html.escape(span)}; made {_when(figures.computed_at)}"
-             "</p>", _alerts(alerts)]
+             f"<h1>{html.escape(title)}</h1>",
+             f"<p class='period'>{html.escape(span)}; made {_when(figures.computed_at)}</p>", _alerts(alerts)]
     if not figures.bots:
         parts.append("<p>No runs in this period.</p>")
     else:

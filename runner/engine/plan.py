@@ -114,7 +114,7 @@ class CompiledNode:
         self.retry = RetryPolicy.of(spec.settings.get("retry"))
         self.on_error = spec.settings.get("on_error", "fail")
         self.disabled = spec.disabled
-        self.durable = nt.side_effects
+        self.durable = nt.durable
         self.scope = nt.is_scope
 
 

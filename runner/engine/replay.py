@@ -6,15 +6,27 @@ order. A step that was waiting is run again with the answer (``wait_answered`` i
 who gave it). A side-effecting step found in flight runs again only if its node type is
 idempotent; otherwise the run stops as needing attention. A step recorded for another node
 than the walk reaches stops the resume: the path through the bot changed.
+
+A finished step whose node type declares a ``session_effect`` (opening a browser, going to a
+page, filling a field: an effect that lived in the old process's run resources only) is run
+again before its recorded outcome is applied, so that the live steps after it find the session
+they expect; the recorded port, outputs and variable writes still stand, so the path and the
+values are those of the first run. Steps whose effect reached the outside world (a click that
+submits, a key press, a download) are not repeated. The re-run is not journalled (the journal
+keeps the first outcome); if it fails, the step is journalled as failed and the resume stops
+with an error that names it, so ``--retry`` can run it again once the cause is fixed.
 """
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Any
 
-from ..errors import NodeError, ResumeError
+from ..errors import BotloomError, NodeError, ResumeError, RunCancelled
 from ..states import StepState
+from .context import Context
 from .events import NodeFinished, WaitAnswered, now
+from .executor import NodeAbandoned, run_with_timeout
 from .runs import StepRecord
 from .signals import SIGNALS, NeedsAttention
 
@@ -41,6 +53,9 @@ class ReplayMixin:
             self._finished(frame, cn, seq, 1, StepState.SKIPPED, "out", None, None, None, now(), 0.0, None)
             return "out"
         state = rec.state
+        params = rec.params if rec.params is not None else cn.static
+        if state == StepState.SUCCEEDED and cn.type.restores_session(params):
+            self._restore_session(frame, cn, seq)
         if state in (StepState.SUCCEEDED, StepState.SKIPPED) or (state == StepState.FAILED and rec.port):
             if rec.writes:
                 frame.vars.update(rec.writes)
@@ -61,11 +76,46 @@ class ReplayMixin:
                                         getattr(self._resume, "by", None), now()))
             return LIVE
         # "running" or "cancelled": the step was in flight when the run stopped
-        if cn.type.repeatable(rec.params if rec.params is not None else cn.static):
+        if cn.type.repeatable(params) or cn.type.restores_session(params):  # its session died with it
             return LIVE
         raise NeedsAttention(seq, cn.id, cn.title,
                              f"step {seq}, node '{cn.id}' ({cn.type.id}), has side effects and was in flight when "
                              "the run stopped: it may or may not have taken effect")
+
+    def _restore_session(self, frame, cn, seq: int) -> None:
+        """Run a finished session-effect step again for its effect alone (its outcome is not
+        recorded again); a failure is journalled as the step's and stops the resume."""
+        if self._cancel.is_set():
+            raise RunCancelled("the run was stopped")
+        started, t0 = now(), perf_counter()
+        ctx = Context(self, frame, cn, seq, 1)
+        kw = None
+        try:
+            kw = self._resolve(frame, cn)
+            if cn.timeout:
+                run_with_timeout(lambda: self.executor.execute(cn.type, kw, ctx), ctx, cn.timeout, self.timeout_grace)
+                if self._cancel.is_set():
+                    raise RunCancelled("the run was stopped")
+            else:
+                self.executor.execute(cn.type, kw, ctx)
+            return
+        except (RunCancelled, NodeAbandoned):
+            raise  # the step keeps its record: the next resume sets the session up again
+        except NodeError as exc:
+            error = exc
+        except BotloomError as exc:
+            error = NodeError(exc.message, where=exc.where, fix=exc.fix)
+        except Exception as exc:
+            error = NodeError(f"{type(exc).__name__}: {exc}")
+        failure = NodeError(f"cannot resume: step {seq}, node '{cn.id}' ({cn.type.id}), ran again to set up the "
+                            f"session the steps after it need (what it did lived in the stopped run's process), "
+                            f"and failed: {error.message}", kind=error.kind, where=error.where or cn.where,
+                            fix=(error.fix + "; then " if error.fix else "fix the cause (is the site up?), then ")
+                                + f"`botloom resume {self.run_id} --retry` runs it again",
+                            details=error.details)
+        self._finished(frame, cn, seq, 1, StepState.FAILED, None, None, None, failure.to_dict(), started,
+                       perf_counter() - t0, kw)
+        raise failure
 
     def _resume_data_for(self, seq: int) -> dict | None:
         if self._resume is not None and self._resume.data is not None:

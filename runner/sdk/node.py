@@ -12,6 +12,16 @@ The function receives a run context (``ctx``) and the node's parameter values, a
 evaluated and converted to their declared types. It returns ``None``, a dict of outputs, or
 ``Next(port, outputs)`` to leave through a control port other than ``out``.
 
+What running a node again costs is declared, not guessed: ``side_effects`` (it changes
+something outside the run: a file, a web service, a submitted form), ``idempotent`` (doing it
+twice is the same as once), ``uses_session`` (it reads or acts on the run's own resources, such
+as a browser session and its pages, which end with the run's process) and ``session_effect``
+(its effect lives in those resources only). A resumed run applies the recorded outcome of a
+finished step instead of running it, so a step that uses the session is journalled as soon as
+it finishes, like a side effect: it could not be worked out again once the page it read is gone.
+A finished session-effect step is run again, for its effect only: the resources it set up are
+gone with the old process, and the steps after it expect them (see ``engine/replay.py``).
+
 Node types are grouped in a :class:`NodePack`, which a Python distribution announces through
 the ``botloom.nodes`` entry-point group. The built-in library registers the same way.
 """
@@ -62,6 +72,8 @@ class NodeType:
     runs_nodes: bool = False
     side_effects: bool = False
     idempotent: bool | Callable[[dict], bool] = True
+    uses_session: bool = False
+    session_effect: bool | Callable[[dict], bool] = False
     aliases: tuple[str, ...] = ()
     legacy_ids: tuple[str, ...] = ()
     migrations: dict[int, Callable[[dict], dict]] = field(default_factory=dict)
@@ -113,18 +125,24 @@ class NodeType:
         """Whether the node runs other nodes (loops, try, retry, subflow calls)."""
         return bool(self.body_ports) or self.runs_nodes
 
+    @property
+    def durable(self) -> bool:
+        """Whether a step of this type is journalled before it acts and as soon as it finishes
+        (not batched): it has side effects, or what it gives depends on the run's session."""
+        return self.side_effects or self.uses_session or self.session_effect is not False
+
     def repeatable(self, params: dict) -> bool:
         """Whether running this node again with ``params`` is harmless (no side effects, or
         idempotent). ``idempotent`` may be a function of the parameter values: writing a CSV
         file is safe to repeat, appending to one is not. When in doubt: not repeatable."""
-        if not self.side_effects:
-            return True
-        if callable(self.idempotent):
-            try:
-                return bool(self.idempotent(params))
-            except Exception:
-                return False
-        return bool(self.idempotent)
+        return not self.side_effects or _holds(self.idempotent, params)
+
+    def restores_session(self, params: dict) -> bool:
+        """Whether a resumed run runs this node again to rebuild what it did to the run's own
+        resources (``session_effect``, which may depend on the parameter values: filling a form
+        only changes the page, filling and submitting it reaches the web site). When in doubt:
+        not (the recorded outcome is applied and nothing is done twice)."""
+        return _holds(self.session_effect, params)
 
     def missing_requirements(self) -> list[Requirement]:
         return [r for r in self.requires if not r.available()]
@@ -151,9 +169,22 @@ class NodeType:
             "runs_nodes": self.runs_nodes,
             "side_effects": self.side_effects,
             "idempotent": self.idempotent if isinstance(self.idempotent, bool) else "depends on parameters",
+            "uses_session": self.uses_session,
+            "session_effect": (self.session_effect if isinstance(self.session_effect, bool)
+                               else "depends on parameters"),
             "requires": [{"module": r.module, "install": r.install, "available": r.available()}
                          for r in self.requires],
         }
+
+
+def _holds(flag: bool | Callable[[dict], bool], params: dict) -> bool:
+    """A declared flag, or its function of the parameter values (False when that fails)."""
+    if callable(flag):
+        try:
+            return bool(flag(params))
+        except Exception:
+            return False
+    return bool(flag)
 
 
 def _check_signature(nt: NodeType) -> None:

@@ -61,6 +61,7 @@ def _node(type_id: str, **kw):
     kw.setdefault("category", CATEGORY)
     kw.setdefault("requires", REQUIRES)
     kw.setdefault("preflight", _preflight)
+    kw.setdefault("uses_session", True)  # journalled at once: a resumed run cannot read the old page again
     return node(type_id, **kw)
 
 

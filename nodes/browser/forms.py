@@ -226,7 +226,14 @@ def _label(field: dict) -> str:
     return " ".join(str(texts[0]).split())
 
 
-@_node("browser.fill_form", title="Fill form", icon="form", side_effects=True, idempotent=True,
+def _stays_in_page(params: dict) -> bool:
+    """Filling only changes the page; filling and submitting sends the form to the site (not
+    safe to do twice)."""
+    return not params.get("submit")
+
+
+@_node("browser.fill_form", title="Fill form", icon="form", side_effects=True, idempotent=_stays_in_page,
+       session_effect=_stays_in_page,
        params=[Param("record", "object", required=True,
                      description="Column name to value, e.g. one row of a spreadsheet. Each column goes to the "
                                  "field whose label reads the same (case, spaces and punctuation do not count)."),

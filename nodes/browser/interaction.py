@@ -24,7 +24,7 @@ def click(ctx, target, button, double, force, timeout):
     _with_target(ctx, target, "click", op, timeout)
 
 
-@_node("browser.fill", title="Fill field", icon="keyboard", side_effects=True, idempotent=True,
+@_node("browser.fill", title="Fill field", icon="keyboard", side_effects=True, idempotent=True, session_effect=True,
        params=[target_param(description="The input field."),
                Param("value", "string", default="", description="The text to put in the field (replaces what is there)."),
                Param("secret", "secret", advanced=True,
@@ -37,7 +37,14 @@ def fill(ctx, target, value, secret, timeout):
     _with_target(ctx, target, "fill", lambda s, loc: loc.fill(text, timeout=_ms(timeout)), timeout)
 
 
+def _keys_stay_in_page(params: dict) -> bool:
+    """Typed text without a line break only changes the page; Enter may submit a form."""
+    text = params.get("text")
+    return isinstance(text, str) and "\n" not in text and "\r" not in text
+
+
 @_node("browser.type", title="Type text", icon="keyboard", side_effects=True, idempotent=False,
+       session_effect=_keys_stay_in_page,
        params=[target_param(required=False, description="The element to type into (empty: where the focus is)."),
                Param("text", "string", required=True),
                Param("delay", "number", default=0.0, minimum=0, advanced=True,
@@ -61,6 +68,7 @@ def type_text(ctx, target, text, delay, clear, timeout):
 
 
 @_node("browser.select", title="Select option", icon="list", side_effects=True, idempotent=True,
+       session_effect=True,
        params=[target_param(description="The <select> element."),
                Param("option", "any", required=True,
                      description="The option to choose (a list for multiple choice)."),
@@ -82,6 +90,7 @@ def select(ctx, target, option, by, timeout):
 
 
 @_node("browser.check", title="Check / uncheck", icon="check", side_effects=True, idempotent=True,
+       session_effect=True,
        params=[target_param(description="The checkbox or radio button."),
                Param("checked", "boolean", default=True, description="Tick it (true) or clear it (false)."),
                timeout_param()],
@@ -106,7 +115,7 @@ def press(ctx, key, target, timeout):
     _with_target(ctx, target, f"press {key} on", lambda s, loc: loc.press(key, timeout=_ms(timeout)), timeout)
 
 
-@_node("browser.hover", title="Hover", icon="cursor",
+@_node("browser.hover", title="Hover", icon="cursor", session_effect=True,
        params=[target_param(), timeout_param()], aliases=("mouse over", "menu"))
 def hover(ctx, target, timeout):
     """Moves the mouse over an element (menus that open on hover)."""

@@ -12,7 +12,7 @@ from .base import _ms, _node, _page_info, run_on_page, timeout_param
 from .session import Failure, holder, options
 
 
-@_node("browser.open", title="Open browser", icon="globe",
+@_node("browser.open", title="Open browser", icon="globe", session_effect=True,
        params=[Param("browser", "string", default="auto", placeholder="auto, chrome, msedge, chromium, playwright, or a path",
                      description="Which browser: auto (Playwright's Chromium where installed, else a system Chrome, "
                                  "Edge or Chromium), chrome, msedge, chromium, playwright, or the path of a browser "
@@ -47,7 +47,7 @@ def open_browser(ctx, browser, url, headless, profile, timeout, trace):
     return result
 
 
-@_node("browser.new_tab", title="New tab", icon="globe",
+@_node("browser.new_tab", title="New tab", icon="globe", session_effect=True,
        params=[Param("url", "string", description="A page to open in the new tab (optional).")],
        outputs=[Output("index", "integer", "The tab's position (0 is the first)."), Output("url", "string")],
        aliases=("tab", "new page", "new window"))
@@ -66,7 +66,7 @@ def new_tab(ctx, url):
     return out
 
 
-@_node("browser.switch_tab", title="Switch tab", icon="globe",
+@_node("browser.switch_tab", title="Switch tab", icon="globe", session_effect=True,
        params=[Param("tab", "string", required=True, placeholder="0, -1, Invoices, /reports/",
                      description="The tab by position (0 the first, -1 the last, e.g. a pop-up just opened) or "
                                  "by a text found in its title or URL."),
@@ -123,7 +123,7 @@ def switch_tab(ctx, tab, timeout):
         raise
 
 
-@_node("browser.close", title="Close browser", icon="globe",
+@_node("browser.close", title="Close browser", icon="globe", session_effect=True,
        params=[Param("tab_only", "boolean", default=False,
                      description="Close only the current tab (the browser stays open).")],
        aliases=("quit", "exit browser", "close tab"))
@@ -156,7 +156,7 @@ def _goto(ctx, url: str, wait_until: str, timeout: float | None) -> dict:
     return run_on_page(ctx, work, action="open the page", timeout=timeout, navigating=url)
 
 
-@_node("browser.goto", title="Go to URL", icon="globe", side_effects=True, idempotent=True,
+@_node("browser.goto", title="Go to URL", icon="globe", side_effects=True, idempotent=True, session_effect=True,
        params=[Param("url", "string", required=True, placeholder="https://example.com/login",
                      description="The address to open (https:// is added when no scheme is given)."),
                Param("wait_until", "string", default="load", choices=("load", "domcontentloaded", "networkidle", "commit"),

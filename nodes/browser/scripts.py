@@ -8,7 +8,7 @@ from botloom.runner.sdk import Next, Output, Param
 from .base import _node, _with_target, run_on_page, target_param
 
 
-@_node("browser.handle_dialog", title="Handle dialogs", icon="message",
+@_node("browser.handle_dialog", title="Handle dialogs", icon="message", session_effect=True,
        params=[Param("action", "string", default="accept", choices=("accept", "dismiss"),
                      description="Press OK (accept) or Cancel (dismiss)."),
                Param("prompt_text", "string", description="The answer typed into a prompt() before accepting."),

@@ -134,6 +134,7 @@ class Watch:
         self.queue_length = queue_length  # () -> int
         self.start = start
         self.active: list[Alert] = []
+        self.checks = 0  # checks made (the metrics show it: botloom_alert_checks_total)
 
     def check(self) -> list[Alert]:
         import logging
@@ -151,6 +152,7 @@ class Watch:
         for alert in fresh:
             log.warning("alert: %s", alert.message)
         self.active = alerts
+        self.checks += 1
         try:
             start_bot(self.runner, settings, fresh, start=self.start)
         except Exception as exc:  # the alert is raised anyway; the bot's trouble is told, not fatal
@@ -158,4 +160,4 @@ class Watch:
         return alerts
 
 
-__all__ = ["Alert", "KINDS", "PER_BOT", "Watch", "evaluate", "start_bot", "thresholds"]
+__all__ = ["KINDS", "PER_BOT", "Alert", "Watch", "evaluate", "start_bot", "thresholds"]

@@ -13,6 +13,12 @@ right even for runs the service did not start.
     botloom_runs_waiting_for_person{reason}         runs that need attention or wait for a signal
     botloom_review_rate{bot,kind}                   straight-through and human-intervention rates
     botloom_review_turnaround_seconds{bot}          median time from a review task to its answer
+    botloom_alert{bot,kind}                         1 for each alert that holds (runner/insight/alerts.py)
+    botloom_alert_value{bot,kind}                   its figure (the failure rate, the P95 seconds ...)
+    botloom_alert_checks_total                      alert checks made
+
+The alert gauges come from the service's last alert check (``alerts.check_seconds``), whose
+figures are the ones ``botloom stats`` computes from the run store.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ class Metrics:
         self.active = Gauge("botloom_runs_active", "Worker processes running now", registry=r)
         r.register(_WaitingCollector(runner))
         r.register(_ReviewCollector(runner))
+        self.alerts = None  # set by the service: an insight.alerts.Watch
+        r.register(_AlertCollector(self))
 
     # -- fed by the dispatcher
     def queue_changed(self, length: int) -> None:
@@ -131,6 +139,31 @@ class _ReviewCollector:
                 turnaround.add_metric([bot], median)
         yield rates
         yield turnaround
+
+
+class _AlertCollector:
+    """The alerts that held at the service's last check."""
+
+    def __init__(self, metrics: Metrics):
+        self.metrics = metrics
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        held = GaugeMetricFamily("botloom_alert", "1 while an alert threshold is crossed", labels=["bot", "kind"])
+        value = GaugeMetricFamily("botloom_alert_value", "The figure that crossed the alert threshold",
+                                  labels=["bot", "kind"])
+        watch = self.metrics.alerts
+        for alert in (watch.active if watch is not None else []):
+            held.add_metric([alert.bot, alert.kind], 1)
+            value.add_metric([alert.bot, alert.kind], float(alert.value))
+        yield held
+        yield value
+        yield CounterMetricFamily("botloom_alert_checks", "Alert checks the service made",
+                                  value=watch.checks if watch is not None else 0)
 
 
 __all__ = ["Metrics"]

@@ -14,7 +14,9 @@ module-level state is needed to find the live service from a job.
 Two more jobs of the service's own, in memory (not schedules: nothing to keep across restarts):
 ``due`` wakes suspended runs whose timer is due (``service.due_seconds``, default 2 s; the
 systemd timer that ran ``botloom resume --due`` is no longer needed), and ``retention`` applies
-the ``logs.*`` retention (age, count, size) at start and every ``service.retention_seconds``.
+the ``logs.*`` retention (age, count, size) at start and every ``service.retention_seconds``,
+and ``alerts`` checks the alert thresholds (``runner/insight/alerts.py``) at start and every
+``alerts.check_seconds``.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ LOOK_UP = object()
 
 class Scheduler:
     def __init__(self, store_path, on_fire, on_missed, on_due, *, due_seconds: float = 2.0, on_retention=None,
-                 retention_seconds: float = 3600.0):
+                 retention_seconds: float = 3600.0, on_alerts=None, alerts_seconds: float = 300.0):
         from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -102,7 +104,8 @@ class Scheduler:
             job_defaults={"max_instances": 1000}, timezone=timezone.utc)
         self.due_seconds = due_seconds
         self.retention_seconds = retention_seconds
-        self._service_jobs = {"due": on_due, "retention": on_retention}
+        self.alerts_seconds = alerts_seconds
+        self._service_jobs = {"due": on_due, "retention": on_retention, "alerts": on_alerts}
 
     def start(self, schedules) -> None:
         """Start, after making the job store agree with the schedules (a job per timed schedule,
@@ -122,6 +125,10 @@ class Scheduler:
         if self._service_jobs["retention"] is not None:  # at start, then every retention_seconds
             self.scheduler.add_job(JOB_FUNC, IntervalTrigger(seconds=self.retention_seconds), args=["retention"],
                                    id="retention", jobstore="memory", executor="service", coalesce=True,
+                                   misfire_grace_time=None, next_run_time=datetime.now(timezone.utc))
+        if self._service_jobs["alerts"] is not None:  # at start, then every alerts_seconds
+            self.scheduler.add_job(JOB_FUNC, IntervalTrigger(seconds=self.alerts_seconds), args=["alerts"],
+                                   id="alerts", jobstore="memory", executor="service", coalesce=True,
                                    misfire_grace_time=None, next_run_time=datetime.now(timezone.utc))
         self.scheduler.resume()
 

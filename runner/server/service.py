@@ -5,7 +5,7 @@ refused, naming the first); write the API token (0600) and ``service/service.jso
 so the CLI and the designer find it; recover (runs left running by a crash or power loss are
 marked crashed and resumed from their journal or left for a person, by the bot's
 ``settings.runner.on_crash``); take up the queue the last service left; start the scheduler
-(with its jobs for due timers and log retention), the folder watches and the control API.
+(with its jobs for due timers, log retention and alerts), the folder watches and the control API.
 
 Shutdown (SIGTERM, SIGINT, ``botloom runner stop``, the API): stop firing schedules and taking
 runs, let running runs finish within ``service.shutdown_grace`` seconds, then stop them with their
@@ -67,6 +67,7 @@ class Service:
         self.schedules: ScheduleStore | None = None
         self.displays = None
         self.metrics = None
+        self.alerts = None  # runner/insight/alerts.py: the thresholds' check, its alerts for the metrics
 
     # ------------------------------------------------------------ life
     def start(self) -> "Service":
@@ -84,10 +85,18 @@ class Service:
                                      settings=self.settings, on_finished=self._on_finished)
         self.dispatcher.start()
         self.recover()
+        from ..insight.alerts import Watch
+
+        self.alerts = Watch(self.runner, queue_length=lambda: len(self.dispatcher.queued()),
+                            start=lambda bot, inputs: self.start_run(bot, inputs, trigger="alert"))
+        self.metrics.alerts = self.alerts
         self.scheduler = Scheduler(self.runner.paths.store, self._on_fire, self._on_missed, self.resume_due,
                                    due_seconds=float(self.settings["service.due_seconds"]),
                                    on_retention=self.apply_retention,
-                                   retention_seconds=float(self.settings["service.retention_seconds"]))
+                                   retention_seconds=float(self.settings["service.retention_seconds"]),
+                                   on_alerts=self.check_alerts, alerts_seconds=float(
+                                       self.settings.get("alerts.check_seconds")
+                                       or self.runner.settings["alerts.check_seconds"]))
         all_schedules = self.schedules.all()
         self.scheduler_started_at = time.time()  # fire times before this one were missed while no service ran
         self.scheduler.start(all_schedules)
@@ -231,6 +240,17 @@ class Service:
         if doomed:
             logging.getLogger(__name__).info("retention: deleted the logs and artifacts of %d run(s)", len(doomed))
         return doomed
+
+    def check_alerts(self) -> list:
+        """The alert job: thresholds checked, new alerts logged (and the alert bot started), the
+        ones that hold kept for the metrics' ``botloom_alert`` gauge."""
+        import logging
+
+        try:
+            return self.alerts.check()
+        except Exception as exc:  # a bad settings block or a busy store: said in the log, checked again later
+            logging.getLogger(__name__).warning("alerts: the check failed: %s", exc)
+            return []
 
     # ------------------------------------------------------------ runs
     def start_run(self, bot: str, inputs: dict | None = None, *, trigger: str = "api", **extra) -> RunRequest:

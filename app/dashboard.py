@@ -44,6 +44,10 @@ OK, BAD, P50, P95, P99, PEOPLE, STRAIGHT = ("#2e7d32", "#c62828", "#90caf9", "#1
                                             "#00897b")
 
 
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def _rate(v) -> str:
     return rate(v, 0)
 
@@ -225,12 +229,15 @@ class Dashboard(QWidget):
         fmt = "%H:00" if f.period.bucket == "hour" else "%m-%d"
         self._ticks(runs, "bottom", [time.strftime(fmt, time.gmtime(t)) for t in starts])
         runs.setLabel("bottom", "Hour (UTC)" if f.period.bucket == "hour" else "Day (UTC)")
-        reasons = [(f"{r['kind']}: {r['message']}"[:40], r["count"]) for e in f.bots.values() for r in e["top_failures"]]
+        runs.setYRange(0, max([a + b for a, b in zip(ok, bad)] or [1]) * 1.35)  # room for the legend
+        reasons = [(_short(f"{r['kind']}: {r['message']}", 34), r["count"]) for e in f.bots.values()
+                   for r in e["top_failures"]]
         reasons = sorted(reasons, key=lambda r: r[1])[-6:]
         rp = self.plots["reasons"]
         rp.addItem(pg.BarGraphItem(x0=0, y=list(range(len(reasons))), height=0.6, width=[n for _, n in reasons],
                                    brush=BAD))
         self._ticks(rp, "left", [t for t, _ in reasons])
+        rp.getAxis("left").setWidth(230)
         steps = [(t, s) for e in f.bots.values() for t, s in e["node_types"].items()]
         steps = sorted(steps, key=lambda s: -(s[1]["p95"] or 0))[:6]
         lp = self.plots["latency"]
@@ -238,14 +245,17 @@ class Dashboard(QWidget):
             lp.addItem(pg.BarGraphItem(x=[j + (i - 1) * 0.25 for j in range(len(steps))],
                                        height=[(s[p] or 0) * 1000 for _, s in steps], width=0.25, brush=color,
                                        name=p.upper()))
-        self._ticks(lp, "bottom", [t for t, _ in steps])
+        self._ticks(lp, "bottom", [t.replace(".", "\n", 1) for t, _ in steps])  # pack above, node below
+        lp.getAxis("bottom").setHeight(44)
+        lp.setYRange(0, max([(s["p99"] or 0) * 1000 for _, s in steps] or [1]) * 1.35)
         rated = [(b, e) for b, e in f.bots.items() if e["intervention_rate"] is not None]
         pp = self.plots["people"]
         pp.addItem(pg.BarGraphItem(x=[j - 0.15 for j in range(len(rated))], width=0.3, brush=STRAIGHT,
                                    height=[e["straight_through_rate"] for _, e in rated], name="straight through"))
         pp.addItem(pg.BarGraphItem(x=[j + 0.15 for j in range(len(rated))], width=0.3, brush=PEOPLE,
                                    height=[e["intervention_rate"] for _, e in rated], name="intervention"))
-        pp.setYRange(0, 1.05)
+        pp.setYRange(0, 1.4)  # room for the legend above the bars
+        pp.getAxis("left").setTicks([[(v / 4, f"{v * 25}%") for v in range(5)]])
         self._ticks(pp, "bottom", [b for b, _ in rated])
         for key, labels in (("runs", ("succeeded", OK, "did not succeed", BAD)),
                             ("latency", ("P50", P50, "P95", P95, "P99", P99)),

@@ -133,7 +133,7 @@ def tracing_cost(steps: int) -> dict:
     from botloom.runner.insight.tracing import TracingListener
     from botloom.runner.sdk.registry import Registry
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
         InMemorySpanExporter,
     )
@@ -152,7 +152,7 @@ def tracing_cost(steps: int) -> dict:
     once([])
     plain = min(once([]) for _ in range(3))
     provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    provider.add_span_processor(BatchSpanProcessor(InMemorySpanExporter()))  # as provider_for does
     traced = min(once([TracingListener(provider)]) for _ in range(3))
     return {"step_us": plain * 1e6, "traced_step_us": traced * 1e6, "tracing_us_per_step": (traced - plain) * 1e6}
 
@@ -173,7 +173,7 @@ def screenshots(out: Path) -> list[Path]:
                    env=env, check=True, capture_output=True)
     shot = out / "insight-report.png"
     subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    "--window-size=1300,3900", f"--screenshot={shot}", report.as_uri()], check=True,
+                    "--window-size=1300,3600", f"--screenshot={shot}", report.as_uri()], check=True,
                    capture_output=True, timeout=120)
     code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]);"
             "from botloom.app.dashboard import Dashboard; d = Dashboard(); d.period.setCurrentIndex(1);"

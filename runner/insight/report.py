@@ -116,7 +116,9 @@ def charts(figures) -> list[tuple[str, Any]]:
             fig.add_bar(x=with_runs, y=[figures.bots[b]["run_seconds"][p] for b in with_runs], name=p.upper(),
                         marker_color=COLORS[p])
         fig.update_layout(barmode="group", title="Run latency percentiles", xaxis_title="Bot",
-                          yaxis_title="Seconds (start to end)", **LAYOUT)
+                          yaxis_title="Seconds, start to end (log scale)", yaxis_type="log", yaxis_dtick=1,
+                          yaxis_range=_log_range([figures.bots[b]["run_seconds"][p] for b in with_runs
+                                                  for p in ("p50", "p99")]), **LAYOUT)
         out.append(("Run latency", fig))
     steps = [(f"{t}" if len(bots) == 1 else f"{b} · {t}", s) for b in bots
              for t, s in figures.bots[b]["node_types"].items()]
@@ -128,7 +130,7 @@ def charts(figures) -> list[tuple[str, Any]]:
         fig.update_layout(barmode="group", title="Step latency percentiles by node type", xaxis_title="Node type",
                           yaxis_title="Milliseconds (log scale)", yaxis_type="log", yaxis_dtick=1,
                           yaxis_range=_log_range([s[p] * 1000 for _, s in steps for p in ("p50", "p99")]),
-                          **{**LAYOUT, "margin": {"l": 80, "r": 30, "t": 100, "b": 110}})
+                          **{**LAYOUT, "height": 560, "margin": {"l": 80, "r": 30, "t": 100, "b": 110}})
         out.append(("Step latency", fig))
     rated = [b for b in bots if figures.bots[b]["intervention_rate"] is not None]
     if rated:

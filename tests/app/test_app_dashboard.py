@@ -56,7 +56,7 @@ def test_dashboard_shows_the_known_figures(dashboard):
     latency = bars(dashboard.plots["latency"])
     p95 = dict(zip([t for _, t in dashboard.plots["latency"].getAxis("bottom")._tickLevels[0]],
                    latency[1].opts["height"]))
-    assert p95["http.request"] == pytest.approx(95.0) and p95["core.set_variable"] == pytest.approx(500.0)
+    assert p95["http\nrequest"] == pytest.approx(95.0) and p95["core\nset_variable"] == pytest.approx(500.0)
 
 
 def test_click_through_to_the_run_that_failed(dashboard, qtbot):

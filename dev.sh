@@ -91,8 +91,8 @@ setup() {
         .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
       say "[$n/$total] $group done in $(took "$start")"
     done
-    INSTALLED+=("Python packages: Botloom with ${extras//,/, } ($(.venv/bin/python -m pip list --format=freeze 2>/dev/null \
-      | wc -l) packages in .venv)")
+    local count; count=$(.venv/bin/python -m pip list --format=freeze 2>/dev/null | wc -l)
+    INSTALLED+=("Python packages: Botloom with ${extras//,/, } ($count packages in .venv)")
     local step
     for step in "${steps[@]}"; do
       n=$((n + 1)); start=$SECONDS

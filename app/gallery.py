@@ -16,22 +16,34 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
-
 from botloom.runner import botfile
 from botloom.runner.errors import BotloomError
 from botloom.runner.templates import gallery as model
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import theme
 
 NODE_W, NODE_H = 150, 44
 
 
-def flow_picture(bot: Path, registry, size: QSize = QSize(420, 220)) -> QPixmap:
-    """The main flow of a bot file, scaled to fit ``size``."""
+def flow_picture(bot: Path, registry, size: QSize | None = None) -> QPixmap:
+    """The main flow of a bot file, scaled to fit ``size`` (420 x 220 when not given)."""
+    size = size or QSize(420, 220)
     pixmap = QPixmap(size)
     c = theme.colors()
     pixmap.fill(c.background)
@@ -238,9 +250,9 @@ class Gallery(QWidget):
 
 
 def _screenshot(out: str) -> int:
-    from .main import create_app, registry
-
     from botloom.runner import paths
+
+    from .main import create_app, registry
 
     create_app([])
     gallery = Gallery(registry(), paths.home())

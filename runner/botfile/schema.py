@@ -1,10 +1,11 @@
 """A JSON Schema (draft 2020-12) of the bot file format, for editors and outside tools.
 
-The schema describes format 2 (and format 1, which loads too) as the loader (``botloom.runner.botfile.io``) accepts it, built
-from the loader's own constants, so the two cannot drift apart: a key added to ``TOP_KEYS`` or
-``NODE_KEYS`` without a schema here makes :func:`bot_schema` fail. What a schema cannot say is
-left to the loader and to ``botloom validate``: that ``layout`` names only existing flows, that
-no edge is listed twice, whether node types and parameters exist, and the shape of the graph.
+The schema describes format 2 (and format 1, which loads too) as the loader
+(``botloom.runner.botfile.io``) accepts it, built from the loader's own constants, so the two
+cannot drift apart: a key added to ``TOP_KEYS`` or ``NODE_KEYS`` without a schema here makes
+:func:`bot_schema` fail. What a schema cannot say is left to the loader and to ``botloom
+validate``: that ``layout`` names only existing flows, that no edge is listed twice, whether
+node types and parameters exist, and the shape of the graph.
 
 ``docs/bot-format.schema.json`` is generated from this module::
 

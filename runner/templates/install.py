@@ -203,5 +203,5 @@ def check_installed(home: str | os.PathLike, bot_path: str | os.PathLike) -> Non
             what = "was deleted" if current is None else "was changed"
             raise TemplateError(f"the file {rel} of the installed template '{name}' {what} after it was installed; "
                                 "the run was refused", where=str(path),
-                                fix=f"install the template again (`botloom template install PACKAGE --replace`), or "
-                                    f"copy its folder elsewhere to make it your own bot")
+                                fix="install the template again (`botloom template install PACKAGE --replace`), or "
+                                    "copy its folder elsewhere to make it your own bot")

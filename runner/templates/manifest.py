@@ -14,11 +14,12 @@
     }
 
 What the bot touches is derived from its nodes (:func:`derive_touches`): every parameter of
-type ``path``, and the default of every input of type ``path``, is a file or folder, the URL of ``http.request`` a network host, the URL of a
-browser node a site, the command of ``desktop.launch`` and the window titles of desktop nodes
-an app. A value computed by an expression is shown as written, with ``{{ input }}`` replaced
-by the input's default where it has one, so ``{{ out_dir }}/summary.json`` reads
-``out/summary.json``. The author adds what cannot be derived (``--touch hosts=api.example.com``).
+type ``path``, and the default of every input of type ``path``, is a file or folder, the URL of
+``http.request`` a network host, the URL of a browser node a site, the command of
+``desktop.launch`` and the window titles of desktop nodes an app. A value computed by an
+expression is shown as written, with ``{{ input }}`` replaced by the input's default where it
+has one, so ``{{ out_dir }}/summary.json`` reads ``out/summary.json``. The author adds what
+cannot be derived (``--touch hosts=api.example.com``).
 
 A manifest read from a package is checked field by field (:meth:`Manifest.from_json`): a
 hostile or damaged one gives a :class:`TemplateError` naming the field, never a traceback.
@@ -31,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..botfile.requires import PACK, BadRequirement, parse as parse_requirement
+from ..botfile.requires import PACK, BadRequirement
+from ..botfile.requires import parse as parse_requirement
 from ..errors import BotloomError
 
 FORMAT = 1

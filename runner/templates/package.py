@@ -77,7 +77,8 @@ def read_package(path: str | os.PathLike, home: str | os.PathLike) -> Package:
                                 where=label, fix="do not install it: it is damaged or hostile")
         names = [i.filename for i in infos]
         if len(set(names)) != len(names):
-            raise TemplateError("the package lists a file twice", where=label, fix="do not install it: it was tampered with")
+            raise TemplateError("the package lists a file twice", where=label,
+                                fix="do not install it: it was tampered with")
         by_name = {i.filename: i for i in infos}
         if MANIFEST not in by_name:
             raise TemplateError("the package has no manifest.json", where=label,

@@ -122,7 +122,8 @@ def sign(manifest_bytes: bytes, private_key_path: str | os.PathLike) -> bytes:
     key = _load_private(private_key_path)
     public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     data = {"format": 1, "algorithm": "ed25519", "key_id": key_id(public),
-            "public_key": base64.b64encode(public).decode(), "signature": base64.b64encode(key.sign(manifest_bytes)).decode()}
+            "public_key": base64.b64encode(public).decode(),
+            "signature": base64.b64encode(key.sign(manifest_bytes)).decode()}
     return (json.dumps(data, indent=2) + "\n").encode()
 
 

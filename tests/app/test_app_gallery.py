@@ -9,8 +9,8 @@ from pathlib import Path
 
 from botloom.app.gallery import Gallery, NewFromTemplate, flow_picture
 from botloom.runner.runtime import Runner
-from botloom.runner.templates import install as inst
 from botloom.runner.templates import gallery as model
+from botloom.runner.templates import install as inst
 from botloom.runner.templates.pack import pack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,8 @@ def test_new_from_template_asks_for_inputs_and_secret_names(qtbot, botloom_home,
     def needs_more(data):
         data["secrets"] = {"erp_token": "API token of the ERP"}
         data["inputs"]["erp_url"] = {"type": "string", "required": True, "description": "Where the ERP is"}
-        data["nodes"]["post"] = {"type": "http.request", "params": {"url": "{{ erp_url }}", "bearer_token": "erp_token"}}
+        data["nodes"]["post"] = {"type": "http.request",
+                                 "params": {"url": "{{ erp_url }}", "bearer_token": "erp_token"}}
         data["edges"].append({"from": "report.out", "to": "post.in"})
 
     _install(tmp_path, botloom_home, needs_more)

@@ -16,7 +16,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from test_wheel import ROOT, _clean_env, _config, _tracked, install_in_fresh_venv
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from botloom.runner.botfile import dumps, load, loads
 from botloom.runner.botfile.migrate import CURRENT_FORMAT
 from botloom.runner.botfile.requires import infer, satisfied

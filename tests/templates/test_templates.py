@@ -15,12 +15,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from botloom.runner.audit import AuditTrail
 from botloom.runner.runtime import Runner
-from botloom.runner.templates import TemplateError, read_package
+from botloom.runner.templates import TemplateError, read_package, signing
 from botloom.runner.templates import install as inst
-from botloom.runner.templates import signing
 from botloom.runner.templates.pack import pack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +99,8 @@ def test_one_byte_changed_in_any_file_refuses_the_package_naming_it(bot, runner,
         names = zf.namelist()
     assert {"manifest.json", "signature.json", "files/invoices.csv"} <= set(names)
     for name in names:
-        changed = _rewrite(package, tmp_path / "changed.botpkg", lambda n, d: _one_byte(d) if n == name else d)
+        changed = _rewrite(package, tmp_path / "changed.botpkg",
+                           lambda n, d, name=name: _one_byte(d) if n == name else d)
         with pytest.raises(TemplateError) as info:
             inst.install(changed, runner.home, runner.registry)
         message = str(info.value)

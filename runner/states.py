@@ -13,7 +13,8 @@ A run::
                         └─► crashed       ─► (resume) ─► running       (its process died)
 
 A step (one attempt of one node): running ─► succeeded | failed | skipped | suspended |
-cancelled. ``running`` is only ever journalled for a side-effecting step, before it acts.
+cancelled. ``running`` is only ever journalled for a durable step (side effects, or one that uses
+the run's session, e.g. a browser node), before it acts.
 """
 
 from __future__ import annotations

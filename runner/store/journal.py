@@ -1,10 +1,11 @@
 """The journal: a run listener that writes every step to the run store.
 
-Steps without side effects are buffered and written in batches (every 256 rows, every 0.2 s,
-and at the end): if the process dies, the unwritten tail is simply run again on resume, which
-is harmless because those steps change nothing outside the run. Before a side-effecting step
-runs, the buffer and a "running" row for that step are committed; its outcome is committed as
-soon as it finishes. So after a crash the store knows, for every side effect, whether it
+Steps that are not durable (no side effects, and no use of the run's session:
+``NodeType.durable``) are buffered and written in batches (every 256 rows, every 0.2 s, and at
+the end): if the process dies, the unwritten tail is simply run again on resume, which is
+harmless because those steps change nothing outside the run. Before a durable step runs, the
+buffer and a "running" row for that step are committed; its outcome is committed as soon as it
+finishes. So after a crash the store knows, for every side effect, whether it
 finished, and whether it was in flight.
 
 It only appends. Each attempt of a step in each process is a row of its own (``entry`` orders

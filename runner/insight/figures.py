@@ -109,12 +109,15 @@ def step_latency(conn: sqlite3.Connection, period: Period) -> dict[str, dict[str
     where, args = period.where()
     bots = dict(conn.execute(f"SELECT r.id, r.bot_name FROM runs r WHERE {where}", args).fetchall())
     groups: dict[tuple[str, str], list[float]] = {}
-    failed: dict[tuple[str, str], int] = {}
-    bad = StepState.FAILED
-    for run_id, node_type, duration, state in conn.execute(
-            "SELECT run_id, node_type, duration, state FROM node_runs WHERE duration IS NOT NULL AND state IN (?, ?)",
-            (StepState.SUCCEEDED, bad)):
-        bot = bots.get(run_id)
+    sql, args = "SELECT run_id, node_type, duration FROM node_runs WHERE duration IS NOT NULL AND state IN (?, ?)", \
+        [StepState.SUCCEEDED, StepState.FAILED]
+    if period.since is not None:  # a step starts after its run: the rows of older runs stay in SQLite
+        sql += " AND started_at >= ?"
+        args.append(period.since)
+    last, bot = None, None
+    for run_id, node_type, duration in conn.execute(sql, args):
+        if run_id != last:  # a run's rows are written together: one look-up per run, not per row
+            last, bot = run_id, bots.get(run_id)
         if bot is None:
             continue
         key = (bot, node_type)
@@ -122,7 +125,11 @@ def step_latency(conn: sqlite3.Connection, period: Period) -> dict[str, dict[str
         if values is None:
             values = groups[key] = []
         values.append(duration)
-        if state == bad:
+    failed: dict[tuple[str, str], int] = {}
+    for run_id, node_type in conn.execute(  # few rows: the failed steps
+            "SELECT run_id, node_type FROM node_runs WHERE duration IS NOT NULL AND state = ?", (StepState.FAILED,)):
+        if run_id in bots:
+            key = (bots[run_id], node_type)
             failed[key] = failed.get(key, 0) + 1
     out: dict[str, dict[str, dict]] = {}
     for (bot, node_type), values in groups.items():

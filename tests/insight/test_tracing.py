@@ -3,6 +3,8 @@ subflow calls), checked with the SDK's in-memory exporter on real runs of the en
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 
@@ -10,14 +12,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bots import chain, make, run  # noqa: E402
+from botloom.runner.insight import tracing
 
-from botloom.runner.insight import tracing  # noqa: E402
+from bots import chain, make, run
 
 pytest.importorskip("opentelemetry.sdk")
-from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 START = {"type": "core.start"}
 
@@ -102,3 +104,17 @@ def test_tracing_is_on_only_when_an_exporter_is_configured(monkeypatch):
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
     (listener,) = tracing.listeners({})
     assert isinstance(listener, tracing.TracingListener)
+
+
+def test_a_run_of_the_cli_is_traced_when_an_exporter_is_configured(cli, tmp_path):
+    bot = tmp_path / "hello.bot.json"
+    bot.write_text(json.dumps({"format": 1, "name": "hello", "nodes": {
+        "start": {"type": "core.start"}, "say": {"type": "core.log", "params": {"message": "hi"}}},
+        "edges": [{"from": "start.out", "to": "say.in"}]}), encoding="utf-8")
+    cli.env["OTEL_TRACES_EXPORTER"] = "console"
+    proc = cli("run", bot, "-q")
+    assert proc.returncode == 0, proc.stderr
+    names = re.findall(r'"name": "([^"]+)"', proc.stdout)
+    assert sorted(names) == ["core.log", "core.start", "run hello"]
+    cli.env["OTEL_TRACES_EXPORTER"] = "none"
+    assert '"name"' not in cli("run", bot, "-q").stdout

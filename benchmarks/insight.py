@@ -223,7 +223,7 @@ def main() -> int:
     print(f"store: {made['runs']:,} runs, {made['steps']:,} step records, {figures['store_mb']:.1f} MB on disk "
           f"({figures['store_bytes_per_step']:.0f} bytes a step); generated in {gen:.1f} s")
     print(f"botloom stats --json (a new process): {figures['stats_cli_s']:.2f} s")
-    print(f"figures alone (SQL window functions): {figures_s:.2f} s; Python peer, step percentiles only: {peer:.2f} s "
+    print(f"figures alone (in this process): {figures_s:.2f} s; Python peer, step percentiles only: {peer:.2f} s "
           f"(ratio {figures_s / peer:.2f})")
     print("journal: nothing added per step (the figures read the journal as it is)")
     print(f"engine step {trace['step_us']:.1f} us; with the tracing listener {trace['traced_step_us']:.1f} us "

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import quote
 from .types import TYPES, TypeMismatch, coerce
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
@@ -77,7 +78,8 @@ class Param:
             return None
         value = coerce(self.type, value)
         if self.choices and value not in self.choices:
-            raise TypeMismatch(f"{value!r} is not one of: {', '.join(map(str, self.choices))}")
+            shown = quote(value) if isinstance(value, str) else quote(repr(value))  # short, however long it is
+            raise TypeMismatch(f"{shown} is not one of: {', '.join(map(str, self.choices))}")
         if self.minimum is not None and value < self.minimum:
             raise TypeMismatch(f"{value} is below the minimum {self.minimum}")
         if self.maximum is not None and value > self.maximum:

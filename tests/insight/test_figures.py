@@ -13,13 +13,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import generated  # noqa: E402
-from generated import NOW, T0  # noqa: E402
-
-from botloom.runner.errors import InputError  # noqa: E402
-from botloom.runner.insight.alerts import evaluate, thresholds  # noqa: E402
-from botloom.runner.insight.figures import InterventionSource, Period, compute  # noqa: E402
-from botloom.runner.insight.roi import add_roi, rates  # noqa: E402
+import generated
+from botloom.runner.errors import InputError
+from botloom.runner.insight.alerts import evaluate, thresholds
+from botloom.runner.insight.figures import InterventionSource, Period, compute
+from botloom.runner.insight.roi import add_roi, rates
+from generated import NOW, T0
 
 RATES = {"roi.hourly_cost": 30.0, "roi.robot_cost_per_hour": 10.0, "roi.review_cost": 2.0}
 
@@ -156,3 +155,31 @@ def test_stats_cli_json_csv_and_table(cli, botloom_home):
     bad = cli("stats", "--since", "last tuesday")
     assert bad.returncode == 2 and "--since 'last tuesday' is neither an age nor a date" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_model_confidences_drift_and_its_alert(botloom_home):
+    from botloom.nodes.ai import monitor
+    from botloom.nodes.ai.registry import Registry
+
+    botloom_home.mkdir(parents=True, exist_ok=True)
+    store = generated.fill(botloom_home / "runs.sqlite")
+    (botloom_home / "ai").mkdir()
+    con = monitor.connect(botloom_home / "ai" / "monitor.sqlite")
+    confidences = [0.95] * 10 + [0.85] * 10 + [0.15] * 20
+    con.executemany("INSERT INTO predictions (model, version, at, confidence, length, label) VALUES (?,?,?,?,?,?)",
+                    [("intent", "1", NOW, c, 40, "a") for c in confidences]
+                    + [("gone", "3", NOW, 0.5, 10, "b")])
+    con.close()
+    baseline = monitor.baseline_of([0.95] * 50, [40] * 50)  # trained on confident items only
+    Registry(botloom_home / "models").add_version("intent", b"onnx", ["a", "b"], {"baseline": baseline})
+    conn = sqlite3.connect(store)
+    f = compute(conn, Period(since=T0, until=NOW), now=NOW, home=botloom_home)
+    intent, gone = f.models[1], f.models[0]
+    assert (intent["model"], intent["predictions"]) == ("intent", 40)
+    assert intent["confidence"] == [0, 0.5, 0, 0, 0, 0, 0, 0, 0.25, 0.25]
+    assert intent["drift"]["warning"] and intent["drift"]["score"] > 0.2
+    assert intent["drift"] == monitor.drift("intent", "1", baseline)
+    assert gone["drift"]["score"] is None and "drift not measured" in gone["drift"]["note"]
+    alerts = evaluate(conn, {"alerts.drift_score": 0.2, "alerts.window_hours": 72}, now=NOW, home=botloom_home)
+    assert [(a.bot, a.kind) for a in alerts] == [("intent", "drift_score")]
+    assert "botloom models drift intent" in alerts[0].message

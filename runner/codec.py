@@ -87,24 +87,22 @@ def _enc(v: Any, depth: int) -> Any:
     return _enc_other(v, depth)
 
 
-def _enc_datetime(v: _dt.datetime, depth: int) -> dict:
-    out = {TAG: "datetime", "v": v.isoformat()}
-    key = getattr(v.tzinfo, "key", None)  # zoneinfo.ZoneInfo keeps its IANA name
-    if isinstance(key, str):
-        out["tz"] = key
-    if v.fold:
-        out["fold"] = 1
-    return out
+def _zoned(tag: str):
+    """An encoder for datetime or time: ISO text, plus the IANA zone's name and the fold when set."""
+    def encode(v, depth: int) -> dict:
+        out = {TAG: tag, "v": v.isoformat()}
+        key = getattr(v.tzinfo, "key", None)  # zoneinfo.ZoneInfo keeps its IANA name
+        if isinstance(key, str):
+            out["tz"] = key
+        if v.fold:
+            out["fold"] = 1
+        return out
+
+    return encode
 
 
-def _enc_time(v: _dt.time, depth: int) -> dict:
-    out = {TAG: "time", "v": v.isoformat()}
-    key = getattr(v.tzinfo, "key", None)
-    if isinstance(key, str):
-        out["tz"] = key
-    if v.fold:
-        out["fold"] = 1
-    return out
+_enc_datetime = _zoned("datetime")
+_enc_time = _zoned("time")
 
 
 def _enc_secret(v: Any, depth: int) -> dict:
@@ -279,26 +277,19 @@ def _shown(v: Any) -> Any:
 
 
 # ------------------------------------------------------------------ decoding
-def _dec_datetime(obj: dict) -> _dt.datetime:
-    value = _dt.datetime.fromisoformat(obj["v"])
-    if "tz" in obj:
-        from zoneinfo import ZoneInfo
+def _clock(parse):
+    """A decoder for datetime or time: the ISO text, then its IANA zone and fold when kept."""
+    def decode(obj: dict):
+        value = parse(obj["v"])
+        if "tz" in obj:
+            from zoneinfo import ZoneInfo
 
-        value = value.replace(tzinfo=ZoneInfo(obj["tz"]))
-    if obj.get("fold"):
-        value = value.replace(fold=1)
-    return value
+            value = value.replace(tzinfo=ZoneInfo(obj["tz"]))
+        if obj.get("fold"):
+            value = value.replace(fold=1)
+        return value
 
-
-def _dec_time(obj: dict) -> _dt.time:
-    value = _dt.time.fromisoformat(obj["v"])
-    if "tz" in obj:
-        from zoneinfo import ZoneInfo
-
-        value = value.replace(tzinfo=ZoneInfo(obj["tz"]))
-    if obj.get("fold"):
-        value = value.replace(fold=1)
-    return value
+    return decode
 
 
 def _dec_secret(obj: dict) -> Any:
@@ -318,9 +309,9 @@ _DECODERS: dict[str, Any] = {
     "decimal": lambda o: Decimal(o["v"]),
     "bytes": lambda o: base64.b64decode(o["v"]),
     "bytearray": lambda o: bytearray(base64.b64decode(o["v"])),
-    "datetime": _dec_datetime,
+    "datetime": _clock(_dt.datetime.fromisoformat),
     "date": lambda o: _dt.date.fromisoformat(o["v"]),
-    "time": _dec_time,
+    "time": _clock(_dt.time.fromisoformat),
     "timedelta": lambda o: _dt.timedelta(days=o["v"][0], seconds=o["v"][1], microseconds=o["v"][2]),
     "path": lambda o: Path(o["v"]),
     "wpath": lambda o: PureWindowsPath(o["v"]),

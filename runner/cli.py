@@ -186,6 +186,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         from .cli_server import register as register_service
 
         register_service(sub)
+    if command in (None, "queue"):  # work queues: only parsed when asked for
+        from .cli_queue import register as register_queue
+
+        register_queue(sub)
     if command in (None, "tasks"):  # human review tasks: only parsed when asked for
         from .cli_tasks import register as register_tasks
 

@@ -349,8 +349,8 @@ def test_new_store_is_made_without_importing_sqlmodel(tmp_path):
     assert out.returncode == 0, out.stderr
     from botloom.runner.store.db import SCHEMA_VERSION
 
-    assert out.stdout.strip() == f"{SCHEMA_VERSION} False ['artifacts', 'blobs', 'node_runs', 'run_bots', 'runs', 'state_changes', " \
-        "'tasks', 'waits']"
+    assert out.stdout.strip() == f"{SCHEMA_VERSION} False ['artifacts', 'blobs', 'node_runs', 'queue_events', 'queue_items', " \
+        "'review_examples', 'run_bots', 'runs', 'state_changes', 'tasks', 'waits']"
 
 
 def test_crash_inside_a_called_bot_resumes_inside_it(cli, tmp_path):

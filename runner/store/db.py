@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 
 from ..errors import StoreError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # MIGRATIONS[n]: the statements (or functions of the connection) that bring a store of schema n to
 # n + 1, in one transaction. A new store is created from the SQLModel models at the current
@@ -30,6 +30,16 @@ MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
         "\n\tPRIMARY KEY (id), \n\tFOREIGN KEY(run_id) REFERENCES runs (id)\n)",
         "CREATE UNIQUE INDEX ix_tasks_run_id_seq ON tasks (run_id, seq)",
         "CREATE INDEX ix_tasks_state_queue ON tasks (state, queue)"],
+    5: [  # work queues (models.QueueItem, QueueEvent) and the labelled examples of reviews (models.ReviewExample)
+        'CREATE TABLE queue_items (\n\tid INTEGER NOT NULL, \n\tqueue VARCHAR NOT NULL, \n\treference VARCHAR NOT NULL, \n\tpriority INTEGER NOT NULL, \n\tdeadline FLOAT, \n\tstatus VARCHAR NOT NULL, \n\tretries INTEGER NOT NULL, \n\tmax_retries INTEGER NOT NULL, \n\tpayload VARCHAR, \n\toutput VARCHAR, \n\terror VARCHAR, \n\tperformer VARCHAR, \n\tcreated_at FLOAT NOT NULL, \n\tstarted_at FLOAT, \n\tended_at FLOAT, \n\tPRIMARY KEY (id)\n)',
+        'CREATE TABLE review_examples (\n\tid INTEGER NOT NULL, \n\ttask_id VARCHAR NOT NULL, \n\tbot VARCHAR NOT NULL, \n\tsource VARCHAR NOT NULL, \n\tfield VARCHAR NOT NULL, \n\ttext VARCHAR, \n\toriginal VARCHAR, \n\tcorrected VARCHAR, \n\tchanged BOOLEAN NOT NULL, \n\tconfidence FLOAT, \n\toutcome VARCHAR, \n\tat FLOAT NOT NULL, \n\tPRIMARY KEY (id)\n)',
+        'CREATE TABLE queue_events (\n\tid INTEGER NOT NULL, \n\titem_id INTEGER NOT NULL, \n\tat FLOAT NOT NULL, \n\tstatus VARCHAR NOT NULL, \n\tperformer VARCHAR, \n\tdetail VARCHAR, \n\tPRIMARY KEY (id), \n\tFOREIGN KEY(item_id) REFERENCES queue_items (id)\n)',
+        'CREATE UNIQUE INDEX ix_queue_items_queue_reference ON queue_items (queue, reference)',
+        'CREATE INDEX ix_queue_items_queue_status ON queue_items (queue, status, priority)',
+        'CREATE INDEX ix_review_examples_source_field ON review_examples (source, field)',
+        'CREATE INDEX ix_review_examples_task_id ON review_examples (task_id)',
+        'CREATE INDEX ix_queue_events_item_id ON queue_events (item_id)',
+    ],
 }
 
 

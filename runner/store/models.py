@@ -153,6 +153,66 @@ class Task(SQLModel, table=True):
     completed_at: Optional[float] = None
 
 
+class QueueItem(SQLModel, table=True):
+    """A work queue's item (``queue.add``, ``botloom queue add``): its reference is unique in its
+    queue; performers take the next one by priority, deadline and age (``store/queues.py``)."""
+
+    __tablename__ = "queue_items"
+    __table_args__ = (Index("ix_queue_items_queue_reference", "queue", "reference", unique=True),
+                      Index("ix_queue_items_queue_status", "queue", "status", "priority"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    queue: str
+    reference: str
+    priority: int = 0  # higher first
+    deadline: Optional[float] = None
+    status: str = "new"
+    retries: int = 0  # system failures (and abandonments) retried so far
+    max_retries: int = 2
+    payload: Optional[str] = None  # JSON through the value codec
+    output: Optional[str] = None
+    error: Optional[str] = None
+    performer: Optional[str] = None  # "run id/step" of the run that holds it, or a name
+    created_at: float = 0.0
+    started_at: Optional[float] = None
+    ended_at: Optional[float] = None
+
+
+class QueueEvent(SQLModel, table=True):
+    """Every change of a queue item's status, who made it and why: the item's history."""
+
+    __tablename__ = "queue_events"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(index=True, foreign_key="queue_items.id")
+    at: float
+    status: str
+    performer: Optional[str] = None
+    detail: Optional[str] = None
+
+
+class ReviewExample(SQLModel, table=True):
+    """A labelled example from a completed review: a field's original and corrected value, per
+    model or extractor (``source``), with the text the model read; training reads these
+    (``botloom models train NAME --from-reviews``)."""
+
+    __tablename__ = "review_examples"
+    __table_args__ = (Index("ix_review_examples_source_field", "source", "field"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: str = Field(index=True)
+    bot: str = ""
+    source: str = ""  # the model or extractor that gave the value ("" when the form did not say)
+    field: str
+    text: Optional[str] = None  # what the model read (a ticket's text), when the form carried it
+    original: Optional[str] = None  # JSON through the value codec
+    corrected: Optional[str] = None
+    changed: bool = False
+    confidence: Optional[float] = None
+    outcome: Optional[str] = None
+    at: float = 0.0
+
+
 class Artifact(SQLModel, table=True):
     __tablename__ = "artifacts"
 

@@ -1,4 +1,41 @@
 -- Generated from runner/store/models.py by `python -m botloom.runner.store.models`; do not edit.
+CREATE TABLE queue_items (
+	id INTEGER NOT NULL, 
+	queue VARCHAR NOT NULL, 
+	reference VARCHAR NOT NULL, 
+	priority INTEGER NOT NULL, 
+	deadline FLOAT, 
+	status VARCHAR NOT NULL, 
+	retries INTEGER NOT NULL, 
+	max_retries INTEGER NOT NULL, 
+	payload VARCHAR, 
+	output VARCHAR, 
+	error VARCHAR, 
+	performer VARCHAR, 
+	created_at FLOAT NOT NULL, 
+	started_at FLOAT, 
+	ended_at FLOAT, 
+	PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX ix_queue_items_queue_reference ON queue_items (queue, reference);
+CREATE INDEX ix_queue_items_queue_status ON queue_items (queue, status, priority);
+CREATE TABLE review_examples (
+	id INTEGER NOT NULL, 
+	task_id VARCHAR NOT NULL, 
+	bot VARCHAR NOT NULL, 
+	source VARCHAR NOT NULL, 
+	field VARCHAR NOT NULL, 
+	text VARCHAR, 
+	original VARCHAR, 
+	corrected VARCHAR, 
+	changed BOOLEAN NOT NULL, 
+	confidence FLOAT, 
+	outcome VARCHAR, 
+	at FLOAT NOT NULL, 
+	PRIMARY KEY (id)
+);
+CREATE INDEX ix_review_examples_source_field ON review_examples (source, field);
+CREATE INDEX ix_review_examples_task_id ON review_examples (task_id);
 CREATE TABLE runs (
 	id VARCHAR NOT NULL, 
 	bot_name VARCHAR NOT NULL, 
@@ -71,6 +108,17 @@ CREATE TABLE node_runs (
 	FOREIGN KEY(run_id) REFERENCES runs (id)
 );
 CREATE INDEX ix_node_runs_run_id_seq ON node_runs (run_id, seq);
+CREATE TABLE queue_events (
+	id INTEGER NOT NULL, 
+	item_id INTEGER NOT NULL, 
+	at FLOAT NOT NULL, 
+	status VARCHAR NOT NULL, 
+	performer VARCHAR, 
+	detail VARCHAR, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(item_id) REFERENCES queue_items (id)
+);
+CREATE INDEX ix_queue_events_item_id ON queue_events (item_id);
 CREATE TABLE run_bots (
 	run_id VARCHAR NOT NULL, 
 	path VARCHAR NOT NULL, 

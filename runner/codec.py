@@ -183,8 +183,10 @@ def check(value: Any) -> None:
     The common case (plain data, dates, Decimals...) is walked by the C JSON encoder, some fifty
     times faster than :func:`encode`: the engine checks every value a step makes, so a list that
     grows by one item per step must not cost a Python walk of the whole list each time."""
+    if type(value) in _SCALARS and (type(value) is not int or value.bit_length() <= _BIG_BITS):
+        return
     try:
-        _checker.encode(value)
+        _check_json(value)
         return
     except CodecError:
         pass  # found a value of a type the codec does not know: say where, below
@@ -220,7 +222,33 @@ def _locate(value: Any, path: str = "") -> str | None:
     return path
 
 
+def _one_shot(default=None, *, allow_nan: bool) -> Any:
+    """``encode(value) -> str`` with the C encoder made once. ``json.JSONEncoder.encode`` makes it
+    anew at every call, which is most of the cost of encoding a step's small values."""
+    from json import encoder as std
+
+    plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan, check_circular=False,
+                             default=default).encode
+    try:
+        make = std.c_make_encoder(None, default or _unknown, std.encode_basestring, None, ":", ",", False, False,
+                                  allow_nan)
+    except TypeError:  # no C speedups in this Python (c_make_encoder is None), or another signature
+        return plain
+
+    def encode(value: Any) -> str:
+        if type(value) is str:
+            return std.encode_basestring(value)
+        return "".join(make(value, 0))
+
+    return encode
+
+
+def _unknown(v: Any) -> Any:
+    raise TypeError(f"Object of type {type(v).__name__} is not JSON serializable")
+
+
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_encode_json = _one_shot(allow_nan=False)
 
 
 def _known(v: Any) -> Any:
@@ -236,19 +264,20 @@ def _known(v: Any) -> Any:
     raise CodecError(f"a value of type {describe(v)} cannot be stored or sent")
 
 
-_checker = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, default=_known)
+_check_json = _one_shot(_known, allow_nan=True)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def dumps(value: Any) -> str | None:
     """JSON text for ``value`` (None for None, so SQL columns stay NULL)."""
     if value is None:
         return None
-    return _encoder.encode(_enc(value, 0))
+    return _encode_json(_enc(value, 0))
 
 
 def to_json(value: Any) -> str:
     """JSON text for ``value``, ``null`` included (one line of an event stream)."""
-    return _encoder.encode(_enc(value, 0))
+    return _encode_json(_enc(value, 0))
 
 
 def display(value: Any, limit: int | None = None) -> str:

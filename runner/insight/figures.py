@@ -162,9 +162,9 @@ class InterventionSource:
         out = self._from_runs(conn, period, runs)
         review = self._from_review(conn, period)
         for bot, r in review.items():
-            if r.get("routed"):  # the bot routes items: the review figures say it exactly
-                out[bot] = {"source": "review", "interventions": r["to_review"], "items_routed": r["routed"],
-                            "intervention_rate": r["to_review"] / r["routed"],
+            if r.get("routed"):  # the bot routes items: the review figures say it (as the metrics do)
+                out[bot] = {"source": "review", "interventions": r["by_person"], "items_routed": r["routed"],
+                            "to_review": r["to_review"], "intervention_rate": r["intervention_rate"],
                             "straight_through_rate": r["straight_through_rate"], "turnaround": r["turnaround"],
                             "tasks": r["tasks"], "open_tasks": r["open"]}
             elif bot in out:
@@ -191,14 +191,30 @@ class InterventionSource:
         except ImportError:  # the review work is not installed: the runs say it
             return {}
         data = figures(conn, bot=period.bot, since=period.since)
-        if period.until is not None:  # the review figures know no upper bound: count only ours
-            data = {b: v for b, v in data.items() if b in _bots_before(conn, period)}
-        return data
+        if period.until is None:
+            return data
+        # the review figures know no upper bound: the counts of the runs started from `until` on are
+        # taken away (counts add up; a turnaround's percentiles do not, so it is left out then)
+        later = figures(conn, bot=period.bot, since=period.until)
+        out = {}
+        for bot, r in data.items():
+            if not (later.get(bot) or {}).get("runs"):  # nothing of it after `until`: exact as it is
+                out[bot] = r
+                continue
+            r = dict(r)
+            for key in _COUNTS:
+                r[key] -= (later.get(bot) or {}).get(key, 0)
+            if not r["runs"]:
+                continue
+            r["straight_through_rate"] = r["straight"] / r["routed"] if r["routed"] else None
+            items = r["routed"] or r["runs"]
+            r["intervention_rate"] = r["by_person"] / items if items else None
+            r["turnaround"] = {"median": None, "p90": None, "mean": None}
+            out[bot] = r
+        return out
 
 
-def _bots_before(conn, period: Period) -> set[str]:
-    where, args = period.where()
-    return {row[0] for row in conn.execute(f"SELECT DISTINCT r.bot_name FROM runs r WHERE {where}", args)}
+_COUNTS = ("runs", "routed", "straight", "to_review", "tasks", "completed", "by_person", "expired", "open")
 
 
 def _bot_settings(conn, period: Period) -> dict[str, dict]:

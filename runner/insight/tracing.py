@@ -58,7 +58,10 @@ def provider_for(exporter: str):
     try:
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            ConsoleSpanExporter,
+        )
     except ImportError:
         raise BotloomError("tracing is configured but OpenTelemetry is not installed",
                            fix="pip install 'botloom[insight]', or unset OTEL_TRACES_EXPORTER") from None
@@ -66,7 +69,9 @@ def provider_for(exporter: str):
         span_exporter = ConsoleSpanExporter()
     elif exporter == "otlp":
         try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                OTLPSpanExporter,
+            )
         except ImportError:
             raise BotloomError("traces are to go to an OTLP endpoint but the OTLP exporter is not installed",
                                fix="pip install opentelemetry-exporter-otlp-proto-http") from None

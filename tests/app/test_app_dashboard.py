@@ -47,7 +47,7 @@ def test_dashboard_shows_the_known_figures(dashboard):
     rows = {dashboard.summary.item(r, 0).text(): [dashboard.summary.item(r, c).text() for c in range(7)]
             for r in range(dashboard.summary.rowCount())}
     assert rows["invoices"][1:6] == ["20", "80%", "19.00 s", "10%", "90%"]
-    assert rows["claims"][1:6] == ["10", "100%", "2.00 s", "30%", "70%"]
+    assert rows["claims"][1:6] == ["10", "100%", "2.00 s", "20%", "70%"]
     assert rows["invoices"][6] == f"{6 * 48 / 60 * 30 - 4 * 0:,.2f}"  # 4.8 h saved at 30; no robot or review cost
     reasons = [dashboard.reasons.item(r, 2).text() for r in range(dashboard.reasons.rowCount())]
     assert reasons[0] == "timeout: the portal did not answer" and len(reasons) == 3

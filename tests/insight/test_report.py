@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import generated  # noqa: E402
+import generated
 
 PERIOD = ("--since", "2023-11-14T00:00:00+00:00", "--until", "2023-11-17T00:00:00+00:00")
 HOSTILE = "<img src=x onerror=alert(1)>"

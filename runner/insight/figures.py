@@ -20,8 +20,8 @@ or ``failed``; a replayed step is not a row again, so a resumed run is not count
 
 Items: a run is one item, unless its bot's ``settings.roi.items_output`` names an output whose
 value (a number, or a list's length) is the run's item count. Intervention: where the bot routes
-items with ``review.route`` the review figures (``runner/tasks.py``) say it (items sent to a
-person, of the items routed); elsewhere a run needed a person when it waited for a signal or a
+items with ``review.route`` the review figures (``runner/tasks.py``) say it (items a person
+handled, of the items routed, as the service's metrics give it); elsewhere a run needed a person when it waited for a signal or a
 review task, or needed attention. :class:`InterventionSource` is that seam: the review pack's
 figures feed it, and a later source (a work queue) can replace it.
 """

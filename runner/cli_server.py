@@ -21,6 +21,10 @@ def register(sub) -> None:
     serve = rs.add_parser("serve", help="run the service in the foreground (schedules, triggers, the local API)")
     serve.add_argument("--port", type=int, help="port of the local API (default: setting service.port, 8765; 0 picks one)")
     serve.add_argument("--max-runs", type=int, help="most runs at once (default: setting service.max_runs, 4)")
+    serve.add_argument("--fleet", metavar="HOST:PORT", help="fleet mode: be a runner of the fleet whose Temporal "
+                                                           "server is HOST:PORT, and start runs through it (docs/fleet.md)")
+    serve.add_argument("--namespace", default="default", help="with --fleet: the Temporal namespace")
+    serve.add_argument("--labels", default="", help="with --fleet: this machine's capabilities, e.g. desktop,browser,ocr")
     serve.set_defaults(func=cmd_serve)
     status = rs.add_parser("status", help="is a service running on this data folder, and what is it doing")
     status.add_argument("--json", action="store_true")
@@ -84,6 +88,9 @@ def cmd_serve(args) -> int:
         overrides["service.port"] = args.port
     if args.max_runs is not None:
         overrides["service.max_runs"] = args.max_runs
+    if args.fleet:
+        overrides.update({"service.fleet": args.fleet, "service.fleet_namespace": args.namespace,
+                          "service.fleet_labels": [x for x in args.labels.split(",") if x.strip()]})
     runner = _runner()
     _log_to(runner.paths.logs / "service.log")
     service = Service(runner, settings=overrides)

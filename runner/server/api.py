@@ -116,6 +116,14 @@ def make_app(service) -> FastAPI:
         keys = ("id", "bot", "state", "trigger", "started_at", "ended_at", "steps")
         return [dict(zip(keys, r)) for r in rows]
 
+    @app.get("/fleet/runs", dependencies=auth)
+    def fleet_runs(limit: int = 50) -> list:
+        """In fleet mode, the runs of every runner (Temporal's visibility), not only this one's."""
+        if service.fleet is None:
+            raise _error(409, BotloomError("this service is not in fleet mode",
+                                           fix="start it with `botloom runner serve --fleet HOST:PORT`"))
+        return service.fleet.runs(max(1, min(limit, 1000)))
+
     @app.post("/runs", dependencies=auth, status_code=202)
     def start_run(body: StartRun) -> dict:
         request = service.start_run(body.bot, codec.decode(body.inputs), trigger="api")

@@ -68,6 +68,7 @@ class Service:
         self.displays = None
         self.metrics = None
         self.alerts = None  # runner/insight/alerts.py: the thresholds' check, its alerts for the metrics
+        self.fleet = None  # runner/fleet/dispatch.py: in fleet mode (a service.fleet address) runs go through Temporal
 
     # ------------------------------------------------------------ life
     def start(self) -> "Service":
@@ -84,6 +85,13 @@ class Service:
         self.dispatcher = Dispatcher(self.runner, self.schedules, metrics=self.metrics, displays=self.displays,
                                      settings=self.settings, on_finished=self._on_finished)
         self.dispatcher.start()
+        if self.settings.get("service.fleet"):
+            from ..fleet.dispatch import FleetDispatch
+            from ..fleet.worker import FleetConfig
+
+            self.fleet = FleetDispatch(self.runner, FleetConfig(
+                str(self.settings["service.fleet"]), str(self.settings.get("service.fleet_namespace") or "default"),
+                list(self.settings.get("service.fleet_labels") or ()))).start()
         self.recover()
         from ..insight.alerts import Watch
 
@@ -136,6 +144,8 @@ class Service:
             self.scheduler.stop()
         for watch in self._watches.values():
             watch.stop()
+        if self.fleet is not None:
+            self.fleet.stop()
         if self.dispatcher is not None:
             self.dispatcher.stop(float(self.settings["service.shutdown_grace"]))
         if self.displays is not None:
@@ -254,13 +264,14 @@ class Service:
 
     # ------------------------------------------------------------ runs
     def start_run(self, bot: str, inputs: dict | None = None, *, trigger: str = "api", **extra) -> RunRequest:
-        return self.dispatcher.submit(RunRequest("start", bot=str(Path(bot).expanduser().resolve()),
-                                                 inputs=dict(inputs or {}), trigger=trigger, **extra))
+        submit = self.fleet.submit if self.fleet is not None else self.dispatcher.submit
+        return submit(RunRequest("start", bot=str(Path(bot).expanduser().resolve()),
+                                 inputs=dict(inputs or {}), trigger=trigger, **extra))
 
     def resume(self, run_id: str, *, decision: str | None = None, data: dict | None = None,
                by: str | None = None) -> RunRequest:
-        return self.dispatcher.submit(RunRequest("resume", run_id=run_id, decision=decision, data=data, by=by,
-                                                 trigger="api"))
+        submit = self.fleet.submit if self.fleet is not None else self.dispatcher.submit
+        return submit(RunRequest("resume", run_id=run_id, decision=decision, data=data, by=by, trigger="api"))
 
     def webhook(self, name: str, body: dict) -> RunRequest:
         hooks = [s for s in self.schedules.all() if s.kind == "webhook" and s.spec.get("name") == name]

@@ -167,3 +167,34 @@ def test_a_bot_that_cannot_run_is_refused_before_anything_is_queued(fleet, tmp_p
     with pytest.raises(BotloomError) as info:
         start(fleet, path)
     assert "settings.fleet.pin" in info.value.message and info.value.fix
+
+
+def test_service_in_fleet_mode_starts_runs_through_the_fleet(fleet, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from botloom.runner.server.client import Client
+
+    home = tmp_path / "service-home"
+    home.mkdir()
+    (home / "settings.json").write_text(json.dumps({"service.port": 0}))
+    log = open(tmp_path / "service.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "botloom.runner.cli", "runner", "serve", "--fleet", fleet.address,
+                             "--labels", "ocr"], env={**os.environ, "BOTLOOM_HOME": str(home)}, stdout=log, stderr=log)
+    try:
+        client = wait_for(lambda: proc.poll() is None and (c := Client.find(home)) is not None
+                          and c.state.get("pid") == proc.pid and c, 60, "the service")
+        path = write_bot(tmp_path, "needs-ocr", {"start": {"type": "core.start"}}, [],
+                         settings={"fleet": {"needs": ["ocr"]}})
+        run_id = client.call("POST", "/runs", {"bot": str(path)})["run_id"]
+        done = result(fleet, run_id)
+        assert done["state"] == "succeeded" and done["worker"].endswith(f"-{proc.pid}")  # the one runner with ocr
+        listed = {r["id"]: r for r in client.call("GET", "/fleet/runs?limit=1000")}
+        assert listed[run_id]["status"] == "completed" and listed[run_id]["queue"] == "botloom/run/ocr"
+        assert len(listed) > 1  # the other runners' runs too, through this runner's API
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        log.close()

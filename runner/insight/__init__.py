@@ -15,6 +15,16 @@ Nothing here imports Qt; plotly and OpenTelemetry load only in the functions tha
 ``runner/cli_insight.py``, the designer's dashboard in ``app/dashboard.py``.
 """
 
-from .figures import Figures, Period, compute
+from typing import Any
 
 __all__ = ["Figures", "Period", "compute"]
+
+
+def __getattr__(name: str) -> Any:
+    """The figures' names, imported when first asked for: a run imports ``tracing`` from this
+    package at its start and must not pay for the figures (~5 ms)."""
+    if name in __all__:
+        from . import figures
+
+        return getattr(figures, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

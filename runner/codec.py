@@ -272,12 +272,32 @@ def dumps(value: Any) -> str | None:
     """JSON text for ``value`` (None for None, so SQL columns stay NULL)."""
     if value is None:
         return None
+    if type(value) is dict and _flat_plain(value):  # most steps' parameters and outputs: no walk needed
+        return _encode_json(value)
     return _encode_json(_enc(value, 0))
 
 
 def to_json(value: Any) -> str:
     """JSON text for ``value``, ``null`` included (one line of an event stream)."""
+    if type(value) is dict and _flat_plain(value):
+        return _encode_json(value)
     return _encode_json(_enc(value, 0))
+
+
+def _flat_plain(d: dict) -> bool:
+    """True for a dict of text keys and plain scalar values, which JSON carries as they are."""
+    for k, v in d.items():
+        if type(k) is not str or k == TAG:
+            return False
+        t = type(v)
+        if t is str or t is bool or v is None:
+            continue
+        if t is int:
+            if v.bit_length() > _BIG_BITS:
+                return False
+        elif t is not float or not math.isfinite(v):
+            return False
+    return True
 
 
 def display(value: Any, limit: int | None = None) -> str:

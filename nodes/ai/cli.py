@@ -8,7 +8,7 @@
     botloom models rollback NAME
     botloom models train NAME --csv FILE [--text-column text] [--label-column label] [--holdout 0.2]
                                  [--seed 13] [--activate if_better|always|never] [--corrections]
-                                 [--held-out-csv FILE]
+                                 [--held-out-csv FILE] [--from-reviews]
     botloom models evaluate NAME[@VERSION] --csv FILE [--text-column ...] [--label-column ...]
     botloom models drift NAME[@VERSION] [--window 1000]
     botloom models reviews NAME
@@ -67,6 +67,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--activate", choices=("if_better", "always", "never"), default="if_better")
     p.add_argument("--corrections", action="store_true", help="add the corrections recorded for this model")
+    p.add_argument("--from-reviews", action="store_true",
+                   help="add the labelled examples of completed review tasks whose field's source is this model")
     p.add_argument("--held-out-csv", help="also write the held-back rows to this CSV (for 'evaluate')")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
@@ -205,18 +207,41 @@ def cmd_train(args) -> int:
         fixed = corrections(args.name)
         rows += fixed
         sources.append(f"{len(fixed)} corrections")
+    if args.from_reviews:
+        reviewed = _review_examples(args.name)
+        rows += reviewed
+        sources.append(f"{len(reviewed)} reviews")
     if not rows:
-        raise BotloomError("no examples to train on", fix="give --csv FILE (and/or --corrections)")
+        raise BotloomError("no examples to train on", fix="give --csv FILE (and/or --corrections, --from-reviews: "
+                                                          "review fields need source set to the model's name)")
     texts, labels = examples_from_rows(rows, " + ".join(sources))
     result = train(args.name, texts, labels, source=" + ".join(sources), holdout=args.holdout, seed=args.seed,
                    activate=args.activate)
     if args.held_out_csv:
         _write_held_out(args, texts, labels)
+    per_label: dict[str, int] = {}
+    for label in labels:
+        per_label[label] = per_label.get(label, 0) + 1
     data = {"name": args.name, "version": result.version.version, "metrics": result.metrics,
-            "activated": result.activated, "message": result.reason, "seconds": round(result.seconds, 2)}
+            "activated": result.activated, "message": result.reason, "seconds": round(result.seconds, 2),
+            "examples": dict(sorted(per_label.items())), "sources": sources}
     _out(data, args.json, lambda: [f"trained {result.version.ref} in {result.seconds:.1f} s: "
-                                   f"{_fmt_metrics(result.metrics)} (held-back rows)", result.reason])
+                                   f"{_fmt_metrics(result.metrics)} (held-back rows)", result.reason,
+                                   "examples per label: " + ", ".join(f"{k} {v}" for k, v in data["examples"].items())])
     return 0
+
+
+def _review_examples(name: str) -> list[tuple[str, str]]:
+    """(text, label) rows from the completed reviews of fields whose source is model ``name``."""
+    from botloom.runner import paths
+    from botloom.runner.store.db import connect
+    from botloom.runner.store.examples import labelled
+
+    conn = connect(paths.store_path())
+    try:
+        return labelled(conn, name)
+    finally:
+        conn.close()
 
 
 def _write_held_out(args, texts, labels) -> None:

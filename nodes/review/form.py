@@ -15,7 +15,7 @@ from typing import Any
 
 from botloom.runner.sdk import NodeError, Param, TypeMismatch
 
-KEYS = ("name", "type", "value", "confidence", "box", "page", "required", "choices", "label", "description")
+KEYS = ("name", "type", "value", "confidence", "box", "page", "required", "choices", "label", "description", "source")
 MAX_FIELDS = 200
 
 
@@ -102,5 +102,6 @@ def build_fields(fields: Any, where: str) -> list[dict]:
         out.append({"name": name, "type": kind, "label": param.title, "value": value,
                     "confidence": None if confidence is None else float(confidence),
                     "box": list(box) if box is not None else None, "page": int(page) if page else (1 if box else None),
-                    "required": param.required, "choices": list(param.choices), "schema": param.ui_schema()})
+                    "required": param.required, "choices": list(param.choices), "schema": param.ui_schema(),
+                    "source": raw.get("source"), "text": raw.get("text")})  # for the examples of corrections
     return out

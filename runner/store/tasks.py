@@ -156,6 +156,9 @@ def complete(conn: sqlite3.Connection, task_id: str, outcome: Any, values: dict 
                                                             task_id)).rowcount
         if not done:  # cannot happen under the write lock, but never report a lost answer as taken
             raise StoreError(f"{where} changed while it was being completed", fix="look at it again and retry")
+        from .examples import record  # the corrections become labelled examples with the answer
+
+        record(conn, get(conn, task_id), now=now)
     return get(conn, task_id)
 
 

@@ -47,7 +47,8 @@ BOTS = {  # name: (node types with median step seconds, failure share, review sh
 }
 REASONS = {"invoice-intake": [("timeout", "the OCR engine did not answer within 60 s"),
                               ("bad_input", "the PDF has no text layer and no page image")],
-           "crm-sync": [("http", "the CRM answered 503 Service Unavailable"), ("timeout", "the login page did not load")],
+           "crm-sync": [("http", "the CRM answered 503 Service Unavailable"),
+                        ("timeout", "the login page did not load")],
            "report-mailer": [("http", "the mail relay refused the message")],
            "desktop-entry": [("not_found", "the Save button was not found on screen (best match 0.61)"),
                              ("timeout", "the window 'Ledger' did not appear")]}

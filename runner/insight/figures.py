@@ -3,27 +3,30 @@
 ``compute(conn, period)`` returns a :class:`Figures` (plain dicts and lists, JSON-able) with:
 
 * per bot: runs by state, success and failure rates (of the runs that ended: succeeded, failed,
-  cancelled, crashed; ``failed`` counts the ended runs that did not succeed), the top failure reasons (error kind and message of the failed runs), run
-  latency (P50/P95/P99 and mean of ``ended_at - started_at``), robot time (a run's span less the
-  time it waited for a signal, a timer or a person), items and throughput (items per robot hour),
-  the human intervention and straight-through rates, review turnaround;
+  cancelled, crashed; ``failed`` counts the ended runs that did not succeed), the top failure
+  reasons (error kind and message of the failed runs), run latency (P50/P95/P99 and mean of
+  ``ended_at - started_at``), robot time (a run's span less the time it waited for a signal, a
+  timer or a person), items and throughput (items per robot hour), the human intervention and
+  straight-through rates, review turnaround;
 * per bot and node type: step latency P50/P95/P99 and mean, steps, failed steps;
-* a series per bot and bucket (hour, day or week): runs, succeeded, did not succeed (``failed``);
+* a series per bot and bucket (hour, day or week): runs, succeeded, did not succeed (``failed``),
+  items, robot time and interventions (``roi.py`` prices each bucket: net saving per period);
 * the task queues: open tasks and the age of the oldest, waiting time of completed tasks;
 * the AI pack's models: confidence distribution and drift score (``nodes/ai/monitor.py``).
 
 Percentiles are **nearest-rank** (the value at rank ``ceil(p/100 * n)`` of the ``n`` sorted
 values): exact. Those of runs and task waits are computed by SQLite's window functions; those of
 steps from one scan of the journal (see ``step_latency``: faster than SQLite's sorter on a
-million records, ``benchmarks/insight.py``). A step is one journal row (one attempt) that ended: ``succeeded``
-or ``failed``; a replayed step is not a row again, so a resumed run is not counted twice.
+million records, ``benchmarks/insight.py``). A step is one journal row (one attempt) that ended:
+``succeeded`` or ``failed``; a replayed step is not a row again, so a resumed run is not counted
+twice.
 
 Items: a run is one item, unless its bot's ``settings.roi.items_output`` names an output whose
 value (a number, or a list's length) is the run's item count. Intervention: where the bot routes
 items with ``review.route`` the review figures (``runner/tasks.py``) say it (items a person
-handled, of the items routed, as the service's metrics give it); elsewhere a run needed a person when it waited for a signal or a
-review task, or needed attention. :class:`InterventionSource` is that seam: the review pack's
-figures feed it, and a later source (a work queue) can replace it.
+handled, of the items routed, as the service's metrics give it); elsewhere a run needed a person
+when it waited for a signal or a review task, or needed attention. :class:`InterventionSource`
+is that seam: the review pack's figures feed it, and a later source (a work queue) can replace it.
 """
 
 from __future__ import annotations
@@ -295,8 +298,20 @@ def _count_items(conn, period: Period, bot: str, output: str | None, succeeded: 
     return total
 
 
-def series(conn: sqlite3.Connection, period: Period) -> list[dict[str, Any]]:
-    """Runs per bot and bucket: [{bot, start (epoch s), runs, succeeded, failed}] in time order."""
+_HELPED = ("(EXISTS (SELECT 1 FROM waits w WHERE w.run_id = r.id AND w.signal IS NOT NULL) OR "
+           "EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = r.id) OR "
+           "EXISTS (SELECT 1 FROM state_changes c WHERE c.run_id = r.id AND c.state = 'needs_attention'))")
+_WAITED = ("COALESCE((SELECT SUM(MIN(COALESCE(w.answered_at, r.ended_at), r.ended_at) - w.started_at) "
+           "FROM waits w WHERE w.run_id = r.id), 0)")
+# (``+t.state``: look the run's tasks up by run, not every completed task by state)
+_BY_PERSON = ("(SELECT COUNT(*) FROM tasks t WHERE t.run_id = r.id AND +t.state = 'completed' "
+              "AND t.\"by\" IS NOT 'deadline')")
+
+
+def series(conn: sqlite3.Connection, period: Period, items_outputs: dict[str, str] | None = None) -> list[dict]:
+    """Per bot and bucket, in time order: {bot, start (epoch s), runs, succeeded, failed (did not
+    succeed), items, robot_seconds, helped (runs that needed a person), handled (review tasks a
+    person completed)}: what the period's figures and ROI are made of, bucket by bucket."""
     width = BUCKETS.get(period.bucket)
     if width is None:
         from ..errors import InputError
@@ -304,9 +319,35 @@ def series(conn: sqlite3.Connection, period: Period) -> list[dict[str, Any]]:
         raise InputError(f"there is no period bucket '{period.bucket}'", fix=f"use one of {', '.join(BUCKETS)}")
     where, args = period.where()
     sql = (f"SELECT r.bot_name, CAST(r.started_at / {width} AS INTEGER) * {width} AS b, COUNT(*), "
-           f"SUM(r.state = ?), SUM(r.state IN (?, ?, ?)) FROM runs r WHERE {where} GROUP BY 1, 2 ORDER BY 2, 1")
-    return [{"bot": bot, "start": float(start), "runs": n, "succeeded": ok, "failed": bad} for bot, start, n, ok, bad
+           "SUM(r.state = ?), SUM(r.state IN (?, ?, ?)), "
+           f"SUM(CASE WHEN r.ended_at IS NOT NULL THEN r.ended_at - r.started_at - {_WAITED} ELSE 0 END), "
+           f"SUM({_HELPED}), SUM({_BY_PERSON}) FROM runs r WHERE {where} GROUP BY 1, 2 ORDER BY 2, 1")
+    rows = [{"bot": bot, "start": float(start), "runs": n, "succeeded": ok, "failed": bad, "items": ok,
+             "robot_seconds": max(0.0, robot or 0.0), "helped": helped, "handled": handled}
+            for bot, start, n, ok, bad, robot, helped, handled
             in conn.execute(sql, [RunState.SUCCEEDED, RunState.FAILED, RunState.CRASHED, RunState.CANCELLED, *args])]
+    for bot, output in (items_outputs or {}).items():
+        counted = _items_by_bucket(conn, period, bot, output, width)
+        for row in rows:
+            if row["bot"] == bot:
+                row["items"] = counted.get(row["start"], 0)
+    return rows
+
+
+def _items_by_bucket(conn, period: Period, bot: str, output: str, width: int) -> dict[float, int]:
+    from ..codec import loads
+
+    where, args = period.where()
+    out: dict[float, int] = {}
+    for start, outputs in conn.execute(
+            f"SELECT CAST(r.started_at / {width} AS INTEGER) * {width}, r.outputs FROM runs r WHERE {where} "
+            "AND r.bot_name = ? AND r.state = ?", [*args, bot, RunState.SUCCEEDED]):
+        try:
+            n = _items((loads(outputs) or {}).get(output))
+        except Exception:  # an output the codec cannot read counts as one item, as in the totals
+            n = None
+        out[float(start)] = out.get(float(start), 0) + (1 if n is None else n)
+    return out
 
 
 def queues(conn: sqlite3.Connection, period: Period, now: float) -> list[dict[str, Any]]:
@@ -382,7 +423,9 @@ def compute(conn: sqlite3.Connection, period: Period | None = None, *, home=None
         entry["people"] = people.get(bot, {})
         entry["intervention_rate"] = entry["people"].get("intervention_rate")
         entry["straight_through_rate"] = entry["people"].get("straight_through_rate")
-    figures = Figures(period, dict(sorted(bots.items())), series(conn, period), queues(conn, period, now),
+    outputs = {bot: o for bot, e in bots.items()
+               if isinstance(o := (e["settings"].get("roi") or {}).get("items_output"), str) and o}
+    figures = Figures(period, dict(sorted(bots.items())), series(conn, period, outputs), queues(conn, period, now),
                       models(home) if with_models else [], now)
     return figures
 

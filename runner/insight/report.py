@@ -8,7 +8,8 @@ the page escaped, or into plotly's JSON, never into markup.
 
 Charts: runs per period (stacked: succeeded, did not succeed), failure rate per period, top
 failure reasons, run latency percentiles per bot, step latency percentiles per node type,
-intervention and straight-through rates, cost and return, model confidence distributions.
+intervention and straight-through rates, cost and return, net saving per period, model confidence
+distributions.
 """
 
 from __future__ import annotations
@@ -152,6 +153,17 @@ def charts(figures) -> list[tuple[str, Any]]:
         fig.update_layout(barmode="group", title="Cost and return over the period", xaxis_title="Bot",
                           yaxis_title="Cost (the settings' unit)", **LAYOUT)
         out.append(("Cost and return", fig))
+    if figures.series and any("roi" in row for row in figures.series):
+        starts = sorted({row["start"] for row in figures.series})
+        fig = go.Figure()
+        for i, bot in enumerate(bots):
+            cell = {row["start"]: row for row in figures.series if row["bot"] == bot and "roi" in row}
+            fig.add_bar(x=[_day(t, bucket) for t in starts], name=bot, marker_color=PALETTE[i % len(PALETTE)],
+                        y=[cell[t]["roi"]["net_saving"] if t in cell else 0 for t in starts])
+        fig.update_layout(barmode="relative", title=f"Net saving per {bucket}", xaxis_title=bucket.capitalize(),
+                          yaxis_title="Net saving (the settings' unit)", **LAYOUT)
+        fig.update_xaxes(type="category")
+        out.append(("Net saving over time", fig))
     if figures.models:
         fig = go.Figure()
         tenths = [f"{i / 10:.1f}–{(i + 1) / 10:.1f}" for i in range(10)]

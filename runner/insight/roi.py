@@ -64,11 +64,16 @@ def roi(items: int, robot_seconds: float, interventions: int, rate: dict[str, fl
 
 
 def add_roi(figures, settings: dict[str, Any]) -> None:
-    """Put ``roi`` into each bot of ``figures`` (a :class:`~.figures.Figures`)."""
+    """Put ``roi`` into each bot of ``figures`` (a :class:`~.figures.Figures`) and into each
+    bucket of its series (net saving per period)."""
     for bot, entry in figures.bots.items():
         rate = rates(settings, entry.get("settings"), bot=bot)
         people = entry.get("people") or {}
         entry["roi"] = roi(entry["items"], entry["robot_seconds"], people.get("interventions") or 0, rate)
+        by_review = people.get("source") == "review"
+        for row in figures.series:  # the same, bucket by bucket (the interventions as the totals count them)
+            if row["bot"] == bot:
+                row["roi"] = roi(row["items"], row["robot_seconds"], row["handled" if by_review else "helped"], rate)
 
 
 __all__ = ["KEYS", "add_roi", "rates", "roi"]

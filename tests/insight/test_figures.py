@@ -98,11 +98,20 @@ def test_period_bot_and_series(conn):
     assert everything.bots["invoices"]["runs"] == 21  # with the old run
     only = figures_of(conn, bot="claims")
     assert list(only.bots) == ["claims"]
-    assert figures_of(conn).series == [
-        {"bot": "invoices", "start": T0, "runs": 20, "succeeded": 16, "failed": 4},
-        {"bot": "claims", "start": T0 + 86400, "runs": 10, "succeeded": 10, "failed": 0}]
+    keys = ("bot", "start", "runs", "succeeded", "failed", "items", "robot_seconds", "helped", "handled")
+    days = figures_of(conn)
+    assert [{k: s[k] for k in keys} for s in days.series] == [
+        {"bot": "invoices", "start": T0, "runs": 20, "succeeded": 16, "failed": 4, "items": 48,
+         "robot_seconds": 209.0, "helped": 2, "handled": 0},
+        {"bot": "claims", "start": T0 + 86400, "runs": 10, "succeeded": 10, "failed": 0, "items": 10,
+         "robot_seconds": 20.0, "helped": 3, "handled": 2}]
+    assert days.series[0]["roi"] == days.bots["invoices"]["roi"]  # one day holds the whole period
+    assert days.series[1]["roi"]["interventions"] == 2  # a routing bot: the tasks a person handled
     hours = figures_of(conn, bot="invoices", bucket="hour", until=T0 + 3 * 3600 + 1)
     assert [s["start"] for s in hours.series] == [T0 + 3600, T0 + 7200, T0 + 10800]
+    second = hours.series[1]  # run 2: 2 s, of which 1 s waiting for a signal; 3 items
+    assert (second["items"], second["robot_seconds"], second["helped"]) == (3, 1.0, 1)
+    assert second["roi"]["net_saving"] == pytest.approx(3 * 6 / 60 * 30 - 1 / 3600 * 10 - 2)
     with pytest.raises(InputError, match="bucket 'month'"):
         figures_of(conn, bucket="month")
 

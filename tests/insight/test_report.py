@@ -39,7 +39,7 @@ def test_report_is_one_self_contained_file(cli, botloom_home, tmp_path):
     assert not re.search(r"<script[^>]+src=", text) and "<link" not in text  # nothing is fetched when opened
     for title in ("Runs per day", "Failure rate per day", "Top failure reasons", "Run latency percentiles",
                   "Step latency percentiles by node type", "Straight-through and intervention rates",
-                  "Cost and return over the period"):
+                  "Cost and return over the period", "Net saving per day"):
         assert title in text
     assert '"title":{"text":"Runs"}' in text.replace(" ", "")  # axes are labelled
     assert HOSTILE not in text and "&lt;img src=x onerror=alert(1)&gt;" in text  # escaped in the table

@@ -61,7 +61,8 @@ def test_a_span_per_step_with_loops_and_subflows_parented_by_their_scope():
     step_spans = [s for s in spans if "botloom.node" in s.attributes]
     assert len(step_spans) == len(steps)  # one span per step, no more, no fewer
     nodes = by_node(spans)
-    assert [len(nodes[n]) for n in ("start", "loop", "call", "calc", "after")] == [4, 1, 3, 3, 1]  # a start per subflow call
+    # the main flow's start and one per subflow call
+    assert [len(nodes[n]) for n in ("start", "loop", "call", "calc", "after")] == [4, 1, 3, 3, 1]
     (run_span,) = [s for s in spans if s.name == "run traced"]
     loop = nodes["loop"][0]
     top = {s.attributes["botloom.node"] for s in step_spans if s.parent.span_id == run_span.context.span_id}

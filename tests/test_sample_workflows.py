@@ -73,3 +73,36 @@ def test_accounts_payable_straight_through_review_and_duplicate(cli, work):
     finally:
         conn.close()
     assert changed == [("invoice_date", "2026-11-05", "2026-11-06")]
+
+
+def test_support_triage_answers_routine_tickets_and_reviews_train_the_model(cli, work):
+    pytest.importorskip("sklearn")
+    folder = _copy("support-triage", work)
+    cli.cwd = folder
+    trained = cli("models", "train", "support-triage", "--csv", folder / "training.csv")
+    assert trained.returncode == 0, trained.stderr
+    first = cli("run", folder / "support-triage.bot.json")
+    assert first.returncode == 3, first.stdout + first.stderr
+    with open(folder / "out/answered.csv", newline="", encoding="utf-8") as f:
+        answered = list(csv.DictReader(f))
+    assert [(r["ticket_id"], r["category"]) for r in answered] == [
+        ("T-101", "password_reset"), ("T-102", "delivery_status"), ("T-103", "invoice_copy")]
+    assert answered[0]["reply"].startswith("Dear Ana Lopez,") and "/reset" in answered[0]["reply"]
+    (task,) = _open_tasks(cli)
+    shown = cli.json("tasks", "show", task["id"])
+    assert shown["form"]["title"] == "Ticket T-104: Broken again"
+    assert "Dana Novak wrote" in shown["form"]["instructions"]
+    assert cli("tasks", "complete", task["id"], "approve", "--set", "reply=We are sorry; a new unit is on its way.",
+               "--by", "agent").returncode == 3
+    (task,) = _open_tasks(cli)
+    assert cli.json("tasks", "show", task["id"])["form"]["title"] == "Ticket T-105: Billing"
+    done = cli("tasks", "complete", task["id"], "approve", "--set", "category=complaint", "--set", "reply=Refunded.",
+               "--by", "agent")
+    assert done.returncode == 0, done.stdout + done.stderr
+    with open(folder / "out/reviewed.csv", newline="", encoding="utf-8") as f:
+        reviewed = [(r["ticket_id"], r["category"], r["by"]) for r in csv.DictReader(f)]
+    assert reviewed == [("T-104", "complaint", "agent"), ("T-105", "complaint", "agent")]
+    # the two reviewed tickets are labelled examples of the model: the next version trains on them
+    again = cli.json("models", "train", "support-triage", "--csv", folder / "training.csv", "--from-reviews")
+    assert again["sources"][-1] == "2 reviews"
+    assert again["examples"]["complaint"] == 12 and again["version"] == "2"

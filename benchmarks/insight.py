@@ -174,7 +174,7 @@ def screenshots(out: Path) -> list[Path]:
                    env=env, check=True, capture_output=True)
     shot = out / "insight-report.png"
     subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    "--window-size=1300,3600", f"--screenshot={shot}", report.as_uri()], check=True,
+                    "--window-size=1300,4060", f"--screenshot={shot}", report.as_uri()], check=True,
                    capture_output=True, timeout=120)
     code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]);"
             "from botloom.app.dashboard import Dashboard; d = Dashboard(); d.period.setCurrentIndex(1);"

@@ -5,6 +5,7 @@
     botloom fleet start BOT [-i NAME=VALUE] [--wait]  a run, dispatched by what the bot needs
     botloom fleet runs | status [--json]              the fleet's runs; its runners, labels, queues, load
     botloom fleet signal RUN NAME [KEY=VALUE...]       answer a waiting run (also --retry / --skip)
+    botloom fleet schedule add|list|remove            Temporal Schedules (fire once for the whole fleet)
 
 Every command takes ``--address HOST:PORT`` (default ``$BOTLOOM_FLEET`` or localhost:7233),
 ``--namespace`` and ``--tls``.
@@ -55,6 +56,26 @@ def register(sub) -> None:
         c = fs.add_parser(name, help=text)
         _common(c)
         c.set_defaults(func=func)
+    sc = fs.add_parser("schedule", help="Temporal Schedules: runs started once for the whole fleet")
+    scs = sc.add_subparsers(dest="schedule_action", required=True)
+    add = scs.add_parser("add", help="a schedule that starts the bot by cron or interval")
+    _common(add)
+    add.add_argument("name")
+    add.add_argument("bot")
+    when = add.add_mutually_exclusive_group(required=True)
+    when.add_argument("--cron", metavar="EXPR")
+    when.add_argument("--every", metavar="DURATION", help="30s, 15m, 2h, 1d")
+    add.add_argument("--timezone", metavar="ZONE")
+    add.add_argument("--overlap", action="store_true", help="allow a run while the previous one still runs")
+    add.add_argument("-i", "--input", action="append", default=[], metavar="NAME=VALUE")
+    add.set_defaults(func=cmd_schedule_add)
+    ls = scs.add_parser("list", help="the fleet's schedules with their next fire times")
+    _common(ls)
+    ls.set_defaults(func=cmd_schedule_list)
+    rm = scs.add_parser("remove", help="remove a fleet schedule")
+    _common(rm)
+    rm.add_argument("name")
+    rm.set_defaults(func=cmd_schedule_remove)
     g = fs.add_parser("signal", help="answer a waiting run: a signal with data, or --retry/--skip")
     _common(g)
     g.add_argument("run")
@@ -150,6 +171,30 @@ def cmd_status(args) -> int:
     rows = [f"{w['identity']:<30}{','.join(w['labels']) or '-':<24}{w['load']:>5}" for w in data["workers"]]
     return _show(args, data, "\n".join([f"{'RUNNER':<30}{'LABELS':<24}{'RUNS':>5}", *rows,
                                         f"{data['open_runs']} run(s) open"]))
+
+
+def cmd_schedule_add(args) -> int:
+    from ..server.schedules import parse_duration
+
+    every = parse_duration(args.every) if args.every else None
+    inputs = dict(item.split("=", 1) for item in args.input if "=" in item)
+    sid = _with_client(args, lambda c: c.schedule(args.name, args.bot, inputs, cron=args.cron, every=every,
+                                                  timezone=args.timezone, overlap=args.overlap))
+    return _show(args, {"schedule": sid}, f"fleet schedule {args.name} added")
+
+
+def cmd_schedule_list(args) -> int:
+    import time
+
+    rows = _with_client(args, lambda c: c.schedules())
+    lines = [f"{r['name']:<30}" + ", ".join(time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in r["next"])
+             for r in rows]
+    return _show(args, rows, "\n".join([f"{'SCHEDULE':<30}NEXT", *lines]))
+
+
+def cmd_schedule_remove(args) -> int:
+    _with_client(args, lambda c: c.unschedule(args.name))
+    return _show(args, {"removed": args.name}, f"fleet schedule {args.name} removed")
 
 
 def cmd_signal(args) -> int:

@@ -11,6 +11,7 @@ lists the runners that poll the fleet's queues.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from . import FleetError
 from .routing import WORKFLOW_QUEUE, needs_of, run_queue
@@ -28,22 +29,73 @@ class FleetClient:
     async def connect(cls, config: FleetConfig, runner=None) -> "FleetClient":
         return cls(await connect(config), runner)
 
-    async def start(self, path: str | os.PathLike, inputs: dict | None = None, *, trigger: str = "fleet",
-                    heartbeat: float = HEARTBEAT_SECONDS, run_id: str | None = None, from_text: bool = False) -> str:
-        from ..engine.runs import bind_inputs, new_run_id
+    def _spec(self, path, inputs, *, trigger: str, heartbeat: float, run_id: str | None, from_text: bool) -> dict:
+        """What a BotRun workflow is started with: the bot as it is now, its inputs, its queue."""
+        from ..engine.runs import bind_inputs
         from ..runtime import Runner
 
         runner = self.runner or Runner()
         bot = runner.load_bot(path)
         values = bind_inputs(bot.doc.main.inputs, inputs, from_text=from_text, where=bot.doc.label)
         needs, pin = needs_of(bot.doc)
-        run_id = run_id or new_run_id()
-        spec = {"run_id": run_id, "bot_name": bot.doc.name, "bot_path": os.path.abspath(path), "bot_text": bot.text,
+        return {"run_id": run_id, "bot_name": bot.doc.name, "bot_path": os.path.abspath(path), "bot_text": bot.text,
                 "bot_hash": bot.digest, "inputs": values, "trigger": trigger, "needs": needs, "pin": pin,
                 "queue": run_queue(needs, pin), "heartbeat": heartbeat}
-        await self.client.start_workflow("BotRun", spec, id=run_id, task_queue=WORKFLOW_QUEUE,
-                                         memo={"bot": bot.doc.name, "queue": spec["queue"], "trigger": trigger})
-        return run_id
+
+    async def start(self, path: str | os.PathLike, inputs: dict | None = None, *, trigger: str = "fleet",
+                    heartbeat: float = HEARTBEAT_SECONDS, run_id: str | None = None, from_text: bool = False) -> str:
+        from ..engine.runs import new_run_id
+
+        spec = self._spec(path, inputs, trigger=trigger, heartbeat=heartbeat, run_id=run_id or new_run_id(),
+                          from_text=from_text)
+        await self.client.start_workflow("BotRun", spec, id=spec["run_id"], task_queue=WORKFLOW_QUEUE,
+                                         memo={"bot": spec["bot_name"], "queue": spec["queue"], "trigger": trigger})
+        return spec["run_id"]
+
+    async def schedule(self, name: str, path: str | os.PathLike, inputs: dict | None = None, *,
+                       cron: str | None = None, every: float | None = None, timezone: str | None = None,
+                       overlap: bool = False, heartbeat: float = HEARTBEAT_SECONDS) -> str:
+        """A Temporal Schedule that starts a run of the bot (as it is now) by cron or interval: it
+        fires once for the whole fleet, whichever runners are up. Each run's id is the
+        schedule's workflow id (``fleet-NAME-`` and the fire time)."""
+        from temporalio.client import (Schedule, ScheduleActionStartWorkflow, ScheduleAlreadyRunningError,
+                                       ScheduleIntervalSpec, ScheduleOverlapPolicy, SchedulePolicy, ScheduleSpec)
+
+        if (cron is None) == (every is None):
+            raise FleetError("a fleet schedule needs exactly one of a cron expression and an interval",
+                             where=f"schedule '{name}'", fix="give --cron '0 7 * * MON-FRI' or --every 15m")
+        spec = self._spec(path, inputs, trigger=f"schedule:{name}", heartbeat=heartbeat, run_id=None, from_text=False)
+        when = ScheduleSpec(cron_expressions=[cron] if cron else [], time_zone_name=timezone,
+                            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=every))] if every else [])
+        action = ScheduleActionStartWorkflow("BotRun", spec, id=f"fleet-{name}", task_queue=WORKFLOW_QUEUE,
+                                             memo={"bot": spec["bot_name"], "queue": spec["queue"],
+                                                   "trigger": spec["trigger"]})
+        policy = SchedulePolicy(overlap=ScheduleOverlapPolicy.ALLOW_ALL if overlap else ScheduleOverlapPolicy.SKIP)
+        try:
+            await self.client.create_schedule(f"fleet-{name}", Schedule(action=action, spec=when, policy=policy))
+        except ScheduleAlreadyRunningError:
+            raise FleetError(f"the fleet already has a schedule named '{name}'", where=f"schedule '{name}'",
+                             fix=f"remove it first (`botloom fleet schedule remove {name}`) or pick another name") from None
+        return f"fleet-{name}"
+
+    async def schedules(self) -> list[dict]:
+        out = []
+        async for entry in await self.client.list_schedules():
+            if entry.id.startswith("fleet-"):
+                info = entry.info
+                out.append({"name": entry.id[len("fleet-"):], "next": [t.timestamp() for t in
+                                                                       (info.next_action_times if info else [])][:3],
+                            "recent": [a.action.workflow_id for a in (info.recent_actions if info else [])][-3:]})
+        return out
+
+    async def unschedule(self, name: str) -> None:
+        from temporalio.service import RPCError
+
+        try:
+            await self.client.get_schedule_handle(f"fleet-{name}").delete()
+        except RPCError as exc:
+            raise FleetError(f"cannot remove the fleet schedule '{name}': {exc.message}",
+                             fix="`botloom fleet schedule list` lists them") from None
 
     async def result(self, run_id: str, timeout: float | None = None) -> dict:
         import asyncio

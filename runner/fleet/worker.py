@@ -18,9 +18,14 @@ import os
 import socket
 import sys
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from . import FleetError, require
 from .routing import WORKFLOW_QUEUE, check_labels, polled_queues, worker_queue
+
+# A runner keeps the runs it decides in memory (Temporal's sticky queue); when it dies, the next
+# decision of its runs waits this long for it before any runner takes it from the history.
+STICKY_SECONDS = 2.0
 
 
 @dataclass
@@ -86,6 +91,7 @@ class FleetWorker:
         self.segments = Segments(client, self.runner, self.config.identity, own)
         sandbox = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("botloom"))
         workers = [Worker(client, task_queue=WORKFLOW_QUEUE, workflows=[BotRun], workflow_runner=sandbox,
+                          sticky_queue_schedule_to_start_timeout=timedelta(seconds=STICKY_SECONDS),
                           identity=f"{self.config.identity} labels={','.join(self.config.labels) or '-'}")]
         for queue in self.queues[1:]:
             workers.append(Worker(client, task_queue=queue, activities=[self.segments.run_segment],

@@ -66,6 +66,8 @@ class BotRun:
 
     @workflow.run
     async def run(self, spec: dict) -> dict:
+        if not spec.get("run_id"):  # started by a Temporal Schedule: the run is named by its workflow
+            spec = {**spec, "run_id": workflow.info().workflow_id}
         heartbeat = timedelta(seconds=float(spec.get("heartbeat", 10)))
         own: str | None = None
         request: dict | None = None

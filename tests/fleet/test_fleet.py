@@ -17,6 +17,8 @@ import pytest
 from bots import write_bot
 from conftest import wait_for
 
+from botloom.runner.fleet.worker import STICKY_SECONDS
+
 HEARTBEAT = 3.0
 
 
@@ -45,12 +47,16 @@ def local_state(fleet, identity, run_id) -> str | None:
     return row and row[0]
 
 
-def restart(fleet, identity) -> str:
-    """SIGKILL a worker and start one with the same name, labels and data folder."""
+def relaunch(fleet, identity) -> str:
+    """Start a worker with the name, labels and data folder of one that was killed."""
     name = identity.rsplit("-", 1)[0]
-    labels = {"desk": "desktop", "web": "browser"}.get(name, "")
+    return fleet.start_worker(name, {"desk": "desktop", "web": "browser"}.get(name, ""))
+
+
+def restart(fleet, identity) -> str:
+    """SIGKILL a worker and start it again."""
     fleet.kill(identity)
-    return fleet.start_worker(name, labels)
+    return relaunch(fleet, identity)
 
 
 def test_runs_spread_by_capability(fleet, tmp_path):
@@ -83,10 +89,11 @@ def test_killed_worker_run_finishes_elsewhere_and_repeats_no_side_effect(fleet, 
     run_id = start(fleet, path)
     wait_for(lambda: lines(out) == ["A"], 30, "the first side effect")
     first = wait_for(lambda: status(fleet, run_id)["worker"], 10, "the run's worker")
+    fleet.kill(first)
     killed = time.monotonic()
-    restart(fleet, first)
-    moved = wait_for(lambda: (status(fleet, run_id)["segment"] > 1) or None, 30, "the run to move", every=0.05)
-    assert moved and time.monotonic() - killed < HEARTBEAT * 2 + 2  # noticed within the heartbeat timeout
+    wait_for(lambda: status(fleet, run_id)["segment"] > 1, 30, "the run to move", every=0.05)
+    assert time.monotonic() - killed < HEARTBEAT + STICKY_SECONDS + 2  # noticed at the heartbeat timeout
+    relaunch(fleet, first)
     done = result(fleet, run_id)
     assert done["state"] == "succeeded" and done["worker"] != first
     assert lines(out) == ["A", "B", "C"]  # every completed side effect exactly once
@@ -198,3 +205,25 @@ def test_service_in_fleet_mode_starts_runs_through_the_fleet(fleet, tmp_path):
         proc.terminate()
         proc.wait(60)
         log.close()
+
+
+def test_a_fleet_schedule_fires_runs_on_the_fleet(fleet, tmp_path):
+    out = tmp_path / "ticks.txt"
+    path = write_bot(tmp_path, "tick", {
+        "start": {"type": "core.start"},
+        "a": {"type": "files.append_text", "params": {"path": str(out), "text": "tick\n"}},
+    }, [("start.out", "a.in")])
+    fleet.call(lambda c: c.schedule("ticks", path, every=1.0))
+    try:
+        wait_for(lambda: len(lines(out)) >= 2, 60, "two fires")
+        wait_for(lambda: "ticks" in [s["name"] for s in fleet.call(lambda c: c.schedules())], 30, "the listing")
+        runs = [r for r in fleet.call(lambda c: c.runs(limit=1000)) if r["id"].startswith("fleet-ticks-")]
+        assert runs and all(r["trigger"] == "schedule:ticks" for r in runs)
+        from botloom.runner.errors import BotloomError
+
+        with pytest.raises(BotloomError) as info:  # one name, one schedule
+            fleet.call(lambda c: c.schedule("ticks", path, every=1.0))
+        assert "already has a schedule" in info.value.message
+    finally:
+        fleet.call(lambda c: c.unschedule("ticks"))
+    wait_for(lambda: "ticks" not in [s["name"] for s in fleet.call(lambda c: c.schedules())], 30, "the removal")

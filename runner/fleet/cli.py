@@ -83,6 +83,8 @@ def register(sub) -> None:
     g.add_argument("data", nargs="*", metavar="KEY=VALUE")
     g.add_argument("--retry", action="store_true")
     g.add_argument("--skip", action="store_true")
+    g.add_argument("--answer", metavar="JSON", help="the answer as it is, e.g. a review task's "
+                                                    "'{\"outcome\": \"approve\", \"values\": {\"total\": 12}}'")
     g.add_argument("--by", default=None)
     g.set_defaults(func=cmd_signal)
 
@@ -198,12 +200,18 @@ def cmd_schedule_remove(args) -> int:
 
 
 def cmd_signal(args) -> int:
-    if args.retry == args.skip and not args.name:
-        raise FleetError("say what answers the run: a signal NAME, --retry or --skip", where="botloom fleet signal",
-                         fix=f"e.g. botloom fleet signal {args.run} approval ok=yes")
+    if args.retry == args.skip and not args.name and args.answer is None:
+        raise FleetError("say what answers the run: a signal NAME, --answer JSON, --retry or --skip",
+                         where="botloom fleet signal", fix=f"e.g. botloom fleet signal {args.run} approval ok=yes")
     data = dict(item.split("=", 1) for item in args.data if "=" in item)
     action = "retry" if args.retry else "skip" if args.skip else None
     payload = {"signal": args.name, "data": data} if args.name else None
+    if args.answer is not None:
+        try:
+            payload = json.loads(args.answer)
+        except ValueError as exc:
+            raise FleetError(f"--answer is not JSON: {exc}", where="botloom fleet signal",
+                             fix="quote it for the shell, e.g. --answer '{\"outcome\": \"approve\"}'") from None
     _with_client(args, lambda c: c.answer(args.run, data=payload, action=action, by=args.by))
     return _show(args, {"run_id": args.run, "answered": True}, f"run {args.run} answered")
 

@@ -227,3 +227,17 @@ def test_a_fleet_schedule_fires_runs_on_the_fleet(fleet, tmp_path):
     finally:
         fleet.call(lambda c: c.unschedule("ticks"))
     wait_for(lambda: "ticks" not in [s["name"] for s in fleet.call(lambda c: c.schedules())], 30, "the removal")
+
+
+def test_a_timed_wait_is_a_temporal_timer(fleet, tmp_path):
+    out = tmp_path / "out.txt"
+    path = write_bot(tmp_path, "timed", {
+        "start": {"type": "core.start"},
+        "wait": {"type": "core.delay", "params": {"seconds": 2, "suspend_after": 1}},
+        "b": {"type": "files.append_text", "params": {"path": str(out), "text": "B\n"}},
+    }, [("start.out", "wait.in"), ("wait.out", "b.in")])
+    run_id = start(fleet, path)
+    st = wait_for(lambda: (s := status(fleet, run_id))["state"] == "suspended" and s, 30, "the timed wait")
+    assert st["wake"]["wake_at"] and lines(out) == []  # no runner holds it: the workflow's timer wakes it
+    done = result(fleet, run_id)
+    assert done["state"] == "succeeded" and lines(out) == ["B"] and status(fleet, run_id)["segment"] == 2

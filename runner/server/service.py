@@ -210,6 +210,8 @@ class Service:
             crashed = store.detect_crashed()
         finally:
             store.close()
+        if self.fleet is not None:  # a fleet's runs move and resume through Temporal, never from here
+            return []
         resumed = []
         for run_id in crashed:
             if self.dispatcher.busy_with(run_id=run_id):
@@ -226,6 +228,9 @@ class Service:
 
     def resume_due(self) -> None:
         from ..tasks import due_answers
+
+        if self.fleet is not None:  # in fleet mode waits are Temporal's signals and timers
+            return
 
         answers = due_answers(self.runner)  # review tasks expired at their deadline, or answered but not resumed
         store = self.runner.store()

@@ -186,7 +186,7 @@ def test_service_in_fleet_mode_starts_runs_through_the_fleet(fleet, tmp_path):
 
     home = tmp_path / "service-home"
     home.mkdir()
-    (home / "settings.json").write_text(json.dumps({"service.port": 0}))
+    (home / "settings.json").write_text(json.dumps({"service.port": 0, "service.due_seconds": 0.2}))
     log = open(tmp_path / "service.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "botloom.runner.cli", "runner", "serve", "--fleet", fleet.address,
                              "--labels", "ocr"], env={**os.environ, "BOTLOOM_HOME": str(home)}, stdout=log, stderr=log)
@@ -198,9 +198,23 @@ def test_service_in_fleet_mode_starts_runs_through_the_fleet(fleet, tmp_path):
         run_id = client.call("POST", "/runs", {"bot": str(path)})["run_id"]
         done = result(fleet, run_id)
         assert done["state"] == "succeeded" and done["worker"].endswith(f"-{proc.pid}")  # the one runner with ocr
+        desk = write_bot(tmp_path, "needs-desktop", {"start": {"type": "core.start"}}, [],
+                         settings={"fleet": {"needs": ["desktop"]}})
+        elsewhere = start(fleet, desk)
+        assert result(fleet, elsewhere)["worker"].startswith("desk-")
         listed = {r["id"]: r for r in client.call("GET", "/fleet/runs?limit=1000")}
         assert listed[run_id]["status"] == "completed" and listed[run_id]["queue"] == "botloom/run/ocr"
-        assert len(listed) > 1  # the other runners' runs too, through this runner's API
+        assert listed[elsewhere]["status"] == "completed"  # another runner's run, through this runner's API
+        out = tmp_path / "out.txt"
+        timed = write_bot(tmp_path, "timed-ocr", {
+            "start": {"type": "core.start"},
+            "wait": {"type": "core.delay", "params": {"seconds": 2, "suspend_after": 1}},
+            "b": {"type": "files.append_text", "params": {"path": str(out), "text": "B\n"}},
+        }, [("start.out", "wait.in"), ("wait.out", "b.in")], settings={"fleet": {"needs": ["ocr"]}})
+        run_id = client.call("POST", "/runs", {"bot": str(timed)})["run_id"]
+        assert result(fleet, run_id)["state"] == "succeeded"
+        time.sleep(1.0)  # the service's due job runs every 0.2 s: it must leave the fleet's waits to Temporal
+        assert lines(out) == ["B"]
     finally:
         proc.terminate()
         proc.wait(60)

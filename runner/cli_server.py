@@ -47,6 +47,7 @@ def register(sub) -> None:
     when.add_argument("--at", metavar="WHEN", help="once, at an ISO 8601 date and time")
     when.add_argument("--watch", metavar="DIR", help="a run for every file arriving in this folder")
     when.add_argument("--webhook", metavar="NAME", help="a run for every POST to /hooks/NAME of the local API")
+    when.add_argument("--queue", metavar="NAME", help="a run when items wait in this work queue")
     add.add_argument("--timezone", metavar="ZONE", help="for --cron: an IANA time zone, e.g. Europe/Paris")
     add.add_argument("--name", help="a name for the schedule (default: BOT-KIND)")
     add.add_argument("-i", "--input", action="append", default=[], metavar="NAME=VALUE", help="an input for the bot")
@@ -212,7 +213,7 @@ def cmd_schedule_add(args) -> int:
     desk = _desk(runner)
     data = desk.add(args.bot, cron=args.cron, timezone=args.timezone, every=args.every, at=args.at, watch=args.watch,
                     webhook=args.webhook, name=args.name, inputs=inputs, misfire=args.misfire, grace=args.grace,
-                    overlap=args.overlap)
+                    overlap=args.overlap, queue=args.queue)
     if args.json:
         _print_json(data)
     else:

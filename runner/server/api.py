@@ -51,6 +51,7 @@ class NewSchedule(BaseModel):
     at: Optional[str] = Field(default=None, max_length=100, description="ISO 8601 date and time")
     watch: Optional[str] = None
     webhook: Optional[str] = Field(default=None, max_length=100)
+    queue: Optional[str] = Field(default=None, max_length=500, description="a work queue: a run when items wait")
     inputs: dict[str, Any] = Field(default_factory=dict)
     misfire: Literal["once", "skip", "catch_up"] = "once"
     grace: Optional[str] = Field(default=None, max_length=50)
@@ -174,7 +175,8 @@ def make_app(service) -> FastAPI:
         sched = make_schedule(body.bot, cron=body.cron, timezone_name=body.timezone,
                               every=parse_duration(body.every) if body.every else None, at=body.at, watch=body.watch,
                               webhook=body.webhook, name=body.name, inputs=codec.decode(body.inputs), misfire=body.misfire,
-                              grace=parse_duration(body.grace) if body.grace else None, overlap=body.overlap)
+                              grace=parse_duration(body.grace) if body.grace else None, overlap=body.overlap,
+                              queue=body.queue)
         service.runner.load_bot(sched.bot)  # a bot that cannot run is refused now, not at its first fire
         return codec.encode(service.add_schedule(sched).to_dict())
 

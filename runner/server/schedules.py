@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import BotloomError
 
-KINDS = ("cron", "interval", "date", "watch", "webhook")
+KINDS = ("cron", "interval", "date", "watch", "webhook", "queue")
 MISFIRE = ("once", "skip", "catch_up")
 TIMED = ("cron", "interval", "date")
 SKIP_GRACE = 30.0
@@ -84,6 +84,8 @@ class Schedule:
             return f"once at {datetime.fromtimestamp(s['at'], timezone.utc).isoformat()}"
         if self.kind == "watch":
             return f"files arriving in {s['folder']}"
+        if self.kind == "queue":
+            return f"items arriving in queue '{s['queue']}'"
         return f"webhook '{s['name']}'"
 
     def trigger(self):
@@ -140,12 +142,12 @@ def make_schedule(bot: str, *, cron: str | None = None, timezone_name: str | Non
                   every: float | None = None, at: float | str | None = None, watch: str | None = None,
                   webhook: str | None = None, name: str | None = None, inputs: dict | None = None,
                   misfire: str = "once", grace: float | None = None, overlap: bool = False,
-                  watch_options: dict | None = None) -> Schedule:
+                  watch_options: dict | None = None, queue: str | None = None) -> Schedule:
     """A checked schedule (not stored): exactly one trigger; a clear error for each bad part."""
     given = [k for k, v in (("cron", cron), ("every", every), ("at", at), ("watch", watch),
-                            ("webhook", webhook)) if v is not None]
+                            ("webhook", webhook), ("queue", queue)) if v is not None]
     if len(given) != 1:
-        raise ScheduleError("a schedule takes exactly one trigger: --cron, --every, --at, --watch or --webhook"
+        raise ScheduleError("a schedule takes exactly one trigger: --cron, --every, --at, --watch, --webhook or --queue"
                             + (f" (got {', '.join(given)})" if given else ""),
                             fix="e.g. --cron '0 7 * * MON-FRI' --timezone Europe/Paris, or --every 15m")
     if misfire not in MISFIRE:
@@ -170,6 +172,10 @@ def make_schedule(bot: str, *, cron: str | None = None, timezone_name: str | Non
                 "done": str(folder / "done"), "failed": str(folder / "failed"),
                 "processing": str(folder / "processing"), **(watch_options or {})}
         kind = "watch"
+    elif queue is not None:  # runs start when items arrive in a work queue (server/queue_trigger.py)
+        if not queue.strip():
+            raise ScheduleError("the queue's name is empty", fix="give the work queue's name, e.g. --queue invoices")
+        kind, spec = "queue", {"queue": queue.strip()}
     else:
         if not webhook.replace("-", "").replace("_", "").isalnum():
             raise ScheduleError(f"a webhook name takes letters, digits, '-' and '_', got '{webhook}'")

@@ -228,7 +228,9 @@ class Service:
 
     def resume_due(self) -> None:
         from ..tasks import due_answers
+        from .queue_trigger import fire_queue_triggers
 
+        fire_queue_triggers(self)  # queue schedules: a run when items wait in their queue
         if self.fleet is not None:  # in fleet mode waits are Temporal's signals and timers
             return
 

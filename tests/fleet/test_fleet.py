@@ -75,6 +75,13 @@ def test_runs_spread_by_capability(fleet, tmp_path):
         assert local_state(fleet, r["worker"], run_id) == "succeeded"
     listed = {run["id"]: run for run in fleet.call(lambda c: c.runs(limit=1000))}
     assert set(done) <= set(listed) and all(listed[i]["status"] == "completed" for i in done)
+    from botloom.runner.fleet.routing import polled_queues
+
+    st = fleet.call(lambda c: c.status(polled_queues(["desktop", "browser"], "-")))  # botloom fleet status
+    runners = {w["identity"]: w for w in st["workers"]}
+    assert set(fleet.workers) <= set(runners)
+    desk = next(w for i, w in runners.items() if i.startswith("desk-"))
+    assert desk["labels"] == ["desktop"] and "botloom/run/desktop" in desk["queues"] and desk["load"] == 0
 
 
 def test_killed_worker_run_finishes_elsewhere_and_repeats_no_side_effect(fleet, tmp_path):

@@ -28,6 +28,8 @@ PUBLISHED = [
     "make_parent", "not_found", "os_failure",
     # the host
     "Check", "VERSION", "audit", "cache_dir", "data_dir", "file_lock", "read_setting", "sha256_file",
+    # work queues and the examples of reviews, in the data folder's run store
+    "review_examples", "work_queue",
     # other packs
     "capability",
 ]

@@ -233,15 +233,9 @@ def cmd_train(args) -> int:
 
 def _review_examples(name: str) -> list[tuple[str, str]]:
     """(text, label) rows from the completed reviews of fields whose source is model ``name``."""
-    from botloom.runner import paths
-    from botloom.runner.store.db import connect
-    from botloom.runner.store.examples import labelled
+    from botloom.runner.sdk import review_examples
 
-    conn = connect(paths.store_path())
-    try:
-        return labelled(conn, name)
-    finally:
-        conn.close()
+    return review_examples(name)
 
 
 def _write_held_out(args, texts, labels) -> None:

@@ -12,16 +12,12 @@ again after its process died gets the same item back, so these nodes are safe to
 
 from __future__ import annotations
 
-from botloom.runner.sdk import BotloomError, Next, NodeError, Output, Param, node
+from botloom.runner.sdk import BotloomError, Next, NodeError, Output, Param, node, work_queue
 
 CATEGORY = "Queues"
 STATUSES = ("succeeded", "failed_business", "failed_system")
 
 
-def _store(ctx):
-    from botloom.runner.sdk.queues import performer, queues, store
-
-    return store(ctx), queues, performer(ctx)
 
 
 def _fail(ctx, exc: BotloomError, parameter: str | None = None):
@@ -63,17 +59,16 @@ def _deadline(ctx, value) -> float | None:
       aliases=("enqueue", "add transaction item", "work queue"))
 def add(ctx, queue, reference, payload, priority, deadline, max_retries):
     """Adds an item to a work queue; a reference already in it is refused (or leaves through 'duplicate')."""
-    conn, queues, by = _store(ctx)
+    queues = work_queue(ctx)
     at = _deadline(ctx, deadline)
     try:
-        priority = queues.priority_of(priority, "priority")
+        priority = queues.priority(priority, "priority")
     except BotloomError as exc:
         raise _fail(ctx, exc, "priority") from None
     try:
-        item = queues.add(conn, queue, reference, payload, priority=priority, deadline=at, max_retries=max_retries,
-                          by=by)
+        item = queues.add(queue, reference, payload, priority=priority, deadline=at, max_retries=max_retries)
     except BotloomError as exc:
-        first = queues.find_ref(conn, str(queue).strip(), str(reference).strip())
+        first = queues.find(str(queue).strip(), str(reference).strip())
         if first is not None and ctx.has_branch("duplicate"):
             return Next("duplicate", {"item": first, "duplicate": True})
         raise _fail(ctx, exc, "reference") from None
@@ -93,9 +88,8 @@ def add(ctx, queue, reference, payload, priority, deadline, max_retries):
 def get_next(ctx, queue, abandon_after, retry_abandoned):
     """Takes the next new item of a queue (by priority, deadline, age); exactly one performer gets it.
     Leaves through 'empty' when there is none (or 'out' with no item when 'empty' is not connected)."""
-    conn, queues, by = _store(ctx)
-    item = queues.next_item(conn, str(queue).strip(), by, abandon_after=abandon_after or None,
-                            retry_abandoned=retry_abandoned)
+    item = work_queue(ctx).next(str(queue).strip(), abandon_after=abandon_after or None,
+                                retry_abandoned=retry_abandoned)
     if item is None:
         return Next("empty" if ctx.has_branch("empty") else "out", {"item": None, "payload": None})
     return {"item": item, "payload": item["payload"]}
@@ -111,7 +105,6 @@ def get_next(ctx, queue, abandon_after, retry_abandoned):
       aliases=("set transaction status", "complete item", "fail item"))
 def set_status(ctx, item, status, output, reason):
     """Ends the work on an item this run holds: succeeded, failed_business or failed_system (retried)."""
-    conn, queues, _ = _store(ctx)
     if isinstance(item, dict):
         item_id, holder = item.get("id"), item.get("performer")
     else:
@@ -121,6 +114,6 @@ def set_status(ctx, item, status, output, reason):
                         where=f"node '{ctx.node_id}', parameter 'item'",
                         fix="give the item Get next queue item took: {{ nodes.NEXT.item }}")
     try:
-        return {"item": queues.set_status(conn, item_id, status, holder, output=output, error=reason or None)}
+        return {"item": work_queue(ctx).set_status(item_id, status, holder, output=output, error=reason or None)}
     except BotloomError as exc:
         raise _fail(ctx, exc, "item") from None

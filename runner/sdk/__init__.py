@@ -35,6 +35,7 @@ from .files import make_parent, not_found, os_failure
 from .host import cache_dir, data_dir, read_setting
 from .node import ERROR_PORT, INPUT_PORT, Next, NodePack, NodeType, PreflightInfo, node
 from .params import MISSING, Output, Param, Requirement
+from .queues import review_examples, work_queue
 from .types import Secret, TypeMismatch
 
 __all__ = [
@@ -42,7 +43,7 @@ __all__ = [
     "INPUT_PORT", "MISSING", "MissingDependencyError", "Next", "NodeError", "NodePack", "NodeTimeoutError",
     "NodeType", "Output", "Param", "PreflightInfo", "Requirement", "RunCancelled", "Secret", "TypeMismatch",
     "UserFailure", "VERSION", "audit", "cache_dir", "capability", "data_dir", "did_you_mean", "file_lock", "make_parent",
-    "node", "not_found", "os_failure", "read_setting", "sha256_file",
+    "node", "not_found", "os_failure", "read_setting", "review_examples", "sha256_file", "work_queue",
 ]
 
 _FROM_ENGINE = {"Context": "context", "FlowSignal": "signals", "BreakLoop": "signals", "ContinueLoop": "signals",

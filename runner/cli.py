@@ -127,6 +127,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     rs.add_argument("--state", help="only runs in this state (running, succeeded, failed, crashed, ...)")
     rs.add_argument("--limit", type=int, default=30)
     rs.add_argument("--json", action="store_true")
+    rs.add_argument("--fleet", action="store_true",
+                    help="the runs of every runner of the fleet, through this machine's service in fleet mode")
     rs.add_argument("--payloads", action="store_true",
                     help="prune: drop the values of the steps (params, outputs, writes); history, states, errors, "
                          "timings and waits are kept")

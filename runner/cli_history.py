@@ -33,6 +33,8 @@ def cmd_runs(args) -> int:
 
     if getattr(args, "action", "list") == "prune":
         return cmd_prune(args)
+    if getattr(args, "fleet", False):
+        return _fleet_runs(args)
     store = RunStore()
     try:
         _detect_crashed(store)
@@ -50,6 +52,28 @@ def cmd_runs(args) -> int:
     for r in runs:
         took = f"{r.ended_at - r.started_at:.2f}s" if r.ended_at else "-"
         print(f"{r.id:<26} {r.bot_name[:24]:<24} {r.state:<16} {_fmt_time(r.started_at):<19} {took:>9} {r.steps:>6}")
+    return EXIT_OK
+
+
+def _fleet_runs(args) -> int:
+    """The runs of every runner of the fleet, through this data folder's service (in fleet mode)."""
+    from .errors import BotloomError
+    from .runtime import Runner
+    from .server.client import Client
+
+    client = Client.find(Runner().home)
+    if client is None:
+        raise BotloomError("no service runs on this data folder, so the fleet cannot be asked",
+                           fix="start it with `botloom runner serve --fleet HOST:PORT`, or use `botloom fleet runs`")
+    runs = client.call("GET", f"/fleet/runs?limit={max(1, args.limit)}")
+    if args.json:
+        _print_json(runs)
+        return EXIT_OK
+    print(f"{'RUN':<26} {'BOT':<24} {'STATUS':<16} {'STARTED':<19} QUEUE")
+    for r in runs:
+        started = _fmt_time(r["started_at"]) if r.get("started_at") else "-"
+        print(f"{r['id']:<26} {(r.get('bot') or '')[:24]:<24} {(r.get('status') or '')[:16]:<16} {started:<19} "
+              f"{r.get('queue') or ''}")
     return EXIT_OK
 
 

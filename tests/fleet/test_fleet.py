@@ -212,6 +212,10 @@ def test_service_in_fleet_mode_starts_runs_through_the_fleet(fleet, tmp_path):
         listed = {r["id"]: r for r in client.call("GET", "/fleet/runs?limit=1000")}
         assert listed[run_id]["status"] == "completed" and listed[run_id]["queue"] == "botloom/run/ocr"
         assert listed[elsewhere]["status"] == "completed"  # another runner's run, through this runner's API
+        cli = subprocess.run([sys.executable, "-m", "botloom.runner.cli", "runs", "--fleet", "--json", "--limit", "1000"],
+                             capture_output=True, text=True, env={**os.environ, "BOTLOOM_HOME": str(home)})
+        assert cli.returncode == 0, cli.stderr
+        assert {run_id, elsewhere} <= {r["id"] for r in json.loads(cli.stdout)}  # `botloom runs --fleet` agrees
         out = tmp_path / "out.txt"
         timed = write_bot(tmp_path, "timed-ocr", {
             "start": {"type": "core.start"},

@@ -52,7 +52,9 @@ def test_accounts_payable_straight_through_review_and_duplicate(cli, work):
     # the large invoice waits for review; the reviewer corrects the invoice date and approves
     (task,) = _open_tasks(cli)
     shown = cli.json("tasks", "show", task["id"])
-    assert "over" in shown["form"]["instructions"] or "total" in shown["form"]["instructions"]
+    assert "total > 5000" in shown["form"]["instructions"]
+    assert shown["form"]["document"].endswith("INV-2002-contoso.pdf") and len(shown["form"]["pages"]) == 1
+    assert {f["name"]: f["box"] for f in shown["form"]["fields"]}["total"]  # the field's box on the page image
     done = cli("tasks", "complete", task["id"], "approve", "--set", "invoice_date=2026-11-06", "--by", "ap-lead")
     assert done.returncode == 0, done.stdout + done.stderr
     ledger = _ledger(folder / "out/ledger.xlsx")
@@ -60,7 +62,7 @@ def test_accounts_payable_straight_through_review_and_duplicate(cli, work):
         ("INV-1001", "straight", "bot"), ("INV-2002", "review", "ap-lead")]
     assert ledger[1]["invoice_date"] == "2026-11-06" and str(ledger[1]["total"]) == "8806.00"
     assert sorted(p.name for p in (folder / "out/done").iterdir()) == ["INV-1001-northwind.txt",
-                                                                      "INV-2002-contoso.txt"]
+                                                                      "INV-2002-contoso.pdf"]
     assert not list((folder / "inbox").iterdir())
     # the reviewer's correction is a labelled example
     from botloom.runner import paths

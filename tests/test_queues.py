@@ -38,6 +38,17 @@ def test_duplicate_reference_refused_and_order_by_priority_then_deadline(conn):
     assert queues.next_item(conn, "inv", "p9") is None
 
 
+def test_a_step_run_again_gets_its_own_item_back_not_a_duplicate(conn):
+    first = queues.add(conn, "q", "r", {"n": 1}, by="run-a/4")
+    assert queues.add(conn, "q", "r", {"n": 1}, by="run-a/4")["id"] == first["id"]
+    with pytest.raises(InputError, match="already has the reference 'r'"):
+        queues.add(conn, "q", "r", {"n": 1}, by="run-b/4")
+    item = queues.next_item(conn, "q", "run-a/5")
+    done = queues.set_status(conn, item["id"], "succeeded", "run-a/5", output=1)
+    assert queues.set_status(conn, item["id"], "succeeded", "run-a/5", output=1) == done  # ended so already
+    assert [e["status"] for e in queues.history(conn, item["id"])] == ["new", "in_progress", "succeeded"]
+
+
 def test_only_the_holder_ends_an_item_and_system_failures_are_retried(conn):
     queues.add(conn, "q", "r", max_retries=1)
     item = queues.next_item(conn, "q", "alice")

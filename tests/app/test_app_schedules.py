@@ -42,6 +42,8 @@ def waiting_bot(folder: Path, seconds: float = 0.0) -> Path:
 def _stored(home: Path) -> list[tuple]:
     conn = sqlite3.connect(home / "runs.sqlite")
     try:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='service_schedules'").fetchone():
+            return []  # nothing ever stored a schedule in this data folder
         return conn.execute("SELECT name, kind, spec, inputs, paused FROM service_schedules").fetchall()
     finally:
         conn.close()

@@ -379,8 +379,20 @@ class BotBuilder:
         m.then(f"{p}_gate", "replay.gate", {"label": p})
         m.record(f"{p}_all", f"{p} http", f"{{{{ [nodes.{p}_get.status, nodes.{p}_get.json] }}}}")
 
+    def seg_queue(self, p: str, kind: str) -> None:
+        """A work queue: add an item carrying a value, take it (exactly once), finish it."""
+        m = self.main
+        var = self.set_value(m, p, kind)
+        m.then(f"{p}_add", "queue.add", {"queue": f"q_{p}", "reference": f"ref-{p}", "payload": f"{{{{ {var} }}}}"})
+        m.then(f"{p}_gate", "replay.gate", {"label": p})
+        m.then(f"{p}_next", "queue.get_next", {"queue": f"q_{p}"})
+        m.then(f"{p}_done", "queue.set_status", {"item": f"{{{{ nodes.{p}_next.item }}}}", "status": "succeeded",
+                                                  "output": f"{{{{ nodes.{p}_next.payload }}}}"})
+        m.record(p, f"{p} queue", f"{{{{ [nodes.{p}_done.item.status, nodes.{p}_done.item.reference, "
+                                  f"nodes.{p}_next.payload] }}}}")
+
     SEGMENTS = ("value", "loop", "while", "try", "retry", "errors", "switch", "delay", "signal", "subflow",
-                "callbot", "files", "data", "text", "http")
+                "callbot", "files", "data", "text", "http", "queue")
 
     def add(self, segment: str, kind: str) -> None:
         self.count += 1

@@ -21,10 +21,11 @@ from typing import Any
 from . import __version__
 from .codec import display, encode
 from .errors import BotloomError, InputError
+from .states import RunState
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD, EXIT_WAITING, EXIT_CANCELLED = 0, 1, 2, 3, 130
-STATE_EXIT = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "cancelled": EXIT_CANCELLED,
-              "suspended": EXIT_WAITING, "needs_attention": EXIT_WAITING, "crashed": EXIT_FAILED}
+STATE_EXIT = {RunState.SUCCEEDED: EXIT_OK, RunState.FAILED: EXIT_FAILED, RunState.CANCELLED: EXIT_CANCELLED,
+              RunState.SUSPENDED: EXIT_WAITING, RunState.NEEDS_ATTENTION: EXIT_WAITING, RunState.CRASHED: EXIT_FAILED}
 EPILOG = """exit codes: 0 ok, 1 the bot failed, 2 bad bot file/input/usage (nothing ran),
 3 the run is suspended or needs attention, 130 stopped by the user.
 Data folder: $BOTLOOM_HOME, or the platform's user data folder."""
@@ -293,28 +294,28 @@ def _finish(args, result) -> int:
                      "duration": round(result.duration, 6), "steps": result.steps})
     else:
         streaming = getattr(args, "events", None) == "jsonl" or getattr(args, "quiet", False)
-        if not streaming or result.state != "succeeded":  # a failure is always told
+        if not streaming or result.state != RunState.SUCCEEDED:  # a failure is always told
             _print_outcome(result)
     return STATE_EXIT.get(result.state, EXIT_FAILED)
 
 
 def _print_outcome(result) -> None:
     err = sys.stderr
-    if result.state == "succeeded":
+    if result.state == RunState.SUCCEEDED:
         print(f"run {result.run_id} succeeded: {result.steps} steps in {result.duration:.3f} s", file=err)
         if result.outputs:
             for key, value in result.outputs.items():
                 print(f"  {key} = {display(value, 2000)}", file=err)
-    elif result.state == "failed":
+    elif result.state == RunState.FAILED:
         e = result.error or {}
         print(f"run {result.run_id} failed: {e.get('where', '')}: {e.get('message')}", file=err)
         if e.get("fix"):
             print(f"  fix: {e['fix']}", file=err)
-    elif result.state == "needs_attention":
+    elif result.state == RunState.NEEDS_ATTENTION:
         a = result.attention or {}
         print(f"run {result.run_id} needs attention: {a.get('reason')}", file=err)
         print(f"  then: botloom resume {result.run_id} --retry (run that step again) or --skip", file=err)
-    elif result.state == "suspended":
+    elif result.state == RunState.SUSPENDED:
         w = result.wake or {}
         print(f"run {result.run_id} is suspended: {w.get('reason')}", file=err)
         if (w.get("state") or {}).get("task"):  # a review task: answered through its form
@@ -494,7 +495,7 @@ def cmd_resume(args) -> int:
             data, by = answers.get(run_id, (None, "timer"))
             result = runner.resume_run(run_id, data=data, listeners=_listeners(args), by=by)
             _print_outcome(result)
-            code = max(code, STATE_EXIT.get(result.state, EXIT_FAILED) if result.state != "suspended" else 0)
+            code = max(code, STATE_EXIT.get(result.state, EXIT_FAILED) if result.state != RunState.SUSPENDED else 0)
         if not due:
             print("no suspended run is due", file=sys.stderr)
         return code

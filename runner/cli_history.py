@@ -10,6 +10,7 @@ import time
 
 from .cli import EXIT_OK, _print_json
 from .errors import BotloomError, InputError
+from .states import RunState
 
 
 def _fmt_time(t: float | None) -> str:
@@ -223,6 +224,6 @@ def _run_over(run_id: str) -> bool:
     store = RunStore()
     try:
         _detect_crashed(store)
-        return store.run_row(run_id)["state"] != "running"
+        return store.run_row(run_id)["state"] != RunState.RUNNING
     finally:
         store.close()

@@ -17,7 +17,7 @@ from typing import Any
 from .. import paths
 from ..engine.runs import StepRecord
 from ..errors import ResumeError, StoreError
-from ..states import FINAL_STATES, RESUMABLE
+from ..states import FINAL_STATES, RESUMABLE, RunState
 from .db import connect, dumps, loads, resolve_id, transaction
 from .journal import Journal
 from .payloads import PayloadReader, StoredStep
@@ -46,7 +46,7 @@ class RunStore:
             conn.execute(
                 "INSERT INTO runs (id, bot_name, bot_path, bot_hash, bot_snapshot, state, trigger, inputs, start_node, "
             "started_at, steps, pid, host) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (run_id, bot_name, bot_path, bot_hash, bot_text, "running", trigger, dumps(inputs), start_node, now,
+                (run_id, bot_name, bot_path, bot_hash, bot_text, RunState.RUNNING, trigger, dumps(inputs), start_node, now,
                  0, os.getpid(), socket.gethostname()))
             conn.execute("INSERT INTO state_changes (run_id, at, state, detail) VALUES (?,?,?,?)",
                          (run_id, now, "created", trigger))
@@ -72,21 +72,23 @@ class RunStore:
         (compare-and-set, for a resume that holds the run's lock); True if it did. The state
         history gets its "running" row when the run starts (the journal's ``run_started``)."""
         with transaction(self.conn) as conn:
-            changed = conn.execute("UPDATE runs SET state='running', pid=?, host=? WHERE id=? AND state=?",
-                                   (os.getpid(), socket.gethostname(), run_id, only_if)).rowcount
+            changed = conn.execute("UPDATE runs SET state=?, pid=?, host=? WHERE id=? AND state=?",
+                                   (RunState.RUNNING, os.getpid(), socket.gethostname(), run_id, only_if)).rowcount
         return bool(changed)
 
     def detect_crashed(self) -> list[str]:
         """Mark runs left 'running' by a process that no longer exists as 'crashed'."""
         crashed = []
-        for (run_id, pid, host) in self.conn.execute("SELECT id, pid, host FROM runs WHERE state='running'").fetchall():
+        for (run_id, pid, host) in self.conn.execute("SELECT id, pid, host FROM runs WHERE state=?",
+                                                     (RunState.RUNNING,)).fetchall():
             lock = self.lock(run_id)
             if lock.path.exists():
                 alive = lock.held_elsewhere()
             else:
                 alive = host == socket.gethostname() and pid is not None and _pid_alive(pid) and pid != os.getpid()
             # only_if: the run may have finished (and released its lock) since it was read above
-            if not alive and self.set_state(run_id, "crashed", "the process running it is gone", only_if="running"):
+            if not alive and self.set_state(run_id, RunState.CRASHED, "the process running it is gone",
+                                            only_if=RunState.RUNNING):
                 crashed.append(run_id)
         return crashed
 

@@ -26,7 +26,7 @@ import sqlite3
 import time
 
 from ..engine.events import Listener
-from ..states import FINAL_STATES, StepState
+from ..states import FINAL_STATES, RunState, StepState
 from .db import dumps, transaction
 from .payloads import PayloadWriter
 from .tasks import UPSERT_SQL as _TASK_SQL, task_row
@@ -87,7 +87,7 @@ class Journal(Listener):
     def on_run_started(self, ev) -> None:
         self._commit("UPDATE runs SET state='running', pid=?, host=?, ended_at=NULL WHERE id=?",
                      (os.getpid(), socket.gethostname(), self.run_id))
-        self._commit(*self._state("running", "resumed" if ev.resumed else "started"))
+        self._commit(*self._state(RunState.RUNNING, "resumed" if ev.resumed else "started"))
 
     def on_node_started(self, ev) -> None:
         if ev.durable:

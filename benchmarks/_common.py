@@ -28,3 +28,20 @@ def write_json(path: str | None, data) -> None:
     if path:
         Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"\nwrote {path}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def tiny_bot(folder: Path) -> Path:
+    """A two-step bot (start, set a variable): what a run costs when the bot costs nothing."""
+    path = folder / "tick.bot.json"
+    path.write_text(json.dumps({"format": 1, "name": "tick", "nodes": {
+        "start": {"type": "core.start"},
+        "set": {"type": "core.set_variable", "params": {"name": "x", "value": 1}}},
+        "variables": {"x": {"type": "integer", "default": 0}},
+        "edges": [{"from": "start.out", "to": "set.in"}]}), encoding="utf-8")
+    return path

@@ -32,16 +32,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import arguments, print_targets, write_json
+from _common import arguments, percentile, print_targets, tiny_bot, write_json
 
 FULL = {"latency_runs": 40, "burst": 60, "workers": 2}
 QUICK = {"latency_runs": 5, "burst": 10, "workers": 2}
 TARGETS = {"fleet_p99": 1.0, "fleet_rps": 5.0}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 def free_port() -> int:
@@ -58,16 +53,6 @@ def wait(predicate, timeout: float, what: str):
             return value
         time.sleep(0.01)
     raise RuntimeError(f"timed out waiting for {what}")
-
-
-def tiny_bot(folder: Path) -> Path:
-    path = folder / "tick.bot.json"
-    path.write_text(json.dumps({"format": 1, "name": "tick", "nodes": {
-        "start": {"type": "core.start"},
-        "set": {"type": "core.set_variable", "params": {"name": "x", "value": 1}}},
-        "variables": {"x": {"type": "integer", "default": 0}},
-        "edges": [{"from": "start.out", "to": "set.in"}]}))
-    return path
 
 
 def first_step(homes: list[Path], run_id: str) -> float | None:

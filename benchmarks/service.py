@@ -39,27 +39,12 @@ import threading
 import time
 from pathlib import Path
 
-from _common import arguments, print_targets, write_json
+from _common import arguments, percentile, print_targets, tiny_bot, write_json
 
 FULL = {"schedules": 1000, "fires": 40, "idle_seconds": 20.0, "starts": 3}
 QUICK = {"schedules": 100, "fires": 5, "idle_seconds": 3.0, "starts": 1}
 TARGETS = {"lag_p99": 1.0, "rss_mb": 150.0, "cpu_pct": 1.0}
 ZONES = ("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-
-
-def tiny_bot(folder: Path) -> Path:
-    path = folder / "tick.bot.json"
-    path.write_text(json.dumps({"format": 1, "name": "tick", "nodes": {
-        "start": {"type": "core.start"},
-        "set": {"type": "core.set_variable", "params": {"name": "x", "value": 1}}},
-        "variables": {"x": {"type": "integer", "default": 0}},
-        "edges": [{"from": "start.out", "to": "set.in"}]}), encoding="utf-8")
-    return path
 
 
 class Serve:

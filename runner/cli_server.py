@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 
 from .errors import InputError
@@ -248,9 +247,6 @@ def cmd_schedule_change(args) -> int:
     print(f"schedule '{data['name']}' {past}", file=sys.stderr)
     return 0
 
-
-def _when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts).isoformat(timespec="seconds") if ts else "-"
 
 
 __all__ = ["register"]

@@ -117,7 +117,7 @@ def _members(tag: str):
     """Sets in a repeatable order (their iteration order changes from process to process)."""
     def encode_set(v, depth):
         items = [_enc(x, depth) for x in v]
-        return {TAG: tag, "v": sorted(items, key=lambda x: _encoder.encode(x))}
+        return {TAG: tag, "v": sorted(items, key=_encode_json)}
 
     return encode_set
 
@@ -247,7 +247,6 @@ def _unknown(v: Any) -> Any:
     raise TypeError(f"Object of type {type(v).__name__} is not JSON serializable")
 
 
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _encode_json = _one_shot(allow_nan=False)
 
 

@@ -20,7 +20,7 @@ import secrets as _secrets
 import signal
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +83,7 @@ class Service:
         self.metrics = Metrics(self.runner)
         self.displays = Displays(str(self.settings["service.virtual_display"]))
         self.dispatcher = Dispatcher(self.runner, self.schedules, metrics=self.metrics, displays=self.displays,
-                                     settings=self.settings, on_finished=self._on_finished)
+                                     settings=self.settings)
         self.dispatcher.start()
         if self.settings.get("service.fleet"):
             from ..fleet.dispatch import FleetDispatch
@@ -338,8 +338,6 @@ class Service:
         watch.start()
         self._watches[sched.id] = watch
 
-    def _on_finished(self, request: RunRequest, state: str | None) -> None:
-        pass
 
     # ------------------------------------------------------------ schedules
     def add_schedule(self, sched: Schedule) -> Schedule:
@@ -401,9 +399,6 @@ def read_state(home: Path) -> dict | None:
         return None
     return state
 
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 __all__ = ["DEFAULTS", "Service", "ServiceError", "read_state", "service_dir"]

@@ -24,7 +24,7 @@ from .errors import did_you_mean
 from .expr import has_expression
 from .graph import Bot, Flow, reachable
 from .problems import Problem
-from .sdk.node import ERROR_PORT, INPUT_PORT, NodeType
+from .sdk.node import ERROR_PORT, INPUT_PORT, LintInfo, NodeType
 from .sdk.params import MISSING
 from .sdk.registry import Registry
 from .sdk.types import TYPES, TypeMismatch
@@ -98,6 +98,7 @@ def _check_flow(bot: Bot, flow: Flow, plan: FlowPlan) -> list[Problem]:
             continue
         types[nid] = check.type
         _check_special_params(flow, nid, check.type, check.params, bot, add)
+        _lint(nid, check.type, check.params, bot, add)
         for p in check.type.params:
             value = check.params.get(p.name)
             if p.type == "secret" and isinstance(value, str) and value and value not in bot.secrets:
@@ -119,6 +120,24 @@ def _check_flow(bot: Bot, flow: Flow, plan: FlowPlan) -> list[Problem]:
     if len(starts) == 1:
         _check_structure(flow, types, starts[0], flow.edges(), add)
     return out
+
+
+def _lint(nid: str, nt: NodeType, values: dict, bot: Bot, add) -> None:
+    """The node type's own checks of its written-out parameters (targets, files, points)."""
+    if nt.lint is None:
+        return
+    static = {k: v for k, v in values.items() if not has_expression(v)}
+    info = LintInfo(bot_dir=Path(bot.source).resolve().parent if bot.source else None,
+                    settings={area: dict(block) for area, block in bot.settings.items()})
+    try:
+        found = list(nt.lint(static, info) or ())
+    except Exception as exc:  # a pack's bug must not stop validation of the rest
+        add("lint-failed", f"the checks of node type '{nt.id}' failed ({type(exc).__name__}: {exc})", node=nid,
+            severity="warning", fix=f"report this to the maintainers of the '{nt.pack}' pack")
+        return
+    for lint in found:
+        add("bad-param" if lint.param else "bad-node", lint.message, node=nid, param=lint.param,
+            severity=lint.severity, fix=lint.fix)
 
 
 def _check_special_params(flow, nid, nt, values, bot, add):

@@ -17,7 +17,7 @@ import botloom.runner.sdk as sdk
 
 PUBLISHED = [
     # declaring node types
-    "ERROR_PORT", "INPUT_PORT", "MISSING", "Next", "NodePack", "NodeType", "Output", "Param", "PreflightInfo",
+    "ERROR_PORT", "INPUT_PORT", "Lint", "LintInfo", "MISSING", "Next", "NodePack", "NodeType", "Output", "Param", "PreflightInfo",
     "Requirement", "Secret", "TypeMismatch", "node",
     # the run
     "BreakLoop", "Context", "ContinueLoop", "EndFlow", "FlowSignal",
@@ -29,7 +29,7 @@ PUBLISHED = [
     # the host
     "Check", "VERSION", "audit", "cache_dir", "data_dir", "file_lock", "read_setting", "sha256_file",
     # work queues and the examples of reviews, in the data folder's run store
-    "review_examples", "work_queue",
+    "review_examples", "verify", "work_queue",
     # other packs
     "capability",
 ]

@@ -6,6 +6,7 @@ every pack's sources to hold that line. What a pack needs of another pack it ask
 capability (``capability(name, ...)``), which the other pack declares in its NodePack.
 
     declaring    node, Param, Output, Next, NodePack, NodeType, Requirement, PreflightInfo,
+                 Lint, LintInfo (a node type's ``lint`` check of its parameters),
                  Secret, TypeMismatch, MISSING, ERROR_PORT, INPUT_PORT
     the run      Context (the type of ``ctx``, for type hints), FlowSignal, BreakLoop,
                  ContinueLoop, EndFlow (raised by loop-control nodes)
@@ -16,6 +17,8 @@ capability (``capability(name, ...)``), which the other pack declares in its Nod
                  ``botloom doctor`` line), VERSION (Botloom's version), audit (a record in
                  the audit trail: ``audit("model_activated", model=..., version=...)``)
     other packs  capability
+    checking     verify (``compare``, ``poll``, ``failed``, ``OPERATORS``, ``VerifyFailed``: what the
+                 verify nodes of every pack share)
 
 ``Context`` and the flow signals live with the engine and are imported on first use, so
 importing the SDK stays cheap and never imports the engine.
@@ -24,6 +27,7 @@ importing the SDK stays cheap and never imports the engine.
 from typing import Any
 
 from .. import __version__ as VERSION
+from .. import verify
 from ..audit import record as audit
 from ..checksum import sha256_file
 from ..doctor import Check
@@ -33,17 +37,17 @@ from ..filelock import locked as file_lock
 from .capabilities import capability
 from .files import make_parent, not_found, os_failure
 from .host import cache_dir, data_dir, read_setting
-from .node import ERROR_PORT, INPUT_PORT, Next, NodePack, NodeType, PreflightInfo, node
+from .node import ERROR_PORT, INPUT_PORT, Lint, LintInfo, Next, NodePack, NodeType, PreflightInfo, node
 from .params import MISSING, Output, Param, Requirement
 from .queues import review_examples, work_queue
 from .types import Secret, TypeMismatch
 
 __all__ = [
     "BotloomError", "BreakLoop", "Check", "Context", "ContinueLoop", "ERROR_PORT", "EndFlow", "FlowSignal",
-    "INPUT_PORT", "MISSING", "MissingDependencyError", "Next", "NodeError", "NodePack", "NodeTimeoutError",
+    "INPUT_PORT", "Lint", "LintInfo", "MISSING", "MissingDependencyError", "Next", "NodeError", "NodePack", "NodeTimeoutError",
     "NodeType", "Output", "Param", "PreflightInfo", "Requirement", "RunCancelled", "Secret", "TypeMismatch",
     "UserFailure", "VERSION", "audit", "cache_dir", "capability", "data_dir", "did_you_mean", "file_lock", "make_parent",
-    "node", "not_found", "os_failure", "read_setting", "review_examples", "sha256_file", "work_queue",
+    "node", "not_found", "os_failure", "read_setting", "review_examples", "sha256_file", "verify", "work_queue",
 ]
 
 _FROM_ENGINE = {"Context": "context", "FlowSignal": "signals", "BreakLoop": "signals", "ContinueLoop": "signals",

@@ -31,6 +31,7 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .params import Output, Param, Requirement
@@ -79,6 +80,7 @@ class NodeType:
     migrations: dict[int, Callable[[dict], dict]] = field(default_factory=dict)
     requires: tuple[Requirement, ...] = ()
     preflight: Callable[["PreflightInfo"], None] | None = None
+    lint: Callable[[dict, "LintInfo"], Iterable["Lint"]] | None = None
     pack: str = ""
 
     def __post_init__(self):
@@ -230,6 +232,40 @@ class PreflightInfo:
     def area(self, name: str) -> dict[str, Any]:
         """The bot's ``settings`` block for one area (empty when the bot has none)."""
         return dict(self.settings.get(name) or {})
+
+
+@dataclass
+class Lint:
+    """A problem a node type's ``lint`` check finds in one node's parameters before any run:
+    a malformed target, an image file that does not exist, a point outside the declared screen.
+    ``botloom validate`` and the designer's problems panel list it with the node and parameter."""
+
+    message: str
+    param: str | None = None
+    fix: str | None = None
+    severity: str = "error"  # or "warning"
+
+
+@dataclass
+class LintInfo:
+    """What a ``lint`` check sees besides the node's parameters: the bot's folder (relative
+    files start there; None for a bot not saved yet) and its ``settings`` blocks.
+
+    The parameters a lint check is given are the written-out values only: a parameter that is
+    an expression is left out (its value is known only at run time)."""
+
+    bot_dir: Path | None
+    settings: dict[str, dict[str, Any]]
+
+    def area(self, name: str) -> dict[str, Any]:
+        return dict(self.settings.get(name) or {})
+
+    def path(self, value: str) -> Path:
+        """A file parameter as a path: ``~`` expanded, relative to the bot's folder."""
+        target = Path(value).expanduser()
+        if not target.is_absolute() and self.bot_dir is not None:
+            target = self.bot_dir / target
+        return target
 
 
 @dataclass

@@ -24,6 +24,9 @@ def register(sub) -> None:
                                                            "server is HOST:PORT, and start runs through it (docs/fleet.md)")
     serve.add_argument("--namespace", default="default", help="with --fleet: the Temporal namespace")
     serve.add_argument("--labels", default="", help="with --fleet: this machine's capabilities, e.g. desktop,browser,ocr")
+    from .fleet.cli import add_tls_arguments
+
+    add_tls_arguments(serve.add_argument_group("fleet TLS (with --fleet)"))
     serve.set_defaults(func=cmd_serve)
     status = rs.add_parser("status", help="is a service running on this data folder, and what is it doing")
     status.add_argument("--json", action="store_true")
@@ -90,7 +93,10 @@ def cmd_serve(args) -> int:
         overrides["service.max_runs"] = args.max_runs
     if args.fleet:
         overrides.update({"service.fleet": args.fleet, "service.fleet_namespace": args.namespace,
-                          "service.fleet_labels": [x for x in args.labels.split(",") if x.strip()]})
+                          "service.fleet_labels": args.labels})
+    for option in ("tls", "tls_ca", "tls_cert", "tls_key", "tls_server_name"):
+        if getattr(args, option, None):
+            overrides[f"service.fleet_{option}"] = getattr(args, option)
     runner = _runner()
     _log_to(runner.paths.logs / "service.log")
     service = Service(runner, settings=overrides)

@@ -33,6 +33,15 @@ DEFAULTS: dict[str, Any] = {
     "service.due_seconds": 2.0,  # how often suspended runs whose timer is due are looked for
     "service.virtual_display": "auto",  # auto, always, never (runner/server/display.py)
     "service.retention_seconds": 3600.0,  # how often the service applies the logs.* retention
+    # fleet mode (runner/fleet/, docs/fleet.md): the service as a runner of a Temporal fleet
+    "service.fleet": "",  # HOST:PORT of the Temporal frontend ("": not in fleet mode); --fleet
+    "service.fleet_namespace": "default",
+    "service.fleet_labels": "",  # this machine's capabilities, comma-separated: desktop,browser,ocr
+    "service.fleet_tls": False,  # TLS with the system's CA certificates
+    "service.fleet_tls_ca": "",  # PEM file of the CA that signed the server's certificate
+    "service.fleet_tls_cert": "",  # PEM files of this runner's client certificate and key (mutual TLS)
+    "service.fleet_tls_key": "",
+    "service.fleet_tls_server_name": "",
     "ocr.engine": "auto",  # rapidocr, easyocr, tesseract; auto: rapidocr
     "secrets.backend": "auto",  # secret-service, encrypted-file, keyring, environment (runner/secret_backends.py)
     "secrets.plaintext": "refuse",  # allow: accept a keyring backend that keeps secrets as plain text

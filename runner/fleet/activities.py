@@ -113,9 +113,10 @@ def rebuild(store, spec: dict, events: list[dict], last: dict | None, moved: boo
 class Segments:
     """The activities of one runner (bound to its client, Runner and own queue)."""
 
-    def __init__(self, client: Client, runner, identity: str, queue: str, threads: int = 64):
+    def __init__(self, client: Client, runner, identity: str, queue: str, threads: int = 64, capacity: int = 8):
         self.client, self.runner, self.identity, self.queue = client, runner, identity, queue
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="botloom-fleet-run")
+        self.gate = asyncio.Semaphore(max(1, capacity))  # see slots.py: the limit holds for what runs
         self.load = 0
         self._load_lock = threading.Lock()
 
@@ -127,24 +128,45 @@ class Segments:
                             self.identity)
         await forward._signal({"segment": arg["segment"], "worker": self.identity, "events": []})  # taken: by whom
         beat = max(0.2, (info.heartbeat_timeout.total_seconds() if info.heartbeat_timeout else 10.0) / 4)
-        work = loop.run_in_executor(self.pool, self._run, arg, forward)
+        while True:  # taken in the instant this runner filled up: wait for a free slot, heartbeating
+            try:
+                await asyncio.wait_for(self.gate.acquire(), timeout=beat)
+                break
+            except asyncio.TimeoutError:
+                activity.heartbeat(forward.sent)
+        try:
+            return await self._run_here(arg, forward, loop, beat)
+        finally:
+            self.gate.release()
+
+    async def _run_here(self, arg: dict, forward: Forwarder, loop, beat: float) -> dict:
+        engines: list = []  # the segment's engine, once it exists (``on_engine``)
+        work = loop.run_in_executor(self.pool, self._run, arg, forward, engines.append)
         while True:
             activity.heartbeat(forward.sent)
-            done, _ = await asyncio.wait({work}, timeout=beat)
+            try:
+                done, _ = await asyncio.wait({work}, timeout=beat)
+            except asyncio.CancelledError:
+                details = activity.cancellation_details()
+                if details is None or not details.cancel_requested:
+                    raise  # the worker is shutting down, or lost the server: the workflow moves the run
+                for engine in engines:  # `botloom fleet cancel`: stop at the next step, answer when stopped
+                    engine.cancel()
+                return await asyncio.shield(work)
             if done:
                 break
         return work.result()
 
-    def _run(self, arg: dict, forward: Forwarder) -> dict:
+    def _run(self, arg: dict, forward: Forwarder, on_engine) -> dict:
         with self._load_lock:
             self.load += 1
         try:
-            return self._segment(arg, forward)
+            return self._segment(arg, forward, on_engine)
         finally:
             with self._load_lock:
                 self.load -= 1
 
-    def _segment(self, arg: dict, forward: Forwarder) -> dict:
+    def _segment(self, arg: dict, forward: Forwarder, on_engine=None) -> dict:
         spec, request = arg["spec"], dict(arg.get("request") or {})
         run_id = spec["run_id"]
         runner = self.runner
@@ -156,16 +178,18 @@ class Segments:
                 rebuild(store, spec, arg["events"], arg.get("last"), bool(request.get("moved")))
         finally:
             store.close()
+        answer = request.get("keep") or request
+        if answer.get("action") == "cancel":  # a waiting run, cancelled: recorded here, nothing runs
+            return self._cancel_waiting(run_id, answer.get("by"))
         try:
             if fresh:
                 bot = runner.load_text(spec["bot_text"], spec["bot_path"] or spec["bot_name"])
                 result = runner.start_run(spec["bot_path"] or spec["bot_name"], spec["inputs"], loaded=bot,
                                           trigger=spec.get("trigger") or "fleet", run_id=run_id,
-                                          start_at=spec.get("start_at"), listeners=[forward])
+                                          start_at=spec.get("start_at"), listeners=[forward], on_engine=on_engine)
             else:
-                answer = request.get("keep") or request
                 result = runner.resume_run(run_id, action=answer.get("action"), data=answer.get("data"),
-                                           by=answer.get("by"), listeners=[forward])
+                                           by=answer.get("by"), listeners=[forward], on_engine=on_engine)
         except BotloomError as exc:  # e.g. an answer without retry/skip for a run that needs attention
             store = runner.store()
             try:
@@ -178,6 +202,25 @@ class Segments:
         return {"run_id": run_id, "state": str(result.state), "outputs": result.outputs or {}, "error": result.error,
                 "attention": result.attention, "wake": result.wake, "steps": result.steps,
                 "worker": self.identity, "queue": self.queue}
+
+    def _cancel_waiting(self, run_id: str, by: str | None) -> dict:
+        """End a waiting run of this store as cancelled (its open waits closed), as ``botloom cancel``
+        ends a local one."""
+        store = self.runner.store()
+        try:
+            row = store.run_row(run_id)
+            error = {"message": f"cancelled by {by or 'someone'} while it waited", "kind": "cancelled"}
+            journal = store.journal(run_id)
+            try:
+                journal.handle(RunFinished(run_id, RunState.CANCELLED, row["outputs"], error, None, None, 0.0,
+                                           row["steps"] or 0, time.time()))
+            finally:
+                journal.close()
+        finally:
+            store.close()
+        return {"run_id": run_id, "state": str(RunState.CANCELLED), "outputs": row["outputs"] or {}, "error": error,
+                "attention": None, "wake": None, "steps": row["steps"] or 0, "worker": self.identity,
+                "queue": self.queue}
 
 
 __all__ = ["Forwarder", "Segments", "rebuild"]

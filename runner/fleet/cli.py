@@ -5,10 +5,13 @@
     botloom fleet start BOT [-i NAME=VALUE] [--wait]  a run, dispatched by what the bot needs
     botloom fleet runs | status [--json]              the fleet's runs; its runners, labels, queues, load
     botloom fleet signal RUN NAME [KEY=VALUE...]       answer a waiting run (also --retry / --skip)
+    botloom fleet cancel RUN [--by NAME]               stop a run wherever it is
     botloom fleet schedule add|list|remove            Temporal Schedules (fire once for the whole fleet)
 
 Every command takes ``--address HOST:PORT`` (default ``$BOTLOOM_FLEET`` or localhost:7233),
-``--namespace`` and ``--tls``.
+``--namespace``, and TLS: ``--tls``, ``--tls-ca``, and for mutual TLS ``--tls-cert`` and
+``--tls-key`` (``--tls-server-name`` when the certificate names another host; an API key from
+``$BOTLOOM_FLEET_API_KEY``).
 """
 
 from __future__ import annotations
@@ -28,8 +31,32 @@ def _common(p) -> None:
     p.add_argument("--address", default=os.environ.get("BOTLOOM_FLEET", "localhost:7233"),
                    help="the Temporal frontend, HOST:PORT (default: $BOTLOOM_FLEET or localhost:7233)")
     p.add_argument("--namespace", default=os.environ.get("BOTLOOM_FLEET_NAMESPACE", "default"))
-    p.add_argument("--tls", action="store_true", help="connect with TLS (a Temporal cluster or Temporal Cloud)")
+    add_tls_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def add_tls_arguments(p) -> None:
+    """TLS and mutual TLS to a Temporal cluster (also ``botloom runner serve --fleet``). Every
+    option has an environment variable, so a service unit need not repeat them."""
+    env = os.environ.get
+    p.add_argument("--tls", action="store_true", default=bool(env("BOTLOOM_FLEET_TLS")),
+                   help="connect with TLS, trusting the system's CA certificates (Temporal Cloud, a cluster)")
+    p.add_argument("--tls-ca", metavar="PEM", default=env("BOTLOOM_FLEET_TLS_CA"),
+                   help="the CA certificate(s) that signed the server's certificate (implies --tls)")
+    p.add_argument("--tls-cert", metavar="PEM", default=env("BOTLOOM_FLEET_TLS_CERT"),
+                   help="this runner's client certificate, for mutual TLS (with --tls-key)")
+    p.add_argument("--tls-key", metavar="PEM", default=env("BOTLOOM_FLEET_TLS_KEY"),
+                   help="the private key of --tls-cert")
+    p.add_argument("--tls-server-name", metavar="NAME", default=env("BOTLOOM_FLEET_TLS_SERVER_NAME"),
+                   help="the name the server's certificate must carry, when it is not the address's host")
+    p.add_argument("--api-key-env", metavar="VAR", default="BOTLOOM_FLEET_API_KEY",
+                   help="the environment variable holding an API key (Temporal Cloud); default BOTLOOM_FLEET_API_KEY")
+
+
+def tls_options(args) -> dict:
+    """FleetConfig's TLS fields from the options above (the files are read when connecting)."""
+    return {"tls": bool(args.tls), "tls_ca": args.tls_ca, "tls_cert": args.tls_cert, "tls_key": args.tls_key,
+            "tls_server_name": args.tls_server_name, "api_key": os.environ.get(args.api_key_env) or None}
 
 
 def register(sub) -> None:
@@ -44,6 +71,7 @@ def register(sub) -> None:
     _common(w)
     w.add_argument("--labels", default="", help="capabilities, e.g. desktop,browser,ocr")
     w.add_argument("--name", default="", help="the machine's name for pinned bots (default: the host name)")
+    w.add_argument("--capacity", type=int, default=8, help="runs at once on this runner, over all its queues")
     w.set_defaults(func=cmd_worker)
     s = fs.add_parser("start", help="start a run on the fleet")
     _common(s)
@@ -87,6 +115,11 @@ def register(sub) -> None:
                                                     "'{\"outcome\": \"approve\", \"values\": {\"total\": 12}}'")
     g.add_argument("--by", default=None)
     g.set_defaults(func=cmd_signal)
+    x = fs.add_parser("cancel", help="stop a run of the fleet, wherever it runs or waits")
+    _common(x)
+    x.add_argument("run")
+    x.add_argument("--by", default=None, help="who cancels it (kept in the run's error)")
+    x.set_defaults(func=cmd_cancel)
 
 
 def temporal_binary() -> str:
@@ -112,7 +145,7 @@ def _config(args, **kw):
     from .worker import FleetConfig
 
     require()
-    return FleetConfig(args.address, args.namespace, tls=args.tls, **kw)
+    return FleetConfig(args.address, args.namespace, **tls_options(args), **kw)
 
 
 def _with_client(args, fn):
@@ -136,7 +169,7 @@ def cmd_worker(args) -> int:
     from ..runtime import Runner
     from .worker import FleetWorker
 
-    config = _config(args, labels=args.labels.split(","), name=args.name)
+    config = _config(args, labels=args.labels.split(","), name=args.name, capacity=args.capacity)
     worker = FleetWorker(config, Runner())
     print(f"runner {config.identity} (labels: {', '.join(config.labels) or 'none'}) on {args.address}; "
           "Ctrl+C stops it", flush=True)
@@ -197,6 +230,12 @@ def cmd_schedule_list(args) -> int:
 def cmd_schedule_remove(args) -> int:
     _with_client(args, lambda c: c.unschedule(args.name))
     return _show(args, {"removed": args.name}, f"fleet schedule {args.name} removed")
+
+
+def cmd_cancel(args) -> int:
+    _with_client(args, lambda c: c.cancel(args.run, by=args.by))
+    return _show(args, {"run_id": args.run, "cancel_requested": True},
+                 f"run {args.run}: cancel requested (it stops at its next step)")
 
 
 def cmd_signal(args) -> int:

@@ -4,7 +4,7 @@
 and validates the bot here (a bad bot is refused before anything is queued), works out the
 queue from what the bot needs (:mod:`.routing`) and starts a ``BotRun`` workflow whose id is
 the run id, so a run id names the same run on every runner. ``answer`` signals a waiting run
-(a signal's data, retry/skip), ``runs`` lists them through Temporal's visibility and ``status``
+(a signal's data, retry/skip), ``cancel`` stops one wherever it is, ``runs`` lists them through Temporal's visibility and ``status``
 lists the runners that poll the fleet's queues.
 """
 
@@ -115,6 +115,17 @@ class FleetClient:
         except RPCError as exc:
             raise FleetError(f"cannot answer run {run_id}: {exc.message}",
                              fix="`botloom fleet runs` lists the fleet's runs and which are waiting") from None
+
+    async def cancel(self, run_id: str, by: str | None = None) -> None:
+        """Stop a run of the fleet wherever it is (running, waiting or not yet taken)."""
+        from temporalio.service import RPCError
+
+        try:
+            await self.client.get_workflow_handle(run_id).signal("cancel", {"by": by})
+        except RPCError as exc:
+            raise FleetError(f"cannot cancel run {run_id}: {exc.message}",
+                             fix="`botloom fleet runs` lists the fleet's runs; a run that has ended cannot be "
+                                 "cancelled") from None
 
     async def signal(self, run_id: str, name: str, data: dict | None = None, by: str | None = None) -> None:
         """What ``botloom signal RUN NAME`` does for a run of the fleet."""

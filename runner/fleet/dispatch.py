@@ -74,6 +74,10 @@ class FleetDispatch:
         self._call(self.client.start(request.bot, request.inputs, trigger=request.trigger, run_id=request.run_id))
         return request
 
+    def cancel(self, run_id: str, by: str | None = None) -> bool:
+        self._call(self.client.cancel(run_id, by))
+        return True
+
     def runs(self, limit: int = 50) -> list[dict]:
         return self._call(self.client.runs(limit))
 

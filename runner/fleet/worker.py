@@ -34,12 +34,19 @@ class FleetConfig:
     namespace: str = "default"
     labels: list[str] = field(default_factory=list)
     name: str = ""
-    capacity: int = 8  # runs at once per queue
+    capacity: int = 8  # runs at once on this runner, over all its queues (the service: service.max_runs)
     tls: bool = False
     api_key: str | None = None
+    tls_ca: str | None = None  # PEM files: the server's CA, and this runner's certificate and key (mutual TLS)
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_server_name: str | None = None
 
     def __post_init__(self):
         self.labels = check_labels(self.labels)
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise FleetError("mutual TLS needs both a client certificate and its key", where="fleet TLS",
+                             fix="give --tls-cert and --tls-key together")
         self.name = (self.name or socket.gethostname().split(".")[0]).lower()
         if ":" not in self.address:
             raise FleetError(f"'{self.address}' is not HOST:PORT", where="fleet address",
@@ -50,14 +57,36 @@ class FleetConfig:
         return f"{self.name}-{os.getpid()}"
 
 
+def tls_config(config: FleetConfig):
+    """``True``/``False`` or a ``TLSConfig`` with the PEM files read (a missing or unreadable file
+    is said with the option that named it)."""
+    from pathlib import Path
+
+    from temporalio.service import TLSConfig
+
+    files = {}
+    for option, name in (("--tls-ca", config.tls_ca), ("--tls-cert", config.tls_cert), ("--tls-key", config.tls_key)):
+        if name:
+            try:
+                files[option] = Path(name).expanduser().read_bytes()
+            except OSError as exc:
+                raise FleetError(f"cannot read {option} '{name}': {exc.strerror or exc}", where="fleet TLS",
+                                 fix="give the path of a PEM file this user can read") from None
+    if not files and not config.tls_server_name:
+        return config.tls
+    return TLSConfig(server_root_ca_cert=files.get("--tls-ca"), client_cert=files.get("--tls-cert"),
+                     client_private_key=files.get("--tls-key"), domain=config.tls_server_name)
+
+
 async def connect(config: FleetConfig):
     from temporalio.client import Client
 
     from .converter import DATA_CONVERTER
 
+    tls = tls_config(config)
     try:
         return await Client.connect(config.address, namespace=config.namespace, data_converter=DATA_CONVERTER,
-                                    tls=config.tls, api_key=config.api_key,
+                                    tls=tls, api_key=config.api_key,
                                     identity=f"{config.identity} labels={','.join(config.labels) or '-'}")
     except Exception as exc:  # a refused connection, a wrong namespace, TLS
         raise FleetError(f"cannot reach the Temporal server at {config.address} (namespace '{config.namespace}'): "
@@ -83,19 +112,20 @@ class FleetWorker:
         from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
         from .activities import Segments
+        from .slots import MachineSlots, tuner
         from .workflow import BotRun
 
         client = await connect(self.config)
         self._stop = asyncio.Event()
         own = worker_queue(self.config.identity)
-        self.segments = Segments(client, self.runner, self.config.identity, own)
+        self.segments = Segments(client, self.runner, self.config.identity, own, capacity=self.config.capacity)
         sandbox = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("botloom"))
         workers = [Worker(client, task_queue=WORKFLOW_QUEUE, workflows=[BotRun], workflow_runner=sandbox,
                           sticky_queue_schedule_to_start_timeout=timedelta(seconds=STICKY_SECONDS),
                           identity=f"{self.config.identity} labels={','.join(self.config.labels) or '-'}")]
+        slots = MachineSlots(self.config.capacity)  # capacity runs at once over all of this runner's queues
         for queue in self.queues[1:]:
-            workers.append(Worker(client, task_queue=queue, activities=[self.segments.run_segment],
-                                  max_concurrent_activities=self.config.capacity,
+            workers.append(Worker(client, task_queue=queue, activities=[self.segments.run_segment], tuner=tuner(slots),
                                   identity=f"{self.config.identity} labels={','.join(self.config.labels) or '-'}"))
         runs = [asyncio.create_task(w.run()) for w in workers]
         if ready is not None:
@@ -122,9 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--labels", default="")
     ap.add_argument("--name", default="")
     ap.add_argument("--home", default=None)
+    ap.add_argument("--capacity", type=int, default=8, help="runs at once on this runner")
     args = ap.parse_args(argv)
     try:
-        config = FleetConfig(args.address, args.namespace, args.labels.split(","), args.name)
+        config = FleetConfig(args.address, args.namespace, args.labels.split(","), args.name, capacity=args.capacity)
         worker = FleetWorker(config, Runner(args.home))
         asyncio.run(worker.run(ready=lambda: print(f"ready {config.identity}", flush=True)))
     except FleetError as exc:

@@ -16,6 +16,11 @@ are ignored (``segment`` numbers), so a runner that was only slow cannot add to 
 Waits become Temporal: a suspended run waits for the ``answer`` signal (a signal's data, a
 review's answer, retry/skip for a run that needs attention) or for a durable timer
 (``wake_at``); then the next segment resumes it.
+
+The ``cancel`` signal stops a run wherever it is: a running segment's activity is cancelled,
+and the runner that runs it stops the engine at the next step (the run ends ``cancelled`` in
+its store, as a local cancel does); a waiting run gets one more segment, on its runner, that
+records it as cancelled; a run no runner has taken yet ends at once.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class BotRun:
         self.worker: str | None = None
         self.workers: list = []
         self.last: dict | None = None
+        self.cancel_by: str | None = None
 
     @workflow.signal
     def steps(self, batch: dict) -> None:
@@ -58,11 +64,17 @@ class BotRun:
         """``{"data": ..., "action": "retry"|"skip"|None, "by": ...}`` for a waiting run."""
         self.answers.append(answer)
 
+    @workflow.signal
+    def cancel(self, request: dict) -> None:
+        """``{"by": ...}``: stop the run (see the module's docstring)."""
+        if self.cancel_by is None:
+            self.cancel_by = str((request or {}).get("by") or "someone")
+
     @workflow.query
     def status(self) -> dict:
         return {"state": self.state, "worker": self.worker, "workers": list(self.workers), "segment": self.segment,
                 "steps": len(self.events), "wake": (self.last or {}).get("wake"),
-                "attention": (self.last or {}).get("attention")}
+                "attention": (self.last or {}).get("attention"), "cancel_requested": self.cancel_by is not None}
 
     @workflow.run
     async def run(self, spec: dict) -> dict:
@@ -73,16 +85,14 @@ class BotRun:
         request: dict | None = None
         moves = 0
         while True:
+            if self.cancel_by is not None and self.segment == 0:  # no runner has the run yet: nothing to stop
+                return self._cancelled(spec, "before it started")
             self.segment += 1
             try:
-                result = await workflow.execute_activity(
-                    SEGMENT, {"spec": spec, "events": list(self.events), "last": self.last, "request": request,
-                              "segment": self.segment},
-                    task_queue=own or spec["queue"], heartbeat_timeout=heartbeat,
-                    start_to_close_timeout=timedelta(days=30),
-                    schedule_to_start_timeout=heartbeat * 2 if own else None,
-                    retry_policy=RetryPolicy(maximum_attempts=1))
+                result = await self._segment(spec, request, own, heartbeat)
             except ActivityError as exc:
+                if self.cancel_by is not None:  # cancelled before a runner took the segment, or it died meanwhile
+                    return self._cancelled(spec, "while no runner had it")
                 moves += 1
                 if moves > MAX_MOVES:
                     self.state = "crashed"
@@ -101,15 +111,39 @@ class BotRun:
                 return result
             request = await self._next_request(result)
 
+    def _cancelled(self, spec: dict, when: str) -> dict:
+        self.state = "cancelled"
+        return {"run_id": spec["run_id"], "state": "cancelled", "outputs": {}, "worker": self.worker,
+                "steps": len(self.events), "error": {"message": f"cancelled by {self.cancel_by} {when}",
+                                                     "kind": "cancelled"}}
+
+    async def _segment(self, spec: dict, request: dict | None, own: str | None, heartbeat: timedelta) -> dict:
+        """One segment on a runner; a ``cancel`` signal while it runs cancels its activity, and the
+        runner answers once the engine has stopped (``WAIT_CANCELLATION_COMPLETED``)."""
+        handle = workflow.start_activity(
+            SEGMENT, {"spec": spec, "events": list(self.events), "last": self.last, "request": request,
+                      "segment": self.segment},
+            task_queue=own or spec["queue"], heartbeat_timeout=heartbeat, start_to_close_timeout=timedelta(days=30),
+            schedule_to_start_timeout=heartbeat * 2 if own else None, retry_policy=RetryPolicy(maximum_attempts=1),
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED)
+        recording_cancel = ((request or {}).get("keep") or request or {}).get("action") == "cancel"
+        if not recording_cancel:  # that segment only records the cancel: let it run
+            await workflow.wait_condition(lambda: handle.done() or self.cancel_by is not None)
+            if not handle.done():
+                handle.cancel()
+        return await handle
+
     async def _next_request(self, result: dict) -> dict:
         wake_at = (result.get("wake") or {}).get("wake_at")
         timeout = None
         if result["state"] == "suspended" and wake_at is not None:
             timeout = max(0.0, float(wake_at) - workflow.now().timestamp())
         try:
-            await workflow.wait_condition(lambda: bool(self.answers), timeout=timeout)
+            await workflow.wait_condition(lambda: bool(self.answers) or self.cancel_by is not None, timeout=timeout)
         except asyncio.TimeoutError:
             return {"by": "timer"}
+        if self.cancel_by is not None:
+            return {"action": "cancel", "by": self.cancel_by}
         return self.answers.pop(0)
 
 

@@ -146,6 +146,9 @@ def make_app(service) -> FastAPI:
 
     @app.post("/runs/{run_id}/cancel", dependencies=auth)
     def cancel_run(run_id: str) -> dict:
+        if service.fleet is not None:  # the run may be on any runner of the fleet
+            service.fleet.cancel(run_id, by="api")
+            return {"cancelled": run_id}
         if not service.dispatcher.cancel(run_id):
             raise HTTPException(404, {"message": f"run {run_id} is not queued or running in this service"})
         return {"cancelled": run_id}

@@ -89,9 +89,16 @@ class Service:
             from ..fleet.dispatch import FleetDispatch
             from ..fleet.worker import FleetConfig
 
-            self.fleet = FleetDispatch(self.runner, FleetConfig(
-                str(self.settings["service.fleet"]), str(self.settings.get("service.fleet_namespace") or "default"),
-                list(self.settings.get("service.fleet_labels") or ()))).start()
+            get = self.settings.get
+            labels = get("service.fleet_labels") or ()
+            self.fleet = FleetDispatch(self.runner, FleetConfig(  # at most service.max_runs runs at once here too
+                str(get("service.fleet")), str(get("service.fleet_namespace") or "default"),
+                [x.strip() for x in (labels.split(",") if isinstance(labels, str) else labels) if x.strip()],
+                capacity=max(1, int(get("service.max_runs") or 1)), tls=bool(get("service.fleet_tls")),
+                tls_ca=get("service.fleet_tls_ca") or None, tls_cert=get("service.fleet_tls_cert") or None,
+                tls_key=get("service.fleet_tls_key") or None,
+                tls_server_name=get("service.fleet_tls_server_name") or None,
+                api_key=os.environ.get("BOTLOOM_FLEET_API_KEY") or None)).start()
         self.recover()
         from ..insight.alerts import Watch
 

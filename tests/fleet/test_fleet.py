@@ -73,8 +73,11 @@ def test_runs_spread_by_capability(fleet, tmp_path):
     assert {w.rsplit("-", 1)[0] for r in done.values() for w in [r["worker"]]} == {"desk", "web", "plain"}
     for run_id, r in done.items():  # each run is in the store of the runner that ran it, as on one machine
         assert local_state(fleet, r["worker"], run_id) == "succeeded"
-    listed = {run["id"]: run for run in fleet.call(lambda c: c.runs(limit=1000))}
-    assert set(done) <= set(listed) and all(listed[i]["status"] == "completed" for i in done)
+    def listed():  # Temporal's visibility (what `botloom fleet runs` reads) follows a moment later
+        runs = {run["id"]: run for run in fleet.call(lambda c: c.runs(limit=1000))}
+        return set(done) <= set(runs) and all(runs[i]["status"] == "completed" for i in done)
+
+    wait_for(listed, 10, "the fleet's run list to show every run completed")
     from botloom.runner.fleet.routing import polled_queues
 
     st = fleet.call(lambda c: c.status(polled_queues(["desktop", "browser"], "-")))  # botloom fleet status
@@ -209,9 +212,10 @@ def test_service_in_fleet_mode_starts_runs_through_the_fleet(fleet, tmp_path):
                          settings={"fleet": {"needs": ["desktop"]}})
         elsewhere = start(fleet, desk)
         assert result(fleet, elsewhere)["worker"].startswith("desk-")
-        listed = {r["id"]: r for r in client.call("GET", "/fleet/runs?limit=1000")}
-        assert listed[run_id]["status"] == "completed" and listed[run_id]["queue"] == "botloom/run/ocr"
-        assert listed[elsewhere]["status"] == "completed"  # another runner's run, through this runner's API
+        listed = wait_for(lambda: (ls := {r["id"]: r for r in client.call("GET", "/fleet/runs?limit=1000")})
+                          and all(ls.get(i, {}).get("status") == "completed" for i in (run_id, elsewhere)) and ls,
+                          10, "the fleet's run list")  # Temporal's visibility follows a moment later
+        assert listed[run_id]["queue"] == "botloom/run/ocr"  # and another runner's run, through this runner's API
         cli = subprocess.run([sys.executable, "-m", "botloom.runner.cli", "runs", "--fleet", "--json", "--limit", "1000"],
                              capture_output=True, text=True, env={**os.environ, "BOTLOOM_HOME": str(home)})
         assert cli.returncode == 0, cli.stderr
@@ -226,6 +230,11 @@ def test_service_in_fleet_mode_starts_runs_through_the_fleet(fleet, tmp_path):
         assert result(fleet, run_id)["state"] == "succeeded"
         time.sleep(1.0)  # the service's due job runs every 0.2 s: it must leave the fleet's waits to Temporal
         assert lines(out) == ["B"]
+        slow = _slow_bot(tmp_path, "slow-ocr", tmp_path / "slow.txt", settings={"fleet": {"needs": ["ocr"]}})
+        run_id = client.call("POST", "/runs", {"bot": str(slow)})["run_id"]
+        wait_for(lambda: lines(tmp_path / "slow.txt"), 30, "the slow run's first step")
+        assert client.call("POST", f"/runs/{run_id}/cancel") == {"cancelled": run_id}  # through the service's API
+        assert result(fleet, run_id, timeout=30)["state"] == "cancelled"
     finally:
         proc.terminate()
         proc.wait(60)
@@ -266,3 +275,62 @@ def test_a_timed_wait_is_a_temporal_timer(fleet, tmp_path):
     assert st["wake"]["wake_at"] and lines(out) == []  # no runner holds it: the workflow's timer wakes it
     done = result(fleet, run_id)
     assert done["state"] == "succeeded" and lines(out) == ["B"] and status(fleet, run_id)["segment"] == 2
+
+
+def _slow_bot(tmp_path, name, out, seconds=20, **top):
+    return write_bot(tmp_path, name, {
+        "start": {"type": "core.start"},
+        "a": {"type": "files.append_text", "params": {"path": str(out), "text": "A {{ run.id }}\n"}},
+        "wait": {"type": "core.delay", "params": {"seconds": seconds}},
+        "b": {"type": "files.append_text", "params": {"path": str(out), "text": "B {{ run.id }}\n"}},
+    }, [("start.out", "a.in"), ("a.out", "wait.in"), ("wait.out", "b.in")], **top)
+
+
+def test_cancel_stops_a_running_run_on_its_worker(fleet, tmp_path):
+    out = tmp_path / "out.txt"
+    run_id = start(fleet, _slow_bot(tmp_path, "slow", out))
+    wait_for(lambda: len(lines(out)) == 1, 30, "the first step")
+    worker = wait_for(lambda: status(fleet, run_id)["worker"], 10, "the run's worker")
+    asked = time.monotonic()
+    fleet.call(lambda c: c.cancel(run_id, by="operator"))
+    done = result(fleet, run_id, timeout=30)
+    assert done["state"] == "cancelled", done
+    assert time.monotonic() - asked < 15  # the 20 s delay was woken, not waited out
+    assert len(lines(out)) == 1  # the step after the delay never ran
+    assert local_state(fleet, worker, run_id) == "cancelled"  # the runner's own history agrees
+
+
+def test_cancel_ends_a_waiting_run_and_its_local_history(fleet, tmp_path):
+    path = write_bot(tmp_path, "waits", {
+        "start": {"type": "core.start"},
+        "w": {"type": "core.wait_signal", "params": {"signal": "go"}},
+    }, [("start.out", "w.in")])
+    run_id = start(fleet, path)
+    st = wait_for(lambda: (s := status(fleet, run_id))["state"] == "suspended" and s, 30, "the wait")
+    fleet.call(lambda c: c.cancel(run_id, by="operator"))
+    done = result(fleet, run_id, timeout=30)
+    assert done["state"] == "cancelled" and "operator" in done["error"]["message"], done
+    assert local_state(fleet, st["worker"], run_id) == "cancelled", (done.get("error"), done.get("queue"))
+    from botloom.runner.fleet import FleetError
+
+    with pytest.raises(FleetError, match="cannot cancel"):
+        fleet.call(lambda c: c.cancel(run_id))  # it has ended
+
+
+def test_a_runner_takes_at_most_its_capacity_over_all_its_queues(fleet, tmp_path):
+    """A runner with capacity 1 polls several queues (its label's and its machine's): runs that
+    reach it through two of them run one after the other, never two at once."""
+    solo = fleet.start_worker("solo", "ocr", capacity=1)
+    try:
+        out = tmp_path / "out.txt"
+        by_label = _slow_bot(tmp_path, "needs-ocr", out, seconds=1, settings={"fleet": {"needs": ["ocr"]}})
+        pinned = _slow_bot(tmp_path, "pinned", out, seconds=1, settings={"fleet": {"pin": "solo"}})
+        runs = [start(fleet, path) for path in (by_label, pinned, by_label, pinned)]
+        for run_id in runs:
+            assert result(fleet, run_id, timeout=60)["worker"] == solo
+        seen = lines(out)
+        assert len(seen) == 8
+        for i in range(0, 8, 2):  # each run's A and B are next to each other
+            assert seen[i][0] == "A" and seen[i + 1][0] == "B" and seen[i].split()[1] == seen[i + 1].split()[1], seen
+    finally:
+        fleet.kill(solo)

@@ -9,6 +9,12 @@ with what started them in the Trigger column (``schedule:NAME``, ``webhook:NAME`
 ``watch:NAME``, ``api``, ``designer``, ``cli``). "All bots" shows every bot's runs, not only
 the open bot's.
 
+"Fleet" (shown when a runner service in fleet mode runs on the data folder) lists the runs of
+every runner of the fleet, through that service's API (``GET /fleet/runs``: Temporal's
+visibility), with where each one ran; a run another runner ran shows what the fleet knows of
+it, a run of this runner its whole history from the store. "Cancel run" stops a fleet run
+wherever it is (``POST /runs/RUN/cancel``).
+
 The store is read with plain SQL over the tables declared in ``runner/store/models.py``
 (the same columns SQLModel maps): importing SQLModel costs ~0.5-1 s, which the designer
 would otherwise pay the first time a bot is opened.
@@ -73,7 +79,18 @@ class RunHistory(QWidget):
         self.all_bots = QCheckBox("All bots", objectName="history-all-bots")
         self.all_bots.setToolTip("Show the runs of every bot in the data folder, not only the open bot's")
         self.all_bots.toggled.connect(lambda _on: self.refresh())
-        for b in (self.refresh_button, self.resume_button, self.open_button, self.all_bots):
+        self.fleet_box = QCheckBox("Fleet", objectName="history-fleet")
+        self.fleet_box.setToolTip("Show the runs of every runner of the fleet (through this data folder's service "
+                                  "in fleet mode), not only this machine's")
+        self.fleet_box.toggled.connect(lambda _on: self.refresh())
+        self.fleet_box.setVisible(False)
+        self.cancel_button = QPushButton("Cancel run", objectName="history-cancel")
+        self.cancel_button.setToolTip("Stop this run of the fleet, wherever it runs or waits")
+        self.cancel_button.clicked.connect(self._cancel_fleet_run)
+        self.cancel_button.setVisible(False)
+        self.fleet_note = QLabel(objectName="history-fleet-note")
+        for b in (self.refresh_button, self.resume_button, self.open_button, self.all_bots, self.fleet_box,
+                  self.cancel_button, self.fleet_note):
             top.addWidget(b)
         top.addStretch(1)
         self.poll_timer = QTimer(self, interval=POLL_MS)
@@ -133,7 +150,36 @@ class RunHistory(QWidget):
         names = [c[0] for c in cur.description]
         return [SimpleNamespace(**dict(zip(names, row))) for row in cur.fetchall()]
 
+    def _service(self):
+        """The client of the service that runs on this data folder, or None."""
+        from botloom.runner.server.client import Client
+
+        return Client.find(paths.home())
+
+    def _fleet_list(self) -> list:
+        """The fleet's runs as rows of the run table (``fleet_note`` says why when it cannot)."""
+        self.fleet_note.setText("")
+        service = self._service()
+        if service is None:
+            self.fleet_note.setText("no service runs on this data folder")
+            return []
+        try:
+            runs = service.call("GET", "/fleet/runs?limit=200", timeout=10.0)
+        except BotloomError as exc:
+            self.fleet_note.setText(exc.message)
+            return []
+        if self.bot_filter and not self.all_bots.isChecked():
+            runs = [r for r in runs if r.get("bot") == self.bot_filter]
+        return [SimpleNamespace(id=r["id"], bot_name=r.get("bot") or "", state=r.get("status") or "",
+                                started_at=r.get("started_at"), ended_at=r.get("ended_at"), steps="",
+                                trigger=f"{r.get('trigger') or ''} · {r.get('queue') or ''}", fleet=r) for r in runs]
+
     def refresh(self) -> None:
+        self.fleet_box.setVisible(self.fleet_box.isChecked() or self._service() is not None)
+        if self.fleet_box.isChecked():
+            self.runs = self._fleet_list()
+            self._fill()
+            return
         store = self._store()
         try:
             try:
@@ -144,6 +190,9 @@ class RunHistory(QWidget):
             self.runs = self._list(store)
         finally:
             store.close()
+        self._fill()
+
+    def _fill(self) -> None:
         keep = self.current
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.runs))
@@ -171,6 +220,12 @@ class RunHistory(QWidget):
         """While shown: redraw when a run started, moved on or ended since the last look."""
         if not self.isVisible():
             return False
+        if self.fleet_box.isChecked():  # a look through the service's API
+            now = self._fleet_list()
+            if [(r.id, r.state) for r in now] == [(r.id, r.state) for r in self.runs]:
+                return False
+            self.refresh()
+            return True
         try:
             store = self._store()
             try:
@@ -200,6 +255,13 @@ class RunHistory(QWidget):
             self.resume_button.setEnabled(False)
             self.open_button.setEnabled(False)
             return
+        self.cancel_button.setVisible(self.fleet_box.isChecked())
+        fleet = next((r.fleet for r in self.runs if r.id == run_id and hasattr(r, "fleet")), None)
+        if fleet is not None:
+            self.cancel_button.setEnabled(fleet.get("status") == "running")
+            if not self._known_here(run_id):
+                self._show_elsewhere(fleet)
+                return
         store = self._store()
         try:
             run = store.run_row(run_id)
@@ -251,6 +313,40 @@ class RunHistory(QWidget):
         self.artifacts_layout.addStretch(1)
         self.resume_button.setEnabled(run["state"] in RESUMABLE)
         self.open_button.setEnabled(bool(run.get("bot_snapshot")))
+
+    def _known_here(self, run_id: str) -> bool:
+        store = self._store()
+        try:
+            return store.conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
+        finally:
+            store.close()
+
+    def _show_elsewhere(self, fleet: dict) -> None:
+        """A fleet run this runner has not run: what the fleet knows (its history is in the store
+        of the runner that ran it)."""
+        self.run = {}
+        self.summary.setText(
+            f"<b>{fleet.get('bot') or '?'}</b> &nbsp; run <code>{fleet['id']}</code> &nbsp; "
+            f"<b>{fleet.get('status')}</b> &nbsp; queue {fleet.get('queue') or '-'} &nbsp; "
+            f"trigger {fleet.get('trigger') or '-'}<br>started {_fmt_time(fleet.get('started_at'))}, "
+            f"ended {_fmt_time(fleet.get('ended_at'))}<br>ran on another runner of the fleet: its steps, logs "
+            "and artifacts are in that runner's history")
+        self.steps.setRowCount(0)
+        self.artifacts_layout.addStretch(1)
+        self.resume_button.setEnabled(False)
+        self.open_button.setEnabled(False)
+
+    def _cancel_fleet_run(self) -> None:
+        service = self._service()
+        if self.current and service is not None:
+            run_id = self.current
+            try:
+                service.call("POST", f"/runs/{run_id}/cancel", timeout=30.0)
+                note = f"cancel asked for run {run_id}: it stops at its next step"
+            except BotloomError as exc:
+                note = str(exc)
+            self.refresh()
+            self.fleet_note.setText(note)
 
     def _resume(self) -> None:
         if self.current:

@@ -153,9 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default="")
     ap.add_argument("--home", default=None)
     ap.add_argument("--capacity", type=int, default=8, help="runs at once on this runner")
+    from .cli import add_tls_arguments, tls_options
+
+    add_tls_arguments(ap)
     args = ap.parse_args(argv)
     try:
-        config = FleetConfig(args.address, args.namespace, args.labels.split(","), args.name, capacity=args.capacity)
+        config = FleetConfig(args.address, args.namespace, args.labels.split(","), args.name, capacity=args.capacity,
+                             **tls_options(args))
         worker = FleetWorker(config, Runner(args.home))
         asyncio.run(worker.run(ready=lambda: print(f"ready {config.identity}", flush=True)))
     except FleetError as exc:

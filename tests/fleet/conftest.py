@@ -43,11 +43,12 @@ class Fleet:
         self.workers: dict[str, subprocess.Popen] = {}  # identity -> process
         self.homes: dict[str, Path] = {}
 
-    def start_worker(self, name: str, labels: str = "", capacity: int = 8) -> str:
+    def start_worker(self, name: str, labels: str = "", capacity: int = 8, address: str | None = None,
+                     extra: tuple[str, ...] = ()) -> str:
         home = self.root / f"home-{name}"
-        proc = subprocess.Popen([sys.executable, "-m", "botloom.runner.fleet.worker", "--address", self.address,
-                                 "--home", str(home), "--name", name, "--labels", labels,
-                                 "--capacity", str(capacity)],
+        proc = subprocess.Popen([sys.executable, "-m", "botloom.runner.fleet.worker", "--address",
+                                 address or self.address, "--home", str(home), "--name", name, "--labels", labels,
+                                 "--capacity", str(capacity), *extra],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                 env={**os.environ, "BOTLOOM_HOME": str(home)})
         line = proc.stdout.readline()

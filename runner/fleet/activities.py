@@ -21,7 +21,6 @@ import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client

@@ -88,6 +88,16 @@ class FleetClient:
                             "recent": [a.action.workflow_id for a in (info.recent_actions if info else [])][-3:]})
         return out
 
+    async def pause_schedule(self, name: str, paused: bool) -> None:
+        from temporalio.service import RPCError
+
+        handle = self.client.get_schedule_handle(f"fleet-{name}")
+        try:
+            await (handle.pause() if paused else handle.unpause())
+        except RPCError as exc:
+            raise FleetError(f"cannot {'pause' if paused else 'resume'} the fleet schedule '{name}': {exc.message}",
+                             fix="`botloom fleet schedule list` lists them") from None
+
     async def unschedule(self, name: str) -> None:
         from temporalio.service import RPCError
 

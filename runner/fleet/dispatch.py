@@ -6,6 +6,9 @@ resume (the API, schedules, webhooks, watched folders, queue triggers all go thr
 ``Service.start_run`` / ``Service.resume``) is handed to Temporal instead of the local
 dispatcher, so it runs on whichever runner has what the bot needs; the run id the service
 answers with names the run on every runner. ``runs()`` is what ``GET /fleet/runs`` shows.
+The service's cron and interval schedules become Temporal Schedules (``schedule``): they fire
+once for the whole fleet, whichever runners are up; folder watches, webhooks and queue
+triggers stay with the machine where their events happen.
 """
 
 from __future__ import annotations
@@ -77,6 +80,28 @@ class FleetDispatch:
     def cancel(self, run_id: str, by: str | None = None) -> bool:
         self._call(self.client.cancel(run_id, by))
         return True
+
+    # the service's cron and interval schedules, as Temporal Schedules (they fire once for the fleet)
+    def schedule(self, sched, *, existing_ok: bool = False) -> None:
+        spec = sched.spec
+        try:
+            self._call(self.client.schedule(sched.name, sched.bot, sched.inputs, cron=spec.get("cron"),
+                                            every=spec.get("seconds") if sched.kind == "interval" else None,
+                                            timezone=spec.get("timezone"), overlap=sched.overlap))
+        except FleetError as exc:
+            if not (existing_ok and "already has a schedule" in exc.message):
+                raise
+        if sched.paused:
+            self._call(self.client.pause_schedule(sched.name, True))
+
+    def pause_schedule(self, name: str, paused: bool) -> None:
+        self._call(self.client.pause_schedule(name, paused))
+
+    def unschedule(self, name: str) -> None:
+        self._call(self.client.unschedule(name))
+
+    def next_fires(self) -> dict[str, list[float]]:
+        return {row["name"]: row["next"] for row in self._call(self.client.schedules())}
 
     def runs(self, limit: int = 50) -> list[dict]:
         return self._call(self.client.runs(limit))

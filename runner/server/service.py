@@ -20,7 +20,7 @@ import secrets as _secrets
 import signal
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,10 @@ class Service:
                                        or self.runner.settings["alerts.check_seconds"]))
         all_schedules = self.schedules.all()
         self.scheduler_started_at = time.time()  # fire times before this one were missed while no service ran
-        self.scheduler.start(all_schedules)
+        self.scheduler.start([sched for sched in all_schedules if not self._on_fleet(sched)])
+        for sched in all_schedules:
+            if self._on_fleet(sched):  # made on the fleet when added; again if the cluster lost it
+                self.fleet.schedule(sched, existing_ok=True)
         for sched in all_schedules:
             if sched.kind == "watch" and not sched.paused:
                 self._watch(sched)
@@ -347,9 +350,15 @@ class Service:
 
 
     # ------------------------------------------------------------ schedules
+    def _on_fleet(self, sched: Schedule) -> bool:
+        """In fleet mode cron and interval schedules are Temporal Schedules (docs/fleet.md)."""
+        return self.fleet is not None and sched.kind in ("cron", "interval")
+
     def add_schedule(self, sched: Schedule) -> Schedule:
+        if self._on_fleet(sched):
+            self.fleet.schedule(sched)  # refused (a name the fleet has) before it is stored
         self.schedules.add(sched)
-        if sched.timed:
+        if sched.timed and not self._on_fleet(sched):
             self.scheduler.add(sched)
         elif sched.kind == "watch":
             self._watch(sched)
@@ -357,6 +366,8 @@ class Service:
 
     def remove_schedule(self, ref: str) -> Schedule:
         sched = self.schedules.remove(ref)
+        if self._on_fleet(sched):
+            self.fleet.unschedule(sched.name)
         self.scheduler.remove(sched.id)
         watch = self._watches.pop(sched.id, None)
         if watch is not None:
@@ -365,7 +376,9 @@ class Service:
 
     def pause_schedule(self, ref: str, paused: bool) -> Schedule:
         sched = self.schedules.set_paused(ref, paused)
-        if sched.timed:
+        if self._on_fleet(sched):
+            self.fleet.pause_schedule(sched.name, paused)
+        elif sched.timed:
             (self.scheduler.pause if paused else self.scheduler.resume)(sched.id)
         elif sched.kind == "watch":
             watch = self._watches.pop(sched.id, None)
@@ -377,8 +390,17 @@ class Service:
 
     def list_schedules(self) -> list[dict]:
         out = []
+        fleet_fires = self.fleet.next_fires() if self.fleet is not None else {}
         for sched in self.schedules.all():
             data = sched.to_dict()
+            if self._on_fleet(sched):
+                fires = fleet_fires.get(sched.name) or []
+                data["on_fleet"] = True
+                data["next_fire"] = (datetime.fromtimestamp(fires[0], timezone.utc).isoformat()
+                                     if fires and not sched.paused else None)
+                data["next_fires"] = [datetime.fromtimestamp(t, timezone.utc).isoformat() for t in fires]
+                out.append(data)
+                continue
             nxt = self.scheduler.next_fire(sched.id) if sched.timed else None
             data["next_fire"] = nxt.isoformat() if nxt else None
             data["next_fires"] = [t.isoformat() for t in sched.next_fire_times(5)] if sched.timed and not sched.paused \

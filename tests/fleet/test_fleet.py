@@ -186,7 +186,8 @@ def test_a_bot_that_cannot_run_is_refused_before_anything_is_queued(fleet, tmp_p
     assert "settings.fleet.pin" in info.value.message and info.value.fix
 
 
-def test_service_in_fleet_mode_starts_runs_through_the_fleet(fleet, tmp_path):
+def _fleet_service(fleet, tmp_path, labels="ocr"):
+    """A runner service in fleet mode on its own data folder: (process, client, home, log)."""
     import json
     import os
     import subprocess
@@ -199,10 +200,20 @@ def test_service_in_fleet_mode_starts_runs_through_the_fleet(fleet, tmp_path):
     (home / "settings.json").write_text(json.dumps({"service.port": 0, "service.due_seconds": 0.2}))
     log = open(tmp_path / "service.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "botloom.runner.cli", "runner", "serve", "--fleet", fleet.address,
-                             "--labels", "ocr"], env={**os.environ, "BOTLOOM_HOME": str(home)}, stdout=log, stderr=log)
+                             "--labels", labels], env={**os.environ, "BOTLOOM_HOME": str(home)}, stdout=log, stderr=log)
+    client = wait_for(lambda: proc.poll() is None and (c := Client.find(home)) is not None
+                      and c.state.get("pid") == proc.pid and c, 60, "the service")
+    return proc, client, home, log
+
+
+def test_service_in_fleet_mode_starts_runs_through_the_fleet(fleet, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    proc, client, home, log = _fleet_service(fleet, tmp_path)
     try:
-        client = wait_for(lambda: proc.poll() is None and (c := Client.find(home)) is not None
-                          and c.state.get("pid") == proc.pid and c, 60, "the service")
         path = write_bot(tmp_path, "needs-ocr", {"start": {"type": "core.start"}}, [],
                          settings={"fleet": {"needs": ["ocr"]}})
         run_id = client.call("POST", "/runs", {"bot": str(path)})["run_id"]
@@ -235,6 +246,49 @@ def test_service_in_fleet_mode_starts_runs_through_the_fleet(fleet, tmp_path):
         wait_for(lambda: lines(tmp_path / "slow.txt"), 30, "the slow run's first step")
         assert client.call("POST", f"/runs/{run_id}/cancel") == {"cancelled": run_id}  # through the service's API
         assert result(fleet, run_id, timeout=30)["state"] == "cancelled"
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        log.close()
+
+
+def test_a_fleet_mode_services_schedules_are_temporal_schedules(fleet, tmp_path):
+    """`botloom schedule add --every` on a fleet-mode service makes a Temporal Schedule (it fires
+    once for the whole fleet, not once per service); pause, list and remove go through it."""
+    import os
+    import subprocess
+    import sys
+
+    proc, client, home, log = _fleet_service(fleet, tmp_path, labels="")
+    env = {**os.environ, "BOTLOOM_HOME": str(home)}
+
+    def botloom(*args):
+        done = subprocess.run([sys.executable, "-m", "botloom.runner.cli", *args], capture_output=True, text=True,
+                              env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def on_fleet():
+        return {s["name"]: s for s in fleet.call(lambda c: c.schedules())}
+
+    try:
+        out = tmp_path / "ticks.txt"
+        path = write_bot(tmp_path, "svc-tick", {
+            "start": {"type": "core.start"},
+            "a": {"type": "files.append_text", "params": {"path": str(out), "text": "tick\n"}},
+        }, [("start.out", "a.in")])
+        botloom("schedule", "add", str(path), "--every", "1s", "--name", "svc-ticks")
+        wait_for(lambda: "svc-ticks" in on_fleet(), 30, "the Temporal Schedule")
+        wait_for(lambda: len(lines(out)) >= 2, 60, "two fires")
+        runs = [r for r in fleet.call(lambda c: c.runs(limit=1000)) if r["id"].startswith("fleet-svc-ticks-")]
+        assert runs and all(r["trigger"] == "schedule:svc-ticks" for r in runs)  # fired by Temporal
+        listed = {s["name"]: s for s in client.call("GET", "/schedules")}
+        assert listed["svc-ticks"]["on_fleet"] and listed["svc-ticks"]["next_fires"]
+        botloom("schedule", "pause", "svc-ticks")
+        handle = fleet.call(lambda c: c.client.get_schedule_handle("fleet-svc-ticks").describe())
+        assert handle.schedule.state.paused
+        botloom("schedule", "remove", "svc-ticks")
+        wait_for(lambda: "svc-ticks" not in on_fleet(), 30, "the schedule to go")
     finally:
         proc.terminate()
         proc.wait(60)

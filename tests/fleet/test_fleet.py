@@ -70,7 +70,7 @@ def test_runs_spread_by_capability(fleet, tmp_path):
     assert all(r["state"] == "succeeded" for r in done.values()), done
     where = {need: {done[run_id]["worker"].rsplit("-", 1)[0] for run_id in ids} for need, ids in runs.items()}
     assert where["desktop"] == {"desk"} and where["browser"] == {"web"}, where
-    assert {w.rsplit("-", 1)[0] for r in done.values() for w in [r["worker"]]} == {"desk", "web", "plain"}
+    assert {w.rsplit("-", 1)[0] for r in done.values() for w in [r["worker"]]} == {"desk", "web", "plain"}, where
     for run_id, r in done.items():  # each run is in the store of the runner that ran it, as on one machine
         assert local_state(fleet, r["worker"], run_id) == "succeeded"
     def listed():  # Temporal's visibility (what `botloom fleet runs` reads) follows a moment later

@@ -27,6 +27,9 @@ def register(sub) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the full results as JSON")
     p.add_argument("--cache", metavar="DIR", help="keep each document's OCR output in DIR and reuse it (re-run the "
                                                   "extractor or the CER without OCR; times are the original ones)")
+    p.add_argument("--ignore-xml", action="store_true",
+                   help="extract: measure the printed page even when the PDF carries e-invoice XML (Factur-X, "
+                        "ZUGFeRD), which is otherwise read")
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     p.set_defaults(func=cmd_eval)
 
@@ -51,18 +54,24 @@ def cmd_eval(args) -> int:
         if args.what == "ocr":
             print(f"OCR {name or 'default engine'} on {len(docs)} documents in {folder}", flush=True)
             r = run_ocr(docs, name, settings, log=log, cache=Path(args.cache) if args.cache else None)
-            print(f"{r['engine']}: CER {r['cer']:.2%} over {r['pages']} pages, {r['seconds_per_page']:.2f} s per page")
+            print(f"{r['engine']}: CER {r['cer']:.2%} (words aligned to the reference lines), reading-order CER "
+                  f"{r['reading_order_cer']:.2%}, over {r['pages']} pages, {r['seconds_per_page']:.2f} s per page")
         else:
             print(f"extract ({name or 'default engine'}, mode {args.mode}) on {len(docs)} documents in {folder}",
                   flush=True)
             r = run_extract(docs, name, settings, mode=args.mode, date_order=args.date_order, log=log,
-                            cache=Path(args.cache) if args.cache else None)
+                            cache=Path(args.cache) if args.cache else None, structured=not args.ignore_xml)
             r["engine"] = name or "default"
             print(f"{'field':<16}{'accuracy':>9}  count")
             for field, acc in r["accuracy"].items():
                 print(f"{field:<16}{acc:>9.1%}  {r['counts'][field]}")
             print(f"{'all fields':<16}{r['overall']:>9.1%}  {r['overall_count']}   "
                   f"{r['seconds_per_page']:.2f} s per page")
+            sroie = r.get("sroie")
+            if sroie:
+                print(f"SROIE key information (company, date, address, total): F1 {sroie['f1']:.1%} "
+                      f"(precision {sroie['precision']:.1%}, recall {sroie['recall']:.1%}); "
+                      + ", ".join(f"{k} {v}" for k, v in sroie["counts"].items()))
             li = r.get("line_items")
             if li:
                 print(f"line items on {li['documents']} documents with expected items "

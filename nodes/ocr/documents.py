@@ -1,7 +1,8 @@
 """Documents in, page images or text lines out: images, PDFs (digital or scanned), text files.
 
-A digital PDF page (one with a text layer) is read from that layer, with boxes, without OCR;
-a scanned page is rendered with pypdfium2 and OCR'd. Every user-caused failure (missing,
+A digital PDF page (one with a readable text layer) is read from that layer, with boxes, without
+OCR; a scanned page, or one whose text layer is unmapped glyphs (``textlayer.assess``), is
+rendered with pypdfium2 and OCR'd, and its result's ``source`` says which ("text-layer", "ocr"). Every user-caused failure (missing,
 unreadable or corrupt file, encrypted PDF, page out of range) is a ``NodeError`` that says what
 to do.
 """
@@ -295,7 +296,14 @@ def read_pdf(path: Path, *, pages=None, mode: str = "auto", engine=None, dpi: in
                 w, h = page.get_size()
                 lines = [] if mode == "ocr" else text_layer_lines(page, scale)
                 printable = sum(len(ln.text.replace(" ", "")) for ln in lines)
-                if mode == "text" or (mode == "auto" and printable >= MIN_TEXT_LAYER_CHARS):
+                readable = True
+                if mode == "auto" and printable >= MIN_TEXT_LAYER_CHARS:
+                    from .textlayer import assess
+
+                    readable, why = assess(lines)
+                    if not readable and log:
+                        log(f"page {index + 1}: the text layer is not text ({why}): reading the page by OCR")
+                if mode == "text" or (mode == "auto" and printable >= MIN_TEXT_LAYER_CHARS and readable):
                     regions = (image_regions(page, lines, scale) if image_text and mode == "auto" and engine is not None
                                else [])
                     if regions:
@@ -311,6 +319,7 @@ def read_pdf(path: Path, *, pages=None, mode: str = "auto", engine=None, dpi: in
                     ocr = get_ocr()
                     result = ocr.read(render_page(page, dpi))
                     result.seconds = time.perf_counter() - started
+                    result.source = "ocr"
                     results.append(result)
             finally:
                 page.close()

@@ -8,7 +8,7 @@ Layouts read (see docs/ocr.md, "Evaluating on your own documents"):
 2. invoice2data's ``tests/compare`` (``NAME.json`` is a list with one object: ``issuer``,
    ``invoice_number``, ``date``, ``date_due``, ``amount``, ``amount_untaxed``, ``amount_tax``,
    ``currency``); other keys are ignored.
-3. SROIE: ``img/NAME.jpg``, ``key/NAME.json`` (``company``, ``date``, ``total``) and
+3. SROIE: ``img/NAME.jpg``, ``key/NAME.json`` (``company``, ``date``, ``address``, ``total``) and
    ``box/NAME.csv`` (``x1,y1,...,x4,y4,TEXT`` per line: the OCR ground truth).
 
 For OCR, the reference text is ``NAME.gt.txt``, the SROIE box file, or, for a digital PDF, its
@@ -30,8 +30,10 @@ DOC_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".txt"
 MAP_INVOICE2DATA = {"issuer": "vendor", "invoice_number": "invoice_number", "date": "invoice_date",
                     "date_due": "due_date", "amount": "total", "amount_untaxed": "subtotal", "amount_tax": "tax",
                     "currency": "currency"}
-MAP_SROIE = {"company": "vendor", "date": "invoice_date", "total": "total"}
-OWN = ("vendor", "invoice_number", "invoice_date", "due_date", "currency", "subtotal", "tax", "total")
+MAP_SROIE = {"company": "vendor", "date": "invoice_date", "address": "address", "total": "total"}
+OWN = ("vendor", "invoice_number", "invoice_date", "due_date", "currency", "subtotal", "tax", "total", "address",
+       "buyer")
+SROIE_FIELDS = ("vendor", "invoice_date", "address", "total")  # SROIE's key information: company, date, address, total
 
 
 @dataclass
@@ -62,7 +64,7 @@ def discover(folder: Path) -> list[Doc]:
         return docs
     for gt in sorted(folder.glob("*.json")):
         source = None
-        preference = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".txt")
+        preference = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".txt", ".xml")
         for suffix in preference:
             if (folder / f"{gt.stem}{suffix}").exists():
                 source = folder / f"{gt.stem}{suffix}"
@@ -144,7 +146,7 @@ def matches(name: str, expected, predicted) -> bool:
             return Decimal(str(predicted)).quantize(Decimal("0.01")) == expected
         except InvalidOperation:
             return False
-    if name == "vendor":
+    if name in ("vendor", "buyer"):
         a, b = _alnum(expected), _alnum(predicted)
         if not a or not b:
             return False
@@ -152,6 +154,8 @@ def matches(name: str, expected, predicted) -> bool:
         return short in long_ and len(short) >= 0.6 * len(long_)
     if name == "invoice_number":
         return _alnum(expected) == _alnum(predicted)
+    if name == "address":  # letters and digits, case-folded: SROIE's keys and receipts differ in commas and dots
+        return bool(_alnum(expected)) and _alnum(expected) == _alnum(predicted)
     return str(expected) == str(predicted)
 
 
@@ -273,28 +277,54 @@ def page_text(lines) -> str:
 
 
 def aligned_errors(reference: list, hypothesis: list) -> tuple[int, int]:
-    """(edit errors, reference characters) with the hypothesis words assigned to the reference
-    line whose box holds their centre: reading order and line splitting do not count, misread,
-    missing and extra characters do. Whitespace and letter case are ignored (SROIE's reference
-    is all capitals; engines read the case printed)."""
+    """(edit errors, reference characters) with each hypothesis word assigned to one reference
+    line: reading order and line splitting do not count, misread, missing and extra characters do.
+    Whitespace and letter case are ignored (SROIE's reference is all capitals; engines read the
+    case printed).
+
+    A word goes to the reference line whose box (padded by a third of its height) holds the
+    word's centre; when several do (reference boxes overlap, as SROIE's often do), to the one
+    whose vertical centre is nearest the word's, then the one that overlaps the word the most.
+    Taking the lines one after another and handing each every word inside its box gave the
+    words of a line to the overlapping line above it (65 % CER on a receipt read at 4 %)."""
+    refs = list(reference)
     words = []
     for ln in hypothesis:
         for w in (ln.words or [ln]):
-            words.append((w.text, w.box[0] + w.box[2] / 2, w.box[1] + w.box[3] / 2, w.box[0]))
-    used: set[int] = set()
+            words.append((w.text, w.box))
+    owned: dict[int, list[int]] = {}
+    stray = 0
+    for i, (text, (wx, wy, ww, wh)) in enumerate(words):
+        cx, cy = wx + ww / 2, wy + wh / 2
+        best = None
+        for j, ref in enumerate(refs):
+            x, y, w, h = ref.box
+            pad = 0.35 * h
+            if not (x - pad <= cx <= x + w + pad and y - pad <= cy <= y + h + pad):
+                continue
+            overlap = max(0.0, min(wx + ww, x + w) - max(wx, x)) * max(0.0, min(wy + wh, y + h) - max(wy, y))
+            rank = (abs(cy - (y + h / 2)) / max(1.0, h), -overlap)
+            if best is None or rank < best[0]:
+                best = (rank, j)
+        if best is None:
+            stray += len("".join(text.split()))
+        else:
+            owned.setdefault(best[1], []).append(i)
     errors = chars = 0
-    for ref in reading_order(list(reference)):
-        x, y, w, h = ref.box
-        pad = 0.35 * h
-        inside = [i for i, (_, cx, cy, _) in enumerate(words)
-                  if i not in used and x - pad <= cx <= x + w + pad and y - pad <= cy <= y + h + pad]
-        used.update(inside)
-        got = "".join("".join(words[i][0].split()) for i in sorted(inside, key=lambda i: words[i][3])).casefold()
+    for j, ref in enumerate(refs):
+        got = "".join("".join(words[i][0].split())
+                      for i in sorted(owned.get(j, []), key=lambda i: words[i][1][0])).casefold()
         want = "".join(ref.text.split()).casefold()
         errors += levenshtein(want, got)
         chars += len(want)
-    errors += sum(len("".join(words[i][0].split())) for i in range(len(words)) if i not in used)
-    return errors, chars
+    return errors + stray, chars
+
+
+def reading_order_errors(reference: list, hypothesis: list) -> tuple[int, int]:
+    """(edit errors, reference characters) between the two pages' texts, each in reading order
+    (``page_text``): what a consumer of the plain text sees, line order and splitting included."""
+    ref, hyp = page_text(reference), page_text(hypothesis)
+    return levenshtein(ref, hyp), len(ref)
 
 
 def cer(reference: str, hypothesis: str) -> float:
@@ -312,6 +342,7 @@ def run_ocr(docs: list[Doc], engine_name: str | None, settings: dict | None = No
 
     engine = get_engine(engine_name, settings)
     rows, errors, chars, seconds, pages = [], 0, 0, 0.0, 0
+    order_errors = order_chars = 0
     for doc in docs:
         kind = kind_of(doc.path)
         if kind == "text":
@@ -324,18 +355,23 @@ def run_ocr(docs: list[Doc], engine_name: str | None, settings: dict | None = No
         results, took = _cached_read(doc, engine.name, settings, "ocr" if kind == "pdf" else "auto", cache,
                                      pages="1" if kind == "pdf" else None)
         result = results[0]
+        order_dist, order_n = reading_order_errors(reference, result.lines)
         if not doc.path.with_suffix(".gt.txt").exists():  # reference lines with real boxes
             dist, n = aligned_errors(reference, result.lines)
         else:
-            ref, hyp = page_text(reference), page_text(result.lines)
-            dist, n = levenshtein(ref, hyp), len(ref)
+            dist, n = order_dist, order_n
         errors += dist
         chars += n
+        order_errors += order_dist
+        order_chars += order_n
         seconds += took
         pages += 1
-        rows.append({"document": doc.name, "cer": round(dist / max(1, n), 4), "seconds": round(took, 3)})
-        log(f"  {doc.name:<28} CER {dist / max(1, n):6.2%}  {took:5.2f} s")
+        rows.append({"document": doc.name, "cer": round(dist / max(1, n), 4),
+                     "reading_order_cer": round(order_dist / max(1, order_n), 4), "seconds": round(took, 3)})
+        log(f"  {doc.name:<28} CER {dist / max(1, n):6.2%}  reading order {order_dist / max(1, order_n):6.2%}  "
+            f"{took:5.2f} s")
     return {"engine": engine.describe(), "pages": pages, "cer": round(errors / max(1, chars), 4),
+            "reading_order_cer": round(order_errors / max(1, order_chars), 4),
             "seconds_per_page": round(seconds / max(1, pages), 3), "documents": rows}
 
 
@@ -349,7 +385,9 @@ def _cached_read(doc: Doc, engine_name, settings, mode, cache: Path | None, page
     key = None
     if cache is not None:
         images = "-img" if image_text and doc.path.suffix.lower() == ".pdf" and mode == "auto" else ""
-        key = cache / f"{doc.path.parent.name}-{doc.name}-{engine_name or 'default'}-{mode}{pages or ''}{images}.json"
+        # keyed by the file's content, not its folder's name: two folders of the same layout
+        # (img/NNN.jpg) no longer share entries, and a changed file is read again
+        key = cache / f"{doc.name}-{content_hash(doc.path)}-{engine_name or 'default'}-{mode}{pages or ''}{images}.json"
         if key.exists():
             data = json.loads(key.read_text(encoding="utf-8"))
             pages = [OcrResult([Line(ln["text"], tuple(ln["box"]), ln["confidence"],
@@ -370,8 +408,49 @@ def _cached_read(doc: Doc, engine_name, settings, mode, cache: Path | None, page
     return pages, took
 
 
+def content_hash(path: Path) -> str:
+    """The first 16 hex digits of the file's SHA-256."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def sroie_score(rows: list[dict]) -> dict | None:
+    """SROIE's key-information score over the documents whose truth has SROIE's four fields
+    (company, date, address, total): precision = right / predicted, recall = right / expected,
+    F1, and the accuracy of each field. None when no document has them."""
+    right = predicted = expected = 0
+    per: dict[str, list[int]] = {name: [0, 0] for name in SROIE_FIELDS}
+    for row in rows:
+        fields = row["fields"]
+        if not all(name in fields for name in SROIE_FIELDS):
+            continue
+        for name in SROIE_FIELDS:
+            v = fields[name]
+            expected += 1
+            predicted += v["got"] not in (None, "")
+            right += v["ok"]
+            per[name][0] += v["ok"]
+            per[name][1] += 1
+    if not expected:
+        return None
+    p, r = right / max(1, predicted), right / expected
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / max(1e-9, p + r), 4),
+            "accuracy": {k: round(v[0] / v[1], 4) for k, v in per.items() if v[1]},
+            "counts": {k: f"{v[0]}/{v[1]}" for k, v in per.items() if v[1]}}
+
+
 def run_extract(docs: list[Doc], engine_name: str | None, settings: dict | None = None, mode: str = "auto",
-                date_order: str = "DMY", log=print, cache: Path | None = None, image_text: bool = True) -> dict:
+                date_order: str = "DMY", log=print, cache: Path | None = None, image_text: bool = True,
+                structured: bool = True) -> dict:
+    """Per-field accuracy of the extractor. ``structured``: read an e-invoice's XML (embedded in
+    the PDF, or the document itself) when there is one, as the extract node does; off, the
+    printed page is measured (the visual extraction) even on an e-invoice."""
+    from . import einvoice
     from .extract import extract
 
     per_field: dict[str, list[int]] = {}
@@ -381,14 +460,20 @@ def run_extract(docs: list[Doc], engine_name: str | None, settings: dict | None 
     for doc in docs:
         if not doc.fields and not doc.items:
             continue
-        results, took = _cached_read(doc, engine_name, settings, mode, cache, image_text=image_text)
         started = time.perf_counter()
-        extraction = extract(results, date_order=date_order)
-        took += time.perf_counter() - started
+        parsed = einvoice.structured(doc.path) if structured and doc.path.suffix.lower() in (".pdf", ".xml") else None
+        if parsed is not None:
+            extraction, results = einvoice.to_extraction(parsed, 0.7), [None]
+            took = time.perf_counter() - started
+        else:
+            results, took = _cached_read(doc, engine_name, settings, mode, cache, image_text=image_text)
+            started = time.perf_counter()
+            extraction = extract(results, date_order=date_order)
+            took += time.perf_counter() - started
         seconds += took
         pages += len(results)
         values = extraction.values()
-        row = {"document": doc.name, "seconds": round(took, 3), "fields": {}}
+        row = {"document": doc.name, "seconds": round(took, 3), "fields": {}, "sources": extraction.sources}
         for name, raw in doc.fields.items():
             if name not in OWN:
                 continue
@@ -425,7 +510,7 @@ def run_extract(docs: list[Doc], engine_name: str | None, settings: dict | None 
                       "accuracy": {k: round(v[0] / v[1], 4) for k, v in per_item.items() if v[1]},
                       "counts": {k: f"{v[0]}/{v[1]}" for k, v in per_item.items() if v[1]},
                       "overall": round(items_ok / max(1, items_n), 4), "overall_count": f"{items_ok}/{items_n}"}
-    return {"mode": mode, "documents": len(rows), "pages": pages, "line_items": line_items,
+    return {"mode": mode, "documents": len(rows), "pages": pages, "line_items": line_items, "sroie": sroie_score(rows),
             "accuracy": {k: round(v[0] / v[1], 4) for k, v in sorted(per_field.items())},
             "counts": {k: f"{v[0]}/{v[1]}" for k, v in sorted(per_field.items())},
             "overall": round(total_ok / max(1, total_n), 4), "overall_count": f"{total_ok}/{total_n}",

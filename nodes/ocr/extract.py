@@ -23,11 +23,13 @@ from decimal import Decimal
 from .engines import Line, reading_order, union_box
 from .values import AMOUNT_RE, CURRENCIES, CURRENCY_RE, amounts_in, find_currency, fmt_amount, parse_date
 
-FIELDS = ("vendor", "invoice_number", "invoice_date", "due_date", "currency", "subtotal", "tax", "total")
+FIELDS = ("vendor", "invoice_number", "invoice_date", "due_date", "currency", "subtotal", "tax", "total", "address")
+# the fields whose doubt sends a document to review unless the user lists others (``review_fields``)
+REVIEW_FIELDS = ("vendor", "invoice_number", "invoice_date", "due_date", "currency", "subtotal", "tax", "total")
 # given when found, never a reason for review. vendor_brand: the issuer's trading name when it differs
 # from ``vendor`` ("Flipkart" beside "WS Retail Services Pvt. Ltd."); vendor_legal_name: the company's
 # legal name when ``vendor`` is a shop or brand name ("Dommal Food Services Sdn Bhd" beside "DOMINO'S PIZZA")
-EXTRA_FIELDS = ("vendor_brand", "vendor_legal_name")
+EXTRA_FIELDS = ("vendor_brand", "vendor_legal_name", "buyer")  # buyer: the customer's name, when labelled
 DEFAULT_THRESHOLD = 0.7
 REQUIRED = ("vendor", "invoice_date", "total")  # missing ones count as low confidence
 
@@ -105,12 +107,14 @@ class Extraction:
     line_items: list = field(default_factory=list)
     checks: list = field(default_factory=list)
     threshold: float = DEFAULT_THRESHOLD
+    review_fields: tuple = REVIEW_FIELDS
+    sources: list = field(default_factory=list)  # per page: "text-layer", "ocr", "xml" ...
 
     @property
     def low_confidence(self) -> list[str]:
         f = self.fields
-        return [name for name in FIELDS
-                if (name in f and f[name].confidence < self.threshold) or (name not in f and name in REQUIRED)]
+        return [name for name in FIELDS if name in self.review_fields and
+                ((name in f and f[name].confidence < self.threshold) or (name not in f and name in REQUIRED))]
 
     def values(self) -> dict:
         return {name: (self.fields[name].value if name in self.fields else None) for name in FIELDS + EXTRA_FIELDS}
@@ -122,7 +126,7 @@ class Extraction:
                                   {"value": None, "confidence": 0.0, "box": None, "page": None, "text": ""})
                            for name in FIELDS + EXTRA_FIELDS},
                 "line_items": self.line_items, "checks": self.checks, "low_confidence": low,
-                "review": bool(low), "threshold": self.threshold}
+                "review": bool(low), "threshold": self.threshold, "sources": self.sources}
 
 
 def tidy(text: str) -> str:
@@ -313,8 +317,12 @@ def _label_hits_other(text: str, fieldname: str) -> bool:
 # ---------------------------------------------------------------- the extractor
 
 def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "DMY",
-            default_currency: str | None = None) -> Extraction:
-    """Fields of an invoice or receipt from page results (``OcrResult`` list, or lines)."""
+            default_currency: str | None = None, review_fields=None, our_names=()) -> Extraction:
+    """Fields of an invoice or receipt from page results (``OcrResult`` list, or lines).
+    ``review_fields``: the fields whose low confidence sends the document to review (default
+    ``REVIEW_FIELDS``). ``our_names``: the customer's own names, never the vendor."""
+    from .address import find_address
+    from .parties import find_parties
     from .line_items import _line_items  # vendor.py and line_items.py build on this module
     from .vendor import _vendor
 
@@ -323,7 +331,8 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
         lines = page.lines if hasattr(page, "lines") else page
         items += [Item(Line(tidy(ln.text), ln.box, ln.confidence, ln.words), number)
                   for ln in reading_order(list(lines)) if ln.text.strip()]
-    result = Extraction(threshold=threshold)
+    result = Extraction(threshold=threshold, review_fields=tuple(review_fields or REVIEW_FIELDS),
+                        sources=[getattr(page, "source", None) or "lines" for page in pages])
     if not items:
         return result
     f = result.fields
@@ -441,7 +450,11 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
         f["currency"] = Field(default_currency.upper(), 0.6, None, 1, "")
 
     # vendor: a line with a company suffix near the top, else the first name-like line
-    vendor = _vendor(items)
+    parties = find_parties(items, our_names)
+    vendor = _vendor(items, parties, our_names)
+    buyer = next((p for p in parties if p.role == "buyer" and p.name and p.item is not None), None)
+    if buyer and not (vendor and buyer.item is vendor[2]):
+        put("buyer", buyer.name, 0.7 * (0.6 + 0.4 * buyer.item.line.confidence), buyer.item, buyer.name)
     if vendor:
         put("vendor", vendor[0], vendor[1], vendor[2], vendor[0])
         if vendor[3]:
@@ -450,6 +463,11 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
         if vendor[4]:
             legal, src = vendor[4]
             put("vendor_legal_name", legal, 0.7 * (0.6 + 0.4 * src.line.confidence), src, legal)
+        found = find_address(items, f["vendor"].box, vendor[0])
+        if found:
+            text, parts = found
+            f["address"] = Field(text, round(0.8 * (0.6 + 0.4 * min(p.line.confidence for p in parts)), 3),
+                                 tuple(union_box(p.line.box for p in parts)), parts[0].page, text)
 
     result.line_items, net = _line_items(items, f)
     if "subtotal" not in f and net and result.line_items:  # the items' net amounts add up to the subtotal

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from botloom.runner.sdk import Next, NodeError, Output, Param, Requirement, capability, node
+from botloom.runner.sdk import Lint, Next, NodeError, Output, Param, Requirement, capability, node
 
 from .engines import ENGINES
 
@@ -291,13 +291,31 @@ def extract_table(ctx, path, page, header, password, engine):
     return {"rows": [dict(zip(columns, r)) for r in body], "cells": cells, "columns": columns}
 
 
+def _check_review_fields(params, info):
+    from .extract import FIELDS
+
+    chosen = params.get("review_fields")
+    if isinstance(chosen, (list, tuple)):
+        unknown = [str(f) for f in chosen if f not in FIELDS]
+        if unknown:
+            yield Lint(f"unknown field{'s' if len(unknown) > 1 else ''} in review_fields: {', '.join(unknown)}",
+                       param="review_fields", fix=f"choose from: {', '.join(FIELDS)}")
+
+
 @node("ocr.extract_invoice", title="Extract invoice fields", category=CATEGORY, icon="receipt",
       params=[Param("path", "path", required=True, path="open",
-                    description="The invoice or receipt: PDF (digital or scanned), image or text file."),
+                    description="The invoice or receipt: PDF (digital or scanned), image or text file, or an "
+                                "XRechnung / UBL e-invoice (XML)."),
               _pages_param(),
               Param("threshold", "number", default=0.7, minimum=0, maximum=1,
                     description="Fields below this confidence are listed in low_confidence and send the "
                                 "document to the review port."),
+              Param("review_fields", "list", default=[],
+                    description="The fields whose doubt sends the document to review (e.g. total, "
+                                "invoice_date); empty: vendor, number, dates, currency and amounts."),
+              Param("structured", "boolean", default=True, advanced=True,
+                    description="Read every field from the e-invoice data when the PDF carries Factur-X / "
+                                "ZUGFeRD XML (the printed page is still read, and differences reported)."),
               Param("date_order", "string", default="DMY", choices=("DMY", "MDY"), advanced=True,
                     description="How to read 01/02/2024: day first (DMY) or month first (MDY)."),
               Param("default_currency", "string", default="", advanced=True,
@@ -311,22 +329,50 @@ def extract_table(ctx, path, page, header, password, engine):
                                             "when printed}."),
                Output("checks", "list", "Arithmetic checks, e.g. subtotal + tax = total, with ok."),
                Output("low_confidence", "list", "Fields below the threshold (or missing required ones)."),
-               Output("review", "boolean", "True when a person should check the document.")],
-      ports=("out", "review"), requires=REQUIRES, preflight=preflight_engine,
-      aliases=("invoice", "receipt", "document understanding", "invoice ocr", "extract fields"))
-def extract_invoice(ctx, path, pages, threshold, date_order, default_currency, password, engine):
-    """Reads an invoice or receipt and extracts vendor, number, dates, currency, amounts and line
-    items, each with a confidence and its box; leaves by `review` when a field needs a person."""
+               Output("review", "boolean", "True when a person should check the document."),
+               Output("sources", "list", "Where each page's text came from: text-layer, ocr (a scan, or a text "
+                                         "layer of unreadable glyphs), or xml (e-invoice data)."),
+               Output("disagreements", "list", "{field, xml, printed}: where the printed page and the e-invoice "
+                                               "XML differ.")],
+      ports=("out", "review"), requires=REQUIRES, preflight=preflight_engine, lint=_check_review_fields,
+      aliases=("invoice", "receipt", "document understanding", "invoice ocr", "extract fields", "e-invoice",
+               "factur-x", "zugferd", "xrechnung"))
+def extract_invoice(ctx, path, pages, threshold, review_fields, structured, date_order, default_currency,
+                    password, engine):
+    """Reads an invoice or receipt and extracts vendor, number, dates, currency, amounts, address
+    and line items, each with a confidence and its box; leaves by `review` when a field the user
+    chose needs a person. An e-invoice's XML, when present, gives every field exactly."""
+    from . import einvoice
     from .documents import read_document
-    from .extract import extract
+    from .extract import FIELDS, extract
 
     p = _path(ctx, path)
-    results = read_document(p, pages=pages, engine=_engine_loader(ctx, engine),
-                            password=password.reveal() if password is not None else None,
-                            check_cancelled=ctx.check_cancelled, image_text=True,  # logos name the sender
-                            log=lambda msg: ctx.log(f"{p.name}: {msg}", "info"))
-    out = extract(results, threshold=threshold, date_order=date_order,
-                  default_currency=default_currency or None).to_dict()
+    unknown = [str(f) for f in (review_fields or []) if f not in FIELDS]
+    if unknown:
+        raise NodeError(f"unknown field in review_fields: {', '.join(unknown)}", kind="bad_input",
+                        fix=f"choose from: {', '.join(FIELDS)}")
+    secret = password.reveal() if password is not None else None
+    parsed = einvoice.structured(p, secret) if structured or p.suffix.lower() == ".xml" else None
+    if parsed is None and p.suffix.lower() == ".xml":
+        raise NodeError(f"{p} is not an e-invoice", kind="bad_input", fix="give an XRechnung or UBL XML file")
+    if parsed is not None and p.suffix.lower() == ".xml":
+        out = einvoice.to_extraction(parsed, threshold, review_fields).to_dict()
+        out["disagreements"] = []
+    else:
+        results = read_document(p, pages=pages, engine=_engine_loader(ctx, engine), password=secret,
+                                check_cancelled=ctx.check_cancelled, image_text=True,  # logos name the sender
+                                log=lambda msg: ctx.log(f"{p.name}: {msg}", "info"))
+        printed = extract(results, threshold=threshold, date_order=date_order,
+                          default_currency=default_currency or None, review_fields=review_fields or None)
+        if parsed is None:
+            out = printed.to_dict()
+            out["disagreements"] = []
+        else:
+            out = einvoice.to_extraction(parsed, threshold, review_fields).to_dict()
+            out["disagreements"] = einvoice.disagreements(parsed, printed)
+            for d in out["disagreements"]:
+                ctx.log(f"{p.name}: {d['field']}: the XML says {d['xml']!r}, the printed page {d['printed']!r}",
+                        "warning")
     out.pop("threshold", None)
     if out["review"]:
         ctx.log(f"{p.name}: fields for review: {', '.join(out['low_confidence'])}", "info")

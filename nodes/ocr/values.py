@@ -93,13 +93,34 @@ def parse_date(text: str, order: str = "DMY") -> tuple[str, int, int] | None:
             m = pattern.search(text, pos)
             if not m:
                 break
-            iso = _date_from(i, m.groups(), order)
+            iso = _date_from(i, m.groups(), order) if not _code_like(text, m, i) else None
             if iso:
                 if best is None or m.start() < best[1]:
                     best = (iso, m.start(), m.end())
                 break
             pos = m.start() + 1  # overlapping: "REG #19- 18/01/2018"
     return best
+
+
+ARTICLE_LABEL = re.compile(r"\b(art(ikel)?[.\s-]*(nr|no)|article\s*(no|number|code)|sku|item\s*(no|code|#)|"
+                           r"part\s*(no|number|#)|ean|gtin|upc|serial(\s*no)?|s/n|batch|charge|lot\s*(no|#)|"
+                           r"model|modell|ref(erence)?\s*(no|nr|#))[\s.:#-]*$", re.IGNORECASE)
+
+
+def _code_like(text: str, m, kind: int) -> bool:
+    """Whether a numeric date match is part of an article code, not a date: an article-number
+    label precedes it ("Art.-Nr. 10-11-2023"), its separators differ ("12-03.21"), or it is joined to more of a code by a hyphen, slash or dot
+    ("AB-12-03-21", "4711/01/02/2024", "12.03.21-7")."""
+    if kind > 1:
+        return False
+    if ARTICLE_LABEL.search(text[:m.start()]):  # "Art.-Nr. 10-11-2023": labelled as a code
+        return True
+    if len(set(re.findall(r"[-/.]", m.group(0)))) > 1:
+        return True
+    before, after = text[:m.start()], text[m.end():]
+    if re.search(r"[A-Za-z0-9][-/.]$", before) or re.match(r"[-/][A-Za-z0-9]|\.\d", after):
+        return True
+    return bool(re.search(r"[A-Za-z]\d*$", before) and re.search(r"\d", before[-8:]))
 
 
 def _year(y: str) -> int:

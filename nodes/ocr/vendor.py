@@ -36,7 +36,22 @@ MAIL_PROVIDERS = {"gmail", "googlemail", "yahoo", "hotmail", "outlook", "live", 
 NOT_BRAND_LABEL = re.compile(r"feedback|survey|careers?|jobs|review|rating", re.IGNORECASE)
 
 
+HEADER_WORDS = re.compile(r"\b(qty|quantity|menge|anzahl|description|beschreibung|bezeichnung|désignation|designation|"
+                          r"article|artikel|item|pos|unit|einheit|price|preis|prix|rate|amt|amount|betrag|montant|"
+                          r"total|tax|vat|mwst|ust|tva|disc|discount|rabatt|hsn|sac|sku|code)\b\.?", re.IGNORECASE)
+
+
+def header_row(text: str) -> bool:
+    """A table's column header ("Description  Qty  Rate  Amt Inc."), never a company's name, even
+    where a word reads as a legal form ("Inc." for "including")."""
+    return len(HEADER_WORDS.findall(text)) >= 2
+
+
 def _clean_company(text: str) -> str:
+    # "Acme Ltd • 5 High Street • London": a name with its address glued on by separators
+    parts = [p for p in re.split(r"\s*[•·|]\s*|\s+[–—]\s+", text) if p.strip()]
+    if len(parts) > 1 and sum(c.isalpha() for c in parts[0]) >= 3:
+        text = parts[0]
     m = COMPANY_SUFFIX.search(text)
     if m and re.match(r"\s*[-–|•]", text[m.end():]):
         text = text[:m.end()]
@@ -137,7 +152,7 @@ def _continued(name: str, following: list[Item], it: Item) -> str:
     return name
 
 
-def _vendor(items: list[Item]):
+def _vendor(items: list[Item], parties=None, our_names=()):
     """(name, confidence, item, brand, legal) of the issuer. The name is the company that issued
     the document as it presents itself (its letterhead, or its legal name); ``brand`` is a different
     trading name (spelt by its web or e-mail domain), ``legal`` its legal name when the name has no
@@ -147,7 +162,14 @@ def _vendor(items: list[Item]):
     suffix near the top, the payee of the bank details ("account holder", "in favour of"),
     "X B.V. on behalf of Y", a legal name in the page footer (beside "registered office",
     "Siège social", "HRB"), and the first name-like lines at the top. A name with a legal form, one the document's own web or
-    e-mail domain spells, and one two sources agree on rank higher."""
+    e-mail domain spells, and one two sources agree on rank higher.
+
+    ``parties``: the labelled seller and buyer blocks and the sender line (``parties.find_parties``);
+    the buyer's blocks are never the issuer, nor is a name in ``our_names`` (the customer's own)."""
+    from .parties import _is_ours, _key
+
+    ours = {_key(n) for n in our_names if _key(n)}
+    parties = parties or []
     first_page = [it for it in items if it.page == 1]
     if not first_page:
         return None
@@ -168,6 +190,11 @@ def _vendor(items: list[Item]):
                 ox, oy, ow, oh = o.line.box
                 if y - h / 2 <= oy <= y + 6 * h and ox < x + w + 2 * h and ox + ow > x - h:
                     customer.add(id(o))
+    for party in parties:
+        if party.role == "buyer":
+            customer.update(id(it) for it in party.block)
+            if party.item is not None:
+                customer.add(id(party.item))
     labels = _domains(items, customer)
     first_page = [it for it in first_page if id(it) not in customer]
     if not first_page:
@@ -177,17 +204,28 @@ def _vendor(items: list[Item]):
     def conf(it):
         return 0.6 + 0.4 * it.line.confidence
 
-    # lines right after "from/seller/sold by/verkäufer" labels
+    # a labelled seller block ("Seller:", "Verkäufer" over a "Name:" row, "Fournisseur :")
+    for party in parties:
+        if party.role == "seller" and party.how == "label" and party.name and not _is_ours(party.name, ours) \
+                and name_key(party.name):
+            src = party.item
+            return party.name, 0.85 * conf(src), src, _brand_apart(items, customer, party.name), None
+    # lines right after "sold by:/seller:/verkäufer:" labels inside a line
     for i, it in enumerate(first_page):
-        m = re.search(r"\b(sold\s*by|seller|sprzedawca|verkäufer|lieferant|supplier|vendor|service\s*provider)\b\s*:?\s*(.*)",
+        m = re.search(r"\b(sold\s*by|seller|sprzedawca|verkäufer|lieferant|supplier|vendor|service\s*provider)\b\s*:\s*(.*)",
                       it.line.text, re.IGNORECASE)
-        if m:
+        if m and not _is_ours(m.group(2), ours):
             rest = m.group(2).strip()
             if len(re.sub(r"[^A-Za-z]", "", rest)) >= 3:
                 return _clean_company(rest), 0.85 * conf(it), it, _brand_apart(items, customer, _clean_company(rest)), None
     cands: list[list] = []  # [name, base score, item, source]
+    for party in parties:  # the sender line over the recipient's address
+        if party.role == "seller" and party.how == "sender-line" and party.name and id(party.item) not in customer:
+            cands.append([party.name, 0.85, party.item, "sender-line"])
     for it in top[:15]:
         text = it.line.text
+        if header_row(text):
+            continue
         if COMPANY_SUFFIX.search(text) and not re.search(r"formerly|licensee|bill\s*to|ship\s*to|kunde|customer",
                                                          text, re.IGNORECASE):
             name = _clean_company(text)  # "AEON CO. (M) BHD. (126926-H)": the number is not part of the name
@@ -209,6 +247,8 @@ def _vendor(items: list[Item]):
         m = PAYEE.search(it.line.text)
         if not m:
             continue
+        if m.group(0).lower() == "payee" and m.start() > 3 and not re.match(r"\s*:", it.line.text[m.end():]):
+            continue  # "NOM : PAYEE NAME": the word inside a value, not the payee label
         rest = re.sub(r"^[\s:.-]+", "", it.line.text[m.end():])
         src = it
         if not rest:
@@ -255,7 +295,7 @@ def _vendor(items: list[Item]):
         plain += 1
         if plain >= 5:
             break
-    cands = [c for c in cands if name_key(c[0])]
+    cands = [c for c in cands if name_key(c[0]) and not header_row(c[2].line.text) and not _is_ours(c[0], ours)]
     if not cands:
         return None
     keys = {re.sub(r"[\W_]", "", lab) for lab in labels}

@@ -43,10 +43,11 @@ DE_LINES = [
 ]
 EN_FIELDS = {"vendor": "Acme Office Supplies GmbH", "invoice_number": "INV-2024-0042",
              "invoice_date": "2024-03-15", "due_date": "2024-04-14", "currency": "EUR",
-             "subtotal": "124.80", "tax": "23.71", "total": "148.51", "vendor_brand": None, "vendor_legal_name": None}
+             "subtotal": "124.80", "tax": "23.71", "total": "148.51", "address": "Hauptstrasse 12, 10115 Berlin",
+             "vendor_brand": None, "vendor_legal_name": None, "buyer": "Example Customer Ltd"}
 DE_FIELDS = {"vendor": "Muster Handel GmbH", "invoice_number": "RE-7781", "invoice_date": "2024-05-02",
              "due_date": "2024-05-16", "currency": "EUR", "subtotal": "1360.00", "tax": "258.40", "total": "1618.40",
-             "vendor_brand": None, "vendor_legal_name": None}
+             "address": "Lindenweg 5, 80331 München", "vendor_brand": None, "vendor_legal_name": None, "buyer": None}
 PAGE = (1240, 1754)  # A4 at 150 dpi
 
 
@@ -108,6 +109,12 @@ def write_text_pdf(path: Path, lines, size=PAGE, dpi: int = 150, encrypt: bool =
     if encrypt:
         objects.append(b"<< /Filter /Standard /V 1 /R 2 /O <" + b"11" * 32 + b"> /U <" + b"22" * 32 +
                        b"> /P -4 >>")
+    extra = f" /Encrypt {len(objects)} 0 R /ID [<{'ab' * 16}> <{'ab' * 16}>]" if encrypt else ""
+    return write_pdf_objects(path, objects, extra)
+
+
+def write_pdf_objects(path: Path, objects: list[bytes], trailer_extra: str = "") -> Path:
+    """A PDF file of numbered objects (1 is the catalog), with its cross-reference table."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for i, body in enumerate(objects, start=1):
@@ -116,9 +123,7 @@ def write_text_pdf(path: Path, lines, size=PAGE, dpi: int = 150, encrypt: bool =
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R"
-    if encrypt:
-        trailer += f" /Encrypt {len(objects)} 0 R /ID [<{'ab' * 16}> <{'ab' * 16}>]"
+    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R" + trailer_extra
     out += (trailer + f" >>\nstartxref\n{xref}\n%%EOF\n").encode()
     path.write_bytes(bytes(out))
     return path

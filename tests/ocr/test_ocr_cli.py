@@ -17,9 +17,11 @@ def test_eval_extract_on_own_ground_truth_layout(cli, docs, tmp_path):
     out = tmp_path / "r.json"
     proc = cli("eval", "extract", str(folder), "--json", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert "all fields" in proc.stdout and "100.0%  16/16" in proc.stdout
+    assert "all fields" in proc.stdout and "100.0%  19/19" in proc.stdout  # with address and buyer
     report = json.loads(out.read_text())
     assert report[0]["accuracy"]["total"] == 1.0 and report[0]["documents"] == 2
+    # the four SROIE fields are in both truths: the key-information score is printed beside the fields
+    assert report[0]["sroie"]["f1"] == 1.0 and "SROIE key information" in proc.stdout
 
 
 def test_eval_ocr_reports_cer_against_the_pdf_text_layer(cli, docs, tmp_path):
@@ -32,6 +34,7 @@ def test_eval_ocr_reports_cer_against_the_pdf_text_layer(cli, docs, tmp_path):
     line = next(ln for ln in proc.stdout.splitlines() if "CER" in ln and "pages" in ln)
     cer = float(line.split("CER ")[1].split("%")[0])
     assert cer < 5.0  # a clean rendered page is read almost perfectly
+    assert float(line.split("reading-order CER ")[1].split("%")[0]) < 10.0
 
 
 def test_eval_on_an_empty_folder_says_what_it_expects(cli, tmp_path):
@@ -52,7 +55,7 @@ def test_eval_reads_the_sroie_layout():
 
     docs = discover(shared_data("sroie-dev"))
     assert len(docs) >= 10
-    assert set(docs[0].fields) == {"vendor", "invoice_date", "total"} and docs[0].reference
+    assert set(docs[0].fields) == {"vendor", "invoice_date", "address", "total"} and docs[0].reference
 
 
 def test_doctor_lists_the_engines(cli):

@@ -1,0 +1,126 @@
+"""The issuer's postal address: the lines printed under its name, up to the first line that is
+no longer an address (a phone number, a tax id, the document's title). Part of the extractor
+(``extract.py``).
+
+Receipts print the shop's address right under the company (SROIE's ``address`` key); invoices
+print the issuer's under its name in the letterhead or the sender block. Between the name and
+the address there may be a registration number, a tax id or a former name ("(65351-M)",
+"FORMERLY KNOWN AS ..."): those are skipped before the address begins and end it after.
+
+The address is normalised: lines joined with a space, runs of spaces collapsed, spaces before
+commas and dots removed ("JALAN 6/37A , TAMAN" -> "JALAN 6/37A, TAMAN").
+"""
+
+from __future__ import annotations
+
+import re
+
+# words that make a line an address line (street kinds, building parts, Malaysian and European
+# places); a postcode before or after a place name does too
+ADDRESS_WORD = re.compile(
+    r"\b(jalan|jln|lorong|lrg|lot|no\.?|taman|tmn|level|lvl|floor|flr|ground|block|blok|blk|unit|suite|"
+    r"persiaran|lebuh|lebuhraya|kampung|kg|bandar|seksyen|section|kawasan|perindustrian|industrial|"
+    r"street|st\.?|road|rd\.?|avenue|ave\.?|lane|drive|boulevard|blvd|highway|building|bldg|plaza|mall|"
+    r"centre|center|complex|tower|wisma|menara|sentral|square|"
+    r"selangor|kuala\s*lumpur|johor|penang|pulau\s*pinang|perak|kedah|melaka|malacca|sabah|sarawak|pahang|"
+    r"negeri\s*sembilan|terengganu|kelantan|perlis|putrajaya|labuan|malaysia|singapore|darul\s*ehsan|"
+    r"stra(ß|ss)e|str\.|weg|platz|allee|gasse|ring|ufer|postfach|rue|chemin|impasse|cedex|straat|laan|plein|"
+    r"p\.?\s*o\.?\s*box)\b|\w+(stra(ß|ss)e|str\.|weg|platz|allee|gasse|straat|laan)\b", re.IGNORECASE)
+POSTCODE = re.compile(r"(?<![\d-])(\d{5}|\d{4}|[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})(?![\d-])\s*,?\s*[A-Za-zÄÖÜäöü]{3,}|"
+                      r"\b[A-Za-z]{3,}[,\s]+(\d{5})\b(?![\d-])")
+# lines that end the address (and that are skipped before it starts)
+STOP = re.compile(r"\b(tel|telephone|phone|fon|fax|hp|mobile|handphone|e-?mail|gst|vat|sst|tax|ust|steuer|"
+                  r"reg\.?|registration|co\.?\s*no|company\s*no|brn|invoice|receipt|rechnung|facture|factuur|"
+                  r"cashier|date|datum|time|thank|bill|order|table|doc|counter|member|slip|pos|opening|hours|carry|"
+                  r"iban|bic|swift|bank|konto|www|http|formerly|licensee|president|manager)\b|invoice|@|www\.|"
+                  r"\d{2,4}\s*-\s*\d{3,4}\s*\d{3,}|^\W*\(?\s*\d{4,}\s*-?\s*[A-Z]?\s*\)?\W*$", re.IGNORECASE)
+# a registration number or tax id: "(1035693-T)", "GST NO : 0021...", "COMPANY REG. NO. : 725186-V", "BRN"
+REGISTRATION = re.compile(r"\b(co|company|comp|reg|regn|registration|brn|gst|vat|sst|tax|ust|steuer|siret|siren|hrb)\b"
+                          r"\s*[.-]?\s*(no\b|reg\b|id\b|ref\b|nr\b|#|:|\d)|^\W*brn\b|"
+                          r"^\W*\(?\s*[A-Z]{0,3}\d{4,}\s*-?\s*[A-Z]?\s*\)?\W*(\(\w+\))?\W*$", re.IGNORECASE)
+INLINE_STOP = re.compile(r"\s*\b(tel|tei|phone|fax|gst|e-?mail)\b.*$", re.IGNORECASE)
+MAX_LINES = 6
+
+
+def is_address_line(text: str) -> bool:
+    return bool(ADDRESS_WORD.search(text) or POSTCODE.search(text))
+
+
+def _digits_or_letters(token: str) -> str:
+    """OCR's O/0 and I/1 confusions inside a token that is clearly a number or a word:
+    "8120o" -> "81200", "L0T" -> "LOT"."""
+    digits = sum(c.isdigit() for c in token)
+    letters = sum(c.isalpha() for c in token)
+    if digits >= 3 and letters == 1 and token[-1:] in "oO" or digits >= 3 and letters == 1 and token[:1] in "oO":
+        return token.replace("o", "0").replace("O", "0")
+    if letters >= 2 and digits == 1 and "0" in token and re.fullmatch(r"[A-Z]+0[A-Z]+", token):
+        return token.replace("0", "O")
+    return token
+
+
+def normalise(text: str) -> str:
+    text = " ".join(_digits_or_letters(t) for t in text.split())
+    text = re.sub(r"\s+([,.])", r"\1", text)
+    text = re.sub(r",(?=\S)", ", ", text)
+    return text.strip(" ,;:-")
+
+
+def address_after(items: list, start: int, name: str = "") -> tuple[str, list] | None:
+    """(address, its items) from the lines after ``items[start]`` (the issuer's name) on the same
+    page, in reading order. Lines that repeat the name (a name over two lines) and a few
+    non-address lines (registration numbers, tax ids, former names) are skipped before the
+    address begins; the address ends at a stop line, a wide vertical gap, or after six lines.
+    None when no address line follows."""
+    from .vendor import LEGAL_FORM
+
+    head = items[start]
+    key = re.sub(r"[\W_]", "", name.casefold())
+    taken: list = []
+    skipped = 0
+    last = head
+    rest = [it for it in items[start + 1:] if it.page == head.page]
+    for n, it in enumerate(rest):
+        text = it.line.text.strip()
+        h = max(1, last.line.box[3])
+        gap = it.line.box[1] - (last.line.box[1] + last.line.box[3])
+        if taken and gap > 2.2 * h:
+            break
+        if not taken:
+            own = re.sub(r"[\W_]", "", text.casefold())
+            # the name again (over two lines), or a branch line that begins with it
+            if key and own and (own in key or own.startswith(key)):
+                last = it
+                continue
+            nxt = rest[n + 1].line.text if n + 1 < len(rest) else ""
+            blocked = REGISTRATION.search(text) or STOP.search(text) or LEGAL_FORM.search(text)
+            # a street line with no street word ("AUTOROUTE RABAT MEKNES") when a postcode line follows
+            leads = not blocked and POSTCODE.search(nxt) and not REGISTRATION.search(nxt) and len(text) <= 60
+            if blocked or not (is_address_line(text) or leads):
+                skipped += 1
+                if skipped > 4 or gap > 4 * h:
+                    return None
+                last = it
+                continue
+        elif REGISTRATION.search(text) or (STOP.search(text) and not (
+                INLINE_STOP.search(text) and ADDRESS_WORD.search(INLINE_STOP.sub("", text)))):
+            break
+        cut = INLINE_STOP.sub("", text) if INLINE_STOP.search(text) else text
+        if cut.strip():
+            taken.append((cut, it))
+        if cut != text or len(taken) >= MAX_LINES:
+            break
+        last = it
+    if not taken:
+        return None
+    return normalise(" ".join(t for t, _ in taken)), [it for _, it in taken]
+
+
+def find_address(items: list, vendor_box, name: str = "") -> tuple[str, list] | None:
+    """The address under the vendor's line (the item whose box is ``vendor_box``; ``name``: the
+    vendor's name, which may span that line and the next)."""
+    if vendor_box is None:
+        return None
+    for i, it in enumerate(items):
+        if tuple(it.line.box) == tuple(vendor_box):
+            return address_after(items, i, name or it.line.text)
+    return None

@@ -14,9 +14,10 @@ from botloom.runner.sdk import BotloomError
 def register(sub) -> None:
     p = sub.add_parser("eval", help="evaluate OCR engines (CER, time per page) or the invoice/receipt "
                                     "extractor (per-field accuracy) on a folder with ground truth")
-    p.add_argument("what", choices=("ocr", "extract"), help="ocr: character error rate per engine; "
-                                                            "extract: per-field accuracy")
-    p.add_argument("folder", help="folder of documents with ground truth (see docs/ocr.md)")
+    p.add_argument("what", choices=("ocr", "extract", "calibrate"),
+                   help="ocr: character error rate per engine; extract: per-field accuracy; calibrate: fit the "
+                        "field confidences on the folders and report review routing, cross-validated")
+    p.add_argument("folder", nargs="+", help="folder(s) of documents with ground truth (see docs/ocr.md)")
     p.add_argument("--engine", action="append", default=None,
                    help="OCR engine (rapidocr, easyocr, tesseract); repeat to compare; default: the configured one")
     p.add_argument("--mode", choices=("auto", "ocr", "text"), default="auto",
@@ -30,6 +31,11 @@ def register(sub) -> None:
     p.add_argument("--ignore-xml", action="store_true",
                    help="extract: measure the printed page even when the PDF carries e-invoice XML (Factur-X, "
                         "ZUGFeRD), which is otherwise read")
+    p.add_argument("--out", metavar="FILE",
+                   help="calibrate: where to write the fitted models (default: the pack's calibration.json)")
+    p.add_argument("--review-fields", default="vendor,invoice_date,total",
+                   help="calibrate: the fields whose doubt sends to review, comma-separated (routing figures)")
+    p.add_argument("--folds", type=int, default=5, help="calibrate: cross-validation folds")
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     p.set_defaults(func=cmd_eval)
 
@@ -37,10 +43,13 @@ def register(sub) -> None:
 def cmd_eval(args) -> int:
     from .evaluate import discover, run_extract, run_ocr
 
-    folder = Path(args.folder)
-    if not folder.is_dir():
-        raise BotloomError(f"folder not found: {folder}", fix="give a folder of documents with ground truth")
-    docs = discover(folder)
+    docs = []
+    for name in args.folder:
+        folder = Path(name)
+        if not folder.is_dir():
+            raise BotloomError(f"folder not found: {folder}", fix="give a folder of documents with ground truth")
+        docs += discover(folder)
+    folder = ", ".join(args.folder)
     if args.limit:
         docs = docs[: args.limit]
     if not docs:
@@ -49,6 +58,8 @@ def cmd_eval(args) -> int:
     log = (lambda *_: None) if args.quiet else (lambda msg: print(msg, flush=True))
     settings = {"threads": args.threads} if args.threads else {}
     engines = args.engine or [None]
+    if args.what == "calibrate":
+        return _calibrate(args, docs, engines[0], log)
     report = []
     for name in engines:
         if args.what == "ocr":
@@ -83,4 +94,32 @@ def cmd_eval(args) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     sys.stdout.flush()
+    return 0
+
+
+def _calibrate(args, docs, engine, log) -> int:
+    from .confidence import SHIPPED, cross_validate, fit, routing, samples_of
+    from .confidence import collect
+
+    print(f"calibrate on {len(docs)} documents ({args.folds}-fold cross-validation for the routing figures)",
+          flush=True)
+    rows = collect(docs, engine, Path(args.cache) if args.cache else None, log=log)
+    chosen = [f.strip() for f in args.review_fields.split(",") if f.strip()]
+    held = cross_validate(rows, max(2, args.folds))
+    print(f"review routing on {', '.join(chosen)} (each document scored by models fitted without it):")
+    print(f"{'threshold':>10} {'reviewed':>10} {'passed fields right':>22}")
+    figures = []
+    for t in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99):
+        r = routing(held, chosen, t)
+        figures.append(r)
+        print(f"{t:>10.2f} {r['review_share']:>9.1%} {r['passed_accuracy']:>14.1%} "
+              f"({r['passed_right']}/{r['passed_fields']})")
+    model = fit(samples_of(rows))
+    model["fitted_on"] = {"documents": len(rows), "folders": list(args.folder)}
+    out = Path(args.out) if args.out else SHIPPED
+    out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    print(f"models for {', '.join(model['fields'])} written to {out}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"routing": figures, "review_fields": chosen}, indent=2),
+                                   encoding="utf-8")
     return 0

@@ -408,6 +408,16 @@ def _cached_read(doc: Doc, engine_name, settings, mode, cache: Path | None, page
     return pages, took
 
 
+def judged(doc: Doc, values: dict, date_order: str = "DMY"):
+    """(field, expected value, right) for each field the document's truth gives."""
+    for name, raw in doc.fields.items():
+        if name not in OWN:
+            continue
+        expected = expected_value(name, raw, date_order)
+        if expected is not None:
+            yield name, expected, matches(name, expected, values.get(name))
+
+
 def content_hash(path: Path) -> str:
     """The first 16 hex digits of the file's SHA-256."""
     import hashlib
@@ -474,13 +484,7 @@ def run_extract(docs: list[Doc], engine_name: str | None, settings: dict | None 
         pages += len(results)
         values = extraction.values()
         row = {"document": doc.name, "seconds": round(took, 3), "fields": {}, "sources": extraction.sources}
-        for name, raw in doc.fields.items():
-            if name not in OWN:
-                continue
-            expected = expected_value(name, raw, date_order)
-            if expected is None:
-                continue
-            ok = matches(name, expected, values.get(name))
+        for name, expected, ok in judged(doc, values, date_order):
             per_field.setdefault(name, [0, 0])
             per_field[name][0] += ok
             per_field[name][1] += 1

@@ -95,10 +95,14 @@ class Field:
     box: tuple | None = None
     page: int = 1
     text: str = ""
+    raw_confidence: float | None = None  # the extractor's own score, when ``confidence`` is calibrated
 
     def to_dict(self) -> dict:
-        return {"value": self.value, "confidence": round(float(self.confidence), 3),
-                "box": list(self.box) if self.box else None, "page": self.page, "text": self.text}
+        out = {"value": self.value, "confidence": round(float(self.confidence), 3),
+               "box": list(self.box) if self.box else None, "page": self.page, "text": self.text}
+        if self.raw_confidence is not None:
+            out["raw_confidence"] = round(float(self.raw_confidence), 3)
+        return out
 
 
 @dataclass
@@ -317,10 +321,12 @@ def _label_hits_other(text: str, fieldname: str) -> bool:
 # ---------------------------------------------------------------- the extractor
 
 def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "DMY",
-            default_currency: str | None = None, review_fields=None, our_names=()) -> Extraction:
+            default_currency: str | None = None, review_fields=None, our_names=(), calibrate=True) -> Extraction:
     """Fields of an invoice or receipt from page results (``OcrResult`` list, or lines).
     ``review_fields``: the fields whose low confidence sends the document to review (default
-    ``REVIEW_FIELDS``). ``our_names``: the customer's own names, never the vendor."""
+    ``REVIEW_FIELDS``). ``our_names``: the customer's own names, never the vendor. ``calibrate``:
+    confidences as calibrated probabilities (``confidence.py``; a path: that calibration file),
+    else the extractor's own scores."""
     from .address import find_address
     from .parties import find_parties
     from .line_items import _line_items  # vendor.py and line_items.py build on this module
@@ -475,6 +481,10 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
         f["subtotal"] = Field(fmt_amount(value), 0.75, tuple(union_box(li["box"] for li in result.line_items)),
                               result.line_items[-1]["page"], "sum of the line items' net amounts")
     _checks(result)
+    if calibrate:
+        from .confidence import Calibrator
+
+        Calibrator.load(None if calibrate is True else calibrate).apply(result, pages)
     return result
 
 

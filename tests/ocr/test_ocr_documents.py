@@ -19,12 +19,17 @@ from ocr_docs import DE_FIELDS, EN_FIELDS
 def test_digital_pdf_is_read_from_its_text_layer_and_every_field_is_exact(docs, name, fields):
     pages = read_document(docs[name])
     assert [p.source for p in pages] == ["text-layer"]
-    result = extract(pages).to_dict()
+    result = extract(pages, calibrate=False).to_dict()  # the extractor's own scores
     assert result["values"] == fields
     assert result["review"] is False and result["low_confidence"] == []
     assert {c["check"]: c["ok"] for c in result["checks"]}["subtotal + tax = total"] is True
     total = result["fields"]["total"]
     assert total["confidence"] >= 0.97 and total["page"] == 1
+    # calibrated (the default): the same values, each confidence a probability, the own score kept
+    calibrated = extract(pages).to_dict()
+    assert calibrated["values"] == fields
+    assert calibrated["fields"]["total"]["raw_confidence"] == total["confidence"]
+    assert calibrated["fields"]["total"]["confidence"] >= 0.9  # a labelled total whose arithmetic checks
     x, y, w, h = total["box"]
     assert 1300 < x < 1370 and 990 < y < 1040 and w > 50 and h > 10  # the value right of "Total" (200 dpi)
 

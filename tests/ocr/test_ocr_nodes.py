@@ -21,10 +21,13 @@ def _port(log):
 
 
 def test_extract_invoice_node_on_a_digital_pdf(docs):
-    result, log = run(_bot({"type": "ocr.extract_invoice", "params": {"path": str(docs["digital-en.pdf"])}}))
+    result, log = run(_bot({"type": "ocr.extract_invoice",
+                            "params": {"path": str(docs["digital-en.pdf"]),
+                                       "review_fields": ["invoice_date", "total", "currency"]}}))
     assert result.state == "succeeded", result.error
     out = _outputs(log)
     assert out["values"] == EN_FIELDS and out["review"] is False and _port(log) == "out"
+    assert out["sources"] == ["text-layer"] and out["disagreements"] == []
     assert out["fields"]["invoice_number"]["confidence"] >= 0.7
     assert [li["amount"] for li in out["line_items"]] == ["45.00", "79.80"]
 

@@ -7,7 +7,8 @@
 Pages: a generated A4 invoice (150 dpi), a scan-degraded copy of it, and, when
 ../shared/data/sroie-dev exists, real receipts. Also find-text on two generated 1280x800 screens
 (fourteen long list lines; a business application's form and table at 12-14 px): a button's label,
-a text inside a longer line, and a text that is absent.
+a text inside a longer line, and a text that is absent. Last, the field extractor's time per page on
+the default engine's reading of the same pages (beside the rules alone and the OCR time).
 Tesseract is the peer: ratios are engine time / Tesseract time on the same pages. rapidocr runs
 as users get it (int8 recogniser on the CPU, detection at 1280 px); its first load, which makes
 the int8 copy in a fresh cache folder, is reported apart.
@@ -225,8 +226,48 @@ def measure(args) -> int:
              default["s_per_page"] <= TARGETS["default_s_per_page"]),
             (f"find-text (a label) on 1280x800 <= {TARGETS['find_text_s']}: {slowest:.2f} (slower screen)",
              slowest <= TARGETS["find_text_s"] and all(f["found"] for f in labels))])
+    if default.get("available"):
+        results["extraction"] = measure_extraction(pages, args)
     write_json(args.json, results)
     return 0
+
+
+def measure_extraction(pages, args) -> dict:
+    """The field extractor's time per page on the default engine's reading of the same pages
+    (read once, outside the timing): as shipped (calibrated confidences) and with the rules'
+    own scores only (calibrate=False), median of repeated runs; the page's OCR time beside it."""
+    from botloom.nodes.ocr.engines import get_engine
+    from botloom.nodes.ocr.extract import extract
+
+    engine = get_engine("rapidocr", {"threads": args.threads})
+    repeats = 3 if args.quick else 15
+    rows = []
+    for label, image in pages:
+        t = time.perf_counter()
+        read = engine.read(image)
+        ocr_s = time.perf_counter() - t
+        timings = {}
+        for mode, calibrate in (("shipped", True), ("rules only", False)):
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                extract([read], calibrate=calibrate)
+                times.append(time.perf_counter() - t)
+            timings[mode] = statistics.median(times)
+        rows.append({"page": label, "lines": len(read.lines), "ocr_s": round(ocr_s, 3),
+                     "extract_ms": round(1000 * timings["shipped"], 2),
+                     "rules_only_ms": round(1000 * timings["rules only"], 2)})
+    print(f"\nextraction (fields from the default engine's lines, median of {repeats}), ms per page")
+    print(f"{'page':<22} {'lines':>5} {'shipped':>8} {'rules only':>11} {'OCR of the page':>16}")
+    for r in rows:
+        print(f"{r['page']:<22} {r['lines']:>5} {r['extract_ms']:>8.1f} {r['rules_only_ms']:>11.1f} "
+              f"{1000 * r['ocr_s']:>14.0f}")
+    mean = statistics.mean(r["extract_ms"] for r in rows)
+    rules = statistics.mean(r["rules_only_ms"] for r in rows)
+    share = mean / max(1e-9, 1000 * statistics.mean(r["ocr_s"] for r in rows))
+    print(f"mean {mean:.1f} ms per page ({mean / max(1e-9, rules):.2f}x the rules alone, {share:.1%} of the OCR time)")
+    return {"pages": rows, "mean_ms": round(mean, 2), "rules_only_mean_ms": round(rules, 2),
+            "share_of_ocr": round(share, 4)}
 
 
 if __name__ == "__main__":

@@ -47,21 +47,28 @@ def _line_of(field, pages):
     return next((ln for ln in lines if tuple(ln.box) == tuple(field.box)), None)
 
 
-def _count_agree(name, value, pages) -> int:
-    from .values import amounts_in, parse_date
+class _PageIndex:
+    """The page's lines as the agreement feature looks them up, prepared once per document."""
 
-    n = 0
-    for page in pages or []:
-        for ln in (page.lines if hasattr(page, "lines") else page):
-            text = ln.text
-            if name in ("total", "subtotal", "tax"):
-                n += any(str(a) == str(value) or f"{a:.2f}" == str(value) for a, _, _ in amounts_in(text))
-            elif name in ("invoice_date", "due_date"):
-                d = parse_date(text)
-                n += bool(d and d[0] == value)
-            else:
-                n += re.sub(r"\W", "", str(value).casefold()) in re.sub(r"\W", "", text.casefold())
-    return min(n, 3)
+    def __init__(self, pages):
+        self.lines = [ln.text for page in pages or [] for ln in (page.lines if hasattr(page, "lines") else page)]
+        self.compact = ["".join(t.split()) for t in self.lines]
+        self.alnum = [re.sub(r"\W", "", t.casefold()) for t in self.lines]
+
+    def agree(self, name, value) -> int:
+        from .values import parse_date
+
+        value = str(value)
+        if name in ("total", "subtotal", "tax"):
+            forms = {value, value.replace(".", ",")}
+            n = sum(any(f in t for f in forms) for t in self.compact)
+        elif name in ("invoice_date", "due_date"):
+            year = value[2:4]  # only lines holding the year's digits can repeat the date
+            n = sum(1 for t, c in zip(self.lines, self.compact) if year in c and (parse_date(t) or ("",))[0] == value)
+        else:
+            key = re.sub(r"\W", "", value.casefold())
+            n = sum(key in t for t in self.alnum) if key else 0
+        return min(n, 3)
 
 
 def _odd(value: str) -> int:
@@ -73,7 +80,7 @@ def _odd(value: str) -> int:
     return min(n, 3)
 
 
-def features(name: str, extraction, pages) -> list[float] | None:
+def features(name: str, extraction, pages, index: _PageIndex | None = None) -> list[float] | None:
     from .vendor import LEGAL_FORM
 
     field = extraction.fields.get(name)
@@ -91,7 +98,7 @@ def features(name: str, extraction, pages) -> list[float] | None:
                                                                          "subtotal = total (no tax)")]
         check = (1 if all(results) else -1) if results else 0
     return [float(field.confidence), 1.0 if page_source == "ocr" else 0.0, float(word_conf),
-            float(_count_agree(name, field.value, pages)), float(check),
+            float((index or _PageIndex(pages)).agree(name, field.value)), float(check),
             1.0 if name == "vendor" and LEGAL_FORM.search(str(field.value)) else 0.0,
             min(len(str(field.value)), 40) / 40.0, float(_odd(field.value)) if name in ("vendor", "address") else 0.0]
 
@@ -159,8 +166,13 @@ class Calibrator:
     def apply(self, extraction, pages) -> None:
         """Replace each modelled field's confidence by its calibrated probability (the extractor's
         own score is kept as ``raw_confidence``)."""
+        if not self.models:
+            return
+        index = _PageIndex(pages)
         for name, field in list(extraction.fields.items()):
-            p = self.probability(name, features(name, extraction, pages))
+            if name not in self.models:
+                continue
+            p = self.probability(name, features(name, extraction, pages, index))
             if p is not None:
                 field.raw_confidence = field.confidence
                 field.confidence = round(p, 3)
@@ -207,7 +219,8 @@ def collect(docs, engine_name=None, cache: Path | None = None, mode: str = "auto
         pages, _ = _cached_read(doc, engine_name, None, mode, cache, image_text=True)
         extraction = extract(pages, date_order=date_order, calibrate=False)
         values = extraction.values()
-        row = {name: (features(name, extraction, pages), int(ok))
+        index = _PageIndex(pages)
+        row = {name: (features(name, extraction, pages, index), int(ok))
                for name, _, ok in judged(doc, values, date_order)}
         out.append(row)
         log(f"  {doc.name:<28} " + " ".join(f"{n}:{'ok' if r[1] else 'miss'}" for n, r in row.items()))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from .engines import Line, reading_order, union_box
 from .values import AMOUNT_RE, CURRENCIES, CURRENCY_RE, amounts_in, find_currency, fmt_amount, parse_date
@@ -133,13 +134,15 @@ class Extraction:
                 "review": bool(low), "threshold": self.threshold, "sources": self.sources}
 
 
+_TIDY = [(re.compile(p), r) for p, r in (
+    (r"(\d)\s+([.,])\s*(\d)", r"\1\2\3"), (r"(\d)([.,])\s+(\d{2})(?!\d)", r"\1\2\3"), (r"(\w) _ (\w)", r"\1_\2"),
+    (r"(?<!\d)(\d{1,2}) \. (?=[A-Za-zÄÖÜäöüé])", r"\1. "), (r"(\w) ([,:]) ", r"\1\2 "))]
+
+
 def tidy(text: str) -> str:
     """Undo spacing that PDF text layers and OCR put inside numbers: "112 . 00" -> "112.00"."""
-    text = re.sub(r"(\d)\s+([.,])\s*(\d)", r"\1\2\3", text)
-    text = re.sub(r"(\d)([.,])\s+(\d{2})(?!\d)", r"\1\2\3", text)
-    text = re.sub(r"(\w) _ (\w)", r"\1_\2", text)
-    text = re.sub(r"(?<!\d)(\d{1,2}) \. (?=[A-Za-zÄÖÜäöüé])", r"\1. ", text)
-    text = re.sub(r"(\w) ([,:]) ", r"\1\2 ", text)
+    for pattern, repl in _TIDY:
+        text = pattern.sub(repl, text)
     return " ".join(text.split())
 
 
@@ -180,23 +183,31 @@ def _below(items: list[Item], src: Item, max_lines: float = 2.6) -> list[Item]:
     return sorted(out, key=lambda it: (it.line.box[1], abs(it.line.box[0] - x)))
 
 
+_COMPILED_LABELS = {name: [(re.compile(p), strength) for p, strength in entries] for name, entries in LABELS.items()}
+_DATE_WORD_AFTER = re.compile(r"\s*(datum|date|dat)\b")
+_AMOUNT_WORD_AFTER = re.compile(r"\s*(totaal|total|betrag|bedrag|amount|summe|adres)")
+_EXCLUDING_BEFORE = re.compile(r"(ohne|excl\.?|exkl\.?|exclusive\s*of|excluding|without|sans|hors|zonder|exclusief)\s*$")
+_TERMS_BEFORE = re.compile(r"\d+\s*(tage|days|dagen|jours|dni)\s*$")
+_TERMS_AFTER = re.compile(r"\s*\d+\s*(tage|days|dagen|jours|dni)\b")
+
+
+@lru_cache(maxsize=8192)
 def _label_match(text: str, fieldname: str):
+    """(match, strength) of ``fieldname``'s strongest label in ``text``; cached for one document
+    (``extract`` clears it): the same lines are asked about for every field and candidate."""
     low = text.lower()
-    for pattern, strength in LABELS[fieldname]:
-        for m in re.finditer(pattern, low):
+    for pattern, strength in _COMPILED_LABELS[fieldname]:
+        for m in pattern.finditer(low):
             # "Factuur datum", "Invoice date": a date label, not this field's
-            if fieldname not in ("invoice_date", "due_date") and re.match(r"\s*(datum|date|dat)\b", low[m.end():]):
+            if fieldname not in ("invoice_date", "due_date") and _DATE_WORD_AFTER.match(low, m.end()):
                 continue
-            if fieldname == "invoice_number" and re.match(r"\s*(totaal|total|betrag|bedrag|amount|summe|adres)",
-                                                          low[m.end():]):
+            if fieldname == "invoice_number" and _AMOUNT_WORD_AFTER.match(low, m.end()):
                 continue
             # "Ohne MwSt.", "excl. VAT": a column of net amounts, not the tax
-            if fieldname == "tax" and re.search(r"(ohne|excl\.?|exkl\.?|exclusive\s*of|excluding|without|sans|hors|"
-                                                r"zonder|exclusief)\s*$", low[:m.start()]):
+            if fieldname == "tax" and _EXCLUDING_BEFORE.search(low[:m.start()]):
                 continue
             # "14 Tage netto", "net 30 days": payment terms, not the net amount
-            if fieldname == "subtotal" and (re.search(r"\d+\s*(tage|days|dagen|jours|dni)\s*$", low[:m.start()])
-                                            or re.match(r"\s*\d+\s*(tage|days|dagen|jours|dni)\b", low[m.end():])):
+            if fieldname == "subtotal" and (_TERMS_BEFORE.search(low[:m.start()]) or _TERMS_AFTER.match(low, m.end())):
                 continue
             return m, strength
     return None, 0.0
@@ -332,6 +343,7 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
     from .line_items import _line_items  # vendor.py and line_items.py build on this module
     from .vendor import _vendor
 
+    _label_match.cache_clear()
     items: list[Item] = []
     for number, page in enumerate(pages, start=1):
         lines = page.lines if hasattr(page, "lines") else page

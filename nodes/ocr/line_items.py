@@ -23,6 +23,9 @@ COLUMN_KINDS = [  # (kind, pattern on one header word, lower case); first match 
 ]
 
 
+_COLUMN_RES = [(kind, re.compile(pattern)) for kind, pattern in COLUMN_KINDS]
+
+
 def _header_columns(row: list[Item]):
     """[kind, x0, x1] columns of a table header row from its words, left to right, or None when
     it is not a header (fewer than two of description, quantity, price, amount)."""
@@ -34,7 +37,7 @@ def _header_columns(row: list[Item]):
     for i, (w, x0, x1) in enumerate(words):
         if not w:
             continue
-        kind = next((k for k, pattern in COLUMN_KINDS if re.match(pattern, w)), "other")
+        kind = next((k for k, pattern in _COLUMN_RES if pattern.match(w)), "other")
         if kind == "other" and w == "unit" and i + 1 < len(words) and re.match(r"pri|rate|cost", words[i + 1][0]):
             kind = "unit_price"
         if kind == "other" and w == "unit" and i > 0 and words[i - 1][0] in ("per", "/"):

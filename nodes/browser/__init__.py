@@ -8,7 +8,8 @@ from botloom.runner.sdk import VERSION, NodePack
 
 
 def pack() -> NodePack:
-    from . import extraction, files, forms, interaction, navigation, scripts, waits
+    from . import checks, extraction, files, forms, interaction, navigation, page, scripts, waits
 
     return NodePack.from_modules("browser", VERSION,
-                                 [navigation, interaction, waits, extraction, files, scripts, forms], title="Browser")
+                                 [navigation, page, interaction, waits, checks, extraction, files, scripts, forms],
+                                 title="Browser")

@@ -57,7 +57,34 @@ def _preflight(info) -> None:
             raise BotloomError(exc.message, where=info.bot, fix=exc.fix) from None
 
 
-def _node(type_id: str, **kw):
+TARGET_PARAMS = ("target", "after", "next", "form", "submit", "items")
+
+
+def _lint_targets(names: tuple[str, ...], more=None):
+    """A lint check: every written-out target parameter parses (before any browser starts)."""
+    from botloom.runner.sdk import Lint
+
+    from .targets import check
+
+    def lint(params, info):
+        for name in names:
+            value = params.get(name)
+            if isinstance(value, str) and value.strip() and "{{" not in value:
+                try:
+                    check(value)
+                except NodeError as exc:
+                    yield Lint(exc.message, param=name, fix=exc.fix)
+        if more is not None:
+            yield from more(params, info)
+
+    return lint
+
+
+def _node(type_id: str, targets: tuple[str, ...] | None = None, **kw):
+    if targets is None:
+        targets = tuple(p.name for p in kw.get("params", ()) if p.name in TARGET_PARAMS)
+    if targets:
+        kw["lint"] = _lint_targets(targets, kw.get("lint"))
     kw.setdefault("category", CATEGORY)
     kw.setdefault("requires", REQUIRES)
     kw.setdefault("preflight", _preflight)
@@ -71,9 +98,17 @@ def target_param(required: bool = True, description: str = "The element to act o
                                            "xpath=; join parts with ' >> ', pick one with nth=N.")
 
 
-def timeout_param(what: str = "for the element", default: float | None = None) -> Param:
+def timeout_param(what: str = "for the element", default: float | None = None,
+                  default_text: str = "settings.browser.timeout, else 10") -> Param:
     return Param("timeout", "number", default=default, minimum=0, advanced=True,
-                 description=f"Seconds to wait {what} (default: settings.browser.timeout, else 10).")
+                 description=f"Seconds to wait {what} (default: {default_text}).")
+
+
+def loading_params() -> list[Param]:
+    """When a navigation counts as done, and how long it may take."""
+    return [Param("wait_until", "string", default="load", choices=("load", "domcontentloaded", "networkidle", "commit"),
+                  advanced=True, description="When the page counts as loaded."),
+            timeout_param("for the page to load", default_text="settings.browser.navigation_timeout, else 30")]
 
 
 # ---------------------------------------------------------------- running work on the browser thread
@@ -89,9 +124,10 @@ def _ms(timeout: float | None) -> float | None:
     return None if timeout is None else float(timeout) * 1000
 
 
-def _failure(s, exc: Exception, parts) -> Failure:
+def _failure(s, exc: Exception, parts, navigating: bool = False) -> Failure:
     """On the browser thread: what went wrong, with the page's URL, a screenshot and, for a
-    target, how many elements match it now."""
+    target, how many elements match it now. A navigation that timed out is stopped first: the
+    page still waits for the server, and a screenshot of it would wait too."""
     message = str(exc).strip()
     first = message.splitlines()[0] if message else type(exc).__name__
     first = re.sub(r"^(Locator|Page|Frame|ElementHandle)\.\w+: ", "", first)
@@ -100,6 +136,8 @@ def _failure(s, exc: Exception, parts) -> Failure:
         kind = "strict"
     elif "net::ERR_" in message:
         kind = "network"
+    if navigating and kind == "timeout":
+        s.stop_loading()
     page = s.page
     url = ""
     try:
@@ -127,7 +165,7 @@ def run_on_page(ctx, work: Callable, *, parts=None, action: str = "use", timeout
         except Failure:
             raise
         except s.errors.Error as exc:
-            raise _failure(s, exc, parts) from None
+            raise _failure(s, exc, parts, navigating is not None) from None
 
     try:
         return h.run(ctx, guarded)
@@ -135,7 +173,7 @@ def run_on_page(ctx, work: Callable, *, parts=None, action: str = "use", timeout
         raise _error(ctx, h, f, parts, action, timeout, navigating) from None
 
 
-_OWN_KINDS = {"fill": "bad_input", "no_tab": "not_found", "download": "browser"}
+_OWN_KINDS = {"fill": "bad_input", "no_tab": "not_found", "download": "browser", "waited": "timeout"}
 
 
 def _error(ctx, h: Holder, f: Failure, parts, action: str, timeout: float | None, navigating: str | None) -> NodeError:

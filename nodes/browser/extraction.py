@@ -8,6 +8,8 @@ from typing import Any
 from botloom.runner.sdk import NodeError, Output, Param
 
 from .base import _ms, _node, _with_target, target_param, timeout_param
+from .session import Failure
+from .targets import locate, parse
 
 
 _TEXT_JS = """el => {
@@ -90,6 +92,58 @@ def _infer(text: str) -> Any:
     return text
 
 
+def paging_params() -> list[Param]:
+    return [Param("next", "string", placeholder='role=link[name="Next"], css=.pagination .next',
+                  description="Follow this 'next page' link or button and read every page (empty: this page only). "
+                              "Reading stops at the last page: when the target is gone, hidden or disabled."),
+            Param("max_pages", "integer", default=10, minimum=1,
+                  description="Read at most this many pages.")]
+
+
+def _pages(s, loc, read, next_parts, max_pages: int, timeout_ms: float | None) -> tuple[list, int]:
+    """On the browser thread: ``read()`` on this page, then after each click on the next-page
+    target, until it is gone, disabled or ``max_pages`` pages were read. After a click, waits
+    until what the target matches (the table, the items) reads differently."""
+    results, pages = [read()], 1
+    while next_parts is not None and pages < max_pages:
+        page = s.current()
+        nxt = locate(page, next_parts)
+        if nxt.count() == 0 or not nxt.first.is_visible() or not nxt.first.is_enabled() \
+                or (nxt.first.get_attribute("aria-disabled") or "").lower() == "true":
+            break
+        before = _fingerprint(loc)
+        nxt.first.click(timeout=timeout_ms)
+        try:
+            s.waiting(lambda t: _changed(s, loc, before, t), timeout_ms)
+        except s.errors.TimeoutError:
+            raise Failure("waited", f"page {pages + 1} did not show new content after clicking the next-page target "
+                                    "(the same content stayed)", url=page.url, screenshot=s.screenshot()) from None
+        results.append(read())
+        pages += 1
+    return results, pages
+
+
+def _fingerprint(loc) -> str:
+    try:
+        return "\n".join(loc.evaluate_all("els => els.map(e => e.innerText)"))
+    except Exception:
+        return ""
+
+
+def _changed(s, loc, before: str, slice_ms: float) -> None:
+    """Wait up to ``slice_ms`` for the content to differ from ``before``; TimeoutError otherwise."""
+    import time
+
+    end = time.monotonic() + slice_ms / 1000
+    while True:
+        now = _fingerprint(loc)
+        if now and now != before:
+            return
+        if time.monotonic() >= end:
+            raise s.errors.TimeoutError("content did not change")
+        loc.page.wait_for_timeout(30)
+
+
 def unique_columns(names: list[str], width: int) -> list[str]:
     out: list[str] = []
     for i in range(width):
@@ -108,15 +162,23 @@ def unique_columns(names: list[str], width: int) -> list[str]:
                      description="The header row (<th> cells or the first row) names the columns."),
                Param("infer_types", "boolean", default=False,
                      description="Turn cells that hold plain numbers into numbers."),
+               *paging_params(),
                timeout_param()],
-       outputs=[Output("rows", "table", "One object per row, keyed by column name."),
-                Output("columns", "list"), Output("count", "integer")],
+       outputs=[Output("rows", "table", "One object per row, keyed by column name (the rows of every page read)."),
+                Output("columns", "list"), Output("count", "integer"), Output("pages", "integer", "Pages read.")],
        aliases=("scrape table", "html table", "grid", "read table"))
-def extract_table(ctx, target, header, infer_types, timeout):
-    """Reads an HTML table into a table of rows (column names from its header)."""
+def extract_table(ctx, target, header, infer_types, next, max_pages, timeout):
+    """Reads an HTML table into a table of rows (column names from its header); with 'next',
+    the same table on every following page too, one table of all their rows."""
     target = target or "table"
-    data = _with_target(ctx, target, "read the table",
-                        lambda s, loc: loc.evaluate(_TABLE_JS, bool(header), timeout=_ms(timeout)), timeout)
+    next_parts = parse(next) if next else None
+
+    def op(s, loc):
+        return _pages(s, loc, lambda: loc.evaluate(_TABLE_JS, bool(header), timeout=_ms(timeout)),
+                      next_parts, int(max_pages or 1), _ms(timeout))
+
+    pages, count = _with_target(ctx, target, "read the table", op, timeout)
+    data = {"columns": pages[0]["columns"], "rows": [r for p in pages for r in p["rows"]]}
     rows = data["rows"]
     width = max([len(r) for r in rows] + [len(data["columns"] or [])] + [0])
     columns = unique_columns(data["columns"] or [], width)
@@ -124,7 +186,7 @@ def extract_table(ctx, target, header, infer_types, timeout):
     for cells in rows:
         values = [(_infer(c) if infer_types else c) for c in cells] + [None] * (width - len(cells))
         table.append(dict(zip(columns, values)))
-    return {"rows": table, "columns": columns, "count": len(table)}
+    return {"rows": table, "columns": columns, "count": len(table), "pages": count}
 
 
 _LIST_JS = """(items, fields) => items.map(item => {
@@ -152,24 +214,30 @@ _LIST_JS = """(items, fields) => items.map(item => {
                                  "selector means the item itself."),
                Param("wait", "boolean", default=True,
                      description="Wait for the first item to appear (false: an empty table when there is none)."),
+               *paging_params(),
                timeout_param()],
-       outputs=[Output("rows", "table", "One object per item."), Output("count", "integer")],
+       outputs=[Output("rows", "table", "One object per item (of every page read)."), Output("count", "integer"),
+                Output("pages", "integer", "Pages read.")],
        aliases=("scrape list", "cards", "repeated", "search results"))
-def extract_list(ctx, items, fields, wait, timeout):
+def extract_list(ctx, items, fields, wait, next, max_pages, timeout):
     """Reads repeated elements (search results, product cards) into a table, one row per item."""
     if not fields:
         raise NodeError("no fields to read from each item", kind="bad_input",
                         fix='give fields such as {"name": ".title", "link": "a@href"}')
 
+    next_parts = parse(next) if next else None
+
     def op(s, loc):
         if wait:
             s.waiting(lambda t: loc.first.wait_for(state="attached", timeout=t), _ms(timeout))
-        return loc.evaluate_all(_LIST_JS, {str(k): str(v) for k, v in fields.items()})
+        spec = {str(k): str(v) for k, v in fields.items()}
+        return _pages(s, loc, lambda: loc.evaluate_all(_LIST_JS, spec), next_parts, int(max_pages or 1), _ms(timeout))
 
     try:
-        rows = _with_target(ctx, items, "read the items", op, timeout)
+        pages, count = _with_target(ctx, items, "read the items", op, timeout)
+        rows = [r for p in pages for r in p]
     except NodeError as exc:
         if "css.escape" in exc.message.lower() or "is not a valid selector" in exc.message:
             exc.kind, exc.fix = "bad_input", "check the CSS selectors in 'fields'"
         raise
-    return {"rows": rows, "count": len(rows)}
+    return {"rows": rows, "count": len(rows), "pages": count}

@@ -4,7 +4,10 @@ Forms change between page loads (fields move, ids are generated, labels are atta
 different ways), but the words a person reads stay. So fields are found by their labels,
 read the way a screen reader would: ``<label for>``, a label wrapped around the field,
 ``aria-label``, ``aria-labelledby``, the placeholder, the title, a radio group's
-``<legend>``/``radiogroup`` label; the ``name``/``id`` only as a last resort. Texts are
+``<legend>``/``radiogroup`` label; a ``<label>`` without ``for`` just before the field (as
+Angular and React forms often write it, with generated ids); the ``name``/``id`` only as a last
+resort. Fields inside open shadow roots (web components) are found too. The "form's labels" of
+an error message are the labels only, never generated ids. Texts are
 compared normalised: case, accents, spacing, punctuation, ``*``, ``:`` and a trailing
 "(optional)" do not count. A column that matches no field is reported with the closest
 labels the page has.
@@ -25,23 +28,47 @@ from .targets import locate, parse
 
 _COLLECT_JS = r"""(root) => {
   root = root || document;
+  const CONTROL = 'input, select, textarea';
   const own = el => {  // a label's text without the text of the fields inside it
     const c = el.cloneNode(true);
     c.querySelectorAll('input, select, textarea, button, option').forEach(x => x.remove());
     return (c.innerText !== undefined && c.innerText !== '' ? c.innerText : c.textContent) || '';
   };
-  const byIds = ids => (ids || '').split(/\s+/).map(i => i && document.getElementById(i)).filter(Boolean).map(own).join(' ');
+  const deep = (from, sel) => {  // querySelectorAll that also looks inside open shadow roots
+    const out = [...from.querySelectorAll(sel)];
+    for (const host of from.querySelectorAll('*')) if (host.shadowRoot) out.push(...deep(host.shadowRoot, sel));
+    return out;
+  };
+  const byIds = (el, ids) => {
+    const scope = el.getRootNode && el.getRootNode().getElementById ? el.getRootNode() : document;
+    return (ids || '').split(/\s+/).map(i => i && (scope.getElementById(i) || document.getElementById(i)))
+      .filter(Boolean).map(own).join(' ');
+  };
+  const sibling = el => {  // <label>Name</label><input> with no for=: the label just before the field
+    let node = el;
+    for (let depth = 0; depth < 3 && node && node.parentElement; depth++) {
+      for (let prev = node.previousElementSibling; prev; prev = prev.previousElementSibling) {
+        if (prev.matches(CONTROL) || prev.querySelector(CONTROL)) return '';  // another field's place
+        const label = prev.tagName === 'LABEL' ? prev : prev.querySelector('label');
+        if (label && !label.htmlFor) return own(label);
+      }
+      node = node.parentElement;
+      if (node.querySelectorAll(CONTROL).length > 1) return '';  // the box holds other fields too
+    }
+    return '';
+  };
   const labelsOf = el => {
     const strong = [];
     if (el.labels) for (const l of el.labels) strong.push(own(l));
-    if (el.getAttribute('aria-labelledby')) strong.push(byIds(el.getAttribute('aria-labelledby')));
+    if (el.getAttribute('aria-labelledby')) strong.push(byIds(el, el.getAttribute('aria-labelledby')));
     if (el.getAttribute('aria-label')) strong.push(el.getAttribute('aria-label'));
+    if (!strong.some(t => t && t.trim())) strong.push(sibling(el));
     if (el.placeholder) strong.push(el.placeholder);
     if (el.title) strong.push(el.title);
     return strong.filter(s => s && s.trim());
   };
   const visible = el => el.getClientRects().length > 0;
-  const controls = [...root.querySelectorAll('input, select, textarea')].filter(e =>
+  const controls = deep(root, CONTROL).filter(e =>
     !['hidden', 'submit', 'button', 'reset', 'image'].includes((e.type || '').toLowerCase()) && !e.disabled);
   const fields = [], groups = new Map();
   let n = 0;
@@ -57,7 +84,7 @@ _COLLECT_JS = r"""(root) => {
         const labels = [];
         const box = el.closest('[role=radiogroup]');
         if (box) {
-          if (box.getAttribute('aria-labelledby')) labels.push(byIds(box.getAttribute('aria-labelledby')));
+          if (box.getAttribute('aria-labelledby')) labels.push(byIds(box, box.getAttribute('aria-labelledby')));
           if (box.getAttribute('aria-label')) labels.push(box.getAttribute('aria-label'));
         }
         const fs = el.closest('fieldset');
@@ -226,6 +253,14 @@ def _label(field: dict) -> str:
     return " ".join(str(texts[0]).split())
 
 
+def _read_labels(fields: list[dict]) -> str:
+    """The labels a person reads on the form, for a message: never a generated id or name."""
+    shown = [" ".join(str(f["labels"][0]).split()) for f in fields if f.get("labels")]
+    bare = sum(1 for f in fields if not f.get("labels"))
+    text = ", ".join(shown) if shown else "(none)"
+    return text + (f"; and {bare} field(s) without a label" if bare else "")
+
+
 def _stays_in_page(params: dict) -> bool:
     """Filling only changes the page; filling and submitting sends the form to the site (not
     safe to do twice)."""
@@ -270,9 +305,11 @@ def fill_form(ctx, record, labels, ignore, form, submit, unmatched, timeout):
         scope = root.locator("input, select, textarea").first
         s.waiting(lambda t: scope.wait_for(state="attached", timeout=t), ms)
         fields = (root.evaluate(_COLLECT_JS) if form_parts else page.evaluate(_COLLECT_JS, None))
+        labelled = _read_labels(fields)
         matched, missing = match_fields([k for k, _ in items], fields, labels)
         if missing and unmatched != "skip":
-            return {"fields": [_label(f) for f in fields], "missing": missing, "filled": [], "problems": []}
+            return {"fields": [_label(f) for f in fields], "missing": missing, "filled": [], "problems": [],
+                    "labelled": labelled}
         problems, filled = [], []
         for column, value in items:
             f = matched.get(column)
@@ -287,7 +324,8 @@ def fill_form(ctx, record, labels, ignore, form, submit, unmatched, timeout):
             raise Failure("fill", "some values do not fit their fields: " + "; ".join(problems), url=page.url, screenshot=s.screenshot())
         if submit_parts:
             locate(page, submit_parts).click(timeout=ms)
-        return {"fields": [_label(f) for f in fields], "missing": missing, "filled": filled, "problems": []}
+        return {"fields": [_label(f) for f in fields], "missing": missing, "filled": filled, "problems": [],
+                "labelled": labelled}
 
     result = run_on_page(ctx, work, parts=form_parts, action="fill the form", timeout=timeout)
     missing = result["missing"]
@@ -304,7 +342,7 @@ def fill_form(ctx, record, labels, ignore, form, submit, unmatched, timeout):
         raise NodeError(f"{len(missing)} column(s) match no field of the form: {', '.join(what)}", kind="not_found",
                         details={"unmatched": missing, "fields": result["fields"],
                                  "screenshot": str(shot) if shot else None},
-                        fix=f"the form's labels are: {', '.join(result['fields'])}; rename the column, map it "
+                        fix=f"the form's labels are: {result['labelled']}; rename the column, map it "
                             "with the 'labels' parameter, list it in 'ignore', or set unmatched to skip"
                             + (f" (screenshot of the page: {shot})" if shot else ""))
     for m in missing:

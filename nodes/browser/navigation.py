@@ -8,7 +8,7 @@ from pathlib import Path
 
 from botloom.runner.sdk import NodeError, Output, Param
 
-from .base import _ms, _node, _page_info, run_on_page, timeout_param
+from .base import _ms, _node, _page_info, loading_params, run_on_page, timeout_param
 from .session import Failure, holder, options
 
 
@@ -159,9 +159,7 @@ def _goto(ctx, url: str, wait_until: str, timeout: float | None) -> dict:
 @_node("browser.goto", title="Go to URL", icon="globe", side_effects=True, idempotent=True, session_effect=True,
        params=[Param("url", "string", required=True, placeholder="https://example.com/login",
                      description="The address to open (https:// is added when no scheme is given)."),
-               Param("wait_until", "string", default="load", choices=("load", "domcontentloaded", "networkidle", "commit"),
-                     advanced=True, description="When the page counts as loaded."),
-               timeout_param("for the page to load (default: settings.browser.navigation_timeout, else 30)")],
+               *loading_params()],
        outputs=[Output("url", "string", "The address after redirects."), Output("title", "string"),
                 Output("status", "integer", "The HTTP status of the page.")],
        aliases=("navigate", "open url", "open page", "visit"))

@@ -29,7 +29,8 @@ from . import discover
 RESOURCE = "browser.session"
 INSTALL = "pip install 'botloom[browser]'"
 DEFAULTS = {"browser": "auto", "headless": True, "timeout": 10.0, "navigation_timeout": 30.0,
-            "trace": "on-failure", "trace_snapshots": False, "profile": "", "slow_mo": 0, "viewport": None}
+            "trace": "on-failure", "trace_snapshots": False, "profile": "", "slow_mo": 0, "viewport": None,
+            "proxy": None, "user_agent": "", "locale": "", "timezone": "", "http_credentials": None}
 TRACE_MODES = ("on-failure", "always", "off")
 
 
@@ -72,7 +73,40 @@ def options(settings: dict, **given: Any) -> dict:
     if opts["trace"] not in TRACE_MODES:
         raise NodeError(f"settings.browser.trace is '{opts['trace']}'", kind="bad_input",
                         fix=f"use one of {', '.join(TRACE_MODES)}")
+    context_args(opts)  # a malformed proxy or credentials setting fails here, before the browser starts
     return opts
+
+
+def context_args(o: dict) -> dict:
+    """Playwright's context options for settings.browser's proxy, user_agent, locale, timezone
+    and http_credentials (a NodeError that names the setting when one is malformed)."""
+    out: dict = {}
+    proxy = o.get("proxy")
+    if proxy:
+        if isinstance(proxy, str):
+            proxy = {"server": proxy}
+        if not isinstance(proxy, dict) or not proxy.get("server"):
+            raise NodeError(f"settings.browser.proxy is {proxy!r}", kind="bad_input",
+                            fix='give the proxy\'s address, "http://proxy:3128", or {"server": "http://proxy:3128", '
+                                '"username": "...", "password": "...", "bypass": "localhost,.internal"}')
+        out["proxy"] = {k: str(v) for k, v in proxy.items() if k in ("server", "username", "password", "bypass") and v}
+    creds = o.get("http_credentials")
+    if creds:
+        if not isinstance(creds, dict) or not creds.get("username") or "password" not in creds:
+            raise NodeError("settings.browser.http_credentials needs a username and a password", kind="bad_input",
+                            fix='give {"username": "...", "password": "..."} (HTTP basic or digest authentication)')
+        password = creds["password"]
+        password = password.reveal() if hasattr(password, "reveal") else str(password)
+        out["http_credentials"] = {"username": str(creds["username"]), "password": password}
+        if creds.get("origin"):
+            out["http_credentials"]["origin"] = str(creds["origin"])
+    if o.get("user_agent"):
+        out["user_agent"] = str(o["user_agent"])
+    if o.get("locale"):
+        out["locale"] = str(o["locale"])
+    if o.get("timezone"):
+        out["timezone_id"] = str(o["timezone"])
+    return out
 
 
 # ---------------------------------------------------------------- the browser thread
@@ -168,7 +202,7 @@ class Session:
         launch = {"executable_path": self.found.executable, "headless": bool(o["headless"])}
         if o.get("slow_mo"):
             launch["slow_mo"] = float(o["slow_mo"])
-        ctx_args: dict = {"accept_downloads": True}
+        ctx_args: dict = {"accept_downloads": True, **context_args(o)}
         if o.get("viewport"):
             vp = o["viewport"]
             ctx_args["viewport"] = {"width": int(vp["width"]), "height": int(vp["height"])}
@@ -252,6 +286,21 @@ class Session:
                 self._adopt(self.context.new_page())
             self.page = self.pages[-1]
         return self.page
+
+    def stop_loading(self) -> None:
+        """Stop the current page's loading (as the browser's Stop button does), through the
+        Chrome DevTools protocol: Playwright has no call for it, and a page that waits for a
+        server that never answers cannot be captured until it stops."""
+        try:
+            if self.page is None or self.page.is_closed():
+                return
+            cdp = self.context.new_cdp_session(self.page)
+            try:
+                cdp.send("Page.stopLoading")
+            finally:
+                cdp.detach()
+        except Exception:  # only for the error report: never hide the error itself
+            pass
 
     def screenshot(self) -> bytes | None:
         for attempt in range(2):

@@ -106,7 +106,9 @@ def _parse(target: str) -> tuple[Part, ...]:
         if kind == "role":
             rm = _ROLE.match(value)
             if not rm:
-                raise NodeError(f"'role={value}' in the target '{target}' is not a role target", kind="bad_input",
+                where = "" if raw == target.strip() else f" in the target '{target}'"
+                unclosed = " (its [ is not closed)" if value.count("[") > value.count("]") else ""
+                raise NodeError(f"'role={value}'{where} is not a role target{unclosed}", kind="bad_input",
                                 fix='write role=ROLE or role=ROLE[name="Accessible name"], e.g. role=button[name="Save"]')
             name, exact = None, False
             if rm.group(2) is not None or rm.group(3) is not None:
@@ -124,6 +126,45 @@ def _parse(target: str) -> tuple[Part, ...]:
         raise NodeError(f"the target '{target}' ends with a frame", kind="bad_input",
                         fix="say what to find inside the frame, e.g. frame=#payment >> label=Card number")
     return tuple(parts)
+
+
+def _balance(text: str) -> str | None:
+    """What is unbalanced in a CSS or XPath text (brackets, parentheses, quotes), or None."""
+    stack, quote = [], None
+    pairs = {"]": "[", ")": "("}
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c in "[(":
+            stack.append(c)
+        elif c in "])":
+            if not stack or stack[-1] != pairs[c]:
+                return f"a '{c}' that closes nothing"
+            stack.pop()
+        i += 1
+    if quote:
+        return f"a {quote} quote that is not closed"
+    if stack:
+        return f"a '{stack[-1]}' that is not closed"
+    return None
+
+
+def check(target: str) -> None:
+    """Parse the target and look for syntax errors a CSS or XPath part would only show in the
+    browser (an unclosed bracket or quote): a NodeError (bad_input) that says what is wrong."""
+    for p in parse(target):
+        if p.kind in ("css", "xpath", "frame"):
+            problem = _balance(p.value)
+            if problem:
+                raise NodeError(f"the target '{target}' has {problem} (in '{p.value}')", kind="bad_input",
+                                fix="close every [, ( and quote; " + HELP)
 
 
 def describe(parts: tuple[Part, ...]) -> str:

@@ -17,11 +17,13 @@ from .targets import HELP as TARGET_HELP, describe, locate, parse
                      choices=("element", "text", "url", "network_idle", "load"),
                      description="What to wait for: an element (in a state), a text on the page, the address, "
                                  "the network to be idle, or the page's load event."),
-               target_param(required=False, description="The element to wait for."),
+               target_param(required=False, description="The element to wait for (until: text, the element the text "
+                                                         "must appear in; empty: anywhere on the page)."),
                Param("state", "string", default="visible", choices=("visible", "hidden", "attached", "detached"),
                      show_if={"until": ["element"]}, description="Wait until the element is in this state."),
                Param("text", "string", show_if={"until": ["text"]},
-                     description="Wait until this text is visible on the page."),
+                     description="Wait until this text is visible on the page, or inside the target element "
+                                 "(its text contains it; any case)."),
                Param("url", "string", show_if={"until": ["url"]}, placeholder="*/done*, /orders/\\d+/",
                      description="Wait until the address contains this text, or matches a glob (with *) or a "
                                  "regular expression between slashes."),
@@ -44,6 +46,13 @@ def wait(ctx, until, target, state, text, url, timeout):
     if until == "text":
         if not text:
             raise NodeError("waiting for a text needs the text", kind="bad_input", fix="fill in the text parameter")
+        if target:
+            parts = parse(target)
+            return _wait_on_page(
+                ctx, lambda page, t: locate(page, parts).filter(has_text=text).first.wait_for(state="visible", timeout=t),
+                action="wait for the text in", timeout=timeout, ms=ms, parts=parts, rewrite=("not_found", "timeout"),
+                message=lambda at: f"the text '{text}' did not appear in '{describe(parts)}' within {timeout:g} s "
+                                   f"on {at or 'the page'} (it reads {_text_now(ctx, parts)!r})")
         return _wait_on_page(
             ctx, lambda page, t: page.get_by_text(text).first.wait_for(state="visible", timeout=t),
             action="wait for the text", timeout=timeout, ms=ms,
@@ -66,6 +75,20 @@ def wait(ctx, until, target, state, text, url, timeout):
     load_state = "networkidle" if until == "network_idle" else "load"
     return _wait_on_page(ctx, lambda page, t: page.wait_for_load_state(load_state, timeout=t),
                          action=f"wait for {until.replace('_', ' ')}", timeout=timeout, ms=ms, rewrite=())
+
+
+def _text_now(ctx, parts) -> str:
+    """What the element reads now, for the message of a text wait that timed out."""
+    from .base import session_of
+
+    def read(s):
+        loc = locate(s.current(), parts)
+        return loc.first.inner_text(timeout=500) if loc.count() else "(no such element)"
+
+    try:
+        return " ".join(str(session_of(ctx).run(ctx, read)).split())[:200]
+    except Exception:
+        return "(could not read it)"
 
 
 def _wait_on_page(ctx, until_true, *, action: str, timeout, ms, message=None, parts=None,

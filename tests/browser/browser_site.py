@@ -256,6 +256,84 @@ class Site:
                                     '<script>card.oninput = () => echo.textContent = card.value</script>', quote=True)
                 self.page("Pay", f'<iframe id="payment" srcdoc="{inner}"></iframe>')
 
+            # ---- pages of the second round (see test_browser_page.py)
+            def get_status(self):
+                self.page("Status", '<p id="status">Working</p><p id="other">Done elsewhere</p><script>'
+                                    'setTimeout(() => document.getElementById("status").textContent = "Done: 3 orders", 700);</script>')
+
+            def get_api_orders(self):
+                self.send(json.dumps({"orders": [{"id": 1}, {"id": 2}]}), ctype="application/json")
+
+            def get_shop(self):
+                self.page("Shop", '<button id="load" onclick="fetch(\'/api/orders?page=1\').then(r => r.json())'
+                                  '.then(d => out.textContent = d.orders.length)">Load</button><p id="out"></p>')
+
+            def get_long(self):
+                self.page("Long", '<div style="height:3000px">top</div><p id="far">far away</p>'
+                                  '<div style="height:2000px"></div>')
+
+            def get_drag(self):
+                self.page("Drag", '<div id="card" draggable="true" style="width:80px;height:40px;background:#ccc">Card</div>'
+                          '<div id="bin" style="width:200px;height:120px;margin-top:60px;border:1px solid">Bin</div>'
+                          '<p id="dropped"></p><script>'
+                          'card.ondragstart = e => e.dataTransfer.setData("text/plain", "card");'
+                          'bin.ondragover = e => e.preventDefault();'
+                          'bin.ondrop = e => { e.preventDefault(); dropped.textContent = "dropped " + '
+                          'e.dataTransfer.getData("text/plain"); };</script>')
+
+            def get_canvas(self):
+                self.page("Canvas", '<canvas id="c" width="400" height="300" style="position:absolute;left:0;top:0">'
+                          '</canvas><p id="at" style="position:absolute;top:320px"></p><script>'
+                          'c.onclick = e => at.textContent = e.clientX + "," + e.clientY;</script>')
+
+            def get_whoami(self):
+                seen = {"user_agent": self.headers.get("User-Agent"), "language": self.headers.get("Accept-Language")}
+                self.page("Who", f'<pre id="server">{html.escape(json.dumps(seen))}</pre><pre id="js"></pre><script>'
+                          'js.textContent = JSON.stringify({ua: navigator.userAgent, lang: navigator.language,'
+                          ' tz: Intl.DateTimeFormat().resolvedOptions().timeZone});</script>')
+
+            def get_private(self):
+                import base64
+
+                want = "Basic " + base64.b64encode(b"bob:hunter2").decode()
+                if self.headers.get("Authorization") != want:
+                    return self.send("no", 401, ctype="text/plain", headers={"WWW-Authenticate": 'Basic realm="x"'})
+                self.page("Private", '<p id="secret">Inside</p>')
+
+            def get_paged(self):
+                n = int(parse_qs(urlparse(self.path).query).get("p", ["1"])[0])
+                rows = "".join(f"<tr><td>{(n - 1) * 2 + i}</td><td>item {(n - 1) * 2 + i}</td></tr>" for i in (1, 2))
+                items = "".join(f'<li class="it"><b>item {(n - 1) * 2 + i}</b></li>' for i in (1, 2))
+                nav = f'<a class="next" href="/paged?p={n + 1}">Next</a>' if n < 3 else '<span class="next-off">Next</span>'
+                self.page(f"Page {n}", f'<table id="t"><tr><th>No</th><th>Name</th></tr>{rows}</table>'
+                                       f'<ul>{items}</ul>{nav}')
+
+            def get_angular(self):  # as the RPA challenge writes it: sibling labels, generated ids and names
+                rng = random.Random()
+                fields = ["First Name", "Last Name", "Company Name", "Role in Company", "Address", "Email", "Phone Number"]
+                rng.shuffle(fields)
+                blocks = "".join(
+                    f'<div class="col"><rpa1-field ng-reflect-dictionary-value="{{}}"><div class="form-group">'
+                    f'<label>{f}</label><input class="form-control" id="id{rng.randrange(10**8)}" '
+                    f'name="n{rng.randrange(10**8)}" ng-reflect-name="label{f.replace(" ", "")}"></div>'
+                    '</rpa1-field></div>' for f in fields)
+                self.page("Challenge", '<form id="f">' + blocks + '<input type="submit" value="Submit"></form>'
+                          '<p id="out"></p><script>f.onsubmit = e => { e.preventDefault(); out.textContent = JSON.stringify('
+                          '[...f.querySelectorAll(".form-group")].map(g => [g.querySelector("label").textContent,'
+                          ' g.querySelector("input").value])); };</script>')
+
+            def get_shadow(self):
+                self.page("Shadow", '<sign-up id="host"></sign-up><p id="out"></p><script>'
+                          'customElements.define("sign-up", class extends HTMLElement { connectedCallback() {'
+                          ' const r = this.attachShadow({mode: "open"});'
+                          ' r.innerHTML = `<label for="a">Full name</label><input id="a">'
+                          '<label>City <input id="b"></label><span id="pl">Plan</span>'
+                          '<select id="c" aria-labelledby="pl"><option>Basic</option><option>Pro</option></select>'
+                          '<button id="go">Go</button>`;'
+                          ' r.getElementById("go").onclick = () => document.getElementById("out").textContent ='
+                          ' [r.getElementById("a").value, r.getElementById("b").value, r.getElementById("c").value].join("|");'
+                          '}});</script>')
+
             def get_buttons(self):
                 self.page("Buttons", '<button>Save</button><button>Save</button>'
                                      '<button data-testid="go" onclick="this.textContent=\'Gone\'">Go</button>')

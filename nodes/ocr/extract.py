@@ -40,11 +40,12 @@ LABELS = {
          r"amount\s*due|balance\s*due|total\s*amount\s*due|zu\s*zahlen|zahlbetrag|te\s*betalen|net\s*t\s*total|"
          r"nett\s*total|total\s*after|after\s*(adj|round)|total\s*rounded|rounded\s*total|total\s*payable|amount\s*payable|total\s*due|"
          r"total\s*(rm|eur|usd|\$|€)?\s*incl|total\s*sales|total\s*for\s*this\s*invoice|summe\s*brutto|"
-         r"brutto\s*gesamt|należność", 0.95),
+         r"brutto\s*gesamt|należność|bruttosumme|bruttobetrag|rechnungssumme\s*(inkl|mit|brutto)|total\s*incl", 0.95),
         (r"total\s*amount|totalbetrag|\btotal\b|\bsumme\b|\bbetrag\b|\bamount\b|\bbrutto\b", 0.75),
     ],
     "subtotal": [
-        (r"exclusief\s*btw|excl\.?\s*(btw|vat|mwst|tax|gst)|ohne\s*mwst|zzgl\.?\s*mwst|before\s*tax|"
+        (r"exclusief\s*btw|excl\.?\s*(btw|vat|mwst|tax|gst)|ohne\s*(mwst|ust|umsatzsteuer)|zzgl\.?\s*(mwst|ust)|before\s*tax|"
+         r"nettosumme|summe\s*ohne|rechnungssumme\s*(ohne|netto)|gesamtsumme\s*netto|"
          r"total\s*ht|montant\s*(eur\s*)?ht|net\s*total\b|nettosumme|summe\s*netto|grondslag|"
          r"bemessungsgrundlage|taxable\s*amount|base\s*ht", 0.95),
         (r"sub[\s-]*total|zwischensumme|nettobetrag|netto\s*betrag|summe\s*netto|gesamt\s*netto|total\s*net|"
@@ -53,10 +54,15 @@ LABELS = {
     ],
     "tax": [
         (r"\b(total\s*)?(vat|tax|gst|mwst|ust|umsatzsteuer|mehrwertsteuer|btw|tva|sales\s*tax)\b(?!\s*(id|no|nr|reg|#|number|summary|invoice))|"
-         r"montant\s*tva|kwota\s*vat", 0.85),
+         r"montant\s*tva|total\s*tva|kwota\s*vat|steuerbetrag|(ust|mwst|umsatzsteuer)\.?[\s-]*betrag|"
+         r"summe\s*(ust|mwst|umsatzsteuer)", 0.85),
     ],
     "invoice_number": [
-        (r"invoice\s*(no|number|nr|num|#|id)\b\.?|inv\s*(no|#)|rechnungs\s*-?\s*(nr|nummer)|rechnung\s*nr|"
+        # "Handelsrechnung (380) Nr. 471102", "Rechnung des Versicherers (575) Nr. ...": a document
+        # type, perhaps with its code in brackets, then "Nr."/"No."
+        (r"\w*(rechnung|gutschrift|invoice|facture|avoir|factuur)\w*(\s+[^\W\d]+){0,3}?\s*(\(\d{3}\)\s*)?"
+         r"(nr|no|n°|nummer|number)(?!\w)\.?|"
+         r"invoice\s*(no|number|nr|num|#|id)\b\.?|inv\s*(no|#)|rechnungs\s*-?\s*(nr|nummer)|rechnung\s*nr|"
          r"factuur\s*(nummer|nr)|facture\s*n|faktura\s*nr|bill\s*(no|number)|receipt\s*(no|#|number)|beleg\s*nr|"
          r"invoice\s*:|\binvoice\b|document\s*(no|number)|slip\s*no", 0.9),
         (r"\bfactuur\b|\brechnung\b|\bfacture\b|\bbeleg\b|order\s*(no|number|nr)|booking\s*id", 0.7),
@@ -438,6 +444,7 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
         m = re.search(r"#\s*([A-Za-z0-9][\w/\-.]*\d[\w/\-.]*)", text)  # "# inv_2024_1": '#' marks a number
         if m and len(m.group(1).strip(".:-")) >= 3 and not parse_date(m.group(1), date_order):
             return m.group(1).strip(".:-")
+        text = re.sub(r"\(\s*\d{1,3}\s*\)", " ", text)  # "(380)": a document type code, not the number
         for token in re.findall(r"[#:]?\s*([A-Z0-9][A-Za-z0-9/_\-.#]*\d[A-Za-z0-9/_\-.]*)", text):
             token = token.strip(".:-#")
             if len(token) >= 3 and not parse_date(token, date_order) and not AMOUNT_RE.fullmatch(token):

@@ -111,3 +111,13 @@ def test_ocr_confusions_in_an_address_are_undone():
                           ("4015O SHAH ALAM, SELANGOR. TEL: 012-9719498", 40, 100),
                           ("TOTAL", 10, 600), ("12.00", 400, 600))).values()
     assert values["address"] == "LOT 9, JALAN SUBANG JASA 3, 40150 SHAH ALAM, SELANGOR."
+
+
+def test_the_number_after_a_document_type_and_its_code_is_the_invoice_number():
+    for title, number in (("Handelsrechnung (380) Nr. 471102 vom", "471102"),
+                          ("Rechnung des Versicherers (575) Nr. 01.234.567.8-2018-1 vom", "01.234.567.8-2018-1"),
+                          ("Gutschrift (381) Nr. RK21012345 vom", "RK21012345")):
+        values = extract(page((title, 10, 40, 30), ("05.03.2018", 700, 40), ("Lieferant GmbH", 10, 200),
+                              ("Bestellnummer: 2018-471331", 10, 300), ("Total", 600, 800),
+                              ("119.00 EUR", 800, 800))).values()
+        assert values["invoice_number"] == number, title

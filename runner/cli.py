@@ -393,6 +393,7 @@ def cmd_run(args) -> int:
 
     inputs = {**_inputs_file(args.inputs), **_pairs(args.input, "input")} if args.inputs else _pairs(args.input, "input")
     runner = Runner()
+    _prestart(runner, args.bot)
     loaded = runner.load_bot(args.bot)
     if not args.quiet:
         for warning in loaded.warnings:
@@ -402,6 +403,30 @@ def cmd_run(args) -> int:
                                                                  trigger=args.trigger, **kw))
     runner.prune_logs()
     return code
+
+
+def _prestart(runner, path) -> None:
+    """Node types that open something slow at first use (a browser) start it now, while the run
+    is validated and recorded (their ``prestart`` hook, see docs/node-authoring.md). Best
+    effort: anything wrong here is left for the run itself to report."""
+    try:
+        from . import botfile
+        from .sdk.node import PreflightInfo
+
+        doc, _ = botfile.load_text(path)
+        hooks: dict = {}
+        for flow_id, flow in doc.flows().items():
+            for node_id, spec in flow.nodes.items():
+                if spec.disabled or spec.type not in runner.registry:
+                    continue
+                fn = runner.registry.get(spec.type).prestart
+                if fn is not None:
+                    static = {k: v for k, v in (spec.params or {}).items() if not (isinstance(v, str) and "{{" in v)}
+                    hooks.setdefault(fn, []).append((flow_id, node_id, static))
+        for fn, nodes in hooks.items():
+            fn(PreflightInfo(doc.label, doc.settings, nodes))
+    except Exception:  # noqa: BLE001 - the run reports what is wrong, with its context
+        pass
 
 
 def cmd_validate(args) -> int:

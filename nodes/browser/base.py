@@ -18,7 +18,7 @@ from typing import Any, Callable
 from botloom.runner.sdk import BotloomError, NodeError, Param, Requirement, node
 
 from . import discover
-from .session import INSTALL, Failure, Holder, env_headless, holder, options
+from .session import INSTALL, Failure, Holder, env_headless, holder, options, prestart
 from .targets import HELP as TARGET_HELP, describe, locate, parse
 
 CATEGORY = "Browser"
@@ -88,6 +88,7 @@ def _node(type_id: str, targets: tuple[str, ...] | None = None, **kw):
     kw.setdefault("category", CATEGORY)
     kw.setdefault("requires", REQUIRES)
     kw.setdefault("preflight", _preflight)
+    kw.setdefault("prestart", prestart)
     kw.setdefault("uses_session", True)  # journalled at once: a resumed run cannot read the old page again
     return node(type_id, **kw)
 

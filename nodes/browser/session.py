@@ -335,12 +335,10 @@ class Session:
             trace = None
         finally:
             try:
-                self.context.close()
-            except Exception:
-                pass
-            try:
                 if self.browser is not None:
-                    self.browser.close()
+                    self.browser.close()  # closes its context too: one round trip less
+                else:
+                    self.context.close()  # a persistent profile: the context is the browser
             except Exception:
                 pass
             try:
@@ -375,11 +373,17 @@ class Holder:
             raise NodeError("a headed (visible) browser was asked for, but there is no display (DISPLAY is not set)",
                             kind="bad_input", fix="run headless (headless: true, or settings.browser.headless), or "
                                                   "start the run inside a desktop session or Xvfb")
-        if self.thread is None:
-            self.thread = BrowserThread()
-        session = Session(opts, found, thread=self.thread)
+        early = _claim_early(opts, found) if self.thread is None else None
+        if early is not None:
+            self.thread, session, future = early
+            ctx.log("using the browser started while the run was prepared", "debug")
+        else:
+            if self.thread is None:
+                self.thread = BrowserThread()
+            session = Session(opts, found, thread=self.thread)
+            future = self.thread.submit(session.open)
         try:
-            self.session = self.wait(ctx, self.thread.submit(session.open))
+            self.session = self.wait(ctx, future)
         except RunCancelled:
             raise
         except Exception as exc:
@@ -436,6 +440,76 @@ class Holder:
             if self.thread is not None:
                 self.thread.stop()
                 self.thread = None
+
+
+# ---------------------------------------------------------------- started early (`botloom run`)
+_early: dict = {}  # opts, found, thread, session, future: one browser started before the run
+_early_lock = threading.Lock()
+OPEN_KEYS = {"browser", "headless", "trace", "profile"}  # parameters only an Open browser node has
+
+
+def prestart(info) -> None:
+    """``botloom run``'s prestart hook: start the browser the bot's first browser node would
+    open, on its browser thread, while the run is validated and recorded. The run's first
+    browser node adopts it when its options are the same; otherwise, or when no browser node
+    runs, it is closed (at the latest when the process ends)."""
+    given: dict = {}
+    opens = [static for _f, _n, static in info.nodes if OPEN_KEYS & set(static)]  # Open browser nodes
+    if opens:
+        first = opens[0]
+        if first.get("profile"):
+            return  # a profile folder is relative to the bot's folder: leave it to the node
+        given = {k: first[k] for k in ("browser", "headless", "timeout", "trace") if k in first}
+    opts = options(info.area("browser"), **given)
+    if not opts["headless"] and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        return
+    found = discover.resolve(opts["browser"], opts["browser_source"])
+    import importlib.util
+
+    if importlib.util.find_spec("playwright") is None:
+        return
+    with _early_lock:
+        if _early:
+            return
+        thread = BrowserThread()
+        session = Session(opts, found, thread=thread)
+        _early.update(opts=opts, found=found, thread=thread, session=session, future=thread.submit(session.open))
+    import atexit
+
+    atexit.register(_discard_early)
+
+
+def _claim_early(opts: dict, found) -> tuple | None:
+    """The browser started early, if it was started with these options (else it is closed)."""
+    with _early_lock:
+        if not _early:
+            return None
+        early = dict(_early)
+        _early.clear()
+    if early["opts"] == opts and early["found"] == found:
+        return early["thread"], early["session"], early["future"]
+    _close_early(early)
+    return None
+
+
+def _close_early(early: dict) -> None:
+    def close():
+        early["future"].result(timeout=60)
+        early["session"].close(False)
+
+    try:
+        early["thread"].submit(close).result(timeout=60)
+    except Exception:
+        pass
+    early["thread"].stop()
+
+
+def _discard_early() -> None:
+    with _early_lock:
+        early = dict(_early)
+        _early.clear()
+    if early:
+        _close_early(early)
 
 
 def holder(ctx) -> Holder:

@@ -80,6 +80,7 @@ class NodeType:
     migrations: dict[int, Callable[[dict], dict]] = field(default_factory=dict)
     requires: tuple[Requirement, ...] = ()
     preflight: Callable[["PreflightInfo"], None] | None = None
+    prestart: Callable[["PreflightInfo"], None] | None = None  # `botloom run`: start what is slow to open, early
     lint: Callable[[dict, "LintInfo"], Iterable["Lint"]] | None = None
     pack: str = ""
 

@@ -208,3 +208,27 @@ def test_lint_reports_malformed_targets_before_any_browser_starts(cli, work):
     assert "node 't', parameter 'next'" in text and "node 'ok'" not in text
     shown = cli("nodes", "show", "browser.goto")
     assert shown.stdout.count("(default:") == 1, shown.stdout
+
+
+def test_a_browser_started_early_is_adopted_or_closed(site):
+    """`botloom run` starts the browser while the run is prepared (the prestart hook); the first
+    browser node adopts it when its options match, and it is closed when they do not."""
+    from bots import messages
+
+    from botloom.nodes.browser import session
+    from botloom.runner.sdk.node import PreflightInfo
+
+    adopted = "using the browser started while the run was prepared"
+    session.prestart(PreflightInfo("t", {}, [("main", "open", {"headless": True})]))
+    assert session._early
+    result, log = run(bot(("open", n("open", headless=True)), ("go", n("goto", url=site.url + "/"))))
+    assert result.state == "succeeded", result.error
+    assert adopted in messages(log) and session._early == {}
+
+    session.prestart(PreflightInfo("t", {"browser": {"timeout": 3}}, []))  # not what the bot opens
+    thread = session._early["thread"]
+    result, log = run(bot(n("goto", url=site.url + "/")))
+    assert result.state == "succeeded", result.error
+    assert adopted not in messages(log) and session._early == {}
+    thread._thread.join(10)
+    assert not thread._thread.is_alive()  # the early browser was closed, its thread stopped

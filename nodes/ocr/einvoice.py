@@ -241,7 +241,8 @@ def attached_xml(path: Path, password: str | None = None) -> tuple[str, bytes] |
 
 def structured(path: Path, password: str | None = None) -> dict | None:
     """The parsed e-invoice of ``path`` (an XML file, or a PDF with one embedded) with
-    ``"file"`` naming where it came from; None for a PDF without one."""
+    ``"file"`` naming where it came from; None for a PDF without one and for a file that is not
+    XML (an image, a text file)."""
     path = Path(path)
     head = path.read_bytes()[:8] if path.exists() else b""
     if head.startswith(b"%PDF"):
@@ -256,6 +257,8 @@ def structured(path: Path, password: str | None = None) -> dict | None:
         data = path.read_bytes()
     except OSError as exc:
         raise NodeError(f"cannot read {path}: {exc.strerror or exc}", kind="io") from None
+    if path.suffix.lower() != ".xml" and not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return None  # an image, a text file: not an e-invoice
     out = parse(data, str(path))
     out["file"] = path.name
     return out

@@ -313,6 +313,9 @@ def _check_review_fields(params, info):
               Param("review_fields", "list", default=[],
                     description="The fields whose doubt sends the document to review (e.g. total, "
                                 "invoice_date); empty: vendor, number, dates, currency and amounts."),
+              Param("our_names", "list", default=[], advanced=True,
+                    description="Your own company's names (as customer): never taken for the vendor, e.g. "
+                                "the names a reviewer corrected away from the vendor."),
               Param("structured", "boolean", default=True, advanced=True,
                     description="Read every field from the e-invoice data when the PDF carries Factur-X / "
                                 "ZUGFeRD XML (the printed page is still read, and differences reported)."),
@@ -337,8 +340,8 @@ def _check_review_fields(params, info):
       ports=("out", "review"), requires=REQUIRES, preflight=preflight_engine, lint=_check_review_fields,
       aliases=("invoice", "receipt", "document understanding", "invoice ocr", "extract fields", "e-invoice",
                "factur-x", "zugferd", "xrechnung"))
-def extract_invoice(ctx, path, pages, threshold, review_fields, structured, date_order, default_currency,
-                    password, engine):
+def extract_invoice(ctx, path, pages, threshold, review_fields, our_names, structured, date_order,
+                    default_currency, password, engine):
     """Reads an invoice or receipt and extracts vendor, number, dates, currency, amounts, address
     and line items, each with a confidence and its box; leaves by `review` when a field the user
     chose needs a person. An e-invoice's XML, when present, gives every field exactly."""
@@ -363,7 +366,8 @@ def extract_invoice(ctx, path, pages, threshold, review_fields, structured, date
                                 check_cancelled=ctx.check_cancelled, image_text=True,  # logos name the sender
                                 log=lambda msg: ctx.log(f"{p.name}: {msg}", "info"))
         printed = extract(results, threshold=threshold, date_order=date_order,
-                          default_currency=default_currency or None, review_fields=review_fields or None)
+                          default_currency=default_currency or None, review_fields=review_fields or None,
+                          our_names=[str(n) for n in our_names or []])
         if parsed is None:
             out = printed.to_dict()
             out["disagreements"] = []

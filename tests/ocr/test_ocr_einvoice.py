@@ -143,5 +143,9 @@ def test_factur_x_pdfs_are_read_from_their_xml_and_compared_with_the_print():
     assert "invoice_number" not in diffs and "invoice_date" not in diffs  # those the page and the XML agree on
 
 
-def test_a_pdf_without_xml_has_no_structured_data(docs):
+def test_a_pdf_without_xml_an_image_or_a_text_file_has_no_structured_data(docs, tmp_path):
     assert einvoice.structured(docs["digital-en.pdf"]) is None
+    assert einvoice.structured(docs["invoice-en.png"]) is None
+    text = tmp_path / "invoice.txt"
+    text.write_text("Invoice INV-1\nTotal 12.00 EUR\n", encoding="utf-8")
+    assert einvoice.structured(text) is None

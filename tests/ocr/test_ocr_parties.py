@@ -121,3 +121,22 @@ def test_the_number_after_a_document_type_and_its_code_is_the_invoice_number():
                               ("Bestellnummer: 2018-471331", 10, 300), ("Total", 600, 800),
                               ("119.00 EUR", 800, 800))).values()
         assert values["invoice_number"] == number, title
+
+
+def test_the_extract_node_takes_our_names(tmp_path):
+    from bots import finished, make, run
+
+    path = tmp_path / "invoice.txt"
+    path.write_text("Acme Robotics Ltd\n1 Main Street, London\n\nINVOICE\nInvoice number: INV-9\n"
+                    "Invoice date: 03/11/2026\n\nTotal                 GBP 96.00\n\n"
+                    "Payable to: Northwind Trading Ltd\n", encoding="utf-8")
+
+    def vendor(**params):
+        bot = make({"start": {"type": "core.start"},
+                    "n": {"type": "ocr.extract_invoice", "params": {"path": str(path), **params}}}, [("start", "n")])
+        result, log = run(bot)
+        assert result.state == "succeeded", result.error
+        return finished(log, "n")[0].outputs["values"]["vendor"]
+
+    assert vendor() == "Acme Robotics Ltd"
+    assert vendor(our_names=["ACME ROBOTICS LIMITED"]) == "Northwind Trading Ltd"

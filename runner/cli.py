@@ -214,7 +214,10 @@ def _add_plugin_commands(sub, command: str | None) -> None:
     group: the entry's name is the command, its value a ``register(subparsers)`` function.
     Only the command being run is loaded (all of them for the overall help), so `botloom run`
     never imports another pack's CLI. A command whose package is broken is still listed, and
-    says why when it is used."""
+    says why when it is used. A built-in command (`botloom run`) reads no entry points at all:
+    that is part of every run's start-up."""
+    if command is not None and command in sub.choices:
+        return
     from importlib.metadata import entry_points
 
     for ep in sorted(entry_points(group="botloom.cli"), key=lambda e: e.name):

@@ -71,7 +71,7 @@ def _click_target(ctx, target, timeout, button, clicks, hold=()):
     return {"match": hit.to_dict()}
 
 
-@node("desktop.click", title="Click", category=CATEGORY, icon="mouse", side_effects=True, preflight=preflight,
+@node("desktop.click", title="Click", category=CATEGORY, icon="mouse", side_effects=True, preflight=preflight, lint=tg.lint_targets,
       params=[target_param(),
               Param("button", "string", default="left", choices=BUTTONS),
               Param("clicks", "integer", default=1, minimum=1, maximum=3, description="2 for a double click."),
@@ -87,7 +87,7 @@ def click(ctx, target, button, clicks, hold, timeout):
 
 
 @node("desktop.double_click", title="Double click", category=CATEGORY, icon="mouse", side_effects=True,
-      preflight=preflight, params=[target_param(), TIMEOUT], outputs=[HIT_OUT], aliases=("dblclick", "open item"))
+      preflight=preflight, lint=tg.lint_targets, params=[target_param(), TIMEOUT], outputs=[HIT_OUT], aliases=("dblclick", "open item"))
 @with_evidence
 def double_click(ctx, target, timeout):
     """Double-clicks a target."""
@@ -95,7 +95,7 @@ def double_click(ctx, target, timeout):
 
 
 @node("desktop.right_click", title="Right click", category=CATEGORY, icon="mouse", side_effects=True,
-      preflight=preflight, params=[target_param(), TIMEOUT], outputs=[HIT_OUT], aliases=("context menu",))
+      preflight=preflight, lint=tg.lint_targets, params=[target_param(), TIMEOUT], outputs=[HIT_OUT], aliases=("context menu",))
 @with_evidence
 def right_click(ctx, target, timeout):
     """Right-clicks a target (opens its context menu)."""
@@ -103,7 +103,7 @@ def right_click(ctx, target, timeout):
 
 
 @node("desktop.move_mouse", title="Move mouse", category=CATEGORY, icon="mouse", side_effects=True,
-      idempotent=True, preflight=preflight,
+      idempotent=True, preflight=preflight, lint=tg.lint_targets,
       params=[target_param(), TIMEOUT,
               Param("duration", "number", default=0, minimum=0, advanced=True,
                     description="Seconds the movement takes (0: jump; some menus need a visible movement).")],
@@ -117,7 +117,7 @@ def move_mouse(ctx, target, timeout, duration):
     return {"match": hit.to_dict()}
 
 
-@node("desktop.drag", title="Drag", category=CATEGORY, icon="mouse", side_effects=True, preflight=preflight,
+@node("desktop.drag", title="Drag", category=CATEGORY, icon="mouse", side_effects=True, preflight=preflight, lint=tg.lint_targets,
       params=[target_param("source", description="Where the drag starts. " + TARGET_HELP),
               target_param("destination", description="Where it is dropped. " + TARGET_HELP),
               Param("button", "string", default="left", choices=BUTTONS),
@@ -145,7 +145,7 @@ def drag(ctx, source, destination, button, duration, timeout):
     return {"source": a.to_dict(), "destination": b.to_dict()}
 
 
-@node("desktop.scroll", title="Scroll", category=CATEGORY, icon="mouse", side_effects=True, preflight=preflight,
+@node("desktop.scroll", title="Scroll", category=CATEGORY, icon="mouse", side_effects=True, preflight=preflight, lint=tg.lint_targets,
       params=[Param("amount", "integer", default=-3,
                     description="Wheel steps: negative scrolls down (or right), positive up (or left)."),
               Param("direction", "string", default="vertical", choices=("vertical", "horizontal")),
@@ -256,7 +256,7 @@ def type_text_now(ctx, pag, text: str, engine: str, interval: float) -> str:
 
 
 @node("desktop.type_text", title="Type text", category=CATEGORY, icon="keyboard", side_effects=True,
-      preflight=preflight,
+      preflight=preflight, lint=tg.lint_targets,
       params=[Param("text", "string", required=True, multiline=True,
                     description="The text; newlines press Enter. Accented letters, € and CJK are typed too."),
               target_param(required=False, description="Click this target first (empty: type where the focus is). "

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from botloom.runner.sdk import NodeError, capability
+from botloom.runner.sdk import Lint, NodeError, capability
 
 from .session import require_display, screen_scale, settings_of
 
@@ -96,6 +96,48 @@ def chain(target: Any) -> list[dict]:
     if not isinstance(fallbacks, list):
         raise NodeError("a target's 'fallbacks' must be a list of targets", kind="bad_input")
     return [first] + [normalize(f, f"fallback #{i}") for i, f in enumerate(fallbacks, 1)]
+
+
+TARGET_PARAMS = ("target", "source", "destination")
+
+
+def lint_targets(params: dict, info) -> list:
+    """The checks ``botloom validate`` makes of a node's written-out targets (the SDK's lint
+    hook): the target's shape, image files that do not exist, and points outside the screen the
+    bot declares (``settings.desktop.screen``) when they are not relative to a window."""
+    from .session import parse_screen
+
+    found = []
+    declared = info.area("desktop").get("screen")
+    try:
+        screen = parse_screen(declared) if declared else None
+    except NodeError:
+        screen = None  # the preflight says what is wrong with the setting
+    for name in TARGET_PARAMS:
+        value = params.get(name)
+        if value in (None, "", {}):
+            continue
+        try:
+            targets = chain(value)
+        except NodeError as exc:
+            found.append(Lint(exc.message, param=name, fix=exc.fix))
+            continue
+        for i, t in enumerate(targets):
+            which = "the target" if i == 0 else f"fallback #{i}"
+            if t["kind"] == "image" and isinstance(t["image"], str) and "{{" not in t["image"]:
+                path = info.path(t["image"])
+                if not path.is_file():
+                    found.append(Lint(f"{which}'s image '{t['image']}' does not exist ({path})", param=name,
+                                      fix="image paths are relative to the bot file; capture the image again with "
+                                          "the designer's Capture button"))
+            elif t["kind"] == "point" and screen and not t.get("window") and not t.get("region"):
+                x, y = t.get("x"), t.get("y")
+                if isinstance(x, int) and isinstance(y, int) and not (0 <= x < screen[0] and 0 <= y < screen[1]):
+                    found.append(Lint(f"{which}, the point {x},{y}, is outside the {screen[0]}x{screen[1]} screen the "
+                                      "bot declares (settings.desktop.screen)", param=name,
+                                      fix=f"use coordinates between 0,0 and {screen[0] - 1},{screen[1] - 1}, or give "
+                                          "a window so they are relative to it"))
+    return found
 
 
 def label(t: dict) -> str:
@@ -353,9 +395,12 @@ def locate(ctx, target: Any, timeout: float = 0.0, *, log: bool = True) -> Hit:
     coordinates, missing image file, window not found) are raised at once."""
     require_display(ctx)
     targets = chain(target)
-    deadline = time.monotonic() + max(0.0, float(timeout or 0))
+    started = time.monotonic()
+    deadline = started + max(0.0, float(timeout or 0))
     searches: dict = {}
+    took = 0.0  # the last round's time: a round that cannot end before the deadline is not begun
     while True:
+        round_start = time.monotonic()
         misses: list[tuple[dict, Miss]] = []
         for i, t in enumerate(targets):
             try:
@@ -375,23 +420,33 @@ def locate(ctx, target: Any, timeout: float = 0.0, *, log: bool = True) -> Hit:
                 ctx.log(f"{which} matched: {hit.label}{extra if hit.kind != 'point' else ''} -> {hit.x},{hit.y}",
                         "info" if i else "debug")
             return hit
-        if time.monotonic() >= deadline:
-            raise not_found(targets, misses, timeout)
+        now = time.monotonic()
+        took = now - round_start
+        if now >= deadline or now + took > deadline + 0.25:  # reading a whole screen takes a second or more
+            raise not_found(targets, misses, timeout, waited=now - started)
         if ctx is not None:
             ctx.sleep(0.05)
         else:
             time.sleep(0.05)
 
 
-def not_found(targets: list[dict], misses: list[tuple[dict, Miss]], timeout: float) -> NodeError:
+def not_found(targets: list[dict], misses: list[tuple[dict, Miss]], timeout: float,
+              waited: float | None = None) -> NodeError:
     parts = [f"{label(t)}: {m.reason}" for t, m in misses]
     scores = [m.score for _, m in misses if m.score is not None]
     best = max(scores) if scores else None
-    waited = f" within {float(timeout):g} s" if timeout else ""
-    what = "the target" if len(targets) == 1 else f"none of the {len(targets)} targets"
-    first_kind = targets[0]["kind"]
-    noun = {"image": "image not found", "text": "text not found", "point": "target not found"}[first_kind]
-    return NodeError(f"{noun}: {what} matched{waited} ({'; '.join(parts)})", kind="not_found",
-                     details={"best_score": best, "attempts": parts},
-                     fix="compare the screenshot with the target: re-capture the image, lower its confidence "
-                         "(e.g. 0.8), wait for the application to be ready (raise 'timeout'), or add a fallback")
+    within = f" within {float(timeout):g} s" if timeout else ""
+    what = "the target did not match" if len(targets) == 1 else f"none of the {len(targets)} targets matched"
+    kinds = {t["kind"] for t in targets}
+    noun = {"image": "image not found", "text": "text not found", "point": "target not found"}[targets[0]["kind"]]
+    fixes = []
+    if "text" in kinds:
+        fixes.append("check the text as the screen shows it (spelling; a text inside a longer line is found too), "
+                     "give a region or window where it appears, or lower its confidence")
+    if "image" in kinds:
+        fixes.append("compare the screenshot with the image: capture it again or lower its confidence (e.g. 0.8)")
+    fixes.append("wait for the application to be ready (raise 'timeout'), or add a fallback")
+    return NodeError(f"{noun}: {what}{within} ({'; '.join(parts)})", kind="not_found",
+                     details={"best_score": best, "attempts": parts,
+                              "waited": round(waited, 2) if waited is not None else None},
+                     fix="; ".join(fixes))

@@ -72,7 +72,7 @@ def screenshot(ctx, area, window, region, name, save_to):
     return {"path": str(kept), "width": int(image.shape[1]), "height": int(image.shape[0])}
 
 
-@node("desktop.find_image", title="Find on screen", category=CATEGORY, icon="search", preflight=preflight,
+@node("desktop.find_image", title="Find on screen", category=CATEGORY, icon="search", preflight=preflight, lint=tg.lint_targets,
       params=[target_param(description="What to look for (an image, a text, or a point to check). " + TARGET_HELP),
               Param("timeout", "number", default=0, minimum=0, description="Seconds to keep looking (0: look once).")],
       outputs=[Output("found", "boolean"), Output("x", "integer", "Centre of the match (screen pixels)."),
@@ -92,7 +92,7 @@ def find_image(ctx, target, timeout):
     return Next("found", {"found": True, "x": hit.x, "y": hit.y, "score": round(hit.score, 4), "match": hit.to_dict()})
 
 
-@node("desktop.wait_image", title="Wait for image", category=CATEGORY, icon="hourglass", preflight=preflight,
+@node("desktop.wait_image", title="Wait for image", category=CATEGORY, icon="hourglass", preflight=preflight, lint=tg.lint_targets,
       params=[target_param(description="The image (or text) to wait for. " + TARGET_HELP),
               Param("state", "string", default="appear", choices=("appear", "vanish")),
               Param("timeout", "number", default=30, minimum=0)],

@@ -125,3 +125,21 @@ def test_the_quick_look_and_the_detector_agree_on_real_apps(desktop, tmp_path):
         del engine.read_staged
     assert wrong == []
     assert quick >= len(lines) // 2, f"the quick look answered {quick} of {len(lines)}"
+
+
+def test_an_absent_text_says_so_and_keeps_to_its_timeout(desktop, tmp_path):
+    """A text that is not on the screen: the message says it did not match (not "matched"), the
+    fix speaks of the text (not of re-capturing an image), and the search stops at its timeout
+    instead of starting a whole-screen read it cannot finish in time."""
+    pytest.importorskip("botloom.nodes.ocr.api", reason="text targets use the OCR pack")
+    screen, _ = labels_screen()
+    desktop.show_image(screen)
+    bot = write_bot(tmp_path, "click-absent", {"click": {"type": "desktop.click", "params": {
+        "target": {"kind": "text", "text": "Delete forever"}, "timeout": 3}}}, chain("click"))
+    result, _ = run_bot(bot)
+    assert result.state == "failed"
+    err = result.error
+    assert err["kind"] == "not_found"
+    assert err["message"].startswith("text not found: the target did not match within 3 s"), err["message"]
+    assert "check the text" in err["fix"] and "image" not in err["fix"]
+    assert err["details"]["waited"] < 3 + 5  # one whole-screen read past the timeout at most, not 17 s

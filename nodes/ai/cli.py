@@ -12,6 +12,7 @@
     botloom models evaluate NAME[@VERSION] --csv FILE [--text-column ...] [--label-column ...]
     botloom models drift NAME[@VERSION] [--window 1000]
     botloom models reviews NAME
+    botloom models correct NAME TEXT LABEL [--by WHO]    (or --review ID LABEL)
 
 This module is imported on every CLI start: it imports nothing heavy at module level.
 """
@@ -73,6 +74,14 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
 
+    p = ms.add_parser("correct", help="record the right label for a text (used by 'train --corrections')")
+    p.add_argument("name")
+    p.add_argument("text", help="the text as the model saw it (or a review item's id with --review)")
+    p.add_argument("label", help="the label a person chose")
+    p.add_argument("--review", action="store_true", help="TEXT is the id of an item of 'botloom models reviews'")
+    p.add_argument("--by", default="", help="who corrected it (kept with the correction and in the audit trail)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_correct)
     p = ms.add_parser("evaluate", help="accuracy and macro-F1 of a version on a labelled CSV")
     p.add_argument("model", metavar="NAME[@VERSION]")
     p.add_argument("--csv", required=True)
@@ -144,9 +153,14 @@ def cmd_show(args) -> int:
                 yield f"  {key}: {card[key]}"
         td = card.get("training_data") or {}
         if td:
-            yield f"  training data: {td.get('rows')} rows from {td.get('source')} ({len(td.get('labels', {}))} labels)"
-        if card.get("evaluation"):
-            yield f"  evaluation: {card['evaluation'].get('split')}: {_fmt_metrics(card['evaluation'].get('metrics', {}))}"
+            fitted = td.get("fitted_rows", td.get("train_rows"))
+            yield (f"  training data: {td.get('rows')} rows given from {td.get('source')}, {fitted} fitted, "
+                   f"{td.get('evaluation_rows', td.get('held_out_rows', 0))} kept for evaluation "
+                   f"({len(td.get('labels', {}))} labels)")
+        ev = card.get("evaluation")
+        if ev:
+            figures = _fmt_metrics(ev["metrics"]) if ev.get("metrics") else "no accuracy measured"
+            yield f"  evaluation: {ev.get('split')}: {figures}"
         for lim in card.get("limitations", []):
             yield f"  limitation: {lim}"
         yield f"  labels: {', '.join(map(str, card['labels'][:20]))}{' ...' if len(card['labels']) > 20 else ''}"
@@ -192,6 +206,30 @@ def cmd_rollback(args) -> int:
     return 0
 
 
+def cmd_correct(args) -> int:
+    """A person's label from the command line, stored as the classify node's corrections are."""
+    from .monitor import add_correction
+    from .registry import ModelError, Registry
+
+    Registry().folder(args.name)  # the name is checked
+    if args.review:
+        try:
+            review_id = int(args.text)
+        except ValueError:
+            raise ModelError(f"'{args.text}' is not a review item's id", where="botloom models correct --review",
+                             fix=f"list them with 'botloom models reviews {args.name}'") from None
+        cid = add_correction(args.name, args.label, review_id=review_id, source=args.by)
+    else:
+        from .textclf import normalize
+
+        cid = add_correction(args.name, args.label, text=args.text, key=f"cli:{args.name}:{normalize(args.text)}",
+                             source=args.by)
+    _out({"name": args.name, "correction": cid, "label": args.label}, args.json,
+         lambda: [f"correction {cid} recorded for {args.name}: '{args.label}' "
+                  f"(train with --corrections to use it)"])
+    return 0
+
+
 def cmd_train(args) -> int:
     from botloom.runner.sdk import BotloomError
 
@@ -225,8 +263,9 @@ def cmd_train(args) -> int:
     data = {"name": args.name, "version": result.version.version, "metrics": result.metrics,
             "activated": result.activated, "message": result.reason, "seconds": round(result.seconds, 2),
             "examples": dict(sorted(per_label.items())), "sources": sources}
-    _out(data, args.json, lambda: [f"trained {result.version.ref} in {result.seconds:.1f} s: "
-                                   f"{_fmt_metrics(result.metrics)} (held-back rows)", result.reason,
+    measured = (f"{_fmt_metrics(result.metrics)} (the model's evaluation rows)" if result.metrics
+                else "no accuracy measured (no evaluation rows)")
+    _out(data, args.json, lambda: [f"trained {result.version.ref} in {result.seconds:.1f} s: {measured}", result.reason,
                                    "examples per label: " + ", ".join(f"{k} {v}" for k, v in data["examples"].items())])
     return 0
 
@@ -239,15 +278,17 @@ def _review_examples(name: str) -> list[tuple[str, str]]:
 
 
 def _write_held_out(args, texts, labels) -> None:
+    """The model's evaluation rows (normalised, as the model sees them), for 'evaluate'."""
     import csv
 
-    from .textclf import normalize, split
+    from .registry import Registry
+    from .textclf import EvaluationSet
 
-    _, te = split([normalize(t) for t in texts], labels, args.holdout, args.seed)
+    rows = EvaluationSet(Registry().folder(args.name))
     with open(args.held_out_csv, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow([args.text_column, args.label_column])
-        w.writerows((texts[i], labels[i]) for i in te)
+        w.writerows(zip(rows.texts, rows.labels))
 
 
 def cmd_evaluate(args) -> int:

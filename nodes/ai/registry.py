@@ -69,11 +69,16 @@ def check_name(name: str) -> str:
 
 def atomic_write_json(path: Path, data) -> None:
     """Write JSON so that readers see the old or the new file, never a part of one."""
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file so that readers see the old or the new file, never a part of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False, sort_keys=True)
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -276,6 +276,75 @@ def split(texts: list[str], labels: list[str], holdout: float, seed: int):
     return sorted(tr + extra), sorted(te)
 
 
+class EvaluationSet:
+    """The rows a model is measured on, kept with the model (``evaluation.jsonl`` in its folder)
+    across versions and never trained on, so "activate only if better" compares two versions on
+    rows neither has seen.
+
+    The first training holds back a stratified share (``holdout``); later trainings leave every
+    evaluation row out of their training rows, and hold back a share of the rows of labels the
+    set has not got yet (a label added later is measured too). ``--holdout 0`` with no set yet
+    trains on everything and claims no accuracy."""
+
+    FILE = "evaluation.jsonl"
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / self.FILE
+        self.texts: list[str] = []
+        self.labels: list[str] = []
+        self._dirty = False
+        if self.path.exists():
+            try:
+                for line in self.path.read_text(encoding="utf-8").splitlines():
+                    if line.strip():
+                        row = json.loads(line)
+                        self.texts.append(str(row["text"]))
+                        self.labels.append(str(row["label"]))
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise ModelError(f"the model's evaluation rows cannot be read: {exc}", where=str(self.path),
+                                 fix="restore the file from a backup, or delete it to hold back new rows at the "
+                                     "next training (the versions so far were measured on the old ones)") from None
+
+    def split(self, norm: list[str], labels: list[str], holdout: float, seed: int) -> tuple[list, list, str]:
+        """(training indexes, indexes added to the set, how the set was made)."""
+        held = set(self.texts)
+        free = [i for i, t in enumerate(norm) if t not in held]
+        known = set(self.labels)
+        if not self.texts:
+            if holdout <= 0:
+                return free, [], "none: trained with --holdout 0 (no rows held back, so no accuracy is claimed)"
+            sub_tr, sub_te = split([norm[i] for i in free], [labels[i] for i in free], holdout, seed)
+            how = f"stratified hold-out {holdout:.0%} (seed {seed}), kept for later versions"
+        else:
+            new = [i for i in free if labels[i] not in known]
+            sub_tr, sub_te = (split([norm[i] for i in new], [labels[i] for i in new], holdout, seed)
+                              if new and holdout > 0 else (list(range(len(new))), []))
+            added = {new[j] for j in sub_te}
+            how = (f"the model's evaluation rows, kept since its first version ({len(self.texts)} rows"
+                   + (f", {len(added)} added for new labels" if added else "") + "); never trained on")
+            train = [i for i in free if i not in added]
+            self._add(norm, labels, sorted(added))
+            return train, sorted(added), how
+        test = [free[j] for j in sub_te]
+        self._add(norm, labels, test)
+        return [free[j] for j in sub_tr], test, how
+
+    def _add(self, norm, labels, indexes) -> None:
+        for i in indexes:
+            self.texts.append(norm[i])
+            self.labels.append(labels[i])
+        self._dirty = self._dirty or bool(indexes)
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        from .registry import atomic_write_text
+
+        atomic_write_text(self.path, "".join(json.dumps({"text": t, "label": lab}, ensure_ascii=False) + "\n"
+                                             for t, lab in zip(self.texts, self.labels)))
+        self._dirty = False
+
+
 @dataclass
 class TrainResult:
     version: ModelVersion
@@ -312,21 +381,29 @@ def train(name: str, texts: list[str], labels: list[str], *, source: str, holdou
     texts, labels = examples_from_rows(zip(texts, labels), source or "the examples")
     t0 = time.perf_counter()
     norm = [normalize(t) for t in texts]
-    tr, te = split(norm, labels, holdout, seed)
+    evaluation = EvaluationSet(registry.folder(name))
+    tr, te, how = evaluation.split(norm, labels, holdout, seed)
     x_tr, y_tr = [norm[i] for i in tr], [labels[i] for i in tr]
-    x_te, y_te = [norm[i] for i in te], [labels[i] for i in te]
+    x_te, y_te = evaluation.texts, evaluation.labels
+    if not x_tr:
+        raise ModelError("every example given is one of the model's evaluation rows: nothing is left to train on",
+                         where=f"model '{name}'", fix="give more examples (the evaluation rows are never trained on)")
     pipeline = build_pipeline(params).fit(x_tr, y_tr)
     onnx_bytes = to_onnx(pipeline)
     fit_seconds = time.perf_counter() - t0
     # metrics come from the exported ONNX model: what bots will run
     classes = [str(c) for c in pipeline.named_steps["clf"].classes_]
     metrics, baseline = {}, {}
+    session = cached_session(hashlib.sha256(onnx_bytes).hexdigest(), lambda: onnx_bytes)
     if x_te:
-        session = cached_session(hashlib.sha256(onnx_bytes).hexdigest(), lambda: onnx_bytes)
         probs = _run_probabilities(session, x_te, 512)
         pred = [classes[i] for i in probs.argmax(axis=1)]
         metrics = metrics_of(y_te, pred)
         baseline = baseline_of(probs.max(axis=1).tolist(), [len(t) for t in x_te])
+    else:  # no evaluation rows: the drift baseline comes from training rows (their confidences run high)
+        sample = x_tr[:: max(1, len(x_tr) // 2000)]
+        probs = _run_probabilities(session, sample, 512)
+        baseline = dict(baseline_of(probs.max(axis=1).tolist(), [len(t) for t in sample]), from_training_rows=True)
     counts = _counts(labels)
     card = {
         "task": "text-classification",
@@ -337,10 +414,11 @@ def train(name: str, texts: list[str], labels: list[str], *, source: str, holdou
         "intended_use": intended_use or (
             f"Sort short texts (tickets, messages, document titles) into {len(classes)} categories learnt from "
             "examples; route low-confidence items to a person."),
-        "training_data": {"source": source, "rows": len(texts), "train_rows": len(x_tr), "held_out_rows": len(x_te),
+        "training_data": {"source": source, "rows": len(texts), "train_rows": len(x_tr), "fitted_rows": len(x_tr),
+                          "evaluation_rows": len(x_te), "held_out_rows": len(x_te),
                           "labels": counts, "sha256": hashlib.sha256("\n".join(
                               f"{t}\t{lab}" for t, lab in zip(texts, labels)).encode("utf-8")).hexdigest()},
-        "evaluation": {"split": f"stratified hold-out {holdout:.0%}, seed {seed}", "metrics": metrics},
+        "evaluation": {"split": how, "rows": len(x_te), "metrics": metrics},
         "metrics": metrics,
         "limitations": [
             "Bag of words and character n-grams: word order and meaning beyond shared words are not modelled; "
@@ -358,6 +436,7 @@ def train(name: str, texts: list[str], labels: list[str], *, source: str, holdou
         **(extra_card or {}),
     }
     version = registry.add_version(name, onnx_bytes, classes, card)
+    evaluation.save()
     activated, reason = _maybe_activate(registry, name, version, activate, x_te, y_te, metrics)
     return TrainResult(version, metrics, activated, reason, time.perf_counter() - t0)
 
@@ -369,6 +448,10 @@ def _maybe_activate(registry, name, version, activate, x_te, y_te, metrics) -> t
     if activate == "always" or current is None:
         registry.activate(name, version.version)
         return True, "activated" + ("" if activate == "always" else " (first version)")
+    if not x_te:
+        return False, (f"not activated: there are no evaluation rows to compare it with version {current} on "
+                       f"(trained with --holdout 0); activate it yourself: botloom models activate {name} "
+                       f"{version.version}")
     try:
         old = load_classifier(registry, name, current)
         old_acc = metrics_of(y_te, [p["label"] for p in old.predict(x_te, normalized=True)]).get("accuracy", 0.0)
@@ -376,11 +459,13 @@ def _maybe_activate(registry, name, version, activate, x_te, y_te, metrics) -> t
         registry.activate(name, version.version)
         return True, f"activated (the active version {current} cannot be evaluated: {exc.message})"
     new_acc = metrics.get("accuracy", 0.0)
-    if x_te and new_acc > old_acc:
+    if new_acc > old_acc:
         registry.activate(name, version.version)
-        return True, f"activated: accuracy {new_acc:.4f} beats version {current}'s {old_acc:.4f} on the same held-back rows"
+        return True, (f"activated: accuracy {new_acc:.4f} beats version {current}'s {old_acc:.4f} on the model's "
+                      f"{len(x_te)} evaluation rows")
     return False, (f"not activated: accuracy {new_acc:.4f} does not beat version {current}'s {old_acc:.4f} "
-                   f"on the same held-back rows (activate it yourself: botloom models activate {name} {version.version})")
+                   f"on the model's {len(x_te)} evaluation rows (activate it yourself: botloom models activate "
+                   f"{name} {version.version})")
 
 
 def _jsonable(d: dict) -> dict:

@@ -244,6 +244,8 @@ class BotBuilder:
         m, var = self.main, self.set_value(self.main, p, kind)
         m.then(f"{p}_gate", "replay.gate", {"label": p})
         m.record(p, f"{p} {kind} probe={VALUES[kind][1].replace('V', var)}", f"{{{{ {var} }}}}")
+        m.then(f"{p}_verify", "core.verify", {"value": f"{{{{ {var} is defined }}}}", "check": "is_true",
+                                              "what": f"variable {var}"})
         cond = m.then(f"{p}_if", "core.if", {"condition": VALUES[kind][2].replace("V", var)})
         join = m.add(f"{p}_join", "core.log", {"message": f"{p} joined"})
         for port, said in (("true", "held"), ("false", "failed")):

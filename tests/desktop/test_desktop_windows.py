@@ -4,6 +4,8 @@ what the bot declares, a window that is not there, coordinates outside the windo
 
 from __future__ import annotations
 
+import pytest
+
 from pathlib import Path
 
 from desktop_helpers import artifacts, chain, messages, outputs, run_bot, write_bot
@@ -119,8 +121,11 @@ def test_unknown_key_and_empty_target(desktop, tmp_path):
     assert result.state == "failed" and result.error["message"].startswith("unknown key 'sift' (did you mean shift")
     bot = write_bot(tmp_path, "kind", {"click": {"type": "desktop.click", "params": {
         "target": {"kind": "pixel", "x": 1, "y": 1}}}}, chain("click"))
-    result, _ = run_bot(bot)
-    assert result.state == "failed" and "unknown kind 'pixel'" in result.error["message"]
+    from botloom.runner.errors import InvalidBotError
+
+    with pytest.raises(InvalidBotError) as refused:  # checked before the run starts (the target lint)
+        run_bot(bot)
+    assert "unknown kind 'pixel'" in str(refused.value)
 
 
 def test_clipboard_round_trip_with_unicode(desktop, tmp_path):

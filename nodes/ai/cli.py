@@ -161,6 +161,10 @@ def cmd_show(args) -> int:
         if ev:
             figures = _fmt_metrics(ev["metrics"]) if ev.get("metrics") else "no accuracy measured"
             yield f"  evaluation: {ev.get('split')}: {figures}"
+            if (ev.get("calibration") or {}).get("ece") is not None:
+                cal = ev["calibration"]
+                yield (f"  calibration: expected calibration error {cal['ece']:.3f} (mean confidence "
+                       f"{cal['mean_confidence']:.3f} against accuracy {cal['accuracy']:.3f})")
         for lim in card.get("limitations", []):
             yield f"  limitation: {lim}"
         yield f"  labels: {', '.join(map(str, card['labels'][:20]))}{' ...' if len(card['labels']) > 20 else ''}"

@@ -345,6 +345,26 @@ class EvaluationSet:
         self._dirty = False
 
 
+def calibration_error(confidences: list[float], correct: list[bool], bins: int = 15) -> dict:
+    """Expected calibration error (15 equal-width bins of the top probability): how far the
+    confidence a model states is from how often it is right, on the evaluation rows. 0.05 means
+    a prediction said with 0.9 is right about 85 or 95 % of the time."""
+    if not confidences:
+        return {}
+    total, ece = len(confidences), 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        idx = [i for i, c in enumerate(confidences) if (low < c <= high) or (b == 0 and c == 0)]
+        if not idx:
+            continue
+        conf = sum(confidences[i] for i in idx) / len(idx)
+        acc = sum(bool(correct[i]) for i in idx) / len(idx)
+        ece += len(idx) / total * abs(conf - acc)
+    stated = sum(confidences) / total
+    right = sum(map(bool, correct)) / total
+    return {"ece": round(ece, 4), "mean_confidence": round(stated, 4), "accuracy": round(right, 4), "bins": bins}
+
+
 @dataclass
 class TrainResult:
     version: ModelVersion
@@ -393,12 +413,13 @@ def train(name: str, texts: list[str], labels: list[str], *, source: str, holdou
     fit_seconds = time.perf_counter() - t0
     # metrics come from the exported ONNX model: what bots will run
     classes = [str(c) for c in pipeline.named_steps["clf"].classes_]
-    metrics, baseline = {}, {}
+    metrics, baseline, calibration = {}, {}, {}
     session = cached_session(hashlib.sha256(onnx_bytes).hexdigest(), lambda: onnx_bytes)
     if x_te:
         probs = _run_probabilities(session, x_te, 512)
         pred = [classes[i] for i in probs.argmax(axis=1)]
         metrics = metrics_of(y_te, pred)
+        calibration = calibration_error(probs.max(axis=1).tolist(), [p == t for p, t in zip(pred, y_te)])
         baseline = baseline_of(probs.max(axis=1).tolist(), [len(t) for t in x_te])
     else:  # no evaluation rows: the drift baseline comes from training rows (their confidences run high)
         sample = x_tr[:: max(1, len(x_tr) // 2000)]
@@ -418,7 +439,7 @@ def train(name: str, texts: list[str], labels: list[str], *, source: str, holdou
                           "evaluation_rows": len(x_te), "held_out_rows": len(x_te),
                           "labels": counts, "sha256": hashlib.sha256("\n".join(
                               f"{t}\t{lab}" for t, lab in zip(texts, labels)).encode("utf-8")).hexdigest()},
-        "evaluation": {"split": how, "rows": len(x_te), "metrics": metrics},
+        "evaluation": {"split": how, "rows": len(x_te), "metrics": metrics, "calibration": calibration},
         "metrics": metrics,
         "limitations": [
             "Bag of words and character n-grams: word order and meaning beyond shared words are not modelled; "

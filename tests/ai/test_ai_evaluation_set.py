@@ -73,3 +73,15 @@ def test_models_correct_records_a_label_that_train_corrections_uses(cli, tmp_pat
     assert "1 corrections" in " ".join(trained["sources"])
     bad = cli("models", "correct", "tickets", "x", "delivery", "--review")
     assert bad.returncode != 0 and "not a review item's id" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_card_reports_the_calibration_error_on_the_evaluation_rows(tmp_path):
+    from botloom.nodes.ai.registry import Registry
+    from botloom.nodes.ai.textclf import calibration_error, train
+
+    assert calibration_error([0.9, 0.9, 0.9, 0.9], [True, True, True, False])["ece"] == 0.15
+    assert calibration_error([1.0, 1.0], [True, True])["ece"] == 0.0
+    texts, labels = generate(60, seed=5)
+    card = train("cal", texts, labels, source="generated", registry=Registry(tmp_path / "m")).version.card
+    cal = card["evaluation"]["calibration"]
+    assert 0.0 <= cal["ece"] <= 1.0 and cal["accuracy"] == card["metrics"]["accuracy"]

@@ -190,7 +190,8 @@ class NodeItem(QGraphicsItem):
         # header band in the category colour
         color = QColor("#8b8d98") if self.missing else theme.category_color(self.category)
         header = QPainterPath()
-        header.addRoundedRect(QRectF(0, 0, NODE_W, HEADER), 8, 8)
+        header.setFillRule(Qt.WindingFill)  # the overlap of the two shapes is filled (odd-even left it empty,
+        header.addRoundedRect(QRectF(0, 0, NODE_W, HEADER), 8, 8)  # cutting the subtitle in half)
         header.addRect(QRectF(0, HEADER - 8, NODE_W, 8))
         painter.fillPath(header.simplified(), color)
         if lod < LOD_TEXT:

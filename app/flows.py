@@ -28,6 +28,9 @@ class FlowsMixin:
         for scene in self.scenes.values():
             scene.deleteLater()
         self.scenes, self.views, self.run_states = {}, {}, {}
+        if not self.run.running:  # the last run's log and variables were another bot's
+            self.log.clear()
+            self.variables.clear()
         self.inspector.set_document(doc)
         doc.problemsChanged.connect(self._refresh_problems)
         doc.pathChanged.connect(self._update_title)

@@ -211,3 +211,14 @@ def test_breakpoint_on_a_node_of_a_subflow(win, qtbot, tmp_path):
     assert state(win, "say") == "succeeded"  # main's "say" ran without pausing: the breakpoint is the subflow's
     assert "paused before 'say' in subflow 'twice' (breakpoint)" in win.log.toPlainText()
     assert win.log.toPlainText().count("paused before") == 1
+
+
+def test_opening_another_bot_clears_the_last_runs_log_and_variables(win, qtbot, tmp_path):
+    first = chain_bot(tmp_path, "first")
+    assert win.open_path(str(first))
+    with qtbot.waitSignal(win.run.finished, timeout=60_000):
+        win.a_run.trigger()
+    assert "done with 20" in win.log.toPlainText() and win.variables.topLevelItemCount() > 0
+    assert win.open_path(str(chain_bot(tmp_path, "second")))
+    assert "done with" not in win.log.toPlainText()  # that was the first bot's run
+    assert win.variables.topLevelItemCount() == 0

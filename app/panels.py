@@ -84,6 +84,10 @@ class StartPage(QWidget):
         self.recent = QListWidget(objectName="recent-bots")
         self.samples = QListWidget(objectName="sample-bots")
         for label, lst in (("<b>Recent bots</b>", self.recent), ("<b>Sample bots</b>", self.samples)):
+            lst.setWordWrap(True)  # a sample's description is read whole, not cut at the list's edge
+            lst.setTextElideMode(Qt.ElideNone)
+            lst.setResizeMode(QListWidget.Adjust)
+            lst.setSpacing(2)
             box = QVBoxLayout()
             box.addWidget(QLabel(label))
             box.addWidget(lst)
@@ -109,6 +113,7 @@ class StartPage(QWidget):
                 description = botfile.load(path).description
             except BotloomError:
                 description = ""
-            item = QListWidgetItem(path.name + (f"   —   {description}" if description else ""))
+            item = QListWidgetItem(path.name + (f"\n{description}" if description else ""))
+            item.setToolTip(description or str(path))
             item.setData(Qt.UserRole, str(path))
             self.samples.addItem(item)

@@ -198,3 +198,26 @@ def test_autosave_and_recovery_after_the_designer_dies(win, qtbot, sample, botlo
     win.a_save.trigger()
     assert "recovered text" in sample.read_text(encoding="utf-8")
     assert win.recoverable() == []
+
+
+def test_start_page_shows_each_samples_description_whole(win, qtbot):
+    """Descriptions wrap under the sample's name instead of being cut at the list's edge."""
+    from botloom.runner import botfile
+
+    lst = win.start_page.samples
+    win.stack.setCurrentIndex(0)
+    lst.resize(360, 600)
+    qtbot.wait(50)
+    assert lst.wordWrap()
+    described = 0
+    for i in range(lst.count()):
+        item = lst.item(i)
+        description = botfile.load(item.data(256)).description
+        if not description:
+            continue
+        described += 1
+        assert description in item.text()
+        line = lst.fontMetrics().height()
+        if lst.fontMetrics().horizontalAdvance(description) > lst.viewport().width():
+            assert lst.visualItemRect(item).height() >= 3 * line, item.text()  # name + the wrapped description
+    assert described >= 3

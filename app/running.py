@@ -24,16 +24,17 @@ class RunMixin:
             self.run.set_breakpoint(f"{flow}/{nid}", on)
 
     def run_bot(self, start_at: str | None = None, inputs: dict | None = None) -> bool:
-        """Save, then run the bot in a child process (never in the designer's own process)."""
+        """Check, save, then run the bot in a child process (never in the designer's own process).
+        A bot with problems is neither saved nor run: the problems panel says what to fix."""
         if self.doc is None or self.run.running:
-            return False
-        if (self.is_dirty() or self.doc.path is None) and not self.save():
-            self.notify("info", "The bot runs from its file: save it to run it.")
             return False
         errors = [p for p in self.doc.problems() if p.severity == "error"]
         if errors:
             self.dock_problems.raise_()
             self.notify("error", f"The bot has {len(errors)} problem(s) to fix before it can run; see Problems.")
+            return False
+        if (self.is_dirty() or self.doc.path is None) and not self.save():
+            self.notify("info", "The bot runs from its file: save it to run it.")
             return False
         self.clear_run_states()
         self.log.clear()

@@ -222,3 +222,17 @@ def test_opening_another_bot_clears_the_last_runs_log_and_variables(win, qtbot, 
     assert win.open_path(str(chain_bot(tmp_path, "second")))
     assert "done with" not in win.log.toPlainText()  # that was the first bot's run
     assert win.variables.topLevelItemCount() == 0
+
+
+def test_f5_on_a_bot_with_problems_does_not_save_it(win, qtbot, tmp_path):
+    """The problems are shown before anything is saved: the file on disk stays as it was."""
+    path = chain_bot(tmp_path, "keep")
+    assert win.open_path(str(path))
+    before = path.read_text(encoding="utf-8")
+    from botloom.app import commands
+
+    win.doc.undo.push(commands.SetParam(win.doc, "main", "b", "message", None))  # a required one emptied
+    assert win.is_dirty() and [p for p in win.doc.problems() if p.severity == "error"]
+    assert not win.run_bot()
+    assert "problem" in win.messages[-1][1] and not win.run.running
+    assert path.read_text(encoding="utf-8") == before and win.is_dirty()

@@ -277,6 +277,7 @@ class FlowScene(QGraphicsScene):
     def clear_states(self) -> None:
         for item in self.nodes.values():
             item.set_state(None)
+            item.set_run_error(None)
 
     # ------------------------------------------------------------ background
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:

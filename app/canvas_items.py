@@ -8,6 +8,8 @@ bots, and free of the child-lifetime pitfall of PySide6).
 
 from __future__ import annotations
 
+import html
+
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -146,9 +148,21 @@ class NodeItem(QGraphicsItem):
 
     def set_problem(self, problem) -> None:
         self.problem = problem
+        self._refresh_tip()
+
+    def set_run_error(self, message: str | None, fix: str | None = None) -> None:
+        """The error of the last run's step of this node (shown in its tooltip; None clears it)."""
+        self.run_error = None if message is None else (str(message), fix)
+        self._refresh_tip()
+
+    def _refresh_tip(self) -> None:
         tip = list(self._tip)
-        if problem is not None:
-            tip.append(f"<span style='color:#e5484d'>{problem.message}</span>")
+        if self.problem is not None:
+            tip.append(f"<span style='color:#e5484d'>{html.escape(str(self.problem.message))}</span>")
+        if getattr(self, "run_error", None):
+            message, fix = self.run_error
+            tip.append(f"<b>Last run:</b> <span style='color:#e5484d'>{html.escape(message)}</span>"
+                       + (f"<br>fix: {html.escape(fix)}" if fix else ""))
         self.setToolTip("<br>".join(tip))
         self.update()
 

@@ -68,6 +68,7 @@ class RunMixin:
 
     def clear_run_states(self) -> None:
         self.run_states = {}
+        self._errors_of_run = set()
         for scene in self.scenes.values():
             scene.clear_states()
 
@@ -88,8 +89,11 @@ class RunMixin:
             self._set_state(flow, ev["node"], state, ev.get("duration"))
             if ev.get("error"):
                 e = ev["error"]
+                self._shown_errors.add(str(e.get("message")))
                 self.log.appendPlainText(f"[{ev['node']}] {state}: {e.get('message')}"
                                          + (f" — fix: {e['fix']}" if e.get("fix") else ""))
+                if state == "failed" and flow in self.scenes and ev["node"] in self.scenes[flow].nodes:
+                    self.scenes[flow].nodes[ev["node"]].set_run_error(e.get("message"), e.get("fix"))
         elif kind == "node_retrying":
             self._set_state(flow, ev["node"], "retrying")
             self.log.appendPlainText(f"[{ev['node']}] retrying in {ev.get('delay', 0):g} s: "
@@ -124,7 +128,10 @@ class RunMixin:
                 text += f" in {ev['duration']:.2f} s, {ev.get('steps', 0)} steps"
             if ev.get("error"):
                 e = ev["error"]
-                text += f": {e.get('where', '')}: {e.get('message')}"
+                if str(e.get("message")) in self._shown_errors:  # said once, on its node's line above
+                    text += f" at {e.get('where', '')} (the error above)"
+                else:
+                    text += f": {e.get('where', '')}: {e.get('message')}"
             self.log.appendPlainText(text)
             if ev.get("outputs"):
                 self._show_variables(ev["outputs"], title="Outputs")
@@ -140,7 +147,16 @@ class RunMixin:
             item.setToolTip(1, text[:5000])
             self.variables.addTopLevelItem(item)
 
+    @property
+    def _shown_errors(self) -> set:
+        """The error messages the run log has shown for this run (each is shown once)."""
+        if getattr(self, "_errors_of_run", None) is None:
+            self._errors_of_run = set()
+        return self._errors_of_run
+
     def _on_run_output(self, stream: str, line: str) -> None:
+        if stream == "stderr" and any(m and m in line for m in self._shown_errors):
+            return  # the runner's own copy of an error the log has shown already
         self.log.appendPlainText(line)
 
     def _on_run_finished(self, state: str, code: int) -> None:

@@ -236,3 +236,23 @@ def test_f5_on_a_bot_with_problems_does_not_save_it(win, qtbot, tmp_path):
     assert not win.run_bot()
     assert "problem" in win.messages[-1][1] and not win.run.running
     assert path.read_text(encoding="utf-8") == before and win.is_dirty()
+
+
+def test_a_failed_node_says_its_error_once_and_on_the_canvas(win, qtbot, tmp_path):
+    path = write_bot(tmp_path, "boom", {"start": {"type": "core.start"},
+                                        "fail": {"type": "core.fail", "params": {"message": "the total is negative"}}},
+                     [("start.out", "fail.in")])
+    assert win.open_path(str(path))
+    with qtbot.waitSignal(win.run.finished, timeout=60_000) as done:
+        win.a_run.trigger()
+    assert done.args[0] == "failed"
+    qtbot.wait(200)  # the child's last stderr lines
+    log = win.log.toPlainText()
+    assert log.count("the total is negative") == 1, log
+    assert "run failed in" in log and "(the error above)" in log
+    item = win.scenes["main"].nodes["fail"]
+    assert item.state == "failed" and "Last run:" in item.toolTip() and "the total is negative" in item.toolTip()
+    win.a_run.trigger()  # a new run starts clean
+    assert "Last run:" not in item.toolTip()
+    with qtbot.waitSignal(win.run.finished, timeout=60_000):
+        pass

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import imaplib
 
-from conftest import PASSWORD, USER
 
 from nodes_helpers import outputs_of, run_bot
+
+
+USER, PASSWORD = "bot@example.test", "mail-s3cret"  # as tests/mail/conftest.py sets up the servers
 
 
 def _imap(servers, **extra):
@@ -85,9 +87,12 @@ def test_a_wrong_password_an_unknown_folder_and_no_server_are_said_plainly(mail_
                         _chain("find"))
     assert result.state == "failed" and result.error["kind"] == "not_found"
     assert "no folder 'Nope'" in result.error["message"] and "INBOX" in result.error["fix"]
-    from conftest import free_port
+    import socket
 
-    result, _ = run_bot({"find": {"type": "mail.search", "params": _imap(mail_servers, port=free_port())}},
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        free_port = s.getsockname()[1]
+    result, _ = run_bot({"find": {"type": "mail.search", "params": _imap(mail_servers, port=free_port)}},
                         _chain("find"))
     assert result.state == "failed" and result.error["kind"] == "network"
     assert "refused the connection" in result.error["message"]

@@ -85,7 +85,14 @@ class VirtualDisplay:
         return self
 
     def env_updates(self) -> dict[str, str]:
-        return {"DISPLAY": self.display or "", "XDG_SESSION_TYPE": "x11"}
+        # Xvfb runs without access control: an authority file without a cookie for it says so to every
+        # X client (python3-xlib, which pyautogui pulls in, raises when there is no file at all)
+        from botloom.nodes.desktop.session import write_no_cookie_xauthority
+
+        xauth = self.home / "Xauthority"
+        if not xauth.exists():
+            write_no_cookie_xauthority(xauth)
+        return {"DISPLAY": self.display or "", "XDG_SESSION_TYPE": "x11", "XAUTHORITY": str(xauth)}
 
     @property
     def env(self) -> dict[str, str]:

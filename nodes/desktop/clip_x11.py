@@ -21,6 +21,9 @@ class PasteOwner:
     def __init__(self, text: str):
         from Xlib import X, display as xdisplay
 
+        from .session import xauthority_fallback
+
+        xauthority_fallback()
         self._X = X
         self.data = text.encode("utf-8")
         self.dpy = xdisplay.Display(os.environ.get("DISPLAY"))

@@ -5,6 +5,7 @@ Nothing heavy is imported at module level: pyautogui, mss, numpy and OpenCV load
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import re
@@ -54,7 +55,47 @@ def _env_problem() -> str | None:
             return ("no X display: this is a Wayland session without XWayland (DISPLAY is not set); "
                     "desktop nodes need X11")
         return "no display: DISPLAY is not set"
+    xauthority_fallback()
     return None
+
+
+def xauthority_fallback() -> None:
+    """Point XAUTHORITY at a file that holds no usable cookie when there is no authority file.
+
+    An X server started without access control (Xvfb on a headless VM, as the IT guide shows)
+    needs no cookie, and X clients treat a missing file as "no cookie". The python3-xlib fork
+    that pyautogui depends on raises instead, and it shares the ``Xlib`` folder with
+    python-xlib, so which one answers depends on install order; python-xlib prints a warning
+    for an empty file. One entry for no real display means "no cookie" to every X client."""
+    if not IS_LINUX or os.environ.get("XAUTHORITY"):
+        return
+    home = os.environ.get("HOME")
+    if home and os.path.exists(os.path.join(home, ".Xauthority")):
+        return
+    fd, path = tempfile.mkstemp(prefix="botloom-xauth-")
+    os.close(fd)
+    write_no_cookie_xauthority(path)
+    atexit.register(_remove_quietly, path)
+    os.environ["XAUTHORITY"] = path
+
+
+def write_no_cookie_xauthority(path: str | os.PathLike) -> None:
+    """An authority file with one entry that matches no display (local family, no such host)."""
+    import struct
+
+    def field(value: bytes) -> bytes:
+        return struct.pack(">H", len(value)) + value
+
+    entry = (struct.pack(">H", 256) + field(b"botloom-no-such-host") + field(b"65535")
+             + field(b"MIT-MAGIC-COOKIE-1") + field(bytes(16)))
+    Path(path).write_bytes(entry)
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def require_display(ctx=None) -> None:

@@ -59,6 +59,9 @@ class _X11:
     def __init__(self):
         from Xlib import display as xdisplay
 
+        from .session import xauthority_fallback
+
+        xauthority_fallback()
         self.dpy = xdisplay.Display(os.environ.get("DISPLAY"))
         self.root = self.dpy.screen().root
         self.atoms: dict[str, int] = {}

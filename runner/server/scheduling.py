@@ -21,6 +21,8 @@ and ``alerts`` checks the alert thresholds (``runner/insight/alerts.py``) at sta
 
 from __future__ import annotations
 
+import time
+
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Callable
@@ -107,9 +109,11 @@ class Scheduler:
         self.alerts_seconds = alerts_seconds
         self._service_jobs = {"due": on_due, "retention": on_retention, "alerts": on_alerts}
 
-    def start(self, schedules) -> None:
+    def start(self, schedules) -> float:
         """Start, after making the job store agree with the schedules (a job per timed schedule,
-        kept as it is when it exists already, so its missed fire times are still known)."""
+        kept as it is when it exists already, so its missed fire times are still known).
+
+        Returns the time the scheduler first looks at the jobs: fire times before it were missed."""
         from apscheduler.triggers.interval import IntervalTrigger
 
         self.scheduler.start(paused=True)
@@ -130,7 +134,9 @@ class Scheduler:
             self.scheduler.add_job(JOB_FUNC, IntervalTrigger(seconds=self.alerts_seconds), args=["alerts"],
                                    id="alerts", jobstore="memory", executor="service", coalesce=True,
                                    misfire_grace_time=None, next_run_time=datetime.now(timezone.utc))
+        looks = time.time()
         self.scheduler.resume()
+        return looks
 
     def add(self, sched, *, keep: bool = False, existing=LOOK_UP) -> None:
         """Make the schedule's job; ``keep``: leave the one there is as it is (``existing``: that job,

@@ -113,8 +113,9 @@ class Service:
                                        self.settings.get("alerts.check_seconds")
                                        or self.runner.settings["alerts.check_seconds"]))
         all_schedules = self.schedules.all()
-        self.scheduler_started_at = time.time()  # fire times before this one were missed while no service ran
-        self.scheduler.start([sched for sched in all_schedules if not self._on_fleet(sched)])
+        # fire times before this one were missed while no service ran
+        local = [sched for sched in all_schedules if not self._on_fleet(sched)]
+        self.scheduler_started_at = self.scheduler.start(local)
         for sched in all_schedules:
             if self._on_fleet(sched):  # made on the fleet when added; again if the cluster lost it
                 self.fleet.schedule(sched, existing_ok=True)

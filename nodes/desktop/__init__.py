@@ -8,11 +8,11 @@ OpenCV and numpy load inside the nodes that use them. See docs/desktop.md.
 
 from botloom.runner.sdk import VERSION, NodePack
 
-from . import input, vision, windows
+from . import elements, input, vision, windows
 
 
 def pack() -> NodePack:
-    return NodePack.from_modules("desktop", VERSION, [windows, input, vision], title="Desktop",
+    return NodePack.from_modules("desktop", VERSION, [windows, input, vision, elements], title="Desktop",
                                  description="Desktop applications: windows, mouse, keyboard, clipboard, "
                                              "screenshots and image/text targets.",
                                  provides={"desktop.screen_grab": "botloom.nodes.desktop.screen:grab"})

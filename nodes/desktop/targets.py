@@ -5,6 +5,7 @@ A target is a JSON object (see docs/desktop.md):
     {"kind": "point", "x": 120, "y": 45, "window": "Calculator"}
     {"kind": "image", "image": "images/ok.png", "confidence": 0.9, "window": "...", "region": [x, y, w, h]}
     {"kind": "text",  "text": "Save", "window": "..."}
+    {"kind": "element", "selector": "button[name=\"Save\"]", "window": "..."}   (accessibility tree)
 
 each optionally with "fallbacks": [target, ...] tried in order, and "offset": [dx, dy] added
 to the found point. Images are matched at several scales (a bot recorded at 100 % still
@@ -22,7 +23,7 @@ from botloom.runner.sdk import Lint, NodeError, capability
 
 from .session import require_display, screen_scale, settings_of
 
-KINDS = ("point", "image", "text")
+KINDS = ("element", "point", "image", "text")
 DEFAULT_CONFIDENCE = 0.9
 DEFAULT_SCALES = (1.0, 1.25, 1.5, 0.8, 2 / 3, 1.75, 2.0)
 
@@ -71,12 +72,13 @@ def normalize(target: Any, where: str = "target") -> dict:
                         fix='give a target such as {"kind": "image", "image": "images/ok.png"} or '
                             '{"kind": "point", "x": 10, "y": 20, "window": "Title"}')
     t = dict(target)
-    kind = t.get("kind") or ("image" if "image" in t else "text" if "text" in t else "point" if "x" in t else None)
+    kind = t.get("kind") or ("image" if "image" in t else "text" if "text" in t else "point" if "x" in t
+                             else "element" if "selector" in t else None)
     if kind not in KINDS:
         raise NodeError(f"the {where} has an unknown kind {t.get('kind')!r}", kind="bad_input",
                         fix=f"use one of: {', '.join(KINDS)}")
     t["kind"] = kind
-    need = {"point": ("x", "y"), "image": ("image",), "text": ("text",)}[kind]
+    need = {"point": ("x", "y"), "image": ("image",), "text": ("text",), "element": ("selector",)}[kind]
     missing = [k for k in need if t.get(k) in (None, "")]
     if missing:
         raise NodeError(f"the {where} ({kind}) lacks {', '.join(missing)}", kind="bad_input",
@@ -124,7 +126,14 @@ def lint_targets(params: dict, info) -> list:
             continue
         for i, t in enumerate(targets):
             which = "the target" if i == 0 else f"fallback #{i}"
-            if t["kind"] == "image" and isinstance(t["image"], str) and "{{" not in t["image"]:
+            if t["kind"] == "element" and not (isinstance(t["selector"], str) and "{{" in t["selector"]):
+                from . import a11y
+
+                try:
+                    a11y.parse(t["selector"], f"{which}'s selector")
+                except NodeError as exc:
+                    found.append(Lint(exc.message, param=name, fix=exc.fix))
+            elif t["kind"] == "image" and isinstance(t["image"], str) and "{{" not in t["image"]:
                 path = info.path(t["image"])
                 if not path.is_file():
                     found.append(Lint(f"{which}'s image '{t['image']}' does not exist ({path})", param=name,
@@ -144,6 +153,9 @@ def label(t: dict) -> str:
     win = f" in /{t['window']}/" if t.get("window") else ""
     if t["kind"] == "point":
         return f"point {t['x']},{t['y']}{win}"
+    if t["kind"] == "element":
+        sel = t["selector"] if isinstance(t["selector"], str) else str(t["selector"])
+        return f"element {sel}{win}"
     if t["kind"] == "image":
         return f"image {t['image']}{win}"
     return f"text '{t['text']}'{win}"
@@ -329,6 +341,8 @@ def attempt(ctx, t: dict, index: int = 0, searches: dict | None = None) -> Hit:
     target's search between the looks of one wait (an unchanged screen is not read again)."""
     from . import screen
 
+    if t["kind"] == "element":
+        return _attempt_element(ctx, t, index)
     win = window_of(t, ctx)
     windict = win.to_dict() if win is not None else {}
     sw, sh = screen.screen_size()
@@ -387,6 +401,26 @@ def attempt(ctx, t: dict, index: int = 0, searches: dict | None = None) -> Hit:
                label(t), windict)
 
 
+def _attempt_element(ctx, t: dict, index: int) -> Hit:
+    from . import a11y
+
+    try:
+        el = a11y.locate(t["selector"], window=str(t.get("window") or ""), process=str(t.get("process") or ""),
+                         timeout=0, ctx=ctx)
+    except a11y.A11yUnavailable as exc:
+        raise Miss(f"no accessibility tree ({exc.message})") from None
+    except NodeError as exc:
+        if exc.kind != "not_found":
+            raise
+        raise Miss(exc.message.split(" (", 1)[-1].rstrip(")") if " (" in exc.message else exc.message) from None
+    x, y, w, h = el.box()
+    if w <= 1 and h <= 1:
+        raise Miss(f"the element {el.role} {el.name!r} is hidden")
+    dx, dy = _offset(t)
+    return Hit(x + w // 2 + dx, y + h // 2 + dy, (x, y, w, h), "element", 1.0, 1.0, index, label(t),
+               {"title": el.name} if el.role in ("frame", "window", "dialog") else {})
+
+
 # ---------------------------------------------------------------- with fallbacks and waiting
 def locate(ctx, target: Any, timeout: float = 0.0, *, log: bool = True) -> Hit:
     """Find a target (trying its fallbacks in order), retrying until ``timeout`` seconds.
@@ -438,8 +472,12 @@ def not_found(targets: list[dict], misses: list[tuple[dict, Miss]], timeout: flo
     within = f" within {float(timeout):g} s" if timeout else ""
     what = "the target did not match" if len(targets) == 1 else f"none of the {len(targets)} targets matched"
     kinds = {t["kind"] for t in targets}
-    noun = {"image": "image not found", "text": "text not found", "point": "target not found"}[targets[0]["kind"]]
+    noun = {"image": "image not found", "text": "text not found", "point": "target not found",
+            "element": "element not found"}[targets[0]["kind"]]
     fixes = []
+    if "element" in kinds:
+        fixes.append("check the selector with `botloom inspect --window TITLE` (the application must expose its "
+                     "accessibility tree)")
     if "text" in kinds:
         fixes.append("check the text as the screen shows it (spelling; a text inside a longer line is found too), "
                      "give a region or window where it appears, or lower its confidence")

@@ -321,6 +321,19 @@ WINDOW_PARAMS = [
 WINDOW_OUT = Output("window", "object", "The window: id, title, pid, process, x, y, width, height, minimized, active.")
 
 
+def launch_env() -> dict:
+    """The environment an application starts with: accessibility on, so that element selectors
+    can read its tree (on Linux: the session's toolkits are told through org.a11y.Status)."""
+    from . import a11y
+
+    if IS_LINUX and os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        try:
+            a11y.backend().conn()  # starts the accessibility bus and turns accessibility on
+        except Exception:  # noqa: BLE001 - no accessibility: the application still starts
+            pass
+    return a11y.app_env()
+
+
 def _need_filter(title: str, process: str) -> None:
     if not title and not process:
         raise NodeError("give a window title pattern or a process", kind="bad_input",
@@ -348,7 +361,7 @@ def launch(ctx, command, args, cwd, wait_title, timeout):
     workdir = str(ctx.path(cwd)) if cwd else None
     try:
         proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+                                stderr=subprocess.DEVNULL, start_new_session=True, env=launch_env())
     except FileNotFoundError:
         raise NodeError(f"cannot start '{argv[0]}': no such program", kind="not_found",
                         fix="give the full path of the program or install it; check the spelling") from None

@@ -1,0 +1,894 @@
+"""Accessibility selectors: desktop elements by role, name, automation id and class.
+
+One vocabulary over the platforms' accessibility trees:
+
+- Linux: AT-SPI, spoken directly over D-Bus with jeepney (pure Python: no GObject bindings,
+  which exist only as a system package for the system's own Python). Applications expose
+  their tree when accessibility is on: :func:`enable` turns it on for the session bus, and
+  :func:`app_env` is the environment an application is started with.
+- Windows: UI Automation through pywinauto, written to the same :class:`Element` interface.
+
+A selector is a string (what ``botloom inspect`` prints) or an object::
+
+    toggle button[name="7"]
+    frame[name~="Mousepad"] >> text:nth(0)
+    {"role": "button", "name": "Save", "id": "save-btn", "class": "...", "index": 0}
+
+A step is an optional role, then ``[key op value]`` filters (keys: name, id, class,
+description; ops: ``=`` exact, ``~=`` contains, ``^=`` starts with, ``$=`` ends with, all
+case-insensitive except ``=``), then ``:nth(N)`` (0-based) to choose among matches; ``>>``
+searches inside the elements the previous step found. A role matches its own name or its
+family (``button`` matches push and toggle buttons, ``edit`` matches text fields). Only
+elements that are showing match, unless the selector says ``[hidden=true]``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from botloom.runner.sdk import NodeError
+
+INSTALL_LINUX = ("apt-get install at-spi2-core dbus (installer/apt/a11y.txt); run the session with a D-Bus "
+                 "session bus (a desktop login, or `dbus-run-session -- ...` on a headless VM)")
+
+# role families: one word for the same kind of control on every platform
+FAMILIES = {
+    "button": ("push button", "toggle button", "button", "split button"),
+    "edit": ("text", "entry", "password text", "edit", "document", "terminal", "spin button", "document text"),
+    "label": ("label", "static", "text label", "caption"),
+    "checkbox": ("check box", "checkbox", "check menu item"),
+    "radio": ("radio button", "radio menu item", "radiobutton"),
+    "combobox": ("combo box", "combobox"),
+    "list": ("list", "list box"),
+    "listitem": ("list item", "listitem"),
+    "menu": ("menu", "menu bar", "menubar", "popup menu"),
+    "menuitem": ("menu item", "menuitem", "check menu item", "radio menu item"),
+    "tab": ("page tab", "tab item", "tabitem"),
+    "table": ("table", "tree table", "data grid", "datagrid"),
+    "cell": ("table cell", "dataitem", "cell"),
+    "window": ("frame", "window", "dialog", "file chooser", "alert"),
+    "dialog": ("dialog", "file chooser", "alert"),
+    "link": ("link", "hyperlink"),
+    "slider": ("slider",),
+    "tree": ("tree", "tree table"),
+    "treeitem": ("tree item", "treeitem"),
+    "image": ("image", "icon", "picture"),
+}
+ALIASES = {native: family for family, natives in FAMILIES.items() for native in natives}
+KEYS = ("name", "id", "class", "description", "hidden")
+OPS = ("~=", "^=", "$=", "=")
+
+
+# ---------------------------------------------------------------- selectors
+@dataclass
+class Step:
+    role: str | None = None
+    filters: list[tuple[str, str, str]] = field(default_factory=list)
+    nth: int | None = None
+    hidden: bool = False
+
+    def text(self) -> str:
+        out = self.role or "*"
+        for key, op, value in self.filters:
+            out += f'[{key}{op}"{value}"]'
+        if self.hidden:
+            out += "[hidden=true]"
+        if self.nth is not None:
+            out += f":nth({self.nth})"
+        return out
+
+
+class SelectorError(NodeError):
+    kind = "bad_input"
+
+
+_STEP = re.compile(r"""\s*(?P<role>[A-Za-z*][A-Za-z0-9 _*-]*?)?\s*(?P<rest>(\[.*?\]|:nth\(\s*\d+\s*\))*)\s*$""", re.S)
+_FILTER = re.compile(r"""\[\s*(?P<key>[A-Za-z_]+)\s*(?P<op>~=|\^=|\$=|=)\s*(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\]]*?)\s*\]"""
+                     r"""|:nth\(\s*(?P<nth>\d+)\s*\)""")
+
+
+def parse(selector: Any, where: str = "selector") -> list[Step]:
+    """The steps of a selector given as text or as an object; SelectorError says what is wrong."""
+    fix = 'e.g. toggle button[name="7"], or {"role": "button", "name": "Save"}'
+    if isinstance(selector, dict):
+        unknown = sorted(set(selector) - {"role", "index", "path", *KEYS})
+        if unknown:
+            raise SelectorError(f"the {where} has unknown keys: {', '.join(unknown)}",
+                                fix=f"a selector object takes role, {', '.join(KEYS)}, index and path")
+        steps = parse(selector["path"], where) if selector.get("path") else []
+        step = Step(role=_role(selector.get("role")), hidden=bool(selector.get("hidden")))
+        for key in ("name", "id", "class", "description"):
+            if selector.get(key) not in (None, ""):
+                step.filters.append((key, "=", str(selector[key])))
+        if selector.get("index") is not None:
+            try:
+                step.nth = int(selector["index"])
+            except (TypeError, ValueError):
+                raise SelectorError(f"the {where}'s index must be a whole number, got {selector['index']!r}",
+                                    fix="0 is the first match") from None
+        if step.role or step.filters or step.nth is not None or not steps:
+            steps.append(step)
+        if not any(s.role or s.filters for s in steps):
+            raise SelectorError(f"the {where} names no role, name, id or class", fix=fix)
+        return steps
+    if not isinstance(selector, str) or not selector.strip():
+        raise SelectorError(f"the {where} is empty", fix=fix)
+    steps = []
+    for part in _split(selector):
+        m = _STEP.match(part)
+        if not m or (not m.group("role") and not m.group("rest")):
+            raise SelectorError(f"cannot read the {where} step '{part.strip()}' in {selector!r}", fix=fix)
+        step = Step(role=_role(m.group("role")))
+        rest = m.group("rest") or ""
+        pos = 0
+        for f in _FILTER.finditer(rest):
+            if f.start() != pos:
+                break
+            pos = f.end()
+            if f.group("nth") is not None:
+                step.nth = int(f.group("nth"))
+                continue
+            key, op, value = f.group("key").lower(), f.group("op"), f.group("value")
+            if value[:1] in "\"'" and value[-1:] == value[:1] and len(value) >= 2:
+                value = value[1:-1].replace('\\"', '"')
+            if key not in KEYS:
+                raise SelectorError(f"unknown selector key '{key}' in {selector!r}",
+                                    fix=f"use one of: {', '.join(KEYS)} (and a role before the brackets)")
+            if key == "hidden":
+                step.hidden = value.lower() in ("true", "1", "yes")
+                continue
+            step.filters.append((key, op, value))
+        if pos != len(rest):
+            raise SelectorError(f"cannot read '{rest[pos:]}' in the {where} {selector!r}",
+                                fix='filters look like [name="Save"]; close every bracket and quote')
+        steps.append(step)
+    return steps
+
+
+def _split(text: str) -> list[str]:
+    parts, depth, quote, cur = [], 0, "", ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\" and i + 1 < len(text):
+                cur += text[i:i + 2]
+                i += 2
+                continue
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'" and depth:
+            quote = ch
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif text.startswith(">>", i) and not depth:
+            parts.append(cur)
+            cur = ""
+            i += 2
+            continue
+        cur += ch
+        i += 1
+    if quote or depth:
+        raise SelectorError(f"the selector {text!r} has an unclosed {'quote' if quote else 'bracket'}",
+                            fix='write filters as [name="Save"]')
+    parts.append(cur)
+    return [p for p in parts if p.strip()] or [text]
+
+
+def _role(value: Any) -> str | None:
+    if value in (None, "", "*"):
+        return None
+    return " ".join(str(value).lower().replace("_", " ").split())
+
+
+def render(steps: list[Step]) -> str:
+    return " >> ".join(s.text() for s in steps)
+
+
+def role_matches(query: str | None, native: str) -> bool:
+    if query is None:
+        return True
+    native = native.lower()
+    return query == native or query == ALIASES.get(native) or query.replace(" ", "") == native.replace(" ", "")
+
+
+def _value_matches(op: str, want: str, got: str) -> bool:
+    if op == "=":
+        return got == want
+    g, w = got.lower(), want.lower()
+    return w in g if op == "~=" else g.startswith(w) if op == "^=" else g.endswith(w)
+
+
+def step_matches(step: Step, el: "Element") -> bool:
+    if not role_matches(step.role, el.role):
+        return False
+    for key, op, want in step.filters:
+        got = (el.name if key == "name" else el.automation_id if key == "id" else el.class_name if key == "class"
+               else el.description)
+        if not _value_matches(op, want, got or ""):
+            return False
+    return step.hidden or el.showing
+
+
+# ---------------------------------------------------------------- elements
+class Element:
+    """One element of an accessibility tree (the platform backends implement it)."""
+
+    role: str = ""
+    name: str = ""
+    automation_id: str = ""
+    class_name: str = ""
+    description: str = ""
+    pid: int = 0
+
+    def children(self) -> list["Element"]:
+        raise NotImplementedError
+
+    def box(self) -> tuple[int, int, int, int]:
+        """(x, y, width, height) on the screen."""
+        raise NotImplementedError
+
+    def states(self) -> set[str]:
+        raise NotImplementedError
+
+    @property
+    def showing(self) -> bool:
+        return "showing" in self.states()
+
+    def text(self) -> str:
+        """What the element shows: its text content, else its value, else its name."""
+        raise NotImplementedError
+
+    def actions(self) -> list[str]:
+        return []
+
+    def do_action(self, name: str | None = None) -> bool:
+        """Perform the element's default action (click, press, activate, toggle) or the one named."""
+        return False
+
+    def set_text(self, text: str) -> bool:
+        return False
+
+    def insert_text(self, text: str) -> bool:
+        return False
+
+    def focus(self) -> bool:
+        return False
+
+    def value(self) -> float | None:
+        return None
+
+    def describe(self) -> dict:
+        x, y, w, h = self.box()
+        return {"role": self.role, "name": self.name, "id": self.automation_id, "class": self.class_name,
+                "states": sorted(self.states()), "box": [x, y, w, h], "pid": self.pid}
+
+
+def walk(root: Element, max_depth: int = 40, limit: int = 20000) -> Iterator[tuple[Element, int]]:
+    """Every element under ``root`` (not root itself), depth-first in document order, with its depth."""
+    stack: list[tuple[Element, int]] = [(c, 1) for c in reversed(root.children())]
+    seen = 0
+    while stack:
+        el, depth = stack.pop()
+        seen += 1
+        if seen > limit:
+            return
+        yield el, depth
+        if depth < max_depth:
+            try:
+                kids = el.children()
+            except Exception:  # an element that went away while we looked
+                kids = []
+            stack.extend((c, depth + 1) for c in reversed(kids))
+
+
+def find_all(roots: Iterable[Element], steps: list[Step]) -> list[Element]:
+    """The elements the selector's last step finds under ``roots``."""
+    scope = list(roots)
+    for root in scope:
+        prefetch = getattr(root, "prefetch", None)
+        if prefetch is not None:
+            prefetch()
+    for step in steps:
+        found: list[Element] = []
+        for root in scope:
+            fill = getattr(getattr(root, "be", None), "fill_names", None)
+            if fill is not None and any(key == "name" for key, _, _ in step.filters):
+                fill([el for el, _ in walk(root) if role_matches(step.role, el.role)])
+            for el, _ in walk(root):
+                try:
+                    if step_matches(step, el):
+                        found.append(el)
+                except Exception:
+                    continue
+        if step.nth is not None:
+            found = found[step.nth:step.nth + 1]
+        scope = found
+        if not scope:
+            return []
+    return scope
+
+
+@dataclass
+class Seen:
+    """One element as it was when a window was read (what selectors are made from)."""
+    el: Element
+    role: str
+    name: str
+    id: str
+    cls: str
+    showing: bool
+    path: tuple[int, ...]  # indexes of its ancestors in the snapshot, outermost first
+
+
+def snapshot(root: Element, max_depth: int = 40) -> list[Seen]:
+    """Every element under ``root`` read once (role, name, id, class, showing)."""
+    seen: list[Seen] = []
+    chain: list[int] = []
+    prefetch = getattr(root, "prefetch", None)
+    if prefetch is not None:
+        prefetch()
+    for el, depth in walk(root, max_depth):
+        del chain[depth - 1:]
+        try:
+            seen.append(Seen(el, el.role, el.name, el.automation_id, el.class_name, el.showing, tuple(chain)))
+        except Exception:  # it went away while we looked
+            seen.append(Seen(el, "?", "", "", "", False, tuple(chain)))
+        chain.append(len(seen) - 1)
+    return seen
+
+
+def _seen_matches(step: Step, s: Seen) -> bool:
+    if not role_matches(step.role, s.role):
+        return False
+    for key, op, want in step.filters:
+        got = {"name": s.name, "id": s.id, "class": s.cls, "description": ""}.get(key, "")
+        if not _value_matches(op, want, got or ""):
+            return False
+    return step.hidden or s.showing
+
+
+def best_selector(index: int, seen: list[Seen]) -> str:
+    """The shortest selector that finds ``seen[index]`` (and only it, counting :nth) in the snapshot."""
+    me = seen[index]
+    hidden = not me.showing
+    steps: list[Step] = []
+    if me.id:
+        steps.append(Step(role=me.role, filters=[("id", "=", me.id)], hidden=hidden))
+    if me.name:
+        steps.append(Step(role=me.role, filters=[("name", "=", me.name)], hidden=hidden))
+    for step in steps:
+        hits = [i for i, s in enumerate(seen) if _seen_matches(step, s)]
+        if hits == [index]:
+            return render([step])
+    base = steps[0] if steps else Step(role=me.role, hidden=hidden)
+    for a in reversed(me.path):  # inside the nearest ancestor that a selector finds alone
+        anc = seen[a]
+        if not anc.name:
+            continue
+        head = Step(role=anc.role, filters=[("name", "=", anc.name)], hidden=not anc.showing)
+        if [i for i, s in enumerate(seen) if _seen_matches(head, s)] != [a]:
+            break
+        inside = [i for i, s in enumerate(seen) if a in s.path and _seen_matches(base, s)]
+        tail = Step(role=base.role, filters=list(base.filters), hidden=hidden,
+                    nth=inside.index(index) if len(inside) > 1 else None)
+        return render([head, tail])
+    hits = [i for i, s in enumerate(seen) if _seen_matches(base, s)]
+    nth = hits.index(index) if index in hits and len(hits) > 1 else None
+    return render([Step(role=base.role, filters=list(base.filters), hidden=hidden, nth=nth)])
+
+
+# ---------------------------------------------------------------- backends
+def backend() -> "Backend":
+    global _BACKEND
+    if _BACKEND is None:
+        _BACKEND = UIABackend() if sys.platform == "win32" else ATSPIBackend()
+    return _BACKEND
+
+
+_BACKEND: "Backend | None" = None
+
+
+class Backend:
+    def applications(self) -> list[Element]:
+        raise NotImplementedError
+
+    def windows(self, pid: int | None = None, title: str | None = None) -> list[Element]:
+        """Top-level windows (frames, dialogs), of one process and with a title matching a regex."""
+        found = []
+        for app in self.applications():
+            if pid and app.pid != pid:
+                continue
+            for win in app.children():
+                if title and not re.search(title, win.name or "", re.I):
+                    continue
+                found.append(win)
+        return found
+
+
+# ---------------------------------------------------------------- AT-SPI (Linux)
+STATES = ("invalid", "active", "armed", "busy", "checked", "collapsed", "defunct", "editable", "enabled",
+          "expandable", "expanded", "focusable", "focused", "has tooltip", "horizontal", "iconified", "modal",
+          "multi line", "multiselectable", "opaque", "pressed", "resizable", "selectable", "selected", "sensitive",
+          "showing", "single line", "stale", "transient", "vertical", "visible", "manages descendants",
+          "indeterminate", "required", "truncated", "animated", "invalid entry", "supports autocompletion",
+          "selectable text", "is default", "visited", "checkable", "has popup", "read only")
+ACC, COMP, ACTION, TEXT, EDIT, VALUE = (f"org.a11y.atspi.{i}" for i in
+                                        ("Accessible", "Component", "Action", "Text", "EditableText", "Value"))
+CLICK_ACTIONS = ("click", "press", "activate", "toggle", "jump", "open")
+NULL_PATH = "/org/a11y/atspi/null"
+
+
+class A11yUnavailable(NodeError):
+    kind = "not_found"
+
+
+def enable(session=None) -> None:
+    """Ask the session's applications to expose their accessibility trees (org.a11y.Status)."""
+    from jeepney import DBusAddress, Properties
+
+    conn = session or _session()
+    status = DBusAddress("/org/a11y/bus", bus_name="org.a11y.Bus", interface="org.a11y.Status")
+    conn.send_and_get_reply(Properties(status).set("IsEnabled", "b", True), timeout=10)
+
+
+def app_env(env: dict | None = None) -> dict:
+    """The environment to start an application with so that it exposes its tree."""
+    env = dict(os.environ if env is None else env)
+    if sys.platform.startswith("linux") and not env.get("DBUS_SESSION_BUS_ADDRESS"):
+        return env  # no session bus: the toolkits would start one of their own per application
+    env.pop("NO_AT_BRIDGE", None)
+    if env.get("GTK_A11Y") == "none":
+        env.pop("GTK_A11Y")
+    env["QT_LINUX_ACCESSIBILITY_ALWAYS_ON"] = "1"
+    env.setdefault("QT_ACCESSIBILITY", "1")
+    return env
+
+
+def _session():
+    from jeepney.io.blocking import open_dbus_connection
+
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS") and not os.path.exists(
+            f"/run/user/{os.getuid()}/bus"):
+        raise A11yUnavailable("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), so there is no "
+                              "accessibility tree to read", fix=INSTALL_LINUX)
+    try:
+        return open_dbus_connection(bus="SESSION")
+    except Exception as exc:
+        raise A11yUnavailable(f"cannot connect to the D-Bus session bus ({type(exc).__name__}: {exc})",
+                              fix=INSTALL_LINUX) from None
+
+
+class ATSPIBackend(Backend):
+    def __init__(self):
+        self._conn = None
+        self._address = None
+        self._pids: dict[str, int] = {}
+
+    # -- connection
+    def conn(self):
+        bus = os.environ.get("DBUS_SESSION_BUS_ADDRESS", "")
+        if self._conn is not None and self._address == bus:
+            return self._conn
+        from jeepney import DBusAddress, new_method_call
+        from jeepney.io.blocking import open_dbus_connection
+
+        session = _session()
+        try:
+            launcher = DBusAddress("/org/a11y/bus", bus_name="org.a11y.Bus", interface="org.a11y.Bus")
+            address = session.send_and_get_reply(new_method_call(launcher, "GetAddress"), timeout=10).body[0]
+            enable(session)
+        except Exception as exc:
+            raise A11yUnavailable(f"the accessibility bus did not answer ({type(exc).__name__}: {exc})",
+                                  fix=INSTALL_LINUX) from None
+        finally:
+            session.close()
+        self._conn = open_dbus_connection(address)
+        self._address = bus
+        self._pids.clear()
+        return self._conn
+
+    def call(self, ref, iface: str, method: str, sig: str | None = None, body: tuple = ()):
+        from jeepney import DBusAddress, new_method_call
+
+        addr = DBusAddress(ref[1], bus_name=ref[0], interface=iface)
+        reply = self.conn().send_and_get_reply(new_method_call(addr, method, sig, body), timeout=5)
+        if reply.header.message_type.name == "error":
+            raise RuntimeError(f"{iface}.{method}: {reply.body[0] if reply.body else 'error'}")
+        return reply.body
+
+    def prop(self, ref, iface: str, name: str):
+        from jeepney import DBusAddress, Properties
+
+        addr = DBusAddress(ref[1], bus_name=ref[0], interface=iface)
+        reply = self.conn().send_and_get_reply(Properties(addr).get(name), timeout=5)
+        if reply.header.message_type.name == "error":
+            raise RuntimeError(f"{iface}.{name}: {reply.body[0] if reply.body else 'error'}")
+        return reply.body[0][1]
+
+    def batch(self, messages: list) -> list:
+        """Send many calls before reading any reply (one round trip's wait for a whole tree
+        level, not one per element); each answer's body, or None for an error."""
+        from jeepney.low_level import HeaderFields, MessageType
+
+        conn = self.conn()
+        out: list = [None] * len(messages)
+        for start in range(0, len(messages), 64):  # a bounded window: neither side's buffer fills up
+            want = {}
+            for i in range(start, min(start + 64, len(messages))):
+                serial = next(conn.outgoing_serial)
+                conn.send(messages[i], serial=serial)
+                want[serial] = i
+            deadline = time.monotonic() + 5
+            while want:
+                msg = conn.receive(timeout=max(0.01, deadline - time.monotonic()))
+                i = want.pop(msg.header.fields.get(HeaderFields.reply_serial, -1), None)
+                if i is not None and msg.header.message_type == MessageType.method_return:
+                    out[i] = msg.body
+        return out
+
+    def message(self, ref, iface: str, method: str, sig: str | None = None, body: tuple = ()):
+        from jeepney import DBusAddress, new_method_call
+
+        return new_method_call(DBusAddress(ref[1], bus_name=ref[0], interface=iface), method, sig, body)
+
+    def prop_message(self, ref, iface: str, name: str):
+        from jeepney import DBusAddress, Properties
+
+        return Properties(DBusAddress(ref[1], bus_name=ref[0], interface=iface)).get(name)
+
+    def prefetch(self, root: "ATSPIElement", max_depth: int = 40, limit: int = 20000) -> None:
+        """Read the tree under ``root`` (children, roles and names) level by level in batches;
+        the elements keep what was read for this one search."""
+        level, depth, count = [root], 0, 0
+        while level and depth < max_depth and count < limit:
+            replies = self.batch([self.message(el.ref, ACC, "GetChildren") for el in level])
+            below: list[ATSPIElement] = []
+            for el, reply in zip(level, replies):
+                kids = [ATSPIElement(self, tuple(r)) for r in (reply[0] if reply else []) if r[1] != NULL_PATH]
+                el._kids = kids
+                below.extend(kids)
+            count += len(below)
+            answers = self.batch([self.message(k.ref, ACC, "GetRoleName") for k in below])
+            for k, answer in zip(below, answers):
+                k._cache["role"] = answer[0] if answer else ""
+            level, depth = below, depth + 1
+
+    def fill_names(self, elements: list["ATSPIElement"]) -> None:
+        """Read the names of many elements in one batch (those a search is about to compare)."""
+        todo = [e for e in elements if isinstance(e, ATSPIElement) and "name" not in e._cache]
+        for e, answer in zip(todo, self.batch([self.prop_message(e.ref, ACC, "Name") for e in todo])):
+            e._cache["name"] = (answer[0][1] if answer else "") or ""
+
+    def pid_of(self, bus_name: str) -> int:
+        if bus_name not in self._pids:
+            from jeepney import DBusAddress, new_method_call
+
+            dbus = DBusAddress("/org/freedesktop/DBus", bus_name="org.freedesktop.DBus",
+                               interface="org.freedesktop.DBus")
+            try:
+                self._pids[bus_name] = int(self.conn().send_and_get_reply(
+                    new_method_call(dbus, "GetConnectionUnixProcessID", "s", (bus_name,)), timeout=5).body[0])
+            except Exception:
+                self._pids[bus_name] = 0
+        return self._pids[bus_name]
+
+    def applications(self) -> list[Element]:
+        root = ("org.a11y.atspi.Registry", "/org/a11y/atspi/accessible/root")
+        apps = []
+        for ref in self.call(root, ACC, "GetChildren")[0]:
+            if ref[1] == "/org/a11y/atspi/null":
+                continue
+            apps.append(ATSPIElement(self, tuple(ref)))
+        return apps
+
+
+class ATSPIElement(Element):
+    def __init__(self, be: ATSPIBackend, ref: tuple[str, str]):
+        self.be, self.ref = be, ref
+        self._cache: dict[str, Any] = {}
+        self._kids: list[Element] | None = None
+
+    def prefetch(self) -> None:
+        self.be.prefetch(self)
+
+    def __eq__(self, other):
+        return isinstance(other, ATSPIElement) and other.ref == self.ref
+
+    def __hash__(self):
+        return hash(self.ref)
+
+    def __repr__(self):
+        return f"<element {self.role} {self.name!r}>"
+
+    def _get(self, key, fn, default=None):
+        if key not in self._cache:
+            try:
+                self._cache[key] = fn()
+            except Exception:
+                self._cache[key] = default
+        return self._cache[key]
+
+    @property
+    def role(self) -> str:
+        return self._get("role", lambda: self.be.call(self.ref, ACC, "GetRoleName")[0], "")
+
+    @property
+    def name(self) -> str:
+        return self._get("name", lambda: self.be.prop(self.ref, ACC, "Name"), "") or ""
+
+    @property
+    def description(self) -> str:
+        return self._get("description", lambda: self.be.prop(self.ref, ACC, "Description"), "") or ""
+
+    @property
+    def automation_id(self) -> str:
+        return self._get("id", lambda: self.be.prop(self.ref, ACC, "AccessibleId"), "") or ""
+
+    @property
+    def class_name(self) -> str:
+        attrs = self._get("attrs", lambda: dict(self.be.call(self.ref, ACC, "GetAttributes")[0]), {}) or {}
+        return attrs.get("class") or attrs.get("class-name") or ""
+
+    @property
+    def pid(self) -> int:
+        return self.be.pid_of(self.ref[0])
+
+    def interfaces(self) -> set[str]:
+        return self._get("ifaces", lambda: set(self.be.call(self.ref, ACC, "GetInterfaces")[0]), set())
+
+    def children(self) -> list[Element]:
+        if self._kids is not None:  # read by prefetch() for the search under way
+            return self._kids
+        refs = self.be.call(self.ref, ACC, "GetChildren")[0]
+        return [ATSPIElement(self.be, tuple(r)) for r in refs if r[1] != NULL_PATH]
+
+    def box(self) -> tuple[int, int, int, int]:
+        if COMP not in self.interfaces():
+            return (0, 0, 0, 0)
+        x, y, w, h = self.be.call(self.ref, COMP, "GetExtents", "u", (0,))[0]
+        return int(x), int(y), int(w), int(h)
+
+    def states(self) -> set[str]:
+        words = self.be.call(self.ref, ACC, "GetState")[0]  # not cached: states change
+        found = set()
+        for i, word in enumerate(words):
+            for bit in range(32):
+                if word & (1 << bit):
+                    n = i * 32 + bit
+                    if n < len(STATES):
+                        found.add(STATES[n])
+        return found
+
+    def text(self) -> str:
+        if TEXT in self.interfaces():
+            try:
+                return self.be.call(self.ref, TEXT, "GetText", "ii", (0, -1))[0]
+            except Exception:
+                pass
+        v = self.value()
+        if v is not None:
+            return f"{v:g}"
+        return self.name
+
+    def value(self) -> float | None:
+        if VALUE not in self.interfaces():
+            return None
+        try:
+            return float(self.be.prop(self.ref, VALUE, "CurrentValue"))
+        except Exception:
+            return None
+
+    def actions(self) -> list[str]:
+        if ACTION not in self.interfaces():
+            return []
+        try:
+            return [a[0] for a in self.be.call(self.ref, ACTION, "GetActions")[0]]
+        except Exception:
+            return []
+
+    def do_action(self, name: str | None = None) -> bool:
+        names = self.actions()
+        if not names:
+            return False
+        if name:
+            if name not in names:
+                return False
+            index = names.index(name)
+        else:
+            index = next((i for i, n in enumerate(names) if n.lower() in CLICK_ACTIONS), 0)
+        return bool(self.be.call(self.ref, ACTION, "DoAction", "i", (index,))[0])
+
+    def set_text(self, text: str) -> bool:
+        if EDIT not in self.interfaces():
+            return False
+        return bool(self.be.call(self.ref, EDIT, "SetTextContents", "s", (text,))[0])
+
+    def insert_text(self, text: str) -> bool:
+        if EDIT not in self.interfaces():
+            return False
+        end = int(self.be.prop(self.ref, TEXT, "CharacterCount")) if TEXT in self.interfaces() else 0
+        return bool(self.be.call(self.ref, EDIT, "InsertText", "isi", (end, text, len(text)))[0])
+
+    def focus(self) -> bool:
+        if COMP not in self.interfaces():
+            return False
+        return bool(self.be.call(self.ref, COMP, "GrabFocus")[0])
+
+
+# ---------------------------------------------------------------- UI Automation (Windows)
+class UIABackend(Backend):  # pragma: no cover - Windows only; same interface as AT-SPI, not run by the tests here
+    def __init__(self):
+        try:
+            from pywinauto import Desktop
+        except ImportError:
+            raise A11yUnavailable("UI Automation needs pywinauto", fix="pip install 'botloom[desktop]'") from None
+        self.desktop = Desktop(backend="uia")
+
+    def applications(self) -> list[Element]:
+        by_pid: dict[int, list] = {}
+        for w in self.desktop.windows():
+            by_pid.setdefault(w.element_info.process_id, []).append(w)
+        return [_UIAApp(pid, wins) for pid, wins in by_pid.items()]
+
+
+class _UIAApp(Element):  # pragma: no cover - Windows only
+    role = "application"
+
+    def __init__(self, pid, wins):
+        self.pid, self._wins = pid, wins
+
+    def children(self):
+        return [UIAElement(w) for w in self._wins]
+
+    def box(self):
+        return (0, 0, 0, 0)
+
+    def states(self):
+        return {"showing"}
+
+    def text(self):
+        return ""
+
+
+class UIAElement(Element):  # pragma: no cover - Windows only
+    def __init__(self, wrapper):
+        self.w = wrapper
+        info = wrapper.element_info
+        self.role = (info.control_type or "").lower()
+        self.name = info.name or ""
+        self.automation_id = info.automation_id or ""
+        self.class_name = info.class_name or ""
+        self.pid = info.process_id
+
+    def __eq__(self, other):
+        return isinstance(other, UIAElement) and other.w.element_info == self.w.element_info
+
+    def __hash__(self):
+        return hash((self.pid, self.automation_id, self.name, self.role))
+
+    def children(self):
+        return [UIAElement(c) for c in self.w.children()]
+
+    def box(self):
+        r = self.w.rectangle()
+        return (r.left, r.top, r.width(), r.height())
+
+    def states(self):
+        found = set()
+        if self.w.is_visible():
+            found |= {"showing", "visible"}
+        if self.w.is_enabled():
+            found |= {"enabled", "sensitive"}
+        try:
+            if self.w.has_keyboard_focus():
+                found.add("focused")
+        except Exception:
+            pass
+        try:
+            if self.w.get_toggle_state() == 1:
+                found.add("checked")
+        except Exception:
+            pass
+        return found
+
+    def text(self):
+        try:
+            return self.w.get_value()
+        except Exception:
+            return self.w.window_text()
+
+    def actions(self):
+        return ["invoke"] if hasattr(self.w, "invoke") else []
+
+    def do_action(self, name=None):
+        for method in ("invoke", "toggle", "select", "click"):
+            if hasattr(self.w, method):
+                getattr(self.w, method)()
+                return True
+        return False
+
+    def set_text(self, text):
+        self.w.set_edit_text(text)
+        return True
+
+    def insert_text(self, text):
+        self.w.set_edit_text(self.text() + text)
+        return True
+
+    def focus(self):
+        self.w.set_focus()
+        return True
+
+
+# ---------------------------------------------------------------- finding with a wait
+def roots_for(window_title: str = "", process: str = "", ctx=None, timeout: float = 0.0) -> list[Element]:
+    """The accessible windows to search: those of the window a title/process finds, else all."""
+    be = backend()
+    if not window_title and not process:
+        return [w for app in be.applications() for w in app.children()]
+    from . import windows
+
+    win = windows.find(window_title, process, timeout, ctx)
+    found = be.windows(pid=win.pid) if win.pid else []
+    titled = [w for w in found if (w.name or "") == win.title] or [
+        w for w in found if window_title and re.search(window_title, w.name or "", re.I)]
+    return titled or found
+
+
+def locate(selector: Any, *, window: str = "", process: str = "", timeout: float = 5.0, ctx=None,
+           state: str | None = None) -> Element:
+    """The first element the selector finds, waiting up to ``timeout`` seconds for it (and, when
+    ``state`` is given, for it to have that state); NodeError(not_found) names what was seen."""
+    steps = parse(selector)
+    deadline = time.monotonic() + max(0.0, float(timeout or 0))
+    last = "no element matched"
+    while True:
+        try:
+            roots = roots_for(window, process, ctx, 0.0)
+            found = find_all(roots, steps)
+            if found:
+                el = found[0]
+                if state is None or state in el.states():
+                    return el
+                last = f"the element is not {state} (its states: {', '.join(sorted(el.states()))})"
+            else:
+                last = "no element matched" if roots else "no accessible window matched"
+        except NodeError as exc:
+            if exc.kind != "not_found" or isinstance(exc, A11yUnavailable):
+                raise
+            last = exc.message
+        if time.monotonic() >= deadline:
+            where = f" in the window /{window}/" if window else ""
+            raise NodeError(f"element not found: {render(steps)}{where} within {float(timeout or 0):g} s ({last})",
+                            kind="not_found", details={"selector": render(steps)},
+                            fix="check the selector with `botloom inspect --window TITLE`; the application must "
+                                "be started with accessibility on (desktop.launch and desktop.app do that)")
+        if ctx is not None:
+            ctx.sleep(0.05)
+        else:
+            time.sleep(0.05)
+
+
+def tree_lines(root: Element, max_depth: int = 40) -> list[str]:
+    """``botloom inspect``'s lines: each element indented under its parent, with its selector."""
+    lines = [f"{root.role} {root.name!r}  {_box(root)}"]
+    seen = snapshot(root, max_depth)
+    for i, s in enumerate(seen):
+        lines.append(f"{'  ' * (len(s.path) + 1)}{s.role} {s.name!r}  {_box(s.el)}  ->  {best_selector(i, seen)}")
+    return lines
+
+
+def _box(el: Element) -> str:
+    try:
+        x, y, w, h = el.box()
+        return f"{w}x{h}+{x}+{y}"
+    except Exception:
+        return "?"

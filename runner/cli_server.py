@@ -50,6 +50,12 @@ def register(sub) -> None:
     when.add_argument("--watch", metavar="DIR", help="a run for every file arriving in this folder")
     when.add_argument("--webhook", metavar="NAME", help="a run for every POST to /hooks/NAME of the local API")
     when.add_argument("--queue", metavar="NAME", help="a run when items wait in this work queue")
+    when.add_argument("--mail", metavar="URL", help="a run for every new message in an IMAP folder: "
+                                                    "imaps://USER@HOST[:PORT]/FOLDER (imap:// plain, "
+                                                    "imap+starttls://)")
+    add.add_argument("--mail-secret", metavar="NAME", help="for --mail: the secret holding the password")
+    add.add_argument("--mail-move-to", metavar="FOLDER",
+                     help="for --mail: move each message to this folder once its run started (default: mark it read)")
     add.add_argument("--timezone", metavar="ZONE", help="for --cron: an IANA time zone, e.g. Europe/Paris")
     add.add_argument("--name", help="a name for the schedule (default: BOT-KIND)")
     add.add_argument("-i", "--input", action="append", default=[], metavar="NAME=VALUE", help="an input for the bot")
@@ -218,7 +224,8 @@ def cmd_schedule_add(args) -> int:
     desk = _desk(runner)
     data = desk.add(args.bot, cron=args.cron, timezone=args.timezone, every=args.every, at=args.at, watch=args.watch,
                     webhook=args.webhook, name=args.name, inputs=inputs, misfire=args.misfire, grace=args.grace,
-                    overlap=args.overlap, queue=args.queue)
+                    overlap=args.overlap, queue=args.queue, mail=args.mail, mail_secret=args.mail_secret,
+                    mail_move_to=args.mail_move_to)
     if args.json:
         _print_json(data)
     else:

@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "service.shutdown_grace": 30.0,  # seconds running runs have to finish at a shutdown
     "service.max_recoveries": 3,  # crashed runs resumed at most this many times in a row
     "service.due_seconds": 2.0,  # how often suspended runs whose timer is due are looked for
+    "service.mail_poll_seconds": 60.0,  # how often mail schedules look for new messages
     "service.virtual_display": "auto",  # auto, always, never (runner/server/display.py)
     "service.retention_seconds": 3600.0,  # how often the service applies the logs.* retention
     # fleet mode (runner/fleet/, docs/fleet.md): the service as a runner of a Temporal fleet

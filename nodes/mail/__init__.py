@@ -8,4 +8,5 @@ from . import imap_nodes, smtp_nodes
 
 def pack() -> NodePack:
     return NodePack.from_modules("mail", VERSION, [imap_nodes, smtp_nodes], title="E-mail",
-                                 description="Read mailboxes over IMAP and send mail over SMTP.")
+                                 description="Read mailboxes over IMAP and send mail over SMTP.",
+                                 provides={"mail.inbox": "botloom.nodes.mail.trigger:Inbox"})

@@ -52,6 +52,11 @@ class NewSchedule(BaseModel):
     watch: Optional[str] = None
     webhook: Optional[str] = Field(default=None, max_length=100)
     queue: Optional[str] = Field(default=None, max_length=500, description="a work queue: a run when items wait")
+    mail: Optional[str] = Field(default=None, max_length=1000,
+                                description="an IMAP folder, imaps://USER@HOST[:PORT]/FOLDER: a run per new message")
+    mail_secret: Optional[str] = Field(default=None, max_length=200, description="the secret holding its password")
+    mail_move_to: Optional[str] = Field(default=None, max_length=500,
+                                        description="move each message there once its run has started")
     inputs: dict[str, Any] = Field(default_factory=dict)
     misfire: Literal["once", "skip", "catch_up"] = "once"
     grace: Optional[str] = Field(default=None, max_length=50)
@@ -179,7 +184,8 @@ def make_app(service) -> FastAPI:
                               every=parse_duration(body.every) if body.every else None, at=body.at, watch=body.watch,
                               webhook=body.webhook, name=body.name, inputs=codec.decode(body.inputs), misfire=body.misfire,
                               grace=parse_duration(body.grace) if body.grace else None, overlap=body.overlap,
-                              queue=body.queue)
+                              queue=body.queue, mail=body.mail,
+                              mail_options=_mail_options(body.mail_secret, body.mail_move_to))
         service.runner.load_bot(sched.bot)  # a bot that cannot run is refused now, not at its first fire
         return codec.encode(service.add_schedule(sched).to_dict())
 
@@ -294,3 +300,7 @@ class ApiServer:
 
 
 __all__ = ["ApiServer", "check_loopback", "make_app"]
+
+
+def _mail_options(secret: str | None, move_to: str | None) -> dict:
+    return {k: v for k, v in (("secret", secret), ("move_to", move_to)) if v}

@@ -53,7 +53,8 @@ class ScheduleDesk:
     def add(self, bot: str | Path, *, cron: str | None = None, timezone: str | None = None,
             every: str | None = None, at: str | None = None, watch: str | None = None, webhook: str | None = None,
             name: str | None = None, inputs: dict | None = None, misfire: str = "once", grace: str | None = None,
-            overlap: bool = False, queue: str | None = None) -> dict[str, Any]:
+            overlap: bool = False, queue: str | None = None, mail: str | None = None,
+            mail_secret: str | None = None, mail_move_to: str | None = None) -> dict[str, Any]:
         """Add a schedule; ``every`` and ``grace`` are durations as people write them (``15m``).
         Raises ScheduleError (or the bot's own error) with nothing changed when it cannot be made."""
         bot = str(Path(bot).expanduser().resolve())
@@ -61,11 +62,13 @@ class ScheduleDesk:
             body = {"bot": bot, "name": name, "cron": cron, "timezone": timezone, "every": every, "at": at,
                     "watch": str(Path(watch).expanduser().resolve()) if watch else None, "webhook": webhook,
                     "inputs": dict(inputs or {}), "misfire": misfire, "grace": grace, "overlap": overlap,
-                    "queue": queue}
+                    "queue": queue, "mail": mail, "mail_secret": mail_secret, "mail_move_to": mail_move_to}
             return self.client.call("POST", "/schedules", {k: v for k, v in body.items() if v is not None})
         sched = make_schedule(bot, cron=cron, timezone_name=timezone, every=parse_duration(every) if every else None,
                               at=at, watch=watch, webhook=webhook, name=name, inputs=inputs, misfire=misfire,
-                              grace=parse_duration(grace) if grace else None, overlap=overlap, queue=queue)
+                              grace=parse_duration(grace) if grace else None, overlap=overlap, queue=queue,
+                              mail=mail, mail_options={k: v for k, v in (("secret", mail_secret),
+                                                                         ("move_to", mail_move_to)) if v})
         self.runner.load_bot(sched.bot)  # refuse a bot that cannot run now, not at its first fire
         store = self._store()
         try:

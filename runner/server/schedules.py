@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import BotloomError
 
-KINDS = ("cron", "interval", "date", "watch", "webhook", "queue")
+KINDS = ("cron", "interval", "date", "watch", "webhook", "queue", "mail")
 MISFIRE = ("once", "skip", "catch_up")
 TIMED = ("cron", "interval", "date")
 SKIP_GRACE = 30.0
@@ -86,6 +86,8 @@ class Schedule:
             return f"files arriving in {s['folder']}"
         if self.kind == "queue":
             return f"items arriving in queue '{s['queue']}'"
+        if self.kind == "mail":
+            return f"new mail in {s['folder']} at {s['user'] + '@' if s.get('user') else ''}{s['host']}:{s['port']}"
         return f"webhook '{s['name']}'"
 
     def trigger(self):
@@ -142,12 +144,14 @@ def make_schedule(bot: str, *, cron: str | None = None, timezone_name: str | Non
                   every: float | None = None, at: float | str | None = None, watch: str | None = None,
                   webhook: str | None = None, name: str | None = None, inputs: dict | None = None,
                   misfire: str = "once", grace: float | None = None, overlap: bool = False,
-                  watch_options: dict | None = None, queue: str | None = None) -> Schedule:
+                  watch_options: dict | None = None, queue: str | None = None, mail: str | None = None,
+                  mail_options: dict | None = None) -> Schedule:
     """A checked schedule (not stored): exactly one trigger; a clear error for each bad part."""
     given = [k for k, v in (("cron", cron), ("every", every), ("at", at), ("watch", watch),
-                            ("webhook", webhook), ("queue", queue)) if v is not None]
+                            ("webhook", webhook), ("queue", queue), ("mail", mail)) if v is not None]
     if len(given) != 1:
-        raise ScheduleError("a schedule takes exactly one trigger: --cron, --every, --at, --watch, --webhook or --queue"
+        raise ScheduleError("a schedule takes exactly one trigger: --cron, --every, --at, --watch, --webhook, --queue "
+                            "or --mail"
                             + (f" (got {', '.join(given)})" if given else ""),
                             fix="e.g. --cron '0 7 * * MON-FRI' --timezone Europe/Paris, or --every 15m")
     if misfire not in MISFIRE:
@@ -176,6 +180,8 @@ def make_schedule(bot: str, *, cron: str | None = None, timezone_name: str | Non
         if not queue.strip():
             raise ScheduleError("the queue's name is empty", fix="give the work queue's name, e.g. --queue invoices")
         kind, spec = "queue", {"queue": queue.strip()}
+    elif mail is not None:  # a run per new message in an IMAP folder (server/mail_trigger.py)
+        kind, spec = "mail", {**parse_mail_url(mail), **(mail_options or {})}
     else:
         if not webhook.replace("-", "").replace("_", "").isalnum():
             raise ScheduleError(f"a webhook name takes letters, digits, '-' and '_', got '{webhook}'")
@@ -190,6 +196,26 @@ def make_schedule(bot: str, *, cron: str | None = None, timezone_name: str | Non
                                 fix="cron takes five fields: minute hour day-of-month month day-of-week, e.g. "
                                     "'*/15 8-18 * * MON-FRI'; time zones are IANA names such as Europe/Paris") from None
     return sched
+
+
+def parse_mail_url(url: str) -> dict[str, Any]:
+    """host, port, security, user and folder from imaps://USER@HOST[:PORT]/FOLDER."""
+    from urllib.parse import unquote, urlsplit
+
+    fix = "e.g. imaps://invoices@mail.example.com/INBOX (imap:// without TLS, imap+starttls:// for STARTTLS)"
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ScheduleError(f"cannot read the mail address '{url}': {exc}", fix=fix) from None
+    security = {"imaps": "ssl", "imap": "none", "imap+starttls": "starttls"}.get(parts.scheme.lower())
+    if security is None or not parts.hostname:
+        raise ScheduleError(f"'{url}' is not an IMAP folder address", fix=fix)
+    if parts.password:
+        raise ScheduleError("the mail address must not hold a password", fix="store it as a secret "
+                            "(`botloom secret set NAME`) and give --mail-secret NAME")
+    return {"host": parts.hostname, "port": port or (993 if security == "ssl" else 143), "security": security,
+            "user": unquote(parts.username or ""), "folder": unquote(parts.path.lstrip("/")) or "INBOX"}
 
 
 def parse_when(value: float | str) -> float:

@@ -61,6 +61,7 @@ class Service:
         self._stopped = False
         self._lock_fd: int | None = None
         self._watches: dict[str, Any] = {}
+        self.mail_polls: dict[str, float] = {}  # mail schedules: when each last looked (mail_trigger.py)
         self._api = None
         self.scheduler = None
         self.dispatcher: Dispatcher | None = None
@@ -239,9 +240,11 @@ class Service:
 
     def resume_due(self) -> None:
         from ..tasks import due_answers
+        from .mail_trigger import fire_mail_triggers
         from .queue_trigger import fire_queue_triggers
 
         fire_queue_triggers(self)  # queue schedules: a run when items wait in their queue
+        fire_mail_triggers(self)  # mail schedules: a run per new message
         if self.fleet is not None:  # in fleet mode waits are Temporal's signals and timers
             return
 

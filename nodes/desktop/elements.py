@@ -28,6 +28,7 @@ ELEMENT_PARAMS = [
     Param("process", "string", default="", advanced=True, description="The application's process name or id."),
     Param("timeout", "number", default=5, minimum=0, description="Seconds to wait for the element."),
 ]
+READY_WAIT = 1.0  # seconds an element our previous click checked may take to be ready again
 ELEMENT_OUT = Output("element", "object", "The element: role, name, id, class, states, box, pid.")
 
 
@@ -71,6 +72,14 @@ def _center(el) -> tuple[int, int]:
 def element_click(ctx, selector, window, process, timeout, method):
     """Clicks an element found by its accessibility selector, once it is enabled."""
     el = _find(ctx, selector, window, process, timeout, state="sensitive" if a11y.sys.platform != "win32" else None)
+    last = ctx.resource("desktop.last_element_click", dict)
+    if last.get("element") == el and not last.get("was_checked"):
+        # our previous click checked it: a button that resets itself (a calculator's key) is ready
+        # again once the application has handled that click; a second click sooner unchecks it
+        deadline = time.monotonic() + READY_WAIT
+        while "checked" in el.states() and time.monotonic() < deadline:
+            ctx.sleep(0.01)
+    last.update(element=el, was_checked="checked" in el.states())
     used = "mouse"
     if method in ("auto", "action") and el.do_action():
         used = "action"

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from desktop_helpers import messages, outputs, run_bot, write_bot
@@ -127,8 +128,6 @@ def test_the_application_scope_closes_the_app_when_its_body_fails(a11y_desktop, 
 
 
 def test_a_missing_element_fails_clearly_within_its_timeout_and_inspect_prints_selectors(a11y_desktop, tmp_path):
-    import time
-
     nodes = {
         "app": {"type": "desktop.app", "params": {"command": CALC, "window": f"^{CALC}$"}},
         "press": {"type": "desktop.element_click", "params": {"selector": 'button[name="no such key"]',
@@ -158,6 +157,22 @@ def test_a_missing_element_fails_clearly_within_its_timeout_and_inspect_prints_s
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
+
+
+def test_element_clicks_at_full_speed_drop_no_digit(a11y_desktop, tmp_path):
+    """galculator dropped clicks of point targets at pace 0 (137592 for 7006652); pressing its
+    buttons by their own action does not race the application's redraw."""
+    keys = "7006652"
+    nodes, ids = _press(keys)
+    nodes["check"] = {"type": "desktop.verify", "params": {"check": "element_text", "selector": DISPLAY_TEXT,
+                                                           "window": CALC, "expected": keys}}
+    nodes = {"app": {"type": "desktop.app", "params": {"command": CALC, "window": f"^{CALC}$"}}, **nodes}
+    body = [*ids, "check"]
+    edges = [("start", "app"), ("app.body", f"{body[0]}.in"), *zip(body, body[1:])]
+    bot = write_bot(tmp_path / "bot", "fast-clicks", nodes, edges, settings={"screen": "1280x800", "pace": 0})
+    result, log = run_bot(bot)
+    assert result.state == "succeeded", result.error
+    assert all(outputs(log, i)["method"] == "action" for i in ids)
 
 
 def _app_env() -> dict:

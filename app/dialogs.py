@@ -63,6 +63,20 @@ class DialogsMixin:
             return None
         return value if isinstance(value, dict) else None
 
+    def place_banner(self) -> None:
+        """Lay the banner over the editor's top edge (below the tab bar), as wide as the editor."""
+        editor = self.banner.parentWidget()
+        top = self.tabs.tabBar().height() if self.tabs.count() else 0
+        width = editor.width()
+        self.banner.setGeometry(0, top, width, self.banner.heightForWidth(width))
+
+    def eventFilter(self, obj, event) -> bool:
+        from PySide6.QtCore import QEvent
+
+        if obj is getattr(self, "_editor", None) and event.type() == QEvent.Resize and self.banner.isVisible():
+            self.place_banner()
+        return super().eventFilter(obj, event)
+
     def notify(self, level: str, text: str) -> None:
         """Tell the person something: the banner for errors and warnings, the status bar otherwise."""
         self.messages.append((level, text))
@@ -70,5 +84,7 @@ class DialogsMixin:
             color = "#e5484d" if level == "error" else "#f5a524"
             self.banner.setStyleSheet(f"background: {color}; color: white; padding: 8px;")
             self.banner.setText(text + "   (click to hide)")
+            self.place_banner()
             self.banner.show()
+            self.banner.raise_()
         self.statusBar().showMessage(text, 10000)

@@ -186,9 +186,11 @@ class FilesMixin:
 
     @classmethod
     def recoverable(cls) -> list[dict]:
-        """Autosaved work left by a designer that did not close normally."""
+        """Autosaved work left by a designer that did not close normally, newest first. An
+        autosave older than its bot file (the bot was saved since, by this or another designer)
+        is stale: it is removed, not offered."""
         out = []
-        for meta_file in sorted(cls.autosave_dir().glob("*.json")):
+        for meta_file in cls.autosave_dir().glob("*.json"):
             if meta_file.name.endswith(".bot.json"):
                 continue
             try:
@@ -198,9 +200,19 @@ class FilesMixin:
             if _pid_alive(meta.get("pid")):
                 continue  # that designer is still open (or this is this one's own copy)
             bot = meta_file.with_name(meta_file.name[:-5] + ".bot.json")
-            if bot.exists():
-                out.append({**meta, "autosave": str(bot), "meta": str(meta_file)})
-        return out
+            if not bot.exists():
+                continue
+            saved = Path(meta["path"]) if meta.get("path") else None
+            try:
+                stale = saved is not None and saved.stat().st_mtime > float(meta.get("at") or 0)
+            except OSError:
+                stale = False  # the bot file is gone: the autosave is all there is
+            if stale:
+                for leftover in (bot, meta_file):
+                    leftover.unlink(missing_ok=True)
+                continue
+            out.append({**meta, "autosave": str(bot), "meta": str(meta_file)})
+        return sorted(out, key=lambda e: -float(e.get("at") or 0))
 
     def offer_recovery(self) -> bool:
         entries = self.recoverable()

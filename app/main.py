@@ -73,11 +73,13 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
         el = QVBoxLayout(editor)
         el.setContentsMargins(0, 0, 0, 0)
         el.setSpacing(0)
-        self.banner = QLabel(objectName="banner", wordWrap=True)
+        # the banner floats over the top of the editor: showing it moves nothing under the mouse
+        self.banner = QLabel(editor, objectName="banner", wordWrap=True)
         self.banner.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.banner.hide()
         self.banner.mousePressEvent = lambda _e: self.banner.hide()
-        el.addWidget(self.banner)
+        editor.installEventFilter(self)
+        self._editor = editor
         self.tabs = QTabWidget(documentMode=True, tabsClosable=True)
         self.tabs.tabCloseRequested.connect(self._close_tab)
         self.tabs.currentChanged.connect(lambda _i: self._on_selection())

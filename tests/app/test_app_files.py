@@ -221,3 +221,38 @@ def test_start_page_shows_each_samples_description_whole(win, qtbot):
         if lst.fontMetrics().horizontalAdvance(description) > lst.viewport().width():
             assert lst.visualItemRect(item).height() >= 3 * line, item.text()  # name + the wrapped description
     assert described >= 3
+
+
+def test_the_banner_covers_the_canvas_top_instead_of_pushing_it_down(win, qtbot, sample):
+    """A click aimed at the canvas lands where it was aimed, banner or not."""
+    assert win.open_path(str(sample))
+    canvas = win.tabs.currentWidget()
+    before = canvas.mapTo(win, canvas.rect().topLeft()), canvas.size()
+    win.notify("error", "something went wrong: " + "a long explanation " * 12)
+    qtbot.waitUntil(lambda: win.banner.isVisible())
+    assert (canvas.mapTo(win, canvas.rect().topLeft()), canvas.size()) == before
+    banner = win.banner.geometry()
+    assert banner.width() == win.banner.parentWidget().width() and banner.height() >= 30
+    assert banner.top() >= win.tabs.tabBar().height()  # below the tab names, over the canvas
+    win.resize(1000, 700)
+    qtbot.waitUntil(lambda: win.banner.width() == win.banner.parentWidget().width())
+
+
+def test_recovery_offers_the_newest_autosave_and_drops_stale_ones(win, qtbot, sample, tmp_path):
+    import os
+    import time
+
+    folder = win.autosave_dir()
+    other = tmp_path / "other.bot.json"
+    other.write_bytes(sample.read_bytes())
+    entries = [("a" * 16, sample, time.time() - 600), ("b" * 16, other, time.time() - 60),
+               ("c" * 16, tmp_path / "gone.bot.json", time.time() - 300)]
+    for key, path, at in entries:
+        (folder / f"{key}.bot.json").write_bytes(sample.read_bytes())
+        (folder / f"{key}.json").write_text(json.dumps({"path": str(path), "at": at, "pid": 999999999}))
+    now = time.time()
+    os.utime(sample, (now, now))  # the sample was saved after its autosave: that one is stale
+    os.utime(other, (now - 3600, now - 3600))
+    found = win.recoverable()
+    assert [e["path"] for e in found] == [str(other), str(tmp_path / "gone.bot.json")]
+    assert not (folder / ("a" * 16 + ".bot.json")).exists()

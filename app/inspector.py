@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtGui import QFocusEvent
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QFileDialog, QFormLayout, QFrame, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QDialog, QFileDialog, QFormLayout, QFrame, QHBoxLayout,
                                QLabel, QLineEdit, QPlainTextEdit, QPushButton, QScrollArea, QSizePolicy,
                                QVBoxLayout, QWidget)
 
@@ -335,6 +335,31 @@ class Inspector(QScrollArea):
         self._empty()
 
     # ------------------------------------------------------------ building
+    def show_help(self, nt) -> QDialog:
+        """The node type's reference (the text `botloom nodes show` prints, from the same
+        declaration) in a window, with a link to its pack's guide in docs/ when it is there."""
+        from PySide6.QtGui import QDesktopServices
+        from PySide6.QtCore import QUrl
+
+        from botloom.runner.docs import node_help
+
+        dialog = QDialog(self, windowTitle=f"Help: {nt.title}", objectName="node-help-dialog")
+        layout = QVBoxLayout(dialog)
+        text = QPlainTextEdit(node_help(nt), readOnly=True, objectName="node-help-text")
+        text.setMinimumSize(640, 420)
+        layout.addWidget(text)
+        guide = pack_guide(nt.pack)
+        if guide is not None:
+            what = "the node reference" if guide.name == "nodes.md" else f"the {nt.pack} pack's guide"
+            link = QLabel(f"<a href='{QUrl.fromLocalFile(str(guide)).toString()}'>Open {what} ({guide.name})</a>",
+                          objectName="node-help-guide")
+            link.linkActivated.connect(lambda href: QDesktopServices.openUrl(QUrl(href)))
+            layout.addWidget(link)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.show()
+        self.help_dialog = dialog
+        return dialog
+
     def show_node(self, flow: str | None, node_id: str | None) -> None:
         if self.doc is None or node_id is None or flow is None or node_id not in self.doc.flow(flow):
             self._empty()
@@ -350,6 +375,11 @@ class Inspector(QScrollArea):
         header.setTextFormat(Qt.RichText)
         header.setWordWrap(True)
         outer.addWidget(header)
+        if nt is not None:
+            help_link = QLabel("<a href='help'>Help on this node</a>", objectName="node-help")
+            help_link.setToolTip(f"What {nt.title} does, each parameter and output, and the {nt.pack} pack's guide")
+            help_link.linkActivated.connect(lambda _href, t=nt: self.show_help(t))
+            outer.addWidget(help_link)
         if nt is None:
             missing = QLabel("The node pack that provides this node type is not installed. Its parameters are "
                              "kept exactly as they are and saved back unchanged:\n\n"
@@ -505,3 +535,19 @@ class Inspector(QScrollArea):
     def _on_removed(self, flow: str, nid: str) -> None:
         if flow == self.flow_name and nid == self.node_id:
             self._empty()
+
+
+def pack_guide(pack: str):
+    """docs/<pack>.md of this installation (a checkout or a package that carries docs/), else the
+    node reference docs/nodes.md (the core pack has no guide of its own), or None."""
+    from pathlib import Path
+
+    import botloom.runner as runner_pkg
+
+    base = Path(runner_pkg.__file__).resolve().parent.parent
+    for name in (f"{pack}.md", "nodes.md"):
+        for folder in (base / "docs", base.parent / "docs"):
+            page = folder / name
+            if page.is_file():
+                return page
+    return None

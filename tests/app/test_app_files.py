@@ -256,3 +256,22 @@ def test_recovery_offers_the_newest_autosave_and_drops_stale_ones(win, qtbot, sa
     found = win.recoverable()
     assert [e["path"] for e in found] == [str(other), str(tmp_path / "gone.bot.json")]
     assert not (folder / ("a" * 16 + ".bot.json")).exists()
+
+
+def test_each_node_has_help_from_its_declaration_and_a_link_to_its_packs_guide(win, qtbot, sample):
+    from PySide6.QtWidgets import QLabel, QPlainTextEdit
+
+    assert win.open_path(str(sample))
+    win.select_node("main", "report")
+    link = win.inspector.findChild(QLabel, "node-help")
+    assert link is not None and "Help" in link.text()
+    link.linkActivated.emit("help")
+    dialog = win.inspector.help_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    text = dialog.findChild(QPlainTextEdit, "node-help-text").toPlainText()
+    nt = win.inspector.node_type
+    assert nt.id in text and all(p.name in text for p in nt.params)
+    guide = dialog.findChild(QLabel, "node-help-guide")
+    assert guide is not None
+    assert f"docs/{nt.pack}.md" in guide.text() or "docs/nodes.md" in guide.text()
+    dialog.close()

@@ -66,22 +66,20 @@ def format_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-class ExpressionEdit(QLineEdit):
-    """A line edit that completes the word under the cursor with variable and node-output names."""
+class Completing:
+    """Completes the word before the cursor with variable and node-output names (one-line and
+    multi-line editors alike); the editor gives ``_left()``, ``_replace_word()`` and ``cursorRect()``."""
 
-    def __init__(self, names: list[str], parent=None):
-        super().__init__(parent)
+    def _setup_completion(self, names: list[str]) -> None:
         self.model = QStringListModel(sorted(set(names)))
         self.completer_ = QCompleter(self.model, self)
         self.completer_.setWidget(self)
         self.completer_.setCaseSensitivity(Qt.CaseInsensitive)
         self.completer_.setCompletionMode(QCompleter.PopupCompletion)
         self.completer_.activated.connect(self.insert_completion)
-        self.textEdited.connect(self._maybe_complete)
 
     def current_word(self) -> str:
-        left = self.text()[: self.cursorPosition()]
-        m = re.search(r"[A-Za-z_][A-Za-z0-9_.]*$", left)
+        m = re.search(r"[A-Za-z_][A-Za-z0-9_.]*$", self._left())
         return m.group(0) if m else ""
 
     def completions(self, prefix: str | None = None) -> list[str]:
@@ -102,15 +100,62 @@ class ExpressionEdit(QLineEdit):
             self.completer_.popup().hide()
 
     def insert_completion(self, name: str) -> None:
-        word = self.current_word()
+        self._replace_word(len(self.current_word()), name)
+
+
+class ExpressionEdit(Completing, QLineEdit):
+    """A line edit that completes the word under the cursor with variable and node-output names."""
+
+    def __init__(self, names: list[str], parent=None):
+        super().__init__(parent)
+        self._setup_completion(names)
+        self.textEdited.connect(self._maybe_complete)
+
+    def _left(self) -> str:
+        return self.text()[: self.cursorPosition()]
+
+    def _replace_word(self, length: int, name: str) -> None:
         pos = self.cursorPosition()
         text = self.text()
-        self.setText(text[: pos - len(word)] + name + text[pos:])
-        self.setCursorPosition(pos - len(word) + len(name))
+        self.setText(text[: pos - length] + name + text[pos:])
+        self.setCursorPosition(pos - length + len(name))
 
 
-class MultiLineEdit(QPlainTextEdit):
+class MultiLineEdit(Completing, QPlainTextEdit):
+    """Multi-line text (a message, a script) with the same name completion as one-line fields."""
+
     editingFinished = Signal()
+
+    def __init__(self, names: list[str] | None = None, parent=None):
+        super().__init__(parent)
+        self._setup_completion(names or [])
+        self._typing = False
+        self.textChanged.connect(self._on_text)
+
+    def keyPressEvent(self, event) -> None:
+        if self.completer_.popup().isVisible() and event.key() in (Qt.Key_Return, Qt.Key_Enter, Qt.Key_Tab,
+                                                                    Qt.Key_Escape):
+            event.ignore()  # the completer's popup takes these
+            return
+        self._typing = True
+        try:
+            super().keyPressEvent(event)
+        finally:
+            self._typing = False
+
+    def _on_text(self) -> None:
+        if self._typing:  # what the person types, not text set by the program
+            self._maybe_complete(self.toPlainText())
+
+    def _left(self) -> str:
+        cursor = self.textCursor()
+        return self.toPlainText()[: cursor.position()]
+
+    def _replace_word(self, length: int, name: str) -> None:
+        cursor = self.textCursor()
+        cursor.movePosition(cursor.MoveOperation.Left, cursor.MoveMode.KeepAnchor, length)
+        cursor.insertText(name)
+        self.setTextCursor(cursor)
 
     def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
@@ -179,7 +224,7 @@ class Field(QWidget):
             row.addWidget(self.editor, 1)
         elif hints.get("multiline"):
             self.kind = "multi"
-            self.editor = MultiLineEdit()
+            self.editor = MultiLineEdit(names)
             self.editor.setPlaceholderText(placeholder)
             self.editor.setFixedHeight(72)
             self.editor.textChanged.connect(self._live_check)
@@ -448,9 +493,9 @@ class Inspector(QScrollArea):
             nt = node_type(self.doc.registry, spec.type, spec.version)
             if nt is not None:
                 names |= {f"nodes.{nid}.{o.name}" for o in nt.outputs}
-                for p in nt.params:  # loop variables, variables set by nodes
-                    value = spec.params.get(p.name)
-                    if p.name in ("item_var", "index_var", "name", "error_var") and isinstance(value, str):
+                for p in nt.params:  # loop variables, variables set by nodes (also when left at their default)
+                    value = spec.params.get(p.name, p.default if p.has_default else None)
+                    if p.name in ("item_var", "index_var", "name", "error_var") and isinstance(value, str) and value:
                         names.add(value)
         return sorted(names)
 

@@ -218,3 +218,31 @@ def test_retry_settings_are_edited_in_the_form_as_undoable_steps(win, qtbot, tmp
     saved = botfile.load(path).main.nodes
     assert saved["say"].settings["retry"] == {"attempts": 3, "delay": 0.5}
     assert "retry" not in saved["calm"].settings
+
+
+def test_multiline_fields_complete_names_and_the_loop_variable_is_offered(win, qtbot, tmp_path):
+    from botloom.app.inspector import MultiLineEdit
+
+    path = write_bot(tmp_path, "loop", {
+        "loop": {"type": "core.for_each", "params": {"items": [1, 2]}},  # item_var left at its default
+        "say": {"type": "core.log", "params": {"message": "x"}},
+    }, [("start.out", "loop.in"), ("loop.body", "say.in")], variables={"total": {"type": "number", "default": 0}})
+    assert win.open_path(str(path))
+    insp = select(win, "say")
+    message = insp.fields["message"].editor
+    assert isinstance(message, MultiLineEdit)
+    message.setFocus()
+    message.selectAll()
+    qtbot.keyClicks(message, "Line one")
+    QTest.keyClick(message, Qt.Key_Return)
+    qtbot.keyClicks(message, "Item {{ it")
+    assert "item" in message.completions()
+    qtbot.waitUntil(lambda: message.completer_.popup().isVisible())
+    message.insert_completion("item")
+    qtbot.keyClicks(message, " }} of {{ tot")
+    assert message.completions() == ["total"]
+    message.insert_completion("total")
+    qtbot.keyClicks(message, " }}")
+    message.editingFinished.emit()
+    assert win.doc.flow().node("say").params["message"] == "Line one\nItem {{ item }} of {{ total }}"
+    assert "index" in insp.completion_names()

@@ -43,6 +43,8 @@ class ActionsMixin:
         self.a_save = self._action("&Save", self.save, K.Save)
         self.a_save_as = self._action("Save &as…", self.save_as, K.SaveAs)
         self.a_close = self._action("&Close bot", self.close_bot, K.Close)
+        self.a_properties = self._action("Bot &properties…", self.edit_properties, "Ctrl+Shift+P",
+                                         "Name, description, inputs, outputs, variables, secrets and settings")
         self.a_new_window = self._action("New &window", self.new_window, "Ctrl+Shift+N")
         self.a_quit = self._action("&Quit", self.close, K.Quit)
         self.a_undo = self._action("&Undo", lambda: self.doc and self.doc.undo.undo(), K.Undo)
@@ -78,7 +80,7 @@ class ActionsMixin:
         for a in (self.a_new, self.a_open):
             m.addAction(a)
         self.recent_menu = m.addMenu("Open &recent")
-        for a in (self.a_save, self.a_save_as, self.a_close, self.a_new_window):
+        for a in (self.a_save, self.a_save_as, self.a_properties, self.a_close, self.a_new_window):
             m.addAction(a)
         m.addSeparator()
         m.addAction(self.a_quit)
@@ -145,8 +147,8 @@ class ActionsMixin:
         self.a_redo.setEnabled(bool(has and undo.canRedo()))
         self.a_undo.setText(f"&Undo {undo.undoText()}" if has and undo.canUndo() else "&Undo")
         self.a_redo.setText(f"&Redo {undo.redoText()}" if has and undo.canRedo() else "&Redo")
-        for a in (self.a_save, self.a_save_as, self.a_close, self.a_paste, self.a_select_all, self.a_note,
-                  self.a_fit, self.a_layout, self.a_subflow, self.a_zoom_in, self.a_zoom_out, self.a_zoom_reset):
+        for a in (self.a_save, self.a_save_as, self.a_properties, self.a_close, self.a_paste, self.a_select_all,
+                  self.a_note, self.a_fit, self.a_layout, self.a_subflow, self.a_zoom_in, self.a_zoom_out, self.a_zoom_reset):
             a.setEnabled(has)
         selected = bool(has and self.scene and self.selected_nodes())
         for a in (self.a_copy, self.a_cut, self.a_duplicate, self.a_break, self.a_run_from):

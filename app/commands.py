@@ -236,3 +236,32 @@ class AddSubflow(_Command):
     def undo(self) -> None:
         self.doc.remove_flow(self.name)
         self._done()
+
+
+class SetBotProperties(_Command):
+    """Change the bot's name, description, secrets, settings and the main flow's declarations
+    (inputs, outputs, variables) in one undoable step."""
+
+    BOT_KEYS = ("name", "description", "secrets", "settings")
+    FLOW_KEYS = ("inputs", "outputs", "variables")
+
+    def __init__(self, doc, new: dict[str, Any]):
+        super().__init__(doc, "Change bot properties")
+        self.new = copy.deepcopy(new)
+        self.old = {k: copy.deepcopy(self._get(k)) for k in new}
+
+    def _get(self, key: str):
+        return getattr(self.doc.flow("main") if key in self.FLOW_KEYS else self.doc.bot, key)
+
+    def _apply(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            target = self.doc.flow("main") if key in self.FLOW_KEYS else self.doc.bot
+            setattr(target, key, copy.deepcopy(value))
+        self._done()
+        self.doc.pathChanged.emit()  # the window title shows an unsaved bot's name
+
+    def redo(self) -> None:
+        self._apply(self.new)
+
+    def undo(self) -> None:
+        self._apply(self.old)

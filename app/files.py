@@ -85,10 +85,39 @@ class FilesMixin:
         return self._save_to(self.doc.path)
 
     def save_as(self) -> bool:
+        """Save under a new file name; a bot still called by its default name, or by its old
+        file's name, takes the new file's name (one undoable step)."""
         if self.doc is None:
             return False
         path = self.ask_save_path()
-        return self._save_to(Path(path)) if path else False
+        if not path:
+            return False
+        from . import commands
+        from .properties import BOT_NAME
+
+        stem = Path(path).name
+        for suffix in (".bot.json", ".json"):
+            if stem.endswith(suffix):
+                stem = stem[: -len(suffix)]
+                break
+        old = self.doc.path.name.split(".")[0] if self.doc.path else None
+        if self.doc.bot.name in ("new-bot", old) and stem != self.doc.bot.name and BOT_NAME.match(stem):
+            self.doc.undo.push(commands.SetBotProperties(self.doc, {"name": stem}))
+        return self._save_to(Path(path))
+
+    def edit_properties(self):
+        """The bot's properties dialog (name, declarations, secrets, settings); one undoable change."""
+        if self.doc is None:
+            return None
+        from PySide6.QtCore import Qt
+
+        from .properties import BotProperties
+
+        dialog = BotProperties(self.doc, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
+        self.properties_dialog = dialog
+        return dialog
 
     def _save_to(self, path: Path) -> bool:
         try:

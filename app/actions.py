@@ -66,7 +66,8 @@ class ActionsMixin:
         self.a_layout = self._action("Arrange &automatically", self.auto_layout, "Ctrl+Shift+L")
         self.a_subflow = self._action("Add &subflow…", self.add_subflow)
         self.a_open_subflow = self._action("&Open subflow…", self.open_subflow_dialog)
-        self.a_run = self._action("&Run", lambda: self.run_bot(), "F5", "Run the bot (saves it first)")
+        self.a_run = self._action("&Run", lambda: self.run_with_form(), "F5",
+                                  "Run the bot (asks for its inputs, saves it first)")
         self.a_run_from = self._action("Run from &selected node…", self.run_from_selected, "Ctrl+F5")
         self.a_pause = self._action("&Pause", self.run.pause, "F6")
         self.a_step = self._action("S&tep", self.run.step, "F10")

@@ -4,7 +4,6 @@ method, so tests (and embedders) can answer it."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -50,18 +49,6 @@ class DialogsMixin:
         choice, ok = QInputDialog.getItem(self, "Recover unsaved work",
                                           "The designer closed without saving. Recover this bot?", names, 0, False)
         return entries[names.index(choice)] if ok else None
-
-    def ask_run_from(self, node_id: str, inputs: dict) -> dict | None:
-        text = self.ask_text("Run from here", f"Run from '{node_id}'. Input values as JSON (empty: defaults):",
-                             json.dumps(inputs) if inputs else "", multiline=True)
-        if text is None:
-            return None
-        try:
-            value = json.loads(text) if text.strip() else {}
-        except ValueError as exc:
-            self.notify("error", f"the inputs are not valid JSON: {exc}")
-            return None
-        return value if isinstance(value, dict) else None
 
     def place_banner(self) -> None:
         """Lay the banner over the editor's top edge (below the tab bar), as wide as the editor."""

@@ -85,8 +85,8 @@ class FilesMixin:
         return self._save_to(self.doc.path)
 
     def save_as(self) -> bool:
-        """Save under a new file name; a bot still called by its default name, or by its old
-        file's name, takes the new file's name (one undoable step)."""
+        """Save under a new file name; a bot still called by its default name (new-bot) takes the
+        new file's name (one undoable step). A named bot keeps its name: a copy is the same bot."""
         if self.doc is None:
             return False
         path = self.ask_save_path()
@@ -100,8 +100,7 @@ class FilesMixin:
             if stem.endswith(suffix):
                 stem = stem[: -len(suffix)]
                 break
-        old = self.doc.path.name.split(".")[0] if self.doc.path else None
-        if self.doc.bot.name in ("new-bot", old) and stem != self.doc.bot.name and BOT_NAME.match(stem):
+        if self.doc.bot.name == "new-bot" and stem != self.doc.bot.name and BOT_NAME.match(stem):
             self.doc.undo.push(commands.SetBotProperties(self.doc, {"name": stem}))
         return self._save_to(Path(path))
 

@@ -5,9 +5,10 @@ and the run history."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from PySide6.QtWidgets import QTreeWidgetItem
+from PySide6.QtWidgets import QDialog, QTreeWidgetItem
 
 from botloom.runner.codec import display
 
@@ -45,14 +46,45 @@ class RunMixin:
         self._update_actions()
         return True
 
+    def run_with_form(self, start_at: str | None = None) -> bool:
+        """F5: check the bot, ask for its declared inputs (the run form, with the last values),
+        then run. Problems are said before anything is asked, saved or run."""
+        if self.doc is None or self.run.running:
+            return False
+        errors = [p for p in self.doc.problems() if p.severity == "error"]
+        if errors:
+            return self.run_bot(start_at=start_at)  # says what to fix, saves nothing
+        declared = self.doc.flow("main").inputs
+        inputs = None
+        if declared:
+            inputs = self.ask_inputs(declared, start_at)
+            if inputs is None:
+                return False
+        return self.run_bot(start_at=start_at, inputs=inputs)
+
+    def ask_inputs(self, declared: dict, start_at: str | None = None) -> dict | None:
+        """The run form; None when the person cancels. The texts typed are remembered per bot."""
+        from .runform import RunForm
+
+        key = f"run-inputs/{self.doc.path or self.doc.bot.name}"
+        try:
+            last = json.loads(self.settings.value(key, "{}") or "{}")
+        except (TypeError, ValueError):
+            last = {}
+        title = f"Run {self.doc.bot.name}" + (f" from '{start_at}'" if start_at else "")
+        form = RunForm(declared, last if isinstance(last, dict) else {}, title, self)
+        self.run_form = form
+        if form.exec() != QDialog.DialogCode.Accepted:
+            return None
+        self.settings.setValue(key, json.dumps(form.texts))
+        return form.values
+
     def run_from_selected(self) -> None:
         ids = self.selected_nodes()
         if len(ids) != 1 or self.flow_name != "main":
             self.notify("info", "Select one node of the main flow to run from it.")
             return
-        inputs = self.ask_run_from(ids[0], {})
-        if inputs is not None:
-            self.run_bot(start_at=ids[0], inputs=inputs)
+        self.run_with_form(start_at=ids[0])
 
     def resume_run(self, run_id: str, action: str = "") -> None:
         if self.run.running:

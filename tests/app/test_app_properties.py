@@ -1,6 +1,6 @@
 """Bot properties in the designer: name, description, declarations, secrets and settings are
 edited in one dialog, checked before anything changes, applied as one undoable step; Save As
-gives a new bot its file's name."""
+gives a new bot (still called new-bot) its file's name."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_properties_change_the_bot_in_one_undoable_step_and_are_saved(win, qtbot
     dialog.secrets.setItem(0, 0, QTableWidgetItem("crm_password"))
     dialog.secrets.setItem(0, 1, QTableWidgetItem("the CRM robot account"))
     dialog.apply()
-    assert not dialog.isVisible() or dialog.result() == dialog.Accepted
+    assert dialog.result() == dialog.DialogCode.Accepted
     bot = win.doc.bot
     assert bot.name == "notes-to-file" and bot.description.startswith("Writes a note")
     assert bot.settings["desktop"] == {"screen": "1600x1000", "pace": 0.2, "timeout": 7}  # other keys kept
@@ -73,7 +73,7 @@ def test_save_as_gives_a_new_bot_its_files_name(win, qtbot, tmp_path):
     win.ask_save_path = lambda *a, **k: str(target)
     assert win.save_as()
     assert json.loads(target.read_text(encoding="utf-8"))["name"] == "invoice-intake"
-    renamed = tmp_path / "invoice-intake-v2.bot.json"
-    win.ask_save_path = lambda *a, **k: str(renamed)
+    copy = tmp_path / "invoice-intake-v2.bot.json"
+    win.ask_save_path = lambda *a, **k: str(copy)
     assert win.save_as()
-    assert json.loads(renamed.read_text(encoding="utf-8"))["name"] == "invoice-intake-v2"
+    assert json.loads(copy.read_text(encoding="utf-8"))["name"] == "invoice-intake"  # a named bot keeps its name

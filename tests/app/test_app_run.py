@@ -90,7 +90,7 @@ def test_run_from_a_node_with_inputs(win, qtbot, tmp_path):
     path = chain_bot(tmp_path)
     assert win.open_path(str(path))
     win.select_node("main", "c")
-    win.ask_run_from = lambda node, inputs: {"x": 7}
+    win.ask_inputs = lambda declared, start_at=None: {"x": 7} if start_at == "c" and "x" in declared else None
     with qtbot.waitSignal(win.run.finished, timeout=60_000) as done:
         win.a_run_from.trigger()
     assert done.args[0] == "succeeded"
@@ -256,3 +256,40 @@ def test_a_failed_node_says_its_error_once_and_on_the_canvas(win, qtbot, tmp_pat
     assert "Last run:" not in item.toolTip()
     with qtbot.waitSignal(win.run.finished, timeout=60_000):
         pass
+
+
+def test_f5_asks_for_the_declared_inputs_checks_them_and_remembers_them(win, qtbot, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from botloom.app.runform import RunForm
+
+    path = chain_bot(tmp_path)
+    assert win.open_path(str(path))
+    win.ask_inputs = win.real_ask_inputs
+    seen = []
+
+    def fill(text: str, then_fix: str | None = None) -> None:
+        form = QApplication.activeModalWidget()
+        assert isinstance(form, RunForm)
+        field = form.editors["x"]
+        field.setText(text)
+        form._accept()
+        if then_fix is not None:  # the form stayed open and said why
+            seen.append(form.errors["x"].text())
+            field.setText(then_fix)
+            form._accept()
+
+    QTimer.singleShot(200, lambda: fill("seven", then_fix="3"))
+    with qtbot.waitSignal(win.run.finished, timeout=60_000) as done:
+        win.a_run.trigger()
+    assert done.args[0] == "succeeded"
+    assert seen and seen[0].startswith("not ")  # "seven" is no integer: said, and nothing ran yet
+    assert "done with 40" in win.log.toPlainText()  # x = 3, then +1, then *10
+
+    remembered = []
+    QTimer.singleShot(200, lambda: (remembered.append(QApplication.activeModalWidget().editors["x"].text()),
+                                    QApplication.activeModalWidget().reject()))
+    win.a_run.trigger()
+    assert remembered == ["3"]  # the last value is offered again; cancelling runs nothing
+    assert not win.run.running

@@ -8,9 +8,11 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QInputDialog
 
-from botloom.runner.botfile.model import Note
+from botloom.runner.botfile.model import Edge, NodeSpec, Note
+from botloom.runner.sdk.node import INPUT_PORT
 
 from . import autolayout, clipboard, commands, theme
+from .canvas_items import snap
 
 
 class EditingMixin:
@@ -21,10 +23,48 @@ class EditingMixin:
             scene.snap_to_grid = on
 
     def add_node_at_center(self, type_id: str) -> str | None:
+        """The palette's double-click or Enter: beside the selected node (connected to it when
+        that is unambiguous: it has one free control exit and the new node an entry), else at
+        the centre of the view; never on top of another node."""
         if self.view is None:
             return None
-        center = self.view.mapToScene(self.view.viewport().rect().center())
-        return self.view.drop_node(type_id, center)
+        from .canvas_items import HEADER, NODE_W
+        from .ports import CONTROL_OUT, node_ports
+
+        flow = self.scene.flow
+        selected = self.selected_nodes()
+        anchor = selected[0] if len(selected) == 1 else None
+        if anchor is None:
+            center = self.view.mapToScene(self.view.viewport().rect().center())
+            x, y = center.x() - NODE_W / 2, center.y() - HEADER / 2
+        else:
+            ax, ay = flow.position(anchor)
+            x, y = ax + NODE_W + 72, ay
+        x, y = self._free_spot(flow, x, y)
+        nt = self.doc.registry.get(type_id)
+        spec = NodeSpec(id=flow.new_id(nt.id), type=nt.id, version=nt.version)
+        edges = []
+        if anchor is not None and nt.has_input:
+            used = {e.source_port for e in flow.edges() if e.source == anchor}
+            free = [p.name for p in node_ports(flow, anchor, self.doc.registry)[1]
+                    if p.kind == CONTROL_OUT and p.name not in used and p.name != "error"]
+            if len(free) == 1:
+                edges.append(Edge(anchor, free[0], spec.id, INPUT_PORT))
+        self.doc.undo.push(commands.AddNodes(self.doc, self.flow_name, [(spec, (snap(x), snap(y)))], edges))
+        self.scene.select_nodes([spec.id])
+        self.view.ensureVisible(x, y, NODE_W, HEADER * 2)
+        return spec.id
+
+    def _free_spot(self, flow, x: float, y: float) -> tuple[float, float]:
+        """(x, y), moved down until no node's box is there."""
+        from .canvas_items import NODE_W
+
+        taken = [flow.position(n) for n in flow.specs()]
+        for _ in range(50):
+            if not any(abs(px - x) < NODE_W and abs(py - y) < 90 for px, py in taken):
+                return x, y
+            y += 110
+        return x, y
 
     def selected_nodes(self) -> list[str]:
         return self.scene.selected_node_ids() if self.scene else []

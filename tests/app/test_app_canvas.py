@@ -223,3 +223,30 @@ def test_palette_search_tooltip_and_packs_installed_later(win, registry, qtbot):
     pal.reload()
     assert "demo.shout" in pal.items
     assert pal.items["demo.shout"].parent().text(0) == "Demo"
+
+
+def test_a_node_added_from_the_palette_goes_beside_the_selected_one_and_is_connected(win, qtbot):
+    win.new_bot()
+    flow = win.scene.flow
+    win.scene.select_nodes(["start"])
+    first = win.add_node_at_center("core.log")
+    sx, sy = flow.position("start")
+    fx, fy = flow.position(first)
+    assert fx > sx + 150 and fy == sy  # to the right, on the same row
+    assert ("start", "out", first, "in") in [(e.source, e.source_port, e.target, e.target_port) for e in flow.edges()]
+    second = win.add_node_at_center("core.set_variable")  # the new node is selected: the chain grows
+    assert flow.position(second)[0] > fx
+    assert (first, "out", second, "in") in [(e.source, e.source_port, e.target, e.target_port) for e in flow.edges()]
+    win.a_undo.trigger()  # one step: the node and its connection
+    assert second not in flow and not [e for e in flow.edges() if e.source == first]
+
+    win.scene.select_nodes(["start"])  # its exit is taken now: placed beside, not connected, not on top
+    third = win.add_node_at_center("core.log")
+    assert not [e for e in flow.edges() if e.target == third]
+    positions = [flow.position(n) for n in flow.specs()]
+    assert len(set(positions)) == len(positions)
+    win.scene.clearSelection()
+    a, b = win.add_node_at_center("core.log"), win.add_node_at_center("core.log")
+    win.scene.clearSelection()
+    c = win.add_node_at_center("core.log")
+    assert len({flow.position(n) for n in (a, b, c)}) == 3

@@ -112,6 +112,7 @@ def a11y_case(engine_runner, settings: dict, cfg: dict) -> dict | None:
     os.environ["DBUS_SESSION_BUS_ADDRESS"] = out[0]
     os.environ.pop("NO_AT_BRIDGE", None)
     from botloom.nodes.desktop import a11y, windows
+    from botloom.nodes.desktop.a11y_atspi import ACTION
 
     app = subprocess.Popen(["galculator"], env=windows.launch_env(), stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, start_new_session=True)
@@ -122,7 +123,7 @@ def a11y_case(engine_runner, settings: dict, cfg: dict) -> dict | None:
         be = a11y.backend()
 
         def raw():
-            be.call(seven.ref, a11y.ACTION, "DoAction", "i", (0,))
+            be.call(seven.ref, ACTION, "DoAction", "i", (0,))
 
         return alternate({"bot": click, "raw": raw}, cfg["repeats"], cfg["warmup"])
     finally:

@@ -16,7 +16,7 @@ import time
 from botloom.runner.sdk import Next, NodeError, Output, Param, node, verify
 
 from . import a11y
-from .session import gui, human_wait, pace, preflight, require_display, with_evidence
+from .session import IS_LINUX, gui, human_wait, pace, preflight, require_display, with_evidence
 
 CATEGORY = "Desktop"
 SELECTOR_HELP = ('An accessibility selector: toggle button[name="7"], edit[id="search"] or {"role": "button", '
@@ -71,7 +71,7 @@ def _center(el) -> tuple[int, int]:
 @with_evidence
 def element_click(ctx, selector, window, process, timeout, method):
     """Clicks an element found by its accessibility selector, once it is enabled."""
-    el = _find(ctx, selector, window, process, timeout, state="sensitive" if a11y.sys.platform != "win32" else None)
+    el = _find(ctx, selector, window, process, timeout, state="sensitive" if IS_LINUX else None)
     last = ctx.resource("desktop.last_element_click", dict)
     if last.get("element") == el and not last.get("was_checked"):
         # our previous click checked it: a button that resets itself (a calculator's key) is ready
@@ -157,13 +157,7 @@ def _state_holds(el, state: str) -> bool:
 
 
 def _probe(selector, window, process, ctx):
-    try:
-        found = a11y.find_all(a11y.roots_for(window, process, ctx, 0.0), a11y.parse(selector))
-    except NodeError as exc:
-        if isinstance(exc, a11y.A11yUnavailable) or exc.kind != "not_found":
-            raise
-        return []
-    return found
+    return a11y.search(selector, window=window, process=process, ctx=ctx)[0]
 
 
 @node("desktop.element_wait", title="Wait for element", category=CATEGORY, icon="hourglass", preflight=preflight,
@@ -272,8 +266,6 @@ def desktop_verify(ctx, check, selector, window, operator, expected, ignore_case
 def app_scope(ctx, command, window, attach, close, timeout):
     """Starts an application (or attaches to it), runs 'body', and closes it afterwards, also
     when the body fails: its windows are asked to close, then the process is stopped."""
-    import shlex
-
     from . import windows
 
     require_display(ctx)
@@ -282,21 +274,13 @@ def app_scope(ctx, command, window, attach, close, timeout):
         win = next(iter(windows.matching(windows.list_all(), window, "")), None)
     proc = None
     if win is None:
-        argv = shlex.split(command, posix=os.name != "nt")
-        if not argv:
-            raise NodeError("no command given", kind="bad_input", fix="fill 'command' with the program to start")
-        try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, start_new_session=True, env=windows.launch_env())
-        except OSError as exc:
-            raise NodeError(f"cannot start '{argv[0]}': {exc.strerror or exc}", kind="not_found",
-                            fix="give the full path of the program or install it") from None
+        proc = windows.start_program(command)
         try:
             win = windows.find(window, "", float(timeout), ctx)
         except NodeError:
             _stop(ctx, proc, None)
             raise
-        ctx.log(f"started {argv[0]} (pid {proc.pid}), window '{win.title}'")
+        ctx.log(f"started {proc.args[0]} (pid {proc.pid}), window '{win.title}'")
     else:
         ctx.log(f"attached to '{win.title}' (pid {win.pid})")
     ok = False

@@ -405,14 +405,13 @@ def _attempt_element(ctx, t: dict, index: int) -> Hit:
     from . import a11y
 
     try:
-        el = a11y.locate(t["selector"], window=str(t.get("window") or ""), process=str(t.get("process") or ""),
-                         timeout=0, ctx=ctx)
-    except a11y.A11yUnavailable as exc:
+        found, why = a11y.search(t["selector"], window=str(t.get("window") or ""),
+                                 process=str(t.get("process") or ""), ctx=ctx)
+    except a11y.A11yUnavailable as exc:  # no tree here: the image or text fallback may still find it
         raise Miss(f"no accessibility tree ({exc.message})") from None
-    except NodeError as exc:
-        if exc.kind != "not_found":
-            raise
-        raise Miss(exc.message.split(" (", 1)[-1].rstrip(")") if " (" in exc.message else exc.message) from None
+    if not found:
+        raise Miss(why)
+    el = found[0]
     x, y, w, h = el.box()
     if w <= 1 and h <= 1:
         raise Miss(f"the element {el.role} {el.name!r} is hidden")

@@ -321,6 +321,23 @@ WINDOW_PARAMS = [
 WINDOW_OUT = Output("window", "object", "The window: id, title, pid, process, x, y, width, height, minimized, active.")
 
 
+def start_program(command: str, args=(), cwd: str | None = None) -> subprocess.Popen:
+    """Start a desktop program in a session of its own (its process group can be stopped
+    whole), with accessibility on; a clear error when it cannot start."""
+    argv = shlex.split(command, posix=os.name != "nt") + [str(a) for a in (args or [])]
+    if not argv:
+        raise NodeError("no command given", kind="bad_input", fix="fill 'command' with the program to start")
+    try:
+        return subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True, env=launch_env())
+    except FileNotFoundError:
+        raise NodeError(f"cannot start '{argv[0]}': no such program", kind="not_found",
+                        fix="give the full path of the program or install it; check the spelling") from None
+    except OSError as exc:
+        raise NodeError(f"cannot start '{argv[0]}': {exc.strerror or exc}", kind="io",
+                        fix="check the program's path and permissions") from None
+
+
 def launch_env() -> dict:
     """The environment an application starts with: accessibility on, so that element selectors
     can read its tree (on Linux: the session's toolkits are told through org.a11y.Status)."""
@@ -355,20 +372,8 @@ def _need_filter(title: str, process: str) -> None:
 def launch(ctx, command, args, cwd, wait_title, timeout):
     """Starts a desktop application and (optionally) waits for its main window."""
     require_display(ctx)
-    argv = shlex.split(command, posix=os.name != "nt") + [str(a) for a in (args or [])]
-    if not argv:
-        raise NodeError("no command given", kind="bad_input", fix="fill 'command' with the program to start")
-    workdir = str(ctx.path(cwd)) if cwd else None
-    try:
-        proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True, env=launch_env())
-    except FileNotFoundError:
-        raise NodeError(f"cannot start '{argv[0]}': no such program", kind="not_found",
-                        fix="give the full path of the program or install it; check the spelling") from None
-    except OSError as exc:
-        raise NodeError(f"cannot start '{argv[0]}': {exc.strerror or exc}", kind="io",
-                        fix="check the program's path and permissions") from None
-    ctx.log(f"started {argv[0]} (pid {proc.pid})", "debug")
+    proc = start_program(command, args, str(ctx.path(cwd)) if cwd else None)
+    ctx.log(f"started {proc.args[0]} (pid {proc.pid})", "debug")
     window: dict = {}
     if wait_title:
         try:

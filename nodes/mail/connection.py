@@ -196,3 +196,17 @@ def folders(conn) -> list[str]:
 def _quote(folder: str) -> str:
     folder = str(folder or "INBOX")
     return folder if folder.isalnum() else '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def move_message(conn, uid: str, to_folder: str) -> list:
+    """Move a message of the selected folder: IMAP MOVE, or copy and delete where the server
+    lacks it; the server's answer (it may carry the new UID)."""
+    caps = {c.upper() if isinstance(c, str) else _text(c).upper() for c in conn.capabilities}
+    if "MOVE" in caps:
+        typ, data = conn.uid("MOVE", str(uid), _quote(to_folder))
+    else:
+        typ, data = conn.uid("COPY", str(uid), _quote(to_folder))
+        if typ == "OK":
+            conn.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Deleted)")
+            conn.expunge()
+    return check_ok("imap", (typ, data), f"move message {uid} to {to_folder}", "check the folder names")

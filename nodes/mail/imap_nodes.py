@@ -176,7 +176,7 @@ def download_attachments(ctx, host, port, security, user, password, timeout, fol
       aliases=("archive email", "file email"))
 def move(ctx, host, port, security, user, password, timeout, folder, uid, to_folder):
     """Moves a message to another folder."""
-    from .connection import _quote, folders
+    from .connection import folders, move_message
 
     p = locals()
     with _connect(p) as conn:
@@ -185,15 +185,7 @@ def move(ctx, host, port, security, user, password, timeout, folder, uid, to_fol
                             fix=f"folders there: {', '.join(folders(conn))}")
         select(conn, folder, readonly=False)
         _exists(conn, uid)
-        caps = {c.upper() if isinstance(c, str) else _text(c).upper() for c in conn.capabilities}
-        if "MOVE" in caps:
-            typ, data = conn.uid("MOVE", str(uid), _quote(to_folder))
-        else:
-            typ, data = conn.uid("COPY", str(uid), _quote(to_folder))
-            if typ == "OK":
-                conn.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Deleted)")
-                conn.expunge()
-        check_ok("imap", (typ, data), f"move message {uid} to {to_folder}", "check the folder names")
+        data = move_message(conn, uid, to_folder)
         said = " ".join(_text(d) for d in (data or ()) if d) + " " + " ".join(
             _text(r) for r in (conn.untagged_responses.get("OK") or ()))
         new = re.search(r"COPYUID \d+ \S+ (\d+)", said)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .connection import _quote, _text, check_ok, folders, imap, select
+from .connection import _quote, _text, check_ok, folders, imap, move_message, select
 from .message import summary
 
 
@@ -48,11 +48,5 @@ class Inbox:
                 check_ok("imap", conn.uid("STORE", uid, "+FLAGS.SILENT", r"(\Seen)"), f"mark message {uid} read",
                          "check the folder's permissions")
                 return
-            caps = {c.upper() if isinstance(c, str) else _text(c).upper() for c in conn.capabilities}
-            if "MOVE" in caps:
-                check_ok("imap", conn.uid("MOVE", uid, _quote(target)), f"move message {uid}", "check the folder")
-            else:
-                check_ok("imap", conn.uid("COPY", uid, _quote(target)), f"copy message {uid}", "check the folder")
-                conn.uid("STORE", uid, "+FLAGS.SILENT", r"(\Deleted \Seen)")
-                conn.expunge()
+            move_message(conn, uid, target)
 

@@ -1,4 +1,6 @@
-"""`botloom doctor` checks for OCR: which engines are usable here, and PDF support."""
+"""`botloom doctor` checks for OCR: which engines are usable here, and PDF support. The
+default engine is loaded (a second); EasyOCR is only looked for, since loading torch would
+make every doctor run slow."""
 
 from __future__ import annotations
 
@@ -6,13 +8,13 @@ from __future__ import annotations
 def checks():
     from botloom.runner.sdk import BotloomError, Check
 
-    from .engines import DEFAULT_ENGINE, ENGINES, INSTALL, get_engine
+    from .engines import DEFAULT_ENGINE, ENGINES, INSTALL, easyocr_installed, get_engine
 
     found = []
     for name in ENGINES:
         try:
-            engine = get_engine(name)
-            found.append(Check("ocr", f"engine {name}", True, engine.describe()))
+            detail = easyocr_installed() if name == "easyocr" else get_engine(name).describe()
+            found.append(Check("ocr", f"engine {name}", True, detail))
         except BotloomError as exc:
             # the default engine missing is a failure; the optional ones are "not installed"
             found.append(Check("ocr", f"engine {name}", False if name == DEFAULT_ENGINE else None,

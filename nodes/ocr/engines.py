@@ -290,6 +290,18 @@ def import_easyocr():
     return easyocr
 
 
+def easyocr_installed() -> str:
+    """What ``botloom doctor`` says of EasyOCR without loading it (importing torch takes
+    seconds, tens of seconds on a loaded machine): its packages and model files are there.
+    Raises the errors loading would raise for a missing package or model."""
+    import importlib.util
+
+    for module in ("easyocr", "torch", "torchvision"):
+        if importlib.util.find_spec(module) is None:
+            raise _missing("easyocr", module)
+    return f"easyocr installed (models in {easyocr_model_dir()}); loaded when a bot first uses it"
+
+
 class EasyOcrEngine(OcrEngine):
     name = "easyocr"
     # CRAFT, EasyOCR's detector, is three quarters of its time on the CPU and its cost grows with

@@ -70,6 +70,12 @@ def register(sub) -> None:
     p.add_argument("--corrections", action="store_true", help="add the corrections recorded for this model")
     p.add_argument("--from-reviews", action="store_true",
                    help="add the labelled examples of completed review tasks whose field's source is this model")
+    p.add_argument("--features", choices=("auto", "ngrams+sentence", "ngrams"), default="auto",
+                   help="word and character n-grams, plus sentence embeddings when the encoder is installed "
+                        "(auto, the default)")
+    p.add_argument("--out-of-scope", metavar="LABEL", default="auto",
+                   help="the label meaning none of the known ones: texts below a threshold chosen on validation "
+                        "rows get it (auto: a label named oos or out_of_scope, if any; none: no such outcome)")
     p.add_argument("--held-out-csv", help="also write the held-back rows to this CSV (for 'evaluate')")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
@@ -135,7 +141,8 @@ def cmd_list(args) -> int:
 
 
 def _fmt_metrics(m: dict) -> str:
-    return " ".join(f"{k}={v}" for k, v in m.items() if k in ("accuracy", "macro_f1", "n"))
+    return " ".join(f"{k}={v}" for k, v in m.items()
+                    if k in ("accuracy", "macro_f1", "n", "in_scope_accuracy", "out_of_scope_recall"))
 
 
 def cmd_show(args) -> int:
@@ -163,8 +170,15 @@ def cmd_show(args) -> int:
             yield f"  evaluation: {ev.get('split')}: {figures}"
             if (ev.get("calibration") or {}).get("ece") is not None:
                 cal = ev["calibration"]
+                scaled = f", temperature {cal['temperature']}" if cal.get("temperature") else ""
                 yield (f"  calibration: expected calibration error {cal['ece']:.3f} (mean confidence "
-                       f"{cal['mean_confidence']:.3f} against accuracy {cal['accuracy']:.3f})")
+                       f"{cal['mean_confidence']:.3f} against accuracy {cal['accuracy']:.3f}{scaled})")
+        if (card.get("features") or {}).get("note"):
+            yield f"  features: {card['features']['note']}"
+        if card.get("out_of_scope"):
+            oos = card["out_of_scope"]
+            yield (f"  out of scope: '{oos['label']}' when the best in-scope confidence is below {oos['threshold']:.3f} "
+                   f"({oos.get('trained_rows', 0)} out-of-scope training rows)")
         for lim in card.get("limitations", []):
             yield f"  limitation: {lim}"
         yield f"  labels: {', '.join(map(str, card['labels'][:20]))}{' ...' if len(card['labels']) > 20 else ''}"
@@ -238,7 +252,7 @@ def cmd_train(args) -> int:
     from botloom.runner.sdk import BotloomError
 
     from .monitor import corrections
-    from .textclf import examples_from_rows, read_examples, train
+    from .texttrain import examples_from_rows, read_examples, train
 
     rows, sources = [], []
     if args.csv:
@@ -258,7 +272,7 @@ def cmd_train(args) -> int:
                                                           "review fields need source set to the model's name)")
     texts, labels = examples_from_rows(rows, " + ".join(sources))
     result = train(args.name, texts, labels, source=" + ".join(sources), holdout=args.holdout, seed=args.seed,
-                   activate=args.activate)
+                   activate=args.activate, features=args.features, out_of_scope=args.out_of_scope)
     if args.held_out_csv:
         _write_held_out(args, texts, labels)
     per_label: dict[str, int] = {}
@@ -269,7 +283,13 @@ def cmd_train(args) -> int:
             "examples": dict(sorted(per_label.items())), "sources": sources}
     measured = (f"{_fmt_metrics(result.metrics)} (the model's evaluation rows)" if result.metrics
                 else "no accuracy measured (no evaluation rows)")
+    card = result.version.card
+    data["features"] = (card.get("features") or {}).get("note", "")
+    data["out_of_scope"] = card.get("out_of_scope")
+    scope = (f"out of scope: '{card['out_of_scope']['label']}' below confidence {card['out_of_scope']['threshold']:.3f}"
+             if card.get("out_of_scope") else "no out-of-scope outcome")
     _out(data, args.json, lambda: [f"trained {result.version.ref} in {result.seconds:.1f} s: {measured}", result.reason,
+                                   f"features: {data['features']}; {scope}",
                                    "examples per label: " + ", ".join(f"{k} {v}" for k, v in data["examples"].items())])
     return 0
 
@@ -286,7 +306,7 @@ def _write_held_out(args, texts, labels) -> None:
     import csv
 
     from .registry import Registry
-    from .textclf import EvaluationSet
+    from .texttrain import EvaluationSet
 
     rows = EvaluationSet(Registry().folder(args.name))
     with open(args.held_out_csv, "w", newline="", encoding="utf-8") as f:
@@ -297,13 +317,18 @@ def _write_held_out(args, texts, labels) -> None:
 
 def cmd_evaluate(args) -> int:
     from .registry import Registry
-    from .textclf import load_classifier, metrics_of, read_examples
+    from .textclf import load_classifier
+    from .texttrain import metrics_of, read_examples
 
     name, version = _ref(args.model)
     texts, labels = read_examples(args.csv, args.text_column, args.label_column)
     clf = load_classifier(Registry(), name, version)
-    pred = [p["label"] for p in clf.predict(texts)]
-    metrics = metrics_of(labels, pred)
+    results = clf.predict(texts)
+    metrics = metrics_of(labels, [p["label"] for p in results])
+    if clf.out_of_scope_label:
+        from .texttrain import scope_figures
+
+        metrics.update(scope_figures(labels, results, clf.out_of_scope_label))
     data = {"model": clf.version.ref, "csv": args.csv, **metrics}
     _out(data, args.json, lambda: [f"{clf.version.ref} on {args.csv}: {_fmt_metrics(metrics)}"])
     return 0

@@ -82,6 +82,15 @@ def checks() -> list[Check]:
         found.append(Check("ai", "training", False, f"{exc.name} is not installed: models cannot be trained here",
                            f"run: {INSTALL}"))
     try:
+        from .encoder import INSTALL as ENCODER_INSTALL
+        from .encoder import available
+
+        found.append(Check("ai", "sentence encoder", True, available()))
+    except Exception as exc:  # noqa: BLE001 - missing or damaged: classifiers then use n-grams only
+        found.append(Check("ai", "sentence encoder", None,
+                           f"{getattr(exc, 'message', exc)}: text classifiers are trained on n-grams only",
+                           f"run: {ENCODER_INSTALL}"))
+    try:
         from .registry import Registry
 
         reg = Registry()

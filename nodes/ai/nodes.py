@@ -49,8 +49,9 @@ def _classifier(ctx, model: str, version: str | None):
 
     clf = ctx.resource(f"ai.model:{model}@{version or 'active'}", opener,
                        lambda value, state: PREDICTIONS.flush())
-    if clf.session.fallback:
-        ctx.log(f"model {clf.version.ref} runs on {clf.session.provider}: {clf.session.fallback}", "debug")
+    for what, session in clf.sessions():
+        if session.fallback:
+            ctx.log(f"model {what} runs on {session.provider}: {session.fallback}", "debug")
     return clf
 
 
@@ -94,17 +95,20 @@ def _preflight(info) -> None:
       outputs=[Output("label", "string", "The predicted label (of the first text for a list)."),
                Output("confidence", "number", "The probability of that label, 0 to 1."),
                Output("scores", "object", "Every label's probability."),
-               Output("needs_review", "boolean", "Confidence is below the threshold."),
+               Output("needs_review", "boolean", "Confidence is below the threshold, or the text is out of scope."),
+               Output("out_of_scope", "boolean", "The text is about none of the model's labels (models trained "
+                                                 "with an out-of-scope label; false otherwise)."),
                Output("review_id", "integer", "The recorded review item (for 'Record correction'), or null."),
-               Output("results", "list", "For every text: text, label, confidence, needs_review, review_id."),
+               Output("results", "list", "For every text: text, label, confidence, out_of_scope, needs_review, "
+                                         "review_id."),
                Output("review_count", "integer", "How many items need review.")],
       ports=("out", "review"), requires=[ORT],
       aliases=("categorize", "intent", "route ticket", "sentiment", "predict label", "text classification"))
 def classify_text(ctx, model, text, threshold, version, top, record_review):
     """Classifies text with a local model: the label, its confidence and every label's score.
 
-    An item below the threshold is marked `needs_review` and recorded in the review list; a
-    single text leaves through the `review` port when that port is connected. Predictions are
+    An item below the threshold, or out of scope (models trained with an out-of-scope label),
+    is marked `needs_review` and recorded in the review list; a single text leaves through the `review` port when that port is connected. Predictions are
     recorded (confidence, length) to watch for drift."""
     from .monitor import DRIFT_WARNING, PREDICTIONS, add_review, drift
     from .registry import ModelError
@@ -116,19 +120,21 @@ def classify_text(ctx, model, text, threshold, version, top, record_review):
                         fix="map a table column to a list first, e.g. {{ rows | map(attribute='message') | list }}")
     texts = ["" if t is None else str(t) for t in texts]
     clf = _classifier(ctx, model, version)
-    moves = clf.session.run_fallbacks
+    moves = [session.run_fallbacks for _, session in clf.sessions()]
     try:
         predictions = clf.predict(texts)
     except ModelError as exc:
         raise _node_error(exc) from None
-    _log_run_fallback(ctx, clf.version.ref, clf.session, moves)
+    for (what, session), before in zip(clf.sessions(), moves):
+        _log_run_fallback(ctx, what, session, before)
     settings = ctx.settings("ai")
     sample = float(settings.get("record_sample", 1.0))
     ref = clf.version
     results, reviews = [], 0
     for i, (t, p) in enumerate(zip(texts, predictions)):
         PREDICTIONS.record(ref.name, ref.version, p["confidence"], len(t), p["label"], sample)
-        needs = p["confidence"] < threshold
+        outside = bool(p.get("out_of_scope"))
+        needs = outside or p["confidence"] < threshold
         review_id = None
         if needs:
             reviews += 1
@@ -139,7 +145,7 @@ def classify_text(ctx, model, text, threshold, version, top, record_review):
         if top:
             scores = dict(sorted(scores.items(), key=lambda kv: -kv[1])[:top])
         results.append({"text": t, "label": p["label"], "confidence": p["confidence"], "scores": scores,
-                        "needs_review": needs, "review_id": review_id})
+                        "out_of_scope": outside, "needs_review": needs, "review_id": review_id})
     every = int(settings.get("drift_check_every", 500) or 0)
     counter = ctx.resource(f"ai.count:{ref.ref}", lambda: [0])
     before, counter[0] = counter[0], counter[0] + len(texts)
@@ -150,9 +156,10 @@ def classify_text(ctx, model, text, threshold, version, top, record_review):
                     f"{report['psi_confidence']}, of input length {report['psi_length']}): recent inputs differ "
                     "from the training data; check the review list and retrain", "warning")
     first = results[0] if results else {"label": None, "confidence": None, "scores": {}, "needs_review": False,
-                                        "review_id": None}
+                                        "out_of_scope": False, "review_id": None}
     outputs = {"label": first["label"], "confidence": first["confidence"], "scores": first["scores"],
-               "needs_review": first["needs_review"], "review_id": first["review_id"], "results": results,
+               "needs_review": first["needs_review"], "out_of_scope": first["out_of_scope"],
+               "review_id": first["review_id"], "results": results,
                "review_count": reviews}
     if single and first["needs_review"] and ctx.has_branch("review"):
         return Next("review", outputs)
@@ -211,7 +218,7 @@ def train_text_classifier(ctx, name, file, data, text_column, label_column, incl
     and activates it only if it is better than the active one (unless told otherwise)."""
     from .monitor import corrections
     from .registry import ModelError
-    from .textclf import examples_from_rows, read_examples, train
+    from .texttrain import examples_from_rows, read_examples, train
 
     try:
         rows: list[tuple] = []
@@ -304,10 +311,13 @@ def run_onnx(ctx, model, file, version, sha256, preset, inputs, text, image, lab
             raise NodeError("no model given", kind="bad_input", fix="set 'model' (a registry name) or 'file' (an .onnx file)")
         first = session.inputs[0]
         if preset == "text-classification":
-            from .textclf import normalize
+            from .textclf import encoder_for, normalize
 
-            texts = text if isinstance(text, (list, tuple)) else [text]
-            feeds = {first.name: np.array([normalize(t) for t in texts], dtype=object).reshape(-1, 1)}
+            texts = [normalize(t) for t in (text if isinstance(text, (list, tuple)) else [text])]
+            feeds = {first.name: np.array(texts, dtype=object).reshape(-1, 1)}
+            encoder = encoder_for(card, settings) if model else None
+            if encoder is not None:  # a Botloom classifier with sentence features
+                feeds["embedding"] = encoder.encode(texts)
         elif preset == "image-classification":
             feeds = {first.name: _image_tensor(ctx, np, ctx.path(image) if image else None, first, mean, std)}
         else:

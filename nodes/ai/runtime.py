@@ -269,6 +269,13 @@ def cached_session(key: str, load_bytes, settings: RuntimeSettings | None = None
         return _CACHE.setdefault(full_key, session)
 
 
+def drop_session(key: str) -> None:
+    """Forget the sessions of ``key`` (every settings), so their memory can be freed."""
+    with _CACHE_LOCK:
+        for full_key in [k for k in _CACHE if k[0] == key]:
+            del _CACHE[full_key]
+
+
 def clear_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()

@@ -23,7 +23,7 @@ def examples():
 def trained(examples):
     """A registry in this test's data folder with one trained, active model 'tickets'."""
     from botloom.nodes.ai.registry import Registry
-    from botloom.nodes.ai.textclf import train
+    from botloom.nodes.ai.texttrain import train
 
     reg = Registry()
     texts, labels = examples

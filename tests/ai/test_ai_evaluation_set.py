@@ -11,7 +11,8 @@ from ai_examples import generate
 
 def test_the_same_data_trained_twice_is_compared_on_rows_neither_version_saw(tmp_path):
     from botloom.nodes.ai.registry import Registry
-    from botloom.nodes.ai.textclf import EvaluationSet, normalize, train
+    from botloom.nodes.ai.textclf import normalize
+    from botloom.nodes.ai.texttrain import EvaluationSet, train
 
     reg = Registry(tmp_path / "models")
     texts, labels = generate(60, seed=2)
@@ -39,7 +40,7 @@ def test_the_same_data_trained_twice_is_compared_on_rows_neither_version_saw(tmp
 
 def test_holdout_zero_claims_no_accuracy_and_keeps_a_drift_baseline(tmp_path):
     from botloom.nodes.ai.registry import Registry
-    from botloom.nodes.ai.textclf import train
+    from botloom.nodes.ai.texttrain import train
 
     reg = Registry(tmp_path / "models")
     texts, labels = generate(40, seed=4)
@@ -77,7 +78,7 @@ def test_models_correct_records_a_label_that_train_corrections_uses(cli, tmp_pat
 
 def test_the_card_reports_the_calibration_error_on_the_evaluation_rows(tmp_path):
     from botloom.nodes.ai.registry import Registry
-    from botloom.nodes.ai.textclf import calibration_error, train
+    from botloom.nodes.ai.texttrain import calibration_error, train
 
     assert calibration_error([0.9, 0.9, 0.9, 0.9], [True, True, True, False])["ece"] == 0.15
     assert calibration_error([1.0, 1.0], [True, True])["ece"] == 0.0

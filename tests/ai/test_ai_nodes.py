@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
 from nodes_helpers import outputs_of, run_bot, logs_of
 
 from botloom.nodes.ai import monitor
@@ -102,7 +101,8 @@ def test_drift_score_rises_when_inputs_change():
     from ai_examples import generate
 
     from botloom.nodes.ai.registry import Registry
-    from botloom.nodes.ai.textclf import load_classifier, train
+    from botloom.nodes.ai.textclf import load_classifier
+    from botloom.nodes.ai.texttrain import train
 
     texts, labels = generate(300, seed=5)
     result = train("drifty", texts, labels, source="generated", holdout=0.25, seed=3)

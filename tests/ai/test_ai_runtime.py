@@ -57,6 +57,17 @@ def fake_cuda(monkeypatch):
     runtime.clear_cache()
 
 
+@pytest.fixture
+def ngram_model(examples):
+    """A model whose graph takes the text alone (no sentence features)."""
+    from botloom.nodes.ai.registry import Registry
+    from botloom.nodes.ai.texttrain import train
+
+    texts, labels = examples
+    return train("plain", texts, labels, source="generated", holdout=0.25, seed=3, registry=Registry(),
+                 features="ngrams")
+
+
 def classify(text):
     return run_bot({"classify": {"type": "ai.classify_text",
                                  "params": {"model": "tickets", "text": text, "threshold": 0.0}}})
@@ -73,22 +84,27 @@ def test_a_provider_failing_at_run_time_moves_the_model_to_the_cpu(trained, fake
 
     result, log = classify("Où est mon colis ? livraison en retard")
     assert result.state == "succeeded", result.error
-    assert len(made) == 1 and made[0].calls == 2  # the warm-up ran on "CUDA", the item failed there
+    # two sessions, the classifier's and its sentence encoder's: each warmed up on "CUDA", then
+    # failed on the item and moved to the CPU
+    assert len(made) == 2 and [m.calls for m in made] == [2, 2]
     out = outputs_of(log, "classify")
     assert out["label"] == want["label"] == "delivery"
     assert out["scores"] == pytest.approx(want["scores"], abs=1e-6)
     warnings = [e.message for e in log.of("log") if e.node == "classify" and e.level == "warning"]
-    assert len(warnings) == 1 and "now runs on the CPU" in warnings[0] and "illegal memory access" in warnings[0]
+    assert len(warnings) == 2 and all("now runs on the CPU" in w and "illegal memory access" in w for w in warnings)
+    assert any("sentence encoder" in w for w in warnings)
 
-    [session] = [s for s in runtime._CACHE.values() if s.settings.providers is None]  # the node's session
-    assert session.provider == "CPUExecutionProvider" and session.run_fallbacks == 1
-    assert "CUDAExecutionProvider failed while running" in session.fallback and session.model is None
+    sessions = [s for s in runtime._CACHE.values() if s.settings.providers is None]  # the node's sessions
+    assert len(sessions) == 2
+    for session in sessions:
+        assert session.provider == "CPUExecutionProvider" and session.run_fallbacks == 1
+        assert "CUDAExecutionProvider failed while running" in session.fallback and session.model is None
 
     # later runs keep the CPU session: the failing provider is not tried again, no new warning
     result, log = classify("j'ai été prélevé deux fois 20 € !")
     assert result.state == "succeeded", result.error
     assert outputs_of(log, "classify")["label"] == "billing"
-    assert len(made) == 1 and made[0].calls == 2
+    assert len(made) == 2 and [m.calls for m in made] == [2, 2]
     assert not [e for e in log.of("log") if e.level == "warning"]
 
     # the reason is kept for `botloom doctor`
@@ -96,13 +112,13 @@ def test_a_provider_failing_at_run_time_moves_the_model_to_the_cpu(trained, fake
     assert len(line) == 1 and line[0].ok is False and "illegal memory access" in line[0].detail
 
 
-def test_a_failure_on_the_cpu_is_a_clear_model_error(trained, fake_cuda, monkeypatch):
+def test_a_failure_on_the_cpu_is_a_clear_model_error(ngram_model, fake_cuda, monkeypatch):
     import numpy as np
     from botloom.nodes.ai.registry import ModelError
 
     made, state = fake_cuda
     state["ok_runs"] = 0  # fails from the first run
-    _, result = trained
+    result = ngram_model
     model = result.version.verify()
     session = runtime.create_session(model, runtime.RuntimeSettings())
     assert session.provider == CUDA and session.model is not None
@@ -121,26 +137,26 @@ def test_a_failure_on_the_cpu_is_a_clear_model_error(trained, fake_cuda, monkeyp
     assert "illegal memory access" in runtime.recorded_fallbacks()[CUDA]["reason"]
 
 
-def test_a_cpu_session_is_not_recreated_when_it_fails(trained, monkeypatch):
+def test_a_cpu_session_is_not_recreated_when_it_fails(ngram_model, monkeypatch):
     import numpy as np
     from botloom.nodes.ai.registry import ModelError
 
     created = []
     real_new = runtime.new_inner_session
     monkeypatch.setattr(runtime, "new_inner_session", lambda *a: created.append(a[2]) or real_new(*a))
-    _, result = trained
+    result = ngram_model
     session = runtime.create_session(result.version.verify(), runtime.RuntimeSettings(providers=("cpu",)))
     with pytest.raises(ModelError, match="the model failed to run"):
         session.run({"text": np.array([[1.0]], dtype=np.float32)}, None)
     assert created == ["CPUExecutionProvider"] and session.model is None and session.run_fallbacks == 0
 
 
-def test_a_run_that_fails_while_another_thread_moves_the_session_is_retried_on_the_cpu(trained, fake_cuda):
+def test_a_run_that_fails_while_another_thread_moves_the_session_is_retried_on_the_cpu(ngram_model, fake_cuda):
     import numpy as np
 
     made, state = fake_cuda
     state["ok_runs"] = 0
-    _, result = trained
+    result = ngram_model
     session = runtime.create_session(result.version.verify(), runtime.RuntimeSettings())
     failing = made[-1]
     real_run = failing.run

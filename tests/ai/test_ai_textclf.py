@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from botloom.nodes.ai.registry import Registry
-from botloom.nodes.ai.textclf import build_pipeline, load_classifier, normalize, to_onnx, train
+from botloom.nodes.ai.textclf import build_pipeline, load_classifier, normalize, to_onnx
+from botloom.nodes.ai.texttrain import train
 
 PROBES = [
     "Où est mon colis ? livraison en retard", "j'ai été prélevé deux fois 20 € !", "退款 请", "荷物が届かない お願いします",

@@ -334,15 +334,29 @@ class FlowView(QGraphicsView):
     def reset_zoom(self) -> None:
         self.resetTransform()
 
+    MIN_FIT_ZOOM = 0.6  # below this node titles cannot be read: fit stops here and scrolls
+
     def fit_to_view(self) -> None:
+        """Show the whole flow, between 60 % (labels stay readable: a larger flow is shown from
+        its start, with scroll bars) and 150 %."""
         rect = self.flow_scene.itemsBoundingRect()
         if rect.isEmpty():
             return
         self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.KeepAspectRatio)
-        if self.zoom_level() > 1.5:
+        zoom = self.zoom_level()
+        if zoom > 1.5 or zoom < self.MIN_FIT_ZOOM:
+            target = 1.5 if zoom > 1.5 else self.MIN_FIT_ZOOM
             self.resetTransform()
-            self.scale(1.5, 1.5)
-            self.centerOn(rect.center())
+            self.scale(target, target)
+            if target == 1.5:
+                self.centerOn(rect.center())
+            else:  # the flow's left edge at the view's left, its start node in view
+                visible = self.mapToScene(self.viewport().rect()).boundingRect()
+                start = self.flow_scene.nodes.get("start")
+                y = rect.center().y()
+                if rect.height() + 80 > visible.height():
+                    y = start.sceneBoundingRect().center().y() if start else rect.top() - 40 + visible.height() / 2
+                self.centerOn(rect.left() - 40 + visible.width() / 2, y)
 
     def wheelEvent(self, event) -> None:
         if event.modifiers() & Qt.ControlModifier:

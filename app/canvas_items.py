@@ -267,6 +267,9 @@ class NodeItem(QGraphicsItem):
         if change == QGraphicsItem.ItemPositionHasChanged:
             for e in self.edges:
                 e.update_path()
+            for e in list(self._scene.edge_items.values()):  # routes around nodes may need another lane
+                if e.routed and e not in self.edges:
+                    e.update_path()
         return super().itemChange(change, value)
 
     def mouseDoubleClickEvent(self, event) -> None:
@@ -297,11 +300,18 @@ class EdgeItem(QGraphicsPathItem):
         self.dst = t.port("in", self.edge.target_port) if t else None
         self.update_path()
 
+    routed = False  # goes back to the left around the nodes (its lane depends on every node)
+
     def update_path(self) -> None:
         if self.src is None or self.dst is None:
             self.setPath(QPainterPath())
             return
-        self.setPath(curve(self.src.scenePos(), self.dst.scenePos()))
+        a, b = self.src.scenePos(), self.dst.scenePos()
+        obstacles = ()
+        self.routed = b.x() < a.x() - 20
+        if self.routed:  # a route around the nodes: it needs to know where they are
+            obstacles = [item.sceneBoundingRect() for item in self._scene.nodes.values()]
+        self.setPath(curve(a, b, obstacles))
 
     def paint(self, painter, option, widget=None) -> None:
         c = self._scene.colors
@@ -325,10 +335,39 @@ class EdgeItem(QGraphicsPathItem):
         return stroker.createStroke(self.path())
 
 
-def curve(a: QPointF, b: QPointF) -> QPainterPath:
+def free_lane(a: QPointF, b: QPointF, left: float, right: float, obstacles) -> float:
+    """The height of a horizontal lane from ``right`` back to ``left`` that crosses no node:
+    the free one nearest to just above ``b`` when ``b`` is further down (where an arranged flow
+    wraps to its next band), else nearest to above both ends (a loop's return)."""
+    wanted = b.y() - 60 if b.y() > a.y() + 80 else min(a.y(), b.y()) - 70
+    rects = [r for r in obstacles if r.right() > left and r.left() < right]
+    candidates = [wanted] + [r.top() - 24 for r in rects] + [r.bottom() + 24 for r in rects]
+    free = [y for y in candidates if not any(r.top() - 12 < y < r.bottom() + 12 for r in rects)]
+    return min(free, key=lambda y: abs(y - wanted)) if free else wanted
+
+
+def curve(a: QPointF, b: QPointF, obstacles=()) -> QPainterPath:
+    """An edge from an out port ``a`` to an in port ``b``: an S-curve when ``b`` is ahead, else
+    a route around the nodes: out to the right, back along a free lane (:func:`free_lane`;
+    ``obstacles`` are the nodes' rectangles), then into ``b`` from the left."""
     path = QPainterPath(a)
-    dx = max(abs(b.x() - a.x()) * 0.5, 40)
-    path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+    if b.x() >= a.x() - 20:
+        dx = max(abs(b.x() - a.x()) * 0.5, 40)
+        path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+        return path
+    lane = free_lane(a, b, b.x() - 30, a.x() + 30, obstacles)
+    r, out, into = 16.0, a.x() + 30, b.x() - 30
+    down = 1 if lane > a.y() else -1
+    path.lineTo(out - r, a.y())
+    path.quadTo(out, a.y(), out, a.y() + down * r)
+    path.lineTo(out, lane - down * r)
+    path.quadTo(out, lane, out - r, lane)
+    path.lineTo(into + r, lane)
+    back = 1 if b.y() > lane else -1
+    path.quadTo(into, lane, into, lane + back * r)
+    path.lineTo(into, b.y() - back * r)
+    path.quadTo(into, b.y(), into + r, b.y())
+    path.lineTo(b)
     return path
 
 

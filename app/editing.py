@@ -136,8 +136,8 @@ class EditingMixin:
             if not text:
                 return None
         center = self.view.mapToScene(self.view.viewport().rect().center())
-        note = Note(id=self.doc.new_note_id(self.flow_name), text=text, x=round(center.x() / 20) * 20,
-                    y=round(center.y() / 20) * 20, width=220, height=100)
+        x, y = self._free_spot(self.scene.flow, round(center.x() / 20) * 20, round(center.y() / 20) * 20)
+        note = Note(id=self.doc.new_note_id(self.flow_name), text=text, x=x, y=y, width=220, height=100)
         self.doc.undo.push(commands.AddNote(self.doc, self.flow_name, note))
         return note.id
 
@@ -155,6 +155,10 @@ class EditingMixin:
         new = autolayout.layout(scene.flow, heights)
         moves = {nid: (tuple(scene.flow.position(nid)), pos) for nid, pos in new.items()
                  if tuple(scene.flow.position(nid)) != pos}
+        notes = [(n.id, (n.x, n.y), (n.width, n.height)) for n in self.doc.flow(self.flow_name).notes]
+        for nid, (old_pos, new_pos) in autolayout.place_notes(notes).items():  # in a row above the flow
+            if old_pos != new_pos:
+                moves[f"note:{nid}"] = (old_pos, new_pos)
         if moves:
             self.doc.undo.push(commands.MoveItems(self.doc, self.flow_name, moves, text="Arrange automatically"))
         self.view.fit_to_view()

@@ -103,19 +103,21 @@ def test_move_select_delete_duplicate(win, qtbot, sample):
     win.view.reset_zoom()
     scene, view = win.scene, win.view
     item = scene.nodes["report"]
+    x0, y0 = win.doc.flow().position("report")
     view.centerOn(item)
     start = item.scenePos() + QPointF(60, 10)  # on the header, away from the ports
     mouse_drag(view, start, start + QPointF(93, 47))
     x, y = win.doc.flow().position("report")
-    assert (x, y) == (1240 + 100, 0 + 40)  # moved by the mouse and snapped to the 20 px grid
+    assert (x, y) == (x0 + 100, y0 + 40)  # moved by the mouse and snapped to the 20 px grid
     assert win.a_undo.text() == "&Undo Move 'Report'"
     win.a_undo.trigger()
-    assert win.doc.flow().position("report") == (1240, 0)
-    assert (item.x(), item.y()) == (1240, 0)
+    assert win.doc.flow().position("report") == (x0, y0)
+    assert (item.x(), item.y()) == (x0, y0)
 
     # rubber-band selection of the first two nodes
-    view.centerOn(200, 40)
-    mouse_drag(view, QPointF(-20, -20), QPointF(240, 60))
+    both = scene.nodes["start"].sceneBoundingRect().united(scene.nodes["read"].sceneBoundingRect())
+    view.centerOn(both.center())
+    mouse_drag(view, both.topLeft() - QPointF(20, 20), both.bottomRight() + QPointF(4, 4))
     assert scene.selected_node_ids() == ["read", "start"]
 
     # the start node stays; the other one goes, with its edges, and comes back on undo
@@ -155,8 +157,10 @@ def test_zoom_fit_snap_layout_notes_subflows(win, qtbot, sample, monkeypatch):
     assert view.zoom_level() < 1.0
     win.a_fit.trigger()
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
-    assert visible.contains(win.scene.nodes["report"].sceneBoundingRect())
     assert visible.contains(win.scene.nodes["start"].sceneBoundingRect())
+    # the whole flow, unless that needs a zoom where labels cannot be read: then from its start
+    assert (visible.contains(win.scene.nodes["report"].sceneBoundingRect())
+            or abs(view.zoom_level() - view.MIN_FIT_ZOOM) < 1e-6)
 
     # a messy graph: everything at the origin; arranging spreads it left to right along the flow
     for nid in win.doc.flow().node_ids():
@@ -171,6 +175,7 @@ def test_zoom_fit_snap_layout_notes_subflows(win, qtbot, sample, monkeypatch):
     nid = win.add_note("Checks the totals")
     assert nid == "note1" and win.doc.note("main", "note1").text == "Checks the totals"
     monkeypatch.setattr(win, "ask_text", lambda *a, **k: "Checks the totals twice")
+    win.view.centerOn(win.scene.notes["note1"])  # placed beside the nodes, maybe below the view
     double_click(win.view, win.scene.notes["note1"].sceneBoundingRect().center())
     assert win.doc.note("main", "note1").text == "Checks the totals twice"
     win.scene.clearSelection()

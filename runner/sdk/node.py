@@ -121,6 +121,8 @@ class NodeType:
         if self.ports_from is None:
             return self.control_ports
         extra = params.get(self.ports_from) or ()
+        if not isinstance(extra, (list, tuple)):
+            extra = ()  # not a list: validation says so; no ports come from it
         return tuple(str(v) for v in extra if isinstance(v, (str, int))) + self.control_ports
 
     @property

@@ -107,4 +107,4 @@ def test_support_triage_answers_routine_tickets_and_reviews_train_the_model(cli,
     # the two reviewed tickets are labelled examples of the model: the next version trains on them
     again = cli.json("models", "train", "support-triage", "--csv", folder / "training.csv", "--from-reviews")
     assert again["sources"][-1] == "2 reviews"
-    assert again["examples"]["complaint"] == 12 and again["version"] == "2"
+    assert again["examples"]["complaint"] == 13 and again["version"] == "2"

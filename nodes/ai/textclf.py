@@ -125,7 +125,12 @@ class FittedModel:
         return sparse.hstack([x, sparse.csr_matrix(vectors * self.sentence_scale)], format="csr")
 
     def logits(self, texts: list[str], vectors=None):
-        return self.clf.decision_function(self.design(texts, vectors))
+        """[N, classes] scores before the softmax (two classes: scikit-learn's one score s is
+        [0, s], as the exported graph computes it)."""
+        import numpy as np
+
+        scores = self.clf.decision_function(self.design(texts, vectors))
+        return np.stack([np.zeros_like(scores), scores], axis=1) if scores.ndim == 1 else scores
 
 
 def fit_model(texts: list[str], labels: list[str], params: dict | None = None, vectors=None) -> FittedModel:
@@ -137,8 +142,9 @@ def fit_model(texts: list[str], labels: list[str], params: dict | None = None, v
     model = FittedModel(features, LogisticRegression(C=float(p["C"]), max_iter=int(p["max_iter"])),
                         float(p["sentence_scale"]) if vectors is not None else 0.0)
     features.fit(texts)
-    _cap_features(features, texts, len(set(labels)), int(p["max_parameters"]) - (0 if vectors is None else
-                                                                                384 * len(set(labels))))
+    classes = len(set(labels))
+    sentence_weights = 0 if vectors is None else vectors.shape[1] * classes
+    _cap_features(features, texts, classes, int(p["max_parameters"]) - sentence_weights)
     model.clf.fit(model.design(texts, vectors), labels)
     return model
 

@@ -208,22 +208,18 @@ def resolve_features(features: str | None) -> tuple[bool, str]:
         raise ModelError(f"unknown features '{features}'", fix=f"choose one of: {', '.join(FEATURES)}")
     if wanted == "ngrams":
         return False, "word and character n-grams (asked for)"
-    try:
-        from .encoder import encoder_files
+    from .encoder import INSTALL as ENCODER_INSTALL
+    from .encoder import encoder_files
 
+    try:
         encoder_files()
     except Exception as exc:  # noqa: BLE001 - a missing or broken encoder
         if wanted == "ngrams+sentence":
             raise
         return False, (f"word and character n-grams only: the sentence encoder is not available "
-                       f"({getattr(exc, 'message', exc)}); install it for better accuracy: {exc_fix(exc)}")
+                       f"({getattr(exc, 'message', exc)}); install it for better accuracy: "
+                       f"{getattr(exc, 'fix', '') or ENCODER_INSTALL}")
     return True, "word and character n-grams + sentence embeddings"
-
-
-def exc_fix(exc: BaseException) -> str:
-    from .encoder import INSTALL
-
-    return getattr(exc, "fix", "") or INSTALL
 
 
 def out_of_scope_label(labels: list[str], wanted: str | None) -> str | None:
@@ -240,9 +236,7 @@ def out_of_scope_label(labels: list[str], wanted: str | None) -> str | None:
 def softmax(logits, temperature: float = 1.0):
     import numpy as np
 
-    z = np.asarray(logits, dtype=np.float64) / temperature
-    if z.ndim == 1:  # two classes: scikit-learn's single score s -> [0, s]
-        z = np.stack([np.zeros_like(z), z], axis=1)
+    z = np.asarray(logits, dtype=np.float64) / temperature  # [N, classes] (FittedModel.logits)
     z -= z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
@@ -458,8 +452,6 @@ def held_back_logits(x: list[str], y: list[str], params, vec, seed: int):
         probe = fit_model(x_fit, y_fit, params, vec(x_fit))
         raw = probe.logits(x_val, vec(x_val))
         seen = [str(c) for c in probe.clf.classes_]
-        if raw.ndim == 1:
-            raw = np.stack([np.zeros_like(raw), raw], axis=1)
         full = np.full((len(x_val), len(labels)), -30.0)  # a label the fold never saw: hardly possible
         for j, label in enumerate(seen):
             full[:, labels.index(label)] = raw[:, j]
@@ -477,7 +469,7 @@ def _sentence_block(model) -> dict:
 
 
 def _limitations(sentence: bool, oos: str | None, rows: int) -> list[str]:
-    out = [
+    return [
         ("Word and character n-grams with a small sentence encoder (all-MiniLM-L6-v2, English): paraphrases are "
          "understood far better than by n-grams alone, but texts in other languages lean on the n-grams."
          if sentence else
@@ -492,7 +484,6 @@ def _limitations(sentence: bool, oos: str | None, rows: int) -> list[str]:
         "card's expected calibration error says how far it is from the rate of right answers.",
         f"Languages and wording unlike the training data ({rows} rows) will score lower.",
     ]
-    return out
 
 
 def _maybe_activate(registry, name, version, activate, x_te, y_te, metrics) -> tuple[bool, str]:

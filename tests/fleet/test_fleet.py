@@ -70,7 +70,8 @@ def test_runs_spread_by_capability(fleet, tmp_path):
     assert all(r["state"] == "succeeded" for r in done.values()), done
     where = {need: {done[run_id]["worker"].rsplit("-", 1)[0] for run_id in ids} for need, ids in runs.items()}
     assert where["desktop"] == {"desk"} and where["browser"] == {"web"}, where
-    assert {w.rsplit("-", 1)[0] for r in done.values() for w in [r["worker"]]} == {"desk", "web", "plain"}, where
+    # a run that needs nothing may go to any runner; which one is Temporal's matching, not ours
+    assert where[None] <= {"desk", "web", "plain"}, where
     for run_id, r in done.items():  # each run is in the store of the runner that ran it, as on one machine
         assert local_state(fleet, r["worker"], run_id) == "succeeded"
     def listed():  # Temporal's visibility (what `botloom fleet runs` reads) follows a moment later
@@ -85,6 +86,8 @@ def test_runs_spread_by_capability(fleet, tmp_path):
     assert set(fleet.workers) <= set(runners)
     desk = next(w for i, w in runners.items() if i.startswith("desk-"))
     assert desk["labels"] == ["desktop"] and "botloom/run/desktop" in desk["queues"] and desk["load"] == 0
+    plain = next(w for i, w in runners.items() if i.startswith("plain-"))
+    assert plain["labels"] == [] and "botloom/run/any" in plain["queues"] and "botloom/run/desktop" not in plain["queues"]
 
 
 def test_killed_worker_run_finishes_elsewhere_and_repeats_no_side_effect(fleet, tmp_path):

@@ -9,7 +9,8 @@ The window is built here; its work is split by job into mixins: ``actions.py`` (
 menus, toolbar), ``dialogs.py`` (the ``ask_*`` questions, which tests and embedders can
 answer, and notifications), ``files.py`` (open, save, recent files, autosave and recovery),
 ``flows.py`` (the document and its flow tabs, selection, problems), ``editing.py`` (edit
-commands) and ``running.py`` (runs in a child process, debugger, run history).
+commands), ``recording.py`` (the web recorder in a child process) and ``running.py`` (runs in a
+child process, debugger, run history).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .history import RunHistory
 from .inspector import Inspector
 from .palette import Palette
 from .panels import ProblemsPanel, StartPage, bots_dir, sample_bots  # noqa: F401 - re-exported
+from .recording import RecordingMixin
 from .runner_process import RunProcess
 from .running import RunMixin
 from .theme import APP_NAME
@@ -48,7 +50,8 @@ def registry():
     return Registry.discover(lazy=True)
 
 
-class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixin, RunMixin, QMainWindow):
+class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixin, RecordingMixin, RunMixin,
+                 QMainWindow):
     def __init__(self, registry_=None, settings: QSettings | None = None):
         super().__init__()
         self.registry = registry_ or registry()

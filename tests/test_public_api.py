@@ -30,6 +30,8 @@ PUBLISHED = [
     "Check", "VERSION", "audit", "cache_dir", "data_dir", "file_lock", "read_setting", "sha256_file",
     # work queues and the examples of reviews, in the data folder's run store
     "review_examples", "verify", "work_queue",
+    # recorders
+    "recording",
     # other packs
     "capability",
 ]

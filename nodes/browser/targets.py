@@ -13,6 +13,7 @@
     alt=Company logo              an image by its alt text
     title=Close                   an element by its title attribute
     frame=#payment >> label=Card  inside an <iframe> (frame= takes the iframe's CSS selector)
+    role=listitem >> has-text=Milk  of the elements found so far, those whose text contains "Milk"
 
 Parts joined with `` >> `` narrow the search step by step; ``nth=N`` picks the N-th match
 (from 0; ``nth=-1`` is the last)::
@@ -33,11 +34,12 @@ from functools import lru_cache
 
 from botloom.runner.sdk import NodeError
 
-KINDS = ("css", "xpath", "text", "role", "label", "placeholder", "testid", "alt", "title", "nth", "frame")
+KINDS = ("css", "xpath", "text", "role", "label", "placeholder", "testid", "alt", "title", "nth", "frame", "has-text")
 _PREFIX = re.compile(r"^\s*([a-z][a-z-]*)\s*=(.*)$", re.S)
 _ROLE = re.compile(r'^\s*([a-z]+)\s*(?:\[\s*name\s*=\s*(?:"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'|([^\]]*))\s*\])?\s*$', re.S)
 HELP = ("write a CSS selector (#id, .class, input[name=q]), or one of css=, xpath=, text=, role=button[name=\"OK\"], "
-        "label=, placeholder=, testid=, alt=, title=; join parts with ' >> ' and pick one of several with nth=N")
+        "label=, placeholder=, testid=, alt=, title=; join parts with ' >> ', keep those containing a text with "
+        "has-text=, and pick one of several with nth=N")
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,9 @@ def _parse(target: str) -> tuple[Part, ...]:
                 name = rm.group(4).strip()
             parts.append(Part("role", rm.group(1), exact, name))
             continue
+        if kind == "has-text" and not parts:
+            raise NodeError(f"the target '{target}' starts with has-text=", kind="bad_input",
+                            fix="put has-text= after the part it narrows, e.g. role=listitem >> has-text=Milk")
         if kind in ("css", "xpath", "frame"):
             parts.append(Part(kind, value))
             continue
@@ -180,6 +185,8 @@ def locate(root, parts: tuple[Part, ...]):
             loc = loc.nth(int(p.value))
         elif k == "frame":
             loc = loc.frame_locator(p.value)
+        elif k == "has-text":
+            loc = loc.filter(has_text=p.value)
         elif k == "css":
             loc = loc.locator(f"css={p.value}")
         elif k == "xpath":

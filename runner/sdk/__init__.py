@@ -17,6 +17,7 @@ capability (``capability(name, ...)``), which the other pack declares in its Nod
                  ``botloom doctor`` line), VERSION (Botloom's version), audit (a record in
                  the audit trail: ``audit("model_activated", model=..., version=...)``)
     other packs  capability
+    recorders    recording (``Step``, ``plan``, ``bot_from_steps``, ``write_bot``: recorded steps and where they go in a flow)
     checking     verify (``compare``, ``poll``, ``failed``, ``OPERATORS``, ``VerifyFailed``: what the
                  verify nodes of every pack share)
 
@@ -39,6 +40,7 @@ from .files import make_parent, not_found, os_failure
 from .host import cache_dir, data_dir, read_setting
 from .node import ERROR_PORT, INPUT_PORT, Lint, LintInfo, Next, NodePack, NodeType, PreflightInfo, node
 from .params import MISSING, Output, Param, Requirement
+from . import recording
 from .queues import review_examples, work_queue
 from .types import Secret, TypeMismatch
 
@@ -47,7 +49,7 @@ __all__ = [
     "INPUT_PORT", "Lint", "LintInfo", "MISSING", "MissingDependencyError", "Next", "NodeError", "NodePack", "NodeTimeoutError",
     "NodeType", "Output", "Param", "PreflightInfo", "Requirement", "RunCancelled", "Secret", "TypeMismatch",
     "UserFailure", "VERSION", "audit", "cache_dir", "capability", "data_dir", "did_you_mean", "file_lock", "make_parent",
-    "node", "not_found", "os_failure", "read_setting", "review_examples", "sha256_file", "verify", "work_queue",
+    "node", "not_found", "os_failure", "read_setting", "recording", "review_examples", "sha256_file", "verify", "work_queue",
 ]
 
 _FROM_ENGINE = {"Context": "context", "FlowSignal": "signals", "BreakLoop": "signals", "ContinueLoop": "signals",

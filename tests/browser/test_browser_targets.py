@@ -30,6 +30,7 @@ from botloom.runner.errors import NodeError
     ("css=#results li >> nth=-1", (Part("css", "#results li"), Part("nth", "-1"))),
     ("form#a >> label=Name >> nth=0", (Part("css", "form#a"), Part("label", "Name"), Part("nth", "0"))),
     ("frame=#pay >> label=Card", (Part("frame", "#pay"), Part("label", "Card"))),
+    ("role=row >> has-text=Invoice 7", (Part("role", "row"), Part("has-text", "Invoice 7"))),
 ])
 def test_targets_parse(text, parts):
     assert parse(text) == parts
@@ -44,6 +45,7 @@ def test_targets_parse(text, parts):
     ("id=login", "'id=' is not a target kind"),
     ("li >>  >> a", "empty part"),
     ("frame=#pay", "ends with a frame"),
+    ("has-text=Milk", "starts with has-text="),
 ])
 def test_bad_targets_say_what_is_wrong(text, says):
     with pytest.raises(NodeError) as exc:

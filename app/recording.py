@@ -1,0 +1,200 @@
+"""Recording from the designer: ``botloom record-web --events jsonl`` in a child process.
+
+``RecorderProcess`` starts the recorder with a ``QProcess`` and turns its JSON lines into
+signals (the steps so far after each action; the final steps; an error). ``RecordingMixin``
+is the main window's part: Flow ▸ Record in browser asks for the first address, shows a bar
+with the steps counted and a Stop button, and when the recording ends appends the steps to the
+open flow after the selected node (or the end of the flow) as one undoable command.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+from botloom.runner import paths
+from botloom.runner.sdk import recording
+
+
+class RecorderProcess(QObject):
+    ready = Signal()            # the browser is open at the first address
+    steps = Signal(list)        # the steps recorded so far (dicts), after each change
+    finished = Signal(list)     # the final steps
+    failed = Signal(str)        # why the recording could not start or ended badly
+
+    def __init__(self, parent: QObject | None = None, python: str | None = None):
+        super().__init__(parent)
+        self.python = python or sys.executable
+        self.proc: QProcess | None = None
+        self._buf = b""
+        self._ended = False
+        self.last: list[dict] = []
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.state() != QProcess.NotRunning
+
+    def start(self, url: str, extra: list[str] = ()) -> None:
+        self._buf, self._ended, self.last = b"", False, []
+        proc = QProcess(self)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("BOTLOOM_HOME", str(paths.home()))
+        proc.setProcessEnvironment(env)
+        proc.readyReadStandardOutput.connect(self._read)
+        proc.finished.connect(self._exited)
+        self.proc = proc
+        proc.start(self.python, ["-m", "botloom.runner.cli", "record-web", url, "--events", "jsonl", *extra])
+
+    def stop(self) -> None:
+        if self.running:
+            self.proc.write(b"stop\n")
+
+    def _read(self) -> None:
+        self._buf += bytes(self.proc.readAllStandardOutput())
+        *lines, self._buf = self._buf.split(b"\n")
+        for raw in lines:
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            kind = event.get("event")
+            if kind == "ready":
+                self.ready.emit()
+            elif kind == "steps":
+                self.last = event.get("steps") or []
+                self.steps.emit(self.last)
+            elif kind == "done":
+                self._ended = True
+                self.last = event.get("steps") or []
+                self.finished.emit(self.last)
+            elif kind == "error":
+                self._ended = True
+                fix = event.get("fix")
+                self.failed.emit(event.get("message", "the recorder failed") + (f" ({fix})" if fix else ""))
+
+    def _exited(self, code: int, _status) -> None:
+        self._read()
+        if not self._ended:
+            err = bytes(self.proc.readAllStandardError()).decode(errors="replace").strip().splitlines()
+            self.failed.emit(f"the recorder stopped unexpectedly (exit code {code})" + (f": {err[-1]}" if err else ""))
+            if self.last:  # what was recorded up to then is not lost
+                self.finished.emit(self.last)
+
+
+class RecordingBar(QWidget):
+    """'● Recording in the browser: N steps   [Stop recording]' in the status bar."""
+
+    def __init__(self, stop, parent: QWidget | None = None):
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(4, 0, 4, 0)
+        self.label = QLabel()
+        self.label.setStyleSheet("color: #e5484d; font-weight: 600;")
+        self.button = QPushButton("Stop recording")
+        self.button.clicked.connect(stop)
+        row.addWidget(self.label)
+        row.addWidget(self.button)
+        self.label.setText("Starting the browser…")
+
+    def count(self, n: int) -> None:
+        self.label.setText(f"● Recording in the browser: {n} step{'s' if n != 1 else ''}")
+
+
+class RecordingMixin:
+    """Part of :class:`~botloom.app.main.MainWindow`: Flow ▸ Record in browser."""
+
+    recorder_extra: list[str] = []  # more options for the recorder process (e.g. --browser chrome)
+
+    def record_web(self, url: str | None = None) -> bool:
+        if self.doc is None or self.scene is None:
+            return False
+        if getattr(self, "recorder", None) is not None and self.recorder.running:
+            self.notify("info", "A recording is already in progress: stop it first.")
+            return False
+        if url is None:
+            url = self.ask_text("Record in browser", "The address to start at:",
+                                str(self.settings.value("recorder/last_url", "https://")))
+            if url is None:
+                return False
+        url = url.strip()
+        self.settings.setValue("recorder/last_url", url)
+        self._record_into = (self.flow_name, self._recording_anchor())
+        self.recorder = RecorderProcess(self)
+        self.recording_bar = RecordingBar(self.stop_recording)
+        self.statusBar().addPermanentWidget(self.recording_bar)
+        self.recorder.ready.connect(lambda: self.recording_bar.count(0))
+        self.recorder.steps.connect(lambda steps: self.recording_bar.count(max(0, len(steps) - 1)))
+        self.recorder.finished.connect(self._recording_done)
+        self.recorder.failed.connect(self._recording_failed)
+        self.recorder.start(url, list(self.recorder_extra))
+        return True
+
+    def stop_recording(self) -> None:
+        if getattr(self, "recorder", None) is not None:
+            self.recorder.stop()
+
+    def _end_recording_bar(self) -> None:
+        bar = getattr(self, "recording_bar", None)
+        if bar is not None:
+            self.statusBar().removeWidget(bar)
+            bar.deleteLater()
+            self.recording_bar = None
+
+    def _recording_failed(self, message: str) -> None:
+        self._end_recording_bar()
+        self.notify("error", f"Recording: {message}")
+
+    def _recording_anchor(self) -> tuple[str, str] | None:
+        """The node (and exit) the recording follows: the selected node, else the last node of
+        the flow's chain (one with a free ``out``), else none."""
+        flow = self.scene.flow
+        used = {(e.source, e.source_port) for e in flow.edges()}
+        selected = self.selected_nodes()
+        candidates = selected if len(selected) == 1 else sorted(
+            flow.node_ids(), key=lambda n: (flow.position(n)[1], flow.position(n)[0]))
+        for node_id in reversed(candidates):
+            nt = self.doc.registry.get(flow.node(node_id).type) if flow.node(node_id).type in self.doc.registry else None
+            if nt is not None and "out" in nt.ports_for(flow.node(node_id).params) and (node_id, "out") not in used:
+                return node_id, "out"
+        return None
+
+    def _recording_done(self, steps: list[dict]) -> None:
+        from . import commands
+        from .canvas_items import NODE_W
+
+        self._end_recording_bar()
+        flow_name, anchor = self._record_into
+        if self.doc is None or flow_name not in self.doc.bot.flows:
+            return
+        flow = self.doc.flow(flow_name)
+        recorded = [recording.Step.from_json(s) for s in steps]
+        if any(spec.type == "browser.open" for spec in flow.specs().values()) and recorded and \
+                recorded[0].type == "browser.open":  # the flow opens its browser already: go to the address instead
+            first = recorded[0]
+            recorded[0] = recording.Step("browser.goto", {"url": first.params.get("url", "")},
+                                         f"Go to {first.params.get('url', '')}")
+        if anchor is not None and (anchor[0] not in flow or
+                                   any(e.source == anchor[0] and e.source_port == anchor[1] for e in flow.edges())):
+            anchor = None  # the node went away or got connected meanwhile
+        if not recorded or (len(recorded) == 1 and recorded[0].type == "browser.open" and
+                            not recorded[0].params.get("url")):
+            self.notify("info", "Nothing was recorded.")
+            return
+        origin = None
+        if anchor is not None:
+            ax, ay = flow.position(anchor[0])
+            origin = (ax + NODE_W + 92, ay)
+        nodes, edges = recording.plan(recorded, flow.node_ids(), [flow.position(n) for n in flow.node_ids()],
+                                      after=anchor, origin=origin,
+                                      versions={t.id: t.version for t in self.doc.registry.latest()})
+        self.doc.undo.push(commands.AddNodes(self.doc, flow_name, nodes, edges,
+                                             text=f"Record {len(nodes)} browser step(s)"))
+        if self.flow_name == flow_name:
+            self.scene.select_nodes([s.id for s, _ in nodes])
+        warned = sum(1 for s in recorded if s.warning)
+        self.notify("warning" if warned else "info",
+                    f"Recorded {len(nodes)} browser step(s)" +
+                    (f"; {warned} need a look (see their notes)" if warned else "") + ".")

@@ -1,0 +1,358 @@
+"""The web recorder: what a person does in a real browser becomes browser nodes.
+
+Playwright's own recorder (the engine of ``playwright codegen``) watches the pages of a browser
+context and reports each action (a click, a fill, a key press, a choice in a list, a tick, a
+file chosen, an address typed) with the locator it chose for the element, in Playwright's
+order of preference: test id, role and accessible name, label, placeholder, alt text, title,
+text, then CSS. Typing into a field is reported as one fill whose text grows; the fill is
+updated in place. This module turns those actions into Botloom nodes (:func:`step_of`) with
+Botloom targets (:func:`target_of`).
+
+:class:`WebRecorder` runs the browser; ``botloom record-web`` writes the steps into a bot file,
+or (``--events jsonl``, what the designer runs in a child process) reports the steps recorded
+so far as JSON lines.
+
+Playwright offers the recorder to its own tools through ``BrowserContext._start_recording``
+(what its CLI calls); that one call is private API, kept here and checked by the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from botloom.runner.sdk import NodeError, recording
+
+from .targets import parse
+
+# Playwright's names of keyboard modifiers, in the bit order of its recorder's ``modifiers``
+_MODIFIERS = ((1, "Alt"), (2, "Control"), (4, "Meta"), (8, "Shift"))
+Step = recording.Step
+_TEXT_KINDS = {"text": "text", "label": "label", "placeholder": "placeholder", "alt": "alt", "title": "title"}
+
+
+def _text(value: str, exact: bool) -> str:
+    """A text value as a target writes it: quoted when exact (or when it could not be read back unquoted)."""
+    plain = not exact and value == value.strip() and value and value[0] not in "\"'" and " >> " not in value
+    if plain:
+        return value
+    return '"' + value.replace('"', '\\"') + '"'
+
+
+def _plain_css(text: str) -> bool:
+    """Whether a CSS selector reads back as CSS without the css= prefix."""
+    try:
+        return parse(text) == parse(f"css={text}")
+    except NodeError:
+        return False
+
+
+def _role(body: str, options: dict) -> tuple[str, str]:
+    name = options.get("name")
+    warning = ""
+    attrs = [a for a in options.get("attrs") or [] if a.get("name") != "include-hidden"]
+    if attrs:
+        warning = "the recorder also told the element apart by " + ", ".join(
+            f"{a.get('name')}={a.get('value')}" for a in attrs) + ", which a target cannot say; check the target"
+    if name is None:
+        return f"role={body}", warning
+    exact = bool(options.get("exact")) or "]" in name or '"' in name
+    if exact or name != name.strip():
+        return f'role={body}[name="{name}"]' if '"' not in name else f"role={body}[name='{name}']", warning
+    return f"role={body}[name={name}]", warning
+
+
+def target_of(locator: dict) -> tuple[str, str]:
+    """A Botloom target for a locator of Playwright's recorder, and a warning ('' when exact).
+
+    The locator is the recorder's description of ``page.get_by_role(...).nth(1)`` and the like:
+    ``{"kind": "role", "body": "button", "options": {"name": "Add", "exact": false}, "next": ...}``.
+    """
+    parts: list[str] = []
+    warnings: list[str] = []
+    loc = locator
+    while loc:
+        kind, body, options = loc.get("kind"), loc.get("body"), loc.get("options") or {}
+        if kind == "default":
+            text = str(body)
+            if " >> " in text or text.startswith("internal:"):
+                warnings.append(f"Playwright's selector '{text}' was kept as CSS; check the target")
+            parts.append(text if _plain_css(text) else f"css={text}")
+        elif kind == "role":
+            part, warning = _role(str(body), options)
+            parts.append(part)
+            if warning:
+                warnings.append(warning)
+        elif kind in _TEXT_KINDS:
+            parts.append(f"{_TEXT_KINDS[kind]}={_text(str(body), bool(options.get('exact')))}")
+        elif kind == "test-id":
+            parts.append(f"testid={body}")
+        elif kind == "nth":
+            parts.append(f"nth={int(body)}")
+        elif kind == "first":
+            parts.append("nth=0")
+        elif kind == "last":
+            parts.append("nth=-1")
+        elif kind == "has-text":
+            parts.append(f"has-text={_text(str(body), False)}")
+        elif kind in ("frame-locator", "frame"):
+            # frame-locator has the iframe's selector as body; frame (content_frame) follows the iframe's locator
+            inner = str(body) if kind == "frame-locator" else (parts.pop() if parts else "")
+            css = inner[4:] if inner.startswith("css=") else inner
+            if "=" in css.split("[")[0] and not css.startswith(("#", ".", "[")):
+                warnings.append(f"the frame '{inner}' is not a CSS selector; check the target")
+            parts.append(f"frame={css}")
+        elif kind == "visible":
+            pass  # Botloom's nodes act on visible elements anyway
+        else:
+            warnings.append(f"Playwright's locator part '{kind}' has no Botloom target kind and was left out; "
+                            "check the target")
+        loc = loc.get("next")
+    target = " >> ".join(parts)
+    try:
+        parse(target)
+    except NodeError as exc:
+        warnings.append(f"the recorded target does not parse: {exc.message}")
+    return target, "; ".join(warnings)
+
+
+def _what(target: str) -> str:
+    """A short name of the element a target finds, for a node's title: 'New todo', '#save'."""
+    try:
+        parts = [p for p in parse(target) if p.kind != "nth"]
+    except NodeError:
+        parts = []
+    if not parts:
+        return target
+    last = parts[-1]
+    text = (last.name or last.value) if last.kind == "role" else last.value
+    text = f"'{text}'" if last.kind not in ("css", "xpath") else text
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _key(action: dict) -> str:
+    mods = int(action.get("modifiers") or 0)
+    names = [name for bit, name in _MODIFIERS if mods & bit]
+    return "+".join([*names, str(action.get("key"))])
+
+
+def step_of(action: dict) -> Step | None:
+    """The node for one action of Playwright's recorder (None for those that need none)."""
+    name = action.get("name")
+    target, warning = target_of(action["locator"]) if action.get("locator") else ("", "")
+    short = _what(target)
+    if name == "navigate":
+        return Step("browser.goto", {"url": action.get("url", "")}, f"Go to {action.get('url', '')}")
+    if name == "click":
+        params: dict[str, Any] = {"target": target}
+        if int(action.get("clickCount") or 1) == 2:
+            params["double"] = True
+        if action.get("button") not in (None, "left"):
+            params["button"] = action["button"]
+        if int(action.get("modifiers") or 0):
+            mods = _key({**action, "key": ""}).rstrip("+")
+            warning = "; ".join(w for w in (warning, f"the click was made holding {mods}, which is not recorded") if w)
+        return Step("browser.click", params, f"Click {short}", warning)
+    if name == "fill":
+        return Step("browser.fill", {"target": target, "value": action.get("text", "")}, f"Fill {short}", warning)
+    if name == "press":
+        return Step("browser.press", {"key": _key(action), "target": target}, f"Press {_key(action)}", warning)
+    if name in ("check", "uncheck"):
+        return Step("browser.check", {"target": target, "checked": name == "check"},
+                    f"{'Tick' if name == 'check' else 'Clear'} {short}", warning)
+    if name == "select":
+        options = list(action.get("options") or [])
+        return Step("browser.select", {"target": target, "option": options[0] if len(options) == 1 else options,
+                                       "by": "value"}, f"Select in {short}", warning)
+    if name == "setInputFiles":
+        files = list(action.get("files") or [])
+        return Step("browser.upload", {"target": target, "files": files[0] if len(files) == 1 else files},
+                    f"Upload to {short}", warning)
+    return None  # openPage, closePage, assertions: no node of their own
+
+
+@dataclass
+class Recording:
+    """The actions recorded so far, turned into steps (thread-safe)."""
+
+    url: str = ""
+    actions: list[dict] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)  # page ids, in the order they opened
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    changed: Callable[[], None] | None = None
+
+    def add(self, action: dict, update: bool = False) -> None:
+        with self.lock:
+            if action.get("name") == "openPage":
+                self.pages.append(action.get("pageGuid", ""))
+            if update and self.actions:
+                self.actions[-1] = action
+            else:
+                self.actions.append(action)
+        if self.changed is not None:
+            self.changed()
+
+    def steps(self) -> list[Step]:
+        """The browser nodes: an Open browser at the first address, then one node per action,
+        with a Switch tab wherever the next action happens in another tab."""
+        with self.lock:
+            actions, pages = list(self.actions), list(self.pages)
+        steps = [Step("browser.open", {"url": self.url}, "Open browser")]
+        opened = False
+        current = pages[0] if pages else None
+        previous: dict = {}
+        for action in actions:
+            page = action.get("pageGuid")
+            if action.get("name") == "navigate" and not opened:  # the first address opens with the browser
+                steps[0].params["url"] = action.get("url", "")
+                opened = True
+                continue
+            if _synthetic_click(action, previous):
+                continue
+            previous = action
+            step = step_of(action)
+            if step is None:
+                continue
+            if page and current and page != current and page in pages:
+                steps.append(Step("browser.switch_tab", {"tab": str(pages.index(page))},
+                                  f"Switch to tab {pages.index(page)}"))
+            current = page or current
+            steps.append(step)
+        return steps
+
+
+def _synthetic_click(action: dict, previous: dict) -> bool:
+    """The click a browser makes by itself when Enter submits a form or Space presses a button
+    (no pointer, so its click count is 0): the key press is the person's action, replaying both
+    would submit twice."""
+    return (action.get("name") == "click" and action.get("clickCount") == 0 and previous.get("name") == "press"
+            and previous.get("key") in ("Enter", " ", "Space") and not previous.get("modifiers"))
+
+
+class WebRecorder:
+    """A browser with Playwright's recorder on, for one recording.
+
+    ``start()`` opens the browser (headed unless ``headless``) at ``url``; what the person does
+    is recorded into :attr:`recording`; ``pump(seconds)`` lets Playwright deliver the actions
+    (its sync API delivers events only while it is called); ``stop()`` closes it all.
+    """
+
+    def __init__(self, url: str = "", browser: str = "auto", headless: bool = False, cdp_port: int = 0):
+        self.url, self.browser_choice, self.headless, self.cdp_port = url, browser, headless, cdp_port
+        self.recording = Recording(url=url)
+        self.pw = self.browser = self.context = self.page = None
+        self.closed = threading.Event()
+
+    # the recorder's event sink (Playwright calls these on its thread)
+    def action_added(self, page, data, code) -> None:
+        self.recording.add(_action(data, code))
+
+    def action_updated(self, page, data, code) -> None:
+        self.recording.add(_action(data, code), update=True)
+
+    def signal_added(self, page, data, code) -> None:
+        pass  # navigations and pop-ups a click caused: the next action says where it happens
+
+    def start(self) -> "WebRecorder":
+        from playwright.sync_api import sync_playwright
+
+        from .discover import choose, resolve
+
+        choice, source = choose(self.browser_choice, None)
+        found = resolve(choice, source)
+        self.pw = sync_playwright().start()
+        try:
+            args = [f"--remote-debugging-port={self.cdp_port}"] if self.cdp_port else []
+            self.browser = self.pw.chromium.launch(executable_path=found.executable, headless=self.headless, args=args)
+            self.browser.on("disconnected", lambda _b: self.closed.set())
+            self.context = self.browser.new_context()
+            start_recording = getattr(self.context._impl_obj, "_start_recording", None)
+            if start_recording is None:
+                raise NodeError("this version of Playwright does not offer its recorder", kind="not_supported",
+                                fix="install the Playwright version Botloom was tested with (pip install -e .)")
+            self.context._sync(start_recording({"language": "jsonl"}, self))
+            self.page = self.context.new_page()
+            self.page.on("close", lambda _p: self.context.pages or self.closed.set())
+            if self.url:
+                self.page.goto(self.url)
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def pump(self, seconds: float) -> None:
+        """Let Playwright deliver what happened in the browser for ``seconds``."""
+        import asyncio
+
+        if self.closed.is_set() or self.context is None:
+            return
+        try:
+            self.context._sync(asyncio.sleep(seconds))
+        except Exception:
+            self.closed.set()
+
+    def stop(self) -> list[Step]:
+        steps = self.recording.steps()
+        for close in (lambda: self.browser and self.browser.close(), lambda: self.pw and self.pw.stop()):
+            try:
+                close()
+            except Exception:
+                pass
+        self.pw = self.browser = self.context = self.page = None
+        self.closed.set()
+        return steps
+
+
+def _action(data: dict, code: str) -> dict:
+    """The recorder's action with the structured locator its jsonl code line carries."""
+    try:
+        line = json.loads(code) if code else {}
+    except ValueError:
+        line = {}
+    out = dict(line if isinstance(line, dict) else {})
+    for key in ("name", "url", "text", "key", "modifiers", "button", "clickCount", "options", "files"):
+        if key in data and key not in out:
+            out[key] = data[key]
+    return out
+
+
+def serve(url: str, browser: str = "auto", headless: bool = False, cdp_port: int = 0) -> int:
+    """``botloom record-web --events jsonl``: JSON lines on stdout (``ready``, ``steps`` after each
+    change, ``done`` at the end, or one ``error``); it ends when the browser is closed or a line
+    ``stop`` arrives on stdin."""
+    def emit(event: str, **data) -> None:
+        sys.stdout.write(json.dumps({"event": event, **data}, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    recorder = WebRecorder(url, browser, headless=headless, cdp_port=cdp_port)
+    dirty = threading.Event()
+    recorder.recording.changed = dirty.set
+    stop = threading.Event()
+
+    def read_stdin() -> None:
+        for line in sys.stdin:
+            if line.strip() == "stop":
+                break
+        stop.set()
+
+    try:
+        recorder.start()
+    except NodeError as exc:
+        emit("error", message=exc.message, fix=exc.fix or "")
+        return 1
+    except Exception as exc:  # a browser that cannot start: say so, as one line
+        emit("error", message=f"the browser could not be started: {exc}".splitlines()[0], fix="run: botloom doctor")
+        return 1
+    threading.Thread(target=read_stdin, daemon=True).start()
+    emit("ready", url=url)
+    while not stop.is_set() and not recorder.closed.is_set():
+        recorder.pump(0.2)
+        if dirty.is_set():
+            dirty.clear()
+            emit("steps", steps=[s.to_json() for s in recorder.recording.steps()])
+    recorder.pump(0.3)  # the last actions before a stop
+    emit("done", steps=[s.to_json() for s in recorder.stop()])
+    return 0

@@ -1,0 +1,100 @@
+"""What a recorder (web, desktop) hands over: recorded steps, and where they go in a flow.
+
+A recorder turns what a person did into :class:`Step` objects (a node type, its parameters, a
+title, and a warning when a step needs a look). :func:`plan` places them in a flow: new node ids
+that do not clash, positions in rows to the right of (or below) what is there, each step
+connected to the next and the first to the node the recording follows. The designer appends the
+plan as one undoable command; ``botloom record-web`` / ``record-desktop`` write it into a bot.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ..botfile.model import Edge, NodeSpec
+from .node import INPUT_PORT
+
+PER_ROW = 6  # steps on one row before the next row starts
+STEP_X, STEP_Y = 260.0, 170.0
+
+
+@dataclass
+class Step:
+    """One recorded node."""
+
+    type: str
+    params: dict[str, Any]
+    title: str = ""
+    warning: str = ""  # what to check (kept as the node's notes)
+
+    def to_json(self) -> dict:
+        out = {"type": self.type, "params": self.params, "title": self.title}
+        if self.warning:
+            out["warning"] = self.warning
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Step":
+        return cls(str(data["type"]), dict(data.get("params") or {}), str(data.get("title") or ""),
+                   str(data.get("warning") or ""))
+
+
+def _new_id(type_id: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_]", "_", type_id.rsplit(".", 1)[-1]) or "node"
+    if base[0].isdigit():
+        base = "n_" + base
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def plan(steps: Iterable[Step], taken: Iterable[str], positions: Iterable[tuple[float, float]],
+         after: tuple[str, str] | None = None, origin: tuple[float, float] | None = None,
+         versions: dict[str, int] | None = None) -> tuple[list[tuple[NodeSpec, tuple[float, float]]], list[Edge]]:
+    """Nodes (with positions) and edges that append ``steps`` to a flow.
+
+    ``taken`` are the flow's node ids, ``positions`` where its nodes are; ``after`` is
+    ``(node id, exit port)`` of the node the first step follows (None: not connected);
+    ``origin`` is where the first step goes (default: a new row below everything).
+    """
+    ids, spots = set(taken), list(positions)
+    if origin is None:
+        origin = (0.0, max((y for _x, y in spots), default=-STEP_Y) + STEP_Y)
+    nodes: list[tuple[NodeSpec, tuple[float, float]]] = []
+    edges: list[Edge] = []
+    previous = after
+    for i, step in enumerate(steps):
+        spec = NodeSpec(id=_new_id(step.type, ids), type=step.type, version=(versions or {}).get(step.type, 1),
+                        title=step.title, params=dict(step.params), notes=step.warning)
+        pos = (origin[0] + (i % PER_ROW) * STEP_X, origin[1] + (i // PER_ROW) * STEP_Y)
+        nodes.append((spec, pos))
+        if previous is not None:
+            edges.append(Edge(previous[0], previous[1], spec.id, INPUT_PORT))
+        previous = (spec.id, "out")
+    return nodes, edges
+
+
+def bot_from_steps(name: str, steps: list[Step], description: str = "", registry=None):
+    """A new bot: a start node followed by the steps (a BotDoc, ready to save)."""
+    from ..botfile.model import BotDoc, FlowDoc
+
+    start = NodeSpec(id="start", type="core.start")
+    versions = {t.id: t.version for t in registry.latest()} if registry is not None else None
+    nodes, edges = plan(steps, {"start"}, [], after=("start", "out"), origin=(STEP_X, 0.0), versions=versions)
+    flow = FlowDoc(nodes={"start": start, **{s.id: s for s, _ in nodes}}, edges=edges,
+                   positions={"start": (0.0, 0.0), **{s.id: p for s, p in nodes}})
+    return BotDoc(name=name, main=flow, description=description)
+
+
+def write_bot(path, name: str, steps: list[Step], description: str = "", registry=None) -> None:
+    """Save :func:`bot_from_steps` as a canonical bot file at ``path``."""
+    from ..botfile import save
+
+    save(bot_from_steps(name, steps, description, registry), path)
+
+
+__all__ = ["PER_ROW", "Step", "bot_from_steps", "plan", "write_bot"]

@@ -1,0 +1,94 @@
+"""Recording in the browser from the designer: Flow ▸ Record in browser runs the real recorder
+in a child process (its browser headless here, driven over the DevTools protocol as a person
+would drive it); the steps count up in the status bar, Stop ends it, and the recorded nodes
+are appended after the selected node as one undoable step."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from todo_app import TodoApp, free_port, page_over_cdp
+
+from botloom.runner.sdk.registry import Registry
+
+
+@pytest.fixture
+def bwin(win, registry):
+    """The test window with the browser pack as well (the recorded nodes are browser nodes)."""
+    from botloom.nodes.browser import pack
+
+    reg = Registry()
+    for p in registry.packs.values():
+        reg.add_pack(p)
+    reg.add_pack(pack())
+    win.registry = reg
+    return win
+
+
+@pytest.fixture
+def todo_app():
+    app = TodoApp()
+    yield app
+    app.stop()
+
+
+def test_recording_appends_the_steps_after_the_selected_node_as_one_undo_step(bwin, qtbot, todo_app):
+    from playwright.sync_api import sync_playwright
+
+    win = bwin
+    win.new_bot()
+    flow = win.scene.flow
+    assert flow.node_ids() == ["start"]
+    win.scene.select_nodes(["start"])
+    port = free_port()
+    win.recorder_extra = ["--headless", "--cdp-port", str(port)]
+    assert win.record_web(todo_app.url)
+    assert win.recording_bar.label.text() == "Starting the browser…"
+    with qtbot.waitSignal(win.recorder.ready, timeout=60_000):
+        pass  # the browser is open (connected to the recorder's context from here on)
+    assert win.recording_bar.label.text() == "● Recording in the browser: 0 steps"
+    with sync_playwright() as pw:
+        browser, page = page_over_cdp(pw, port, todo_app.url)
+        page.get_by_placeholder("What needs to be done?").click()
+        page.keyboard.type("Buy milk")
+        page.keyboard.press("Enter")
+        page.get_by_text("Buy milk").click()
+        page.wait_for_function("() => document.querySelector('li input') && document.querySelector('li input').checked")
+        qtbot.waitUntil(lambda: "4 steps" in win.recording_bar.label.text(), timeout=20_000)
+        undo_before = win.doc.undo.count()
+        with qtbot.waitSignal(win.recorder.finished, timeout=30_000):
+            qtbot.mouseClick(win.recording_bar.button, Qt.LeftButton)
+        browser.close()
+    assert win.recording_bar is None  # the bar is gone
+    assert win.doc.undo.count() == undo_before + 1 and win.doc.undo.undoText() == "Record 5 browser step(s)"
+    types = {nid: flow.node(nid).type for nid in flow.node_ids()}
+    chain, node = [], "start"
+    while True:
+        nxt = [e.target for e in flow.edges() if e.source == node and e.source_port == "out"]
+        if not nxt:
+            break
+        node = nxt[0]
+        chain.append(types[node])
+    assert chain == ["browser.open", "browser.click", "browser.fill", "browser.press", "browser.check"]
+    fill = next(flow.node(n) for n in flow.node_ids() if types[n] == "browser.fill")
+    assert fill.params == {"target": "role=textbox[name=What needs to be done?]", "value": "Buy milk"}
+    assert fill.title == "Fill 'What needs to be done?'"
+    xs = [flow.position(n)[0] for n in flow.node_ids()]
+    assert len(set(xs)) == len(xs)  # side by side, none on top of another
+    assert win.doc.problems() == []
+    win.doc.undo.undo()
+    assert flow.node_ids() == ["start"]
+    win.doc.undo.redo()
+    assert len(flow.node_ids()) == 6
+
+
+def test_a_recorder_that_cannot_start_says_why_and_leaves_the_flow_alone(bwin, qtbot, tmp_path):
+    win = bwin
+    win.new_bot()
+    win.recorder_extra = ["--headless", "--browser", str(tmp_path / "no-such-browser")]
+    assert win.record_web("about:blank")
+    with qtbot.waitSignal(win.recorder.failed, timeout=60_000) as failed:
+        pass
+    assert "no-such-browser" in failed.args[0]
+    assert win.recording_bar is None and win.scene.flow.node_ids() == ["start"]
+    assert win.messages[-1][0] == "error" and "Recording:" in win.messages[-1][1]

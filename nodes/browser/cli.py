@@ -27,10 +27,10 @@ def _record(args) -> int:
 
     from botloom.runner.sdk import BotloomError, recording
 
-    from .recorder import WebRecorder, serve
+    from .recorder import WebRecorder
 
     if args.events:
-        return serve(args.url, args.browser, headless=args.headless, cdp_port=args.cdp_port)
+        return recording.serve(WebRecorder(args.url, args.browser, headless=args.headless, cdp_port=args.cdp_port))
     if not args.out:
         raise BotloomError("no bot file to write the recording to", where="--out",
                            fix="e.g. botloom record-web https://example.com --out my-bot.bot.json")
@@ -51,7 +51,7 @@ def _record(args) -> int:
     try:
         while not stopping and not recorder.closed.is_set():
             recorder.pump(0.2)
-            steps = recorder.recording.steps()
+            steps = recorder.steps()
             for step in steps[shown:]:
                 print(f"  {step.title}" + (f"  (check: {step.warning})" if step.warning else ""), flush=True)
             shown = max(shown, len(steps))

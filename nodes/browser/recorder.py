@@ -19,7 +19,6 @@ Playwright offers the recorder to its own tools through ``BrowserContext._start_
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -242,9 +241,9 @@ class WebRecorder:
 
     def __init__(self, url: str = "", browser: str = "auto", headless: bool = False, cdp_port: int = 0):
         self.url, self.browser_choice, self.headless, self.cdp_port = url, browser, headless, cdp_port
-        self.recording = Recording(url=url)
+        self.dirty, self.closed = threading.Event(), threading.Event()
+        self.recording = Recording(url=url, changed=self.dirty.set)
         self.pw = self.browser = self.context = self.page = None
-        self.closed = threading.Event()
 
     # the recorder's event sink (Playwright calls these on its thread)
     def action_added(self, page, data, code) -> None:
@@ -255,6 +254,9 @@ class WebRecorder:
 
     def signal_added(self, page, data, code) -> None:
         pass  # navigations and pop-ups a click caused: the next action says where it happens
+
+    def steps(self) -> list[Step]:
+        return self.recording.steps()
 
     def start(self) -> "WebRecorder":
         from playwright.sync_api import sync_playwright
@@ -295,7 +297,7 @@ class WebRecorder:
             self.closed.set()
 
     def stop(self) -> list[Step]:
-        steps = self.recording.steps()
+        steps = self.steps()
         for close in (lambda: self.browser and self.browser.close(), lambda: self.pw and self.pw.stop()):
             try:
                 close()
@@ -317,42 +319,3 @@ def _action(data: dict, code: str) -> dict:
         if key in data and key not in out:
             out[key] = data[key]
     return out
-
-
-def serve(url: str, browser: str = "auto", headless: bool = False, cdp_port: int = 0) -> int:
-    """``botloom record-web --events jsonl``: JSON lines on stdout (``ready``, ``steps`` after each
-    change, ``done`` at the end, or one ``error``); it ends when the browser is closed or a line
-    ``stop`` arrives on stdin."""
-    def emit(event: str, **data) -> None:
-        sys.stdout.write(json.dumps({"event": event, **data}, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
-
-    recorder = WebRecorder(url, browser, headless=headless, cdp_port=cdp_port)
-    dirty = threading.Event()
-    recorder.recording.changed = dirty.set
-    stop = threading.Event()
-
-    def read_stdin() -> None:
-        for line in sys.stdin:
-            if line.strip() == "stop":
-                break
-        stop.set()
-
-    try:
-        recorder.start()
-    except NodeError as exc:
-        emit("error", message=exc.message, fix=exc.fix or "")
-        return 1
-    except Exception as exc:  # a browser that cannot start: say so, as one line
-        emit("error", message=f"the browser could not be started: {exc}".splitlines()[0], fix="run: botloom doctor")
-        return 1
-    threading.Thread(target=read_stdin, daemon=True).start()
-    emit("ready", url=url)
-    while not stop.is_set() and not recorder.closed.is_set():
-        recorder.pump(0.2)
-        if dirty.is_set():
-            dirty.clear()
-            emit("steps", steps=[s.to_json() for s in recorder.recording.steps()])
-    recorder.pump(0.3)  # the last actions before a stop
-    emit("done", steps=[s.to_json() for s in recorder.stop()])
-    return 0

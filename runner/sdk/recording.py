@@ -9,7 +9,10 @@ plan as one undoable command; ``botloom record-web`` / ``record-desktop`` write 
 
 from __future__ import annotations
 
+import json
 import re
+import sys
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -97,4 +100,48 @@ def write_bot(path, name: str, steps: list[Step], description: str = "", registr
     save(bot_from_steps(name, steps, description, registry), path)
 
 
-__all__ = ["PER_ROW", "Step", "bot_from_steps", "plan", "write_bot"]
+def serve(recorder) -> int:
+    """A recorder as a child process (``botloom record-web|record-desktop --events jsonl``):
+    JSON lines on stdout, ``ready``, then ``steps`` (all steps so far) after each change and
+    ``done`` (the final steps) at the end, or one ``error``. It ends when the recorder closes
+    (the browser was closed) or a line ``stop`` arrives on stdin.
+
+    ``recorder`` has ``start()`` (raising a BotloomError that says what is wrong),
+    ``pump(seconds)``, ``steps()``, ``stop()`` (the final steps) and two events, ``dirty`` (set
+    when steps changed) and ``closed``.
+    """
+    from ..errors import BotloomError
+
+    def emit(event: str, **data) -> None:
+        sys.stdout.write(json.dumps({"event": event, **data}, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    stop = threading.Event()
+
+    def read_stdin() -> None:
+        for line in sys.stdin:
+            if line.strip() == "stop":
+                break
+        stop.set()
+
+    try:
+        recorder.start()
+    except BotloomError as exc:
+        emit("error", message=exc.message, fix=exc.fix or "")
+        return 1
+    except Exception as exc:  # what could not start (a browser, the input listener): one line, no traceback
+        emit("error", message=f"the recorder could not start: {exc}".splitlines()[0], fix="run: botloom doctor")
+        return 1
+    threading.Thread(target=read_stdin, daemon=True).start()
+    emit("ready")
+    while not stop.is_set() and not recorder.closed.is_set():
+        recorder.pump(0.2)
+        if recorder.dirty.is_set():
+            recorder.dirty.clear()
+            emit("steps", steps=[s.to_json() for s in recorder.steps()])
+    recorder.pump(0.3)  # the last actions before a stop
+    emit("done", steps=[s.to_json() for s in recorder.stop()])
+    return 0
+
+
+__all__ = ["PER_ROW", "Step", "bot_from_steps", "plan", "serve", "write_bot"]

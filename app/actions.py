@@ -68,6 +68,9 @@ class ActionsMixin:
         self.a_open_subflow = self._action("&Open subflow…", self.open_subflow_dialog)
         self.a_record_web = self._action("&Record in browser…", lambda: self.record_web(), "Ctrl+Shift+R",
                                          "Do the work in a browser; each click, fill and choice becomes a node")
+        self.a_record_desktop = self._action("Record on &desktop…", lambda: self.record_desktop(), "Ctrl+Shift+K",
+                                             "Do the work in desktop applications; each click and what you type "
+                                             "becomes a node")
         self.a_run = self._action("&Run", lambda: self.run_with_form(), "F5",
                                   "Run the bot (asks for its inputs, saves it first)")
         self.a_run_from = self._action("Run from &selected node…", self.run_from_selected, "Ctrl+F5")
@@ -106,6 +109,7 @@ class ActionsMixin:
         m.addAction(self.a_open_subflow)
         m.addSeparator()
         m.addAction(self.a_record_web)
+        m.addAction(self.a_record_desktop)
         m = mb.addMenu("&Run")
         for a in (self.a_run, self.a_run_from, None, self.a_pause, self.a_step, self.a_continue, self.a_stop, None,
                   self.a_break, self.a_history):
@@ -153,7 +157,7 @@ class ActionsMixin:
         self.a_undo.setText(f"&Undo {undo.undoText()}" if has and undo.canUndo() else "&Undo")
         self.a_redo.setText(f"&Redo {undo.redoText()}" if has and undo.canRedo() else "&Redo")
         for a in (self.a_save, self.a_save_as, self.a_properties, self.a_close, self.a_paste, self.a_select_all,
-                  self.a_note, self.a_fit, self.a_layout, self.a_subflow, self.a_record_web, self.a_zoom_in, self.a_zoom_out, self.a_zoom_reset):
+                  self.a_note, self.a_fit, self.a_layout, self.a_subflow, self.a_record_web, self.a_record_desktop, self.a_zoom_in, self.a_zoom_out, self.a_zoom_reset):
             a.setEnabled(has)
         selected = bool(has and self.scene and self.selected_nodes())
         for a in (self.a_copy, self.a_cut, self.a_duplicate, self.a_break, self.a_run_from):

@@ -1,10 +1,14 @@
-"""Recording from the designer: ``botloom record-web --events jsonl`` in a child process.
+"""Recording from the designer: ``botloom record-web|record-desktop --events jsonl`` in a child
+process.
 
-``RecorderProcess`` starts the recorder with a ``QProcess`` and turns its JSON lines into
-signals (the steps so far after each action; the final steps; an error). ``RecordingMixin``
-is the main window's part: Flow ▸ Record in browser asks for the first address, shows a bar
-with the steps counted and a Stop button, and when the recording ends appends the steps to the
-open flow after the selected node (or the end of the flow) as one undoable command.
+``RecorderProcess`` starts a recorder with a ``QProcess`` and turns its JSON lines into signals
+(the browser or listener is ready; the steps so far after each action; the final steps; an
+error). ``RecordingMixin`` is the main window's part: Flow ▸ Record in browser asks for the
+first address and counts the steps in the status bar; Flow ▸ Record on desktop saves the bot
+(the images of clicked places go into its images/ folder), minimises the designer and counts
+the steps in a small window that stays on top (clicks and keys in the designer's own windows
+are not recorded). Stop ends either; the steps are appended to the open flow after the
+selected node (or the end of the flow) as one undoable command.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ class RecorderProcess(QObject):
     def running(self) -> bool:
         return self.proc is not None and self.proc.state() != QProcess.NotRunning
 
-    def start(self, url: str, extra: list[str] = ()) -> None:
+    def start(self, command: str, args: list[str] = ()) -> None:
         self._buf, self._ended, self.last = b"", False, []
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
@@ -46,7 +50,7 @@ class RecorderProcess(QObject):
         proc.readyReadStandardOutput.connect(self._read)
         proc.finished.connect(self._exited)
         self.proc = proc
-        proc.start(self.python, ["-m", "botloom.runner.cli", "record-web", url, "--events", "jsonl", *extra])
+        proc.start(self.python, ["-m", "botloom.runner.cli", command, *args, "--events", "jsonl"])
 
     def stop(self) -> None:
         if self.running:
@@ -85,10 +89,12 @@ class RecorderProcess(QObject):
 
 
 class RecordingBar(QWidget):
-    """'● Recording in the browser: N steps   [Stop recording]' in the status bar."""
+    """'● Recording in the browser: N steps   [Stop recording]' (in the status bar, or on its own
+    above every window while recording on the desktop)."""
 
-    def __init__(self, stop, parent: QWidget | None = None):
+    def __init__(self, stop, where: str = "in the browser", parent: QWidget | None = None):
         super().__init__(parent)
+        self.where = where
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 0, 4, 0)
         self.label = QLabel()
@@ -100,7 +106,7 @@ class RecordingBar(QWidget):
         self.label.setText("Starting the browser…")
 
     def count(self, n: int) -> None:
-        self.label.setText(f"● Recording in the browser: {n} step{'s' if n != 1 else ''}")
+        self.label.setText(f"● Recording {self.where}: {n} step{'s' if n != 1 else ''}")
 
 
 class RecordingMixin:
@@ -109,10 +115,7 @@ class RecordingMixin:
     recorder_extra: list[str] = []  # more options for the recorder process (e.g. --browser chrome)
 
     def record_web(self, url: str | None = None) -> bool:
-        if self.doc is None or self.scene is None:
-            return False
-        if getattr(self, "recorder", None) is not None and self.recorder.running:
-            self.notify("info", "A recording is already in progress: stop it first.")
+        if not self._can_record():
             return False
         if url is None:
             url = self.ask_text("Record in browser", "The address to start at:",
@@ -121,16 +124,52 @@ class RecordingMixin:
                 return False
         url = url.strip()
         self.settings.setValue("recorder/last_url", url)
-        self._record_into = (self.flow_name, self._recording_anchor())
+        bar = RecordingBar(self.stop_recording, "in the browser")
+        self.statusBar().addPermanentWidget(bar)
+        self._start_recorder("record-web", [url], bar, "browser")
+        return True
+
+    def record_desktop(self) -> bool:
+        """Record clicks and keys on the desktop; the designer steps aside meanwhile."""
+        import os
+
+        from PySide6.QtCore import Qt
+
+        if not self._can_record():
+            return False
+        if self.doc.path is None and not self.save():  # the images of clicked places go beside the bot
+            return False
+        bar = RecordingBar(self.stop_recording, "on the desktop")
+        bar.setWindowFlags(Qt.Tool | Qt.WindowStaysOnTopHint)
+        bar.setWindowTitle("Botloom: recording")
+        self._start_recorder("record-desktop", ["--images", str(self.doc.folder / "images"),
+                                                "--ignore-pid", str(os.getpid())], bar, "desktop")
+        screen = self.screen().availableGeometry()
+        bar.adjustSize()
+        bar.move(screen.right() - bar.width() - 24, screen.top() + 24)
+        bar.show()
+        self.showMinimized()
+        return True
+
+    def _can_record(self) -> bool:
+        if self.doc is None or self.scene is None:
+            return False
+        if getattr(self, "recorder", None) is not None and self.recorder.running:
+            self.notify("info", "A recording is already in progress: stop it first.")
+            return False
+        return True
+
+    def _start_recorder(self, command: str, args: list[str], bar: RecordingBar, what: str) -> None:
+        self._record_into = (self.flow_name, self._recording_anchor(), what)
         self.recorder = RecorderProcess(self)
-        self.recording_bar = RecordingBar(self.stop_recording)
-        self.statusBar().addPermanentWidget(self.recording_bar)
-        self.recorder.ready.connect(lambda: self.recording_bar.count(0))
-        self.recorder.steps.connect(lambda steps: self.recording_bar.count(max(0, len(steps) - 1)))
+        self.recording_bar = bar
+        self.recorder.ready.connect(lambda: bar.count(0))
+        # a browser recording's first step is the Open browser it starts with
+        skip = 1 if what == "browser" else 0
+        self.recorder.steps.connect(lambda steps: bar.count(max(0, len(steps) - skip)))
         self.recorder.finished.connect(self._recording_done)
         self.recorder.failed.connect(self._recording_failed)
-        self.recorder.start(url, list(self.recorder_extra))
-        return True
+        self.recorder.start(command, [*args, *self.recorder_extra])
 
     def stop_recording(self) -> None:
         if getattr(self, "recorder", None) is not None:
@@ -139,7 +178,12 @@ class RecordingMixin:
     def _end_recording_bar(self) -> None:
         bar = getattr(self, "recording_bar", None)
         if bar is not None:
-            self.statusBar().removeWidget(bar)
+            if bar.isWindow():
+                bar.close()
+                self.showNormal()  # back from the desktop recording
+                self.activateWindow()
+            else:
+                self.statusBar().removeWidget(bar)
             bar.deleteLater()
             self.recording_bar = None
 
@@ -166,7 +210,7 @@ class RecordingMixin:
         from .canvas_items import NODE_W
 
         self._end_recording_bar()
-        flow_name, anchor = self._record_into
+        flow_name, anchor, what = self._record_into
         if self.doc is None or flow_name not in self.doc.bot.flows:
             return
         flow = self.doc.flow(flow_name)
@@ -191,10 +235,10 @@ class RecordingMixin:
                                       after=anchor, origin=origin,
                                       versions={t.id: t.version for t in self.doc.registry.latest()})
         self.doc.undo.push(commands.AddNodes(self.doc, flow_name, nodes, edges,
-                                             text=f"Record {len(nodes)} browser step(s)"))
+                                             text=f"Record {len(nodes)} {what} step(s)"))
         if self.flow_name == flow_name:
             self.scene.select_nodes([s.id for s, _ in nodes])
         warned = sum(1 for s in recorded if s.warning)
         self.notify("warning" if warned else "info",
-                    f"Recorded {len(nodes)} browser step(s)" +
+                    f"Recorded {len(nodes)} {what} step(s)" +
                     (f"; {warned} need a look (see their notes)" if warned else "") + ".")

@@ -269,6 +269,7 @@ def test_the_built_in_packs_provide_what_the_others_ask_for():
     from botloom.nodes.ocr import api
 
     assert sdk.capability("ocr.text_search", purpose="text targets", install="-") is api.TextSearch
+    assert sdk.capability("ocr.read_image", purpose="the desktop recorder", install="-") is api.read_image
     assert sdk.capability("desktop.screen_grab", purpose="reading text on the screen", install="-") is screen.grab
 
 

@@ -1,8 +1,11 @@
-"""`botloom inspect`: print a window's accessibility tree with the selector of each element."""
+"""`botloom inspect`: print a window's accessibility tree with the selector of each element;
+`botloom record-desktop`: record clicks and keystrokes on the screen into a new bot file (or,
+for the designer, as JSON lines)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 
 def register(sub) -> None:
@@ -43,3 +46,32 @@ def _inspect(args) -> int:
     for root in roots:
         print("\n".join(a11y.tree_lines(root, args.depth)))
     return 0
+
+def register_recorder(sub) -> None:
+    p = sub.add_parser("record-desktop", help="record clicks and typing on the desktop into a new bot file")
+    p.add_argument("--out", default="", help="the bot file to write (its images go into an images/ folder beside it)")
+    p.add_argument("--name", default="", help="the bot's name (default: from the file name)")
+    p.add_argument("--events", choices=("jsonl",), default=None,
+                   help="report the steps as JSON lines on stdout; a line 'stop' on stdin ends the recording")
+    p.add_argument("--images", default="", help="with --events: the folder for the images of clicked places "
+                                                "(targets name them images/FILE, relative to the bot)")
+    p.add_argument("--ignore-pid", type=int, action="append", default=[],
+                   help="do not record clicks and keys in the windows of this process (e.g. the designer)")
+    p.add_argument("--no-ocr", action="store_true", help="no text targets (faster when OCR is slow here)")
+    p.set_defaults(func=_record)
+
+
+def _record(args) -> int:
+    from botloom.runner.sdk import recording
+
+    from .recorder import DesktopRecorder
+
+    if args.events:
+        images = Path(args.images) if args.images else None
+        return recording.serve(DesktopRecorder(images, ignore_pids=set(args.ignore_pid), ocr=not args.no_ocr))
+    out = recording.bot_file(args.out, "botloom record-desktop --out my-bot.bot.json")
+    recorder = DesktopRecorder(out.parent / "images", ignore_pids=set(args.ignore_pid), ocr=not args.no_ocr)
+    return recording.record_to_file(
+        recorder, out, args.name, "Recording clicks and keys on the desktop. Press Ctrl+C here to finish.",
+        "Recorded on the desktop.",
+        drop=lambda step: step.type == "desktop.hotkey" and step.params.get("keys") == "ctrl+c")  # the stopping

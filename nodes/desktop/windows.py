@@ -80,31 +80,40 @@ class _X11:
             return None
         return value.value if value is not None else None
 
+    def _active_id(self) -> int:
+        active = self.prop(self.root, "_NET_ACTIVE_WINDOW")
+        return int(active[0]) if active is not None and len(active) else 0
+
+    def _window(self, wid: int, active_id: int) -> Window | None:
+        win = self.dpy.create_resource_object("window", int(wid))
+        try:
+            name = self.prop(win, "_NET_WM_NAME", self.atom("UTF8_STRING"))
+            if name is None:
+                name = self.prop(win, "WM_NAME")
+            title = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name or "")
+            pid_v = self.prop(win, "_NET_WM_PID")
+            pid = int(pid_v[0]) if pid_v is not None and len(pid_v) else 0
+            cls = win.get_wm_class() or ("", "")
+            state = self.prop(win, "_NET_WM_STATE")
+            hidden = self.atom("_NET_WM_STATE_HIDDEN") in (list(state) if state is not None else [])
+            geo = win.get_geometry()
+            pos = win.translate_coords(self.root, 0, 0)
+            return Window(id=hex(int(wid)), title=title, pid=pid, process=_process_name(pid),
+                          x=-pos.x, y=-pos.y, width=geo.width, height=geo.height, minimized=hidden,
+                          active=int(wid) == active_id, wm_class=".".join(c for c in cls if c))
+        except Exception:  # the window went away while we looked
+            return None
+
     def windows(self) -> list[Window]:
         ids = self.prop(self.root, "_NET_CLIENT_LIST")
-        active = self.prop(self.root, "_NET_ACTIVE_WINDOW")
-        active_id = int(active[0]) if active is not None and len(active) else 0
-        found = []
-        for wid in ids if ids is not None else []:
-            win = self.dpy.create_resource_object("window", int(wid))
-            try:
-                name = self.prop(win, "_NET_WM_NAME", self.atom("UTF8_STRING"))
-                if name is None:
-                    name = self.prop(win, "WM_NAME")
-                title = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name or "")
-                pid_v = self.prop(win, "_NET_WM_PID")
-                pid = int(pid_v[0]) if pid_v is not None and len(pid_v) else 0
-                cls = win.get_wm_class() or ("", "")
-                state = self.prop(win, "_NET_WM_STATE")
-                hidden = self.atom("_NET_WM_STATE_HIDDEN") in (list(state) if state is not None else [])
-                geo = win.get_geometry()
-                pos = win.translate_coords(self.root, 0, 0)
-                found.append(Window(id=hex(int(wid)), title=title, pid=pid, process=_process_name(pid),
-                                    x=-pos.x, y=-pos.y, width=geo.width, height=geo.height, minimized=hidden,
-                                    active=int(wid) == active_id, wm_class=".".join(c for c in cls if c)))
-            except Exception:  # the window went away while we looked
-                continue
-        return found
+        active_id = self._active_id()
+        found = [self._window(int(wid), active_id) for wid in (ids if ids is not None else [])]
+        return [w for w in found if w is not None]
+
+    def active(self) -> Window | None:
+        """The active window alone (cheaper than listing every window)."""
+        active_id = self._active_id()
+        return self._window(active_id, active_id) if active_id else None
 
     def close(self):
         self.dpy.close()

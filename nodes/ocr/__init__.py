@@ -8,4 +8,5 @@ def pack() -> NodePack:
     from . import nodes
 
     return NodePack.from_modules("ocr", VERSION, [nodes], title="OCR and documents",
-                                 provides={"ocr.text_search": "botloom.nodes.ocr.api:TextSearch"})
+                                 provides={"ocr.text_search": "botloom.nodes.ocr.api:TextSearch",
+                                           "ocr.read_image": "botloom.nodes.ocr.api:read_image"})

@@ -1,5 +1,6 @@
-"""The OCR pack's Python API. Other node packs reach it as the capability ``ocr.text_search``
-(``TextSearch``; the desktop pack's "text" targets use it), never by importing this module.
+"""The OCR pack's Python API. Other node packs reach it as the capabilities ``ocr.text_search``
+(``TextSearch``; the desktop pack's "text" targets use it) and ``ocr.read_image`` (the desktop
+recorder reads the words under a click with it), never by importing this module.
 
     from botloom.nodes.ocr.api import find_text, read_image
 

@@ -100,6 +100,49 @@ def write_bot(path, name: str, steps: list[Step], description: str = "", registr
     save(bot_from_steps(name, steps, description, registry), path)
 
 
+def bot_file(out: str, example: str):
+    """The bot file a recording goes into: a Path that does not exist yet, or a BotloomError."""
+    from pathlib import Path
+
+    from ..errors import BotloomError
+
+    if not out:
+        raise BotloomError("no bot file to write the recording to", where="--out", fix=f"e.g. {example}")
+    path = Path(out)
+    if path.exists():
+        raise BotloomError(f"{path} exists already", where="--out", fix="give a new file name, or delete the file first")
+    return path
+
+
+def record_to_file(recorder, out, name: str, intro: str, description: str, drop=None) -> int:
+    """A recorder in a terminal: started, each step printed as it comes, until the recorder
+    closes or Ctrl+C; then the steps (without the trailing ones ``drop(step)`` says were the
+    stopping itself) written as a new bot at ``out``."""
+    import signal
+
+    recorder.start()
+    stopping: list = []
+    previous = signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
+    print(intro, flush=True)
+    shown = 0
+    try:
+        while not stopping and not recorder.closed.is_set():
+            recorder.pump(0.2)
+            steps = recorder.steps()
+            for step in steps[shown:]:
+                print(f"  {step.title}" + (f"  (check: {step.warning})" if step.warning else ""), flush=True)
+            shown = max(shown, len(steps))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        recorder.pump(0.3)  # the last actions before the stop
+        steps = recorder.stop()
+    while steps and drop is not None and drop(steps[-1]):
+        steps.pop()
+    write_bot(out, name or out.name.split(".")[0] or "recorded-bot", steps, description=description)
+    print(f"{len(steps)} step(s) written to {out}")
+    return 0
+
+
 def serve(recorder) -> int:
     """A recorder as a child process (``botloom record-web|record-desktop --events jsonl``):
     JSON lines on stdout, ``ready``, then ``steps`` (all steps so far) after each change and
@@ -144,4 +187,4 @@ def serve(recorder) -> int:
     return 0
 
 
-__all__ = ["PER_ROW", "Step", "bot_from_steps", "plan", "serve", "write_bot"]
+__all__ = ["PER_ROW", "Step", "bot_file", "bot_from_steps", "plan", "record_to_file", "serve", "write_bot"]

@@ -92,3 +92,71 @@ def test_a_recorder_that_cannot_start_says_why_and_leaves_the_flow_alone(bwin, q
     assert "no-such-browser" in failed.args[0]
     assert win.recording_bar is None and win.scene.flow.node_ids() == ["start"]
     assert win.messages[-1][0] == "error" and "Recording:" in win.messages[-1][1]
+
+
+@pytest.fixture
+def dwin(win, registry, tmp_path, monkeypatch):
+    """The test window with the desktop pack, and a virtual screen (with Mousepad on it) for the
+    recorder's child process: the designer itself stays offscreen."""
+    import subprocess
+    import time
+
+    from virtual_display import VirtualDisplay, missing_tools
+
+    from botloom.nodes.desktop import pack
+    from botloom.nodes.desktop import windows
+
+    gone = missing_tools(("Xvfb", "openbox", "xdotool", "mousepad"))
+    if gone:
+        pytest.fail(f"this test needs the system packages of installer/apt/desktop.txt; missing: {', '.join(gone)}")
+    reg = Registry()
+    for p in registry.packs.values():
+        reg.add_pack(p)
+    reg.add_pack(pack())
+    win.registry = reg
+    vd = VirtualDisplay(1024, 700, set_environ=False, home=tmp_path / "x-home").start()
+    monkeypatch.setenv("DISPLAY", vd.display)
+    app = subprocess.Popen(["mousepad"], env=vd.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not windows.matching(windows.list_all(), "Mousepad$"):
+        assert time.monotonic() < deadline, "Mousepad did not open"
+        time.sleep(0.1)
+    time.sleep(0.8)
+    yield win, vd
+    app.kill()
+    vd.stop()
+
+
+def test_desktop_recording_appends_clicks_and_typing_and_the_designer_steps_aside(dwin, qtbot, tmp_path):
+    import subprocess
+    import time
+
+    from botloom.nodes.desktop import windows
+
+    win, vd = dwin
+    win.new_bot()
+    bot = tmp_path / "desk" / "desk.bot.json"
+    bot.parent.mkdir()
+    win.ask_save_path = lambda: str(bot)
+    win.recorder_extra = ["--no-ocr"]  # text targets are the Mousepad recorder test's; here the designer's part
+    assert win.record_desktop()
+    assert bot.is_file() and win.recording_bar.isWindow() and win.isMinimized()
+    with qtbot.waitSignal(win.recorder.ready, timeout=60_000):
+        pass
+    mp = windows.matching(windows.list_all(), "Mousepad$")[0]
+    for args in (["mousemove", str(mp.x + 200), str(mp.y + 200)], ["click", "1"], ["type", "--delay", "20", "hello"]):
+        subprocess.run(["xdotool", *args], env=vd.env, check=True, timeout=20)
+        time.sleep(0.3)
+    qtbot.waitUntil(lambda: "2 steps" in win.recording_bar.label.text(), timeout=30_000)
+    with qtbot.waitSignal(win.recorder.finished, timeout=30_000):
+        qtbot.mouseClick(win.recording_bar.button, Qt.LeftButton)
+    assert win.recording_bar is None and not win.isMinimized()
+    flow = win.scene.flow
+    types = sorted(flow.node(n).type for n in flow.node_ids())
+    assert types == ["core.start", "desktop.click", "desktop.type_text"]
+    click = next(flow.node(n) for n in flow.node_ids() if flow.node(n).type == "desktop.click")
+    assert click.params["target"] == {"kind": "point", "x": 200, "y": 200, "window": "\\-\\ Mousepad$",
+                                      "process": "mousepad"}
+    assert win.doc.undo.undoText() == "Record 2 desktop step(s)"
+    win.doc.undo.undo()
+    assert flow.node_ids() == ["start"]

@@ -1,20 +1,33 @@
-"""The screen-region/image picker for desktop targets (parameters with ``widget ==
-"screen-target"``).
+"""Indicating desktop targets on the screen (parameters with ``widget == "screen-target"``).
 
-``RegionPicker`` shows a still of the whole screen; the person drags a rectangle around the
-thing the node should find (a button, a field). The region is saved beside the bot file as
-``images/<node id>.png`` and the parameter becomes ``{"kind": "image", "image":
-"images/<node id>.png"}``, keeping any other keys the value already had (a confidence, an
-offset ...). Setting the value is one undoable command.
+Both pickers work on a still of the real screen taken once the designer is gone:
+:func:`wait_gone` hides the window and waits until the screen stops changing (the windows
+behind have redrawn), so no designer pixels end up in a target.
+
+``RegionPicker``: the person drags a rectangle around the thing the node should find (a
+button, a field). The region is saved beside the bot file as ``images/<node id>.png`` and the
+parameter becomes ``{"kind": "image", "image": "images/<node id>.png", "window": ...}``,
+keeping any other keys the value already had (a confidence, an offset ...).
+
+``PointPicker``: a crosshair over the still follows the mouse and names the window under it
+and the point relative to that window; a click makes the parameter ``{"kind": "point", "x":
+.., "y": .., "window": "- Mousepad$", "process": "mousepad"}``.
+
+The still comes from the desktop pack's screen capture (what a bot sees when it runs), the
+window under a point from its ``desktop.window_at``; without the pack, from Qt. Setting the
+value is one undoable command.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import json
+import time
+
 from PySide6.QtCore import QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QDialog, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from . import commands
 
@@ -23,18 +36,8 @@ def target_path(node_id: str) -> str:
     return f"images/{node_id}.png"
 
 
-def save_screen_target(doc, flow: str, node_id: str, param: str, image: QImage) -> dict:
-    """Write ``image`` as the node's target image and set the parameter (undoably)."""
-    if doc.path is None:
-        raise ValueError("save the bot first: the target image is kept in the bot's folder")
-    rel = target_path(node_id)
-    out = doc.path.parent / rel
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not image.save(str(out), "PNG"):
-        raise OSError(f"could not write {out}")
-    old = doc.flow(flow).node(node_id).params.get(param)
-    value = dict(old) if isinstance(old, dict) else {}
-    value.update({"kind": "image", "image": rel})
+def set_target(doc, flow: str, node_id: str, param: str, value: dict) -> dict:
+    """Set a target parameter (one undoable command, titled with the parameter's title)."""
     title = param
     try:
         p = doc.registry.get(doc.flow(flow).node(node_id).type).param(param)
@@ -45,9 +48,173 @@ def save_screen_target(doc, flow: str, node_id: str, param: str, image: QImage) 
     return value
 
 
+def save_screen_target(doc, flow: str, node_id: str, param: str, image: QImage, window: dict | None = None) -> dict:
+    """Write ``image`` as the node's target image and set the parameter (undoably); with
+    ``window`` (the window it was cut from), the target looks for it in that window."""
+    if doc.path is None:
+        raise ValueError("save the bot first: the target image is kept in the bot's folder")
+    rel = target_path(node_id)
+    out = doc.path.parent / rel
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not image.save(str(out), "PNG"):
+        raise OSError(f"could not write {out}")
+    old = doc.flow(flow).node(node_id).params.get(param)
+    value = dict(old) if isinstance(old, dict) else {}
+    for key in ("x", "y", "text", "selector"):  # what another kind of target had
+        value.pop(key, None)
+    value.update({"kind": "image", "image": rel})
+    if window:
+        value["window"] = window["pattern"]
+        if window.get("process"):
+            value["process"] = window["process"]
+    return set_target(doc, flow, node_id, param, value)
+
+
 def grab_screen() -> QPixmap:
-    screen = QGuiApplication.primaryScreen()
-    return screen.grabWindow(0) if screen is not None else QPixmap()
+    """The whole screen as it is now (the desktop pack's capture, else Qt's)."""
+    return QPixmap.fromImage(screen_still())
+
+
+def screen_still() -> QImage:
+    try:
+        from botloom.runner.sdk import capability
+
+        grab = capability("desktop.screen_grab", purpose="screen pickers", install="pip install 'botloom[desktop]'")
+        rgb = grab()
+        h, w = rgb.shape[:2]
+        return QImage(rgb.tobytes(), w, h, 3 * w, QImage.Format_RGB888).copy()
+    except Exception:  # noqa: BLE001 - no desktop pack (or no display it can read): what Qt sees
+        screen = QGuiApplication.primaryScreen()
+        return screen.grabWindow(0).toImage() if screen is not None else QImage()
+
+
+def window_at(x: int, y: int) -> dict | None:
+    """The window under a screen point (title, pattern, process, box), or None."""
+    import os
+
+    try:
+        from botloom.runner.sdk import capability
+
+        find = capability("desktop.window_at", purpose="the point picker", install="pip install 'botloom[desktop]'")
+        return find(x, y, skip_pids=(os.getpid(),))
+    except Exception:  # noqa: BLE001 - no desktop pack or no window list here: screen coordinates
+        return None
+
+
+def wait_gone(window: QWidget | None, timeout: float = 2.0, quiet: float = 0.15) -> QImage:
+    """Hide ``window`` and return a still of the screen once it has stopped changing for
+    ``quiet`` seconds (the windows behind have redrawn), or after ``timeout``."""
+    if window is not None:
+        window.hide()
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while True:
+        QApplication.processEvents()
+        still = screen_still()
+        small = still.scaled(max(1, still.width() // 4), max(1, still.height() // 4))
+        now = time.monotonic()
+        if last is None or small != last:
+            last, since = small, now
+        elif now - since >= quiet:
+            return still
+        if now >= deadline:
+            return still
+        time.sleep(0.04)
+
+
+def describe_target(value) -> str:
+    """A target as a line a person reads: 'image images/ok.png in /- Mousepad$/ (+2 fallbacks)'."""
+    if not isinstance(value, dict) or not value:
+        return "" if value in (None, "", {}) else json.dumps(value)
+    kind = value.get("kind") or ("image" if "image" in value else "text" if "text" in value else
+                                 "point" if "x" in value else "element" if "selector" in value else "?")
+    what = {"image": lambda: f"image {value.get('image')}", "text": lambda: f"text '{value.get('text')}'",
+            "point": lambda: f"point {value.get('x')}, {value.get('y')}",
+            "element": lambda: f"element {value.get('selector')}"}.get(kind, lambda: kind)()
+    where = f" in /{value['window']}/" if value.get("window") else ""
+    more = len(value.get("fallbacks") or [])
+    return what + where + (f" (+{more} fallback{'s' if more != 1 else ''})" if more else "")
+
+
+def point_target(x: int, y: int, window: dict | None) -> dict:
+    """A point target at screen (x, y): relative to the window under it when there is one."""
+    if not window:
+        return {"kind": "point", "x": int(x), "y": int(y)}
+    t = {"kind": "point", "x": int(x) - int(window["x"]), "y": int(y) - int(window["y"]), "window": window["pattern"]}
+    if window.get("process"):
+        t["process"] = window["process"]
+    return t
+
+
+class PointPicker(QDialog):
+    """A still of the screen with a crosshair: click the point the node should act on; the
+    window under the pointer and the point relative to it are shown as you move; Esc cancels."""
+
+    picked = Signal(dict)
+
+    def __init__(self, still: QImage, find_window=window_at, parent: QWidget | None = None):
+        super().__init__(parent, Qt.FramelessWindowHint | Qt.WindowStaysOnTopHint)
+        self.still, self.find_window = QPixmap.fromImage(still), find_window
+        self.pos_: QPoint | None = None
+        self.window_: dict | None = None
+        self.target: dict | None = None
+        self.setCursor(Qt.CrossCursor)
+        self.setMouseTracking(True)
+        self.setWindowTitle("Click the point; Esc cancels")
+        self.resize(self.still.size())
+
+    def screen_point(self, pos: QPoint) -> QPoint:
+        sx = self.still.width() / max(1, self.width())
+        sy = self.still.height() / max(1, self.height())
+        return QPoint(round(pos.x() * sx), round(pos.y() * sy))
+
+    def info(self) -> str:
+        if self.pos_ is None:
+            return "Click the point the node should act on. Esc cancels."
+        p = self.screen_point(self.pos_)
+        w = self.window_
+        if not w:
+            return f"screen {p.x()}, {p.y()}"
+        return f"{p.x() - w['x']}, {p.y() - w['y']} in '{w['title']}'   (screen {p.x()}, {p.y()})"
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.drawPixmap(self.rect(), self.still)
+        if self.window_:
+            w = self.window_
+            p.setPen(QPen(QColor("#4da3ff"), 2))
+            s = self.width() / max(1, self.still.width())
+            p.drawRect(QRect(round(w["x"] * s), round(w["y"] * s), round(w["width"] * s), round(w["height"] * s)))
+        if self.pos_ is not None:
+            p.setPen(QPen(QColor("#e5484d"), 1))
+            p.drawLine(0, self.pos_.y(), self.width(), self.pos_.y())
+            p.drawLine(self.pos_.x(), 0, self.pos_.x(), self.height())
+        text = self.info()
+        p.fillRect(QRect(8, 8, p.fontMetrics().horizontalAdvance(text) + 16, 26), QColor(0, 0, 0, 170))
+        p.setPen(QColor("white"))
+        p.drawText(16, 26, text)
+
+    def mouseMoveEvent(self, event) -> None:
+        self.pos_ = event.position().toPoint()
+        sp = self.screen_point(self.pos_)
+        w = self.window_
+        if w is None or not (w["x"] <= sp.x() < w["x"] + w["width"] and w["y"] <= sp.y() < w["y"] + w["height"]):
+            self.window_ = self.find_window(sp.x(), sp.y())
+        self.update()
+
+    def mousePressEvent(self, event) -> None:
+        self.pos_ = event.position().toPoint()
+        sp = self.screen_point(self.pos_)
+        self.window_ = self.find_window(sp.x(), sp.y())
+        self.target = point_target(sp.x(), sp.y(), self.window_)
+        self.picked.emit(self.target)
+        self.accept()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key_Escape:
+            self.reject()
+        else:
+            super().keyPressEvent(event)
 
 
 class RegionPicker(QDialog):

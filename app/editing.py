@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QInputDialog
 from botloom.runner.botfile.model import Edge, NodeSpec, Note
 from botloom.runner.sdk.node import INPUT_PORT
 
-from . import autolayout, clipboard, commands, theme
+from . import autolayout, clipboard, commands
 from .canvas_items import snap
 
 
@@ -195,17 +195,53 @@ class EditingMixin:
             self.open_flow(sub)
 
     def capture_target(self, param: str) -> None:
-        from .capture import RegionPicker, save_screen_target
+        """Capture…: the designer steps aside, the screen settles, a region dragged on the still
+        becomes the node's target image (searched in the window it was cut from)."""
+        from PySide6.QtGui import QPixmap
+
+        from .capture import save_screen_target, wait_gone, window_at
 
         if self.doc.path is None and not self.save():
             return
         node_id, flow = self.inspector.node_id, self.inspector.flow_name
-        self.hide()
-        theme.process_events()
-        picker = RegionPicker()
-        self.show()
-        if picker.exec() and picker.result_image is not None:
+        picker = self.region_picker(QPixmap.fromImage(wait_gone(self)))
+        try:
+            ok = picker.exec() and picker.result_image is not None
+        finally:
+            self.show()
+        if ok:
+            r = picker.rect_
+            window = window_at(r.center().x(), r.center().y())
             try:
-                save_screen_target(self.doc, flow, node_id, param, picker.result_image)
+                save_screen_target(self.doc, flow, node_id, param, picker.result_image, window)
             except (OSError, ValueError) as exc:
                 self.notify("error", f"The target image could not be saved: {exc}")
+
+    def pick_point(self, param: str) -> None:
+        """Point…: the designer steps aside; a click on the still of the screen becomes a point
+        target relative to the window under it."""
+        from .capture import set_target, wait_gone
+
+        node_id, flow = self.inspector.node_id, self.inspector.flow_name
+        picker = self.point_picker(wait_gone(self))
+        try:
+            ok = picker.exec() and picker.target is not None
+        finally:
+            self.show()
+        if ok:
+            old = self.doc.flow(flow).node(node_id).params.get(param)
+            value = dict(picker.target)
+            if isinstance(old, dict) and old.get("fallbacks"):
+                value["fallbacks"] = old["fallbacks"]
+            set_target(self.doc, flow, node_id, param, value)
+
+    # the pickers (tests drive them in place of the person)
+    def region_picker(self, shot):
+        from .capture import RegionPicker
+
+        return RegionPicker(shot)
+
+    def point_picker(self, still):
+        from .capture import PointPicker
+
+        return PointPicker(still)

@@ -59,6 +59,7 @@ class _FormHost:
     completed), and no bot (no secrets to offer, paths as typed)."""
 
     captureRequested = SimpleNamespace(emit=lambda *_: None)
+    pointRequested = SimpleNamespace(emit=lambda *_: None)
 
     def __init__(self, fields: list[dict]):
         self.doc = SimpleNamespace(bot=SimpleNamespace(secrets={}), folder=None)

@@ -25,6 +25,7 @@ from botloom.runner.botfile.model import NodeSpec
 from botloom.runner.engine.plan import check_node
 
 from . import commands
+from .capture import describe_target
 from .node_settings import ERROR_STYLE, NodeSettings
 from .ports import node_type
 
@@ -193,13 +194,21 @@ class Field(QWidget):
             placeholder = f"default: {format_value(schema['default'])}"
         if hints.get("widget") == "screen-target":
             self.kind = "screen-target"
-            self.editor = QLineEdit(readOnly=True, placeholderText="no target yet")
+            self.editor = QLineEdit(readOnly=True, placeholderText="no target yet: Point… or Capture…")
             row.addWidget(self.editor, 1)
+            point = QPushButton("Point…")
+            point.setToolTip("Click a point on the screen (kept relative to the window under it)")
+            point.clicked.connect(lambda: inspector.pointRequested.emit(self.name))
+            row.addWidget(point)
+            self.point_button = point
             capture = QPushButton("Capture…")
             capture.setToolTip("Capture a region of the screen as this node's target image")
             capture.clicked.connect(lambda: inspector.captureRequested.emit(self.name))
             row.addWidget(capture)
             self.capture_button = capture
+            self.preview = QLabel()  # the target image, as the node will look for it
+            self.preview.hide()
+            layout.addWidget(self.preview)
         elif hints.get("secret"):
             self.kind = "combo-edit"
             self.editor = QComboBox(editable=True)
@@ -281,14 +290,31 @@ class Field(QWidget):
                 self.editor.setCurrentText(format_value(value))
             elif self.kind == "screen-target":
                 self._target = value
-                self.editor.setText(value.get("image", json.dumps(value)) if isinstance(value, dict)
-                                    else format_value(value))
+                self.editor.setText(describe_target(value) if isinstance(value, dict) else format_value(value))
+                self.editor.setToolTip(json.dumps(value, indent=1) if value not in (None, "") else "")
+                self._show_preview(value)
             else:
                 if self.editor.text() != format_value(value):
                     self.editor.setText(format_value(value))
         finally:
             self.editor.blockSignals(False)
         self._live_check()
+
+    def _show_preview(self, value) -> None:
+        from PySide6.QtGui import QPixmap
+
+        from .capture import relative_image
+
+        doc = getattr(self.inspector, "doc", None)
+        path = relative_image(doc, value) if doc is not None and getattr(doc, "path", None) else None
+        if path is None:
+            self.preview.hide()
+            return
+        pix = QPixmap(str(path))
+        if pix.width() > 240 or pix.height() > 80:
+            pix = pix.scaled(240, 80, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+        self.preview.setPixmap(pix)
+        self.preview.show()
 
     def set_fed(self, source: str | None) -> None:
         self.fed_by = source
@@ -343,6 +369,7 @@ class Field(QWidget):
 
 class Inspector(QScrollArea):
     captureRequested = Signal(str)  # parameter name (screen-target)
+    pointRequested = Signal(str)  # parameter name (screen-target)
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -96,6 +96,7 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
         self.palette.activated.connect(self.add_node_at_center)
         self.inspector = Inspector()
         self.inspector.captureRequested.connect(self.capture_target)
+        self.inspector.pointRequested.connect(self.pick_point)
         self.problems = ProblemsPanel()
         self.problems.problemActivated.connect(self.go_to_problem)
         self.log = QPlainTextEdit(readOnly=True, objectName="run-log")

@@ -15,4 +15,5 @@ def pack() -> NodePack:
     return NodePack.from_modules("desktop", VERSION, [windows, input, vision, elements], title="Desktop",
                                  description="Desktop applications: windows, mouse, keyboard, clipboard, "
                                              "screenshots and image/text targets.",
-                                 provides={"desktop.screen_grab": "botloom.nodes.desktop.screen:grab"})
+                                 provides={"desktop.screen_grab": "botloom.nodes.desktop.screen:grab",
+                                           "desktop.window_at": "botloom.nodes.desktop.windows:window_at"})

@@ -28,7 +28,6 @@ Clicks and keys in the windows of ``ignore_pids`` (the designer's own) are not r
 from __future__ import annotations
 
 import queue
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from botloom.runner.sdk import NodeError, capability, recording
+
+from .windows import title_pattern, top_window_at
 
 Step = recording.Step
 PATCH = (72, 30)  # the image cut around a click, width x height
@@ -53,17 +54,6 @@ KEY_NAMES = {"esc": "esc", "tab": "tab", "backspace": "backspace", "delete": "de
              "page_down": "pagedown", "insert": "insert", "menu": "apps", "enter": "enter", "space": "space",
              "caps_lock": "capslock", "print_screen": "printscreen", "pause": "pause",
              **{f"f{i}": f"f{i}" for i in range(1, 25)}}
-
-
-def title_pattern(title: str) -> str:
-    """A window title pattern that survives the changing part of a title: 'Untitled 1 - Mousepad'
-    -> '- Mousepad$'; 'Save As' -> '^Save As$'."""
-    title = title.strip()
-    if " - " in title:
-        return re.escape("- " + title.rsplit(" - ", 1)[1]) + "$"
-    if " — " in title:
-        return re.escape("— " + title.rsplit(" — ", 1)[1]) + "$"
-    return "^" + re.escape(title) + "$" if title else ""
 
 
 @dataclass
@@ -348,16 +338,10 @@ class DesktopRecorder:
 
     # ---------------------------------------------------------------- turning events into steps (the worker)
     def _window_at(self, x: int, y: int):
-        """The window under the pointer: the active one if it is there, else the newest listed."""
         try:
-            found = [w for w in self._x11().windows() if not w.minimized and w.x <= x < w.x + w.width and
-                     w.y <= y < w.y + w.height]
+            return top_window_at(self._x11().windows(), x, y)
         except Exception:
             return None
-        if not found:
-            return None
-        active = [w for w in found if w.active]
-        return active[0] if active else found[-1]
 
     def _active_window(self):
         try:

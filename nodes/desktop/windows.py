@@ -174,6 +174,35 @@ def matching(windows: list[Window], title: str = "", process: str = "") -> list[
     return sorted(out, key=lambda w: (not w.active, -out.index(w)))
 
 
+def title_pattern(title: str) -> str:
+    """A window title pattern that survives the changing part of a title: 'Untitled 1 - Mousepad'
+    -> '- Mousepad$'; 'Save As' -> '^Save As$' (what recorded and picked targets name)."""
+    title = title.strip()
+    for sep in (" - ", " — "):
+        if sep in title:
+            return re.escape(sep.lstrip() + title.rsplit(sep, 1)[1]) + "$"
+    return "^" + re.escape(title) + "$" if title else ""
+
+
+def top_window_at(windows: list[Window], x: int, y: int) -> Window | None:
+    """The window under a screen point: the active one if it is there, else the newest listed."""
+    found = [w for w in windows if not w.minimized and w.x <= x < w.x + w.width and w.y <= y < w.y + w.height]
+    if not found:
+        return None
+    active = [w for w in found if w.active]
+    return active[0] if active else found[-1]
+
+
+def window_at(x: int, y: int, skip_pids: tuple[int, ...] = ()) -> dict | None:
+    """The window under a screen point as a picker shows it (the capability ``desktop.window_at``):
+    title, pattern (see :func:`title_pattern`), process, x, y, width, height; None over the desktop."""
+    win = top_window_at([w for w in list_all() if w.pid not in skip_pids], int(x), int(y))
+    if win is None:
+        return None
+    return {"title": win.title, "pattern": title_pattern(win.title), "process": win.process, "x": win.x, "y": win.y,
+            "width": win.width, "height": win.height}
+
+
 def describe_windows(windows: list[Window], limit: int = 15) -> str:
     if not windows:
         return "no windows are open"

@@ -79,3 +79,36 @@ def sample(tmp_path) -> Path:
     shutil.copytree(SAMPLE, folder, ignore=shutil.ignore_patterns("out"))
     return folder / "csv-report.bot.json"
 
+
+@pytest.fixture
+def mousepad_screen(win, registry, tmp_path, monkeypatch):
+    """The test window with the desktop pack, and a virtual screen (800x600, with Mousepad on it)
+    for what reads the real screen (the desktop recorder's child process, the pickers' stills and
+    window list): the designer itself stays offscreen."""
+    import subprocess
+    import time
+
+    from virtual_display import VirtualDisplay, missing_tools
+
+    from botloom.nodes.desktop import pack
+    from botloom.nodes.desktop import windows
+
+    gone = missing_tools(("Xvfb", "openbox", "xdotool", "mousepad"))
+    if gone:
+        pytest.fail(f"this test needs the system packages of installer/apt/desktop.txt; missing: {', '.join(gone)}")
+    reg = Registry()
+    for p in registry.packs.values():
+        reg.add_pack(p)
+    reg.add_pack(pack())
+    win.registry = reg
+    vd = VirtualDisplay(800, 600, set_environ=False, home=tmp_path / "x-home").start()
+    monkeypatch.setenv("DISPLAY", vd.display)
+    app = subprocess.Popen(["mousepad"], env=vd.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not windows.matching(windows.list_all(), "Mousepad$"):
+        assert time.monotonic() < deadline, "Mousepad did not open"
+        time.sleep(0.1)
+    time.sleep(0.8)
+    yield win, vd
+    app.kill()
+    vd.stop()

@@ -164,7 +164,8 @@ def test_screen_target_picker_saves_the_image_beside_the_bot(win, qtbot, tmp_pat
     assert value == {"kind": "image", "image": "images/find.png", "confidence": 0.8}
     saved = QImage(str(tmp_path / "images" / "find.png"))
     assert (saved.width(), saved.height()) == (60, 40)
-    assert insp.fields["target"].editor.text() == "images/find.png"
+    assert insp.fields["target"].editor.text() == "image images/find.png"
+    assert insp.fields["target"].preview.isVisibleTo(insp) and insp.fields["target"].preview.pixmap().width() == 60
     assert win.a_undo.text() == "&Undo Change 'Target' of 'Find image'"
     win.save()
     assert botfile.load(path).main.nodes["find"].params["target"]["image"] == "images/find.png"

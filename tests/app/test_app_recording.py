@@ -94,46 +94,13 @@ def test_a_recorder_that_cannot_start_says_why_and_leaves_the_flow_alone(bwin, q
     assert win.messages[-1][0] == "error" and "Recording:" in win.messages[-1][1]
 
 
-@pytest.fixture
-def dwin(win, registry, tmp_path, monkeypatch):
-    """The test window with the desktop pack, and a virtual screen (with Mousepad on it) for the
-    recorder's child process: the designer itself stays offscreen."""
-    import subprocess
-    import time
-
-    from virtual_display import VirtualDisplay, missing_tools
-
-    from botloom.nodes.desktop import pack
-    from botloom.nodes.desktop import windows
-
-    gone = missing_tools(("Xvfb", "openbox", "xdotool", "mousepad"))
-    if gone:
-        pytest.fail(f"this test needs the system packages of installer/apt/desktop.txt; missing: {', '.join(gone)}")
-    reg = Registry()
-    for p in registry.packs.values():
-        reg.add_pack(p)
-    reg.add_pack(pack())
-    win.registry = reg
-    vd = VirtualDisplay(1024, 700, set_environ=False, home=tmp_path / "x-home").start()
-    monkeypatch.setenv("DISPLAY", vd.display)
-    app = subprocess.Popen(["mousepad"], env=vd.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while not windows.matching(windows.list_all(), "Mousepad$"):
-        assert time.monotonic() < deadline, "Mousepad did not open"
-        time.sleep(0.1)
-    time.sleep(0.8)
-    yield win, vd
-    app.kill()
-    vd.stop()
-
-
-def test_desktop_recording_appends_clicks_and_typing_and_the_designer_steps_aside(dwin, qtbot, tmp_path):
+def test_desktop_recording_appends_clicks_and_typing_and_the_designer_steps_aside(mousepad_screen, qtbot, tmp_path):
     import subprocess
     import time
 
     from botloom.nodes.desktop import windows
 
-    win, vd = dwin
+    win, vd = mousepad_screen
     win.new_bot()
     bot = tmp_path / "desk" / "desk.bot.json"
     bot.parent.mkdir()

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from botloom.nodes.desktop.recorder import Keys, title_pattern
+from botloom.nodes.desktop.recorder import Keys
+from botloom.nodes.desktop.windows import title_pattern
 from botloom.runner.sdk import recording
 
 TEXT = "Recorded note: 12 apples, 3 pears"

@@ -60,6 +60,7 @@ class _FormHost:
 
     captureRequested = SimpleNamespace(emit=lambda *_: None)
     pointRequested = SimpleNamespace(emit=lambda *_: None)
+    pickRequested = SimpleNamespace(emit=lambda *_: None)
 
     def __init__(self, fields: list[dict]):
         self.doc = SimpleNamespace(bot=SimpleNamespace(secrets={}), folder=None)

@@ -245,6 +245,13 @@ class Field(QWidget):
             self.editor.textChanged.connect(self._live_check)
             self.editor.editingFinished.connect(self._commit)
             row.addWidget(self.editor, 1)
+            if hints.get("widget") == "web-target":
+                pick = QPushButton("Pick…")
+                pick.setToolTip("Click the element in a browser: its best target (role and name, label, test id, "
+                                "then CSS) goes here")
+                pick.clicked.connect(lambda: inspector.pickRequested.emit(self.name))
+                row.addWidget(pick)
+                self.pick_button = pick
             if hints.get("path"):
                 browse = QPushButton("…")
                 browse.setFixedWidth(28)
@@ -370,6 +377,7 @@ class Field(QWidget):
 class Inspector(QScrollArea):
     captureRequested = Signal(str)  # parameter name (screen-target)
     pointRequested = Signal(str)  # parameter name (screen-target)
+    pickRequested = Signal(str)  # parameter name (web-target)
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -97,6 +97,7 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
         self.inspector = Inspector()
         self.inspector.captureRequested.connect(self.capture_target)
         self.inspector.pointRequested.connect(self.pick_point)
+        self.inspector.pickRequested.connect(self.pick_web_target)
         self.problems = ProblemsPanel()
         self.problems.problemActivated.connect(self.go_to_problem)
         self.log = QPlainTextEdit(readOnly=True, objectName="run-log")

@@ -28,6 +28,7 @@ class RecorderProcess(QObject):
     steps = Signal(list)        # the steps recorded so far (dicts), after each change
     finished = Signal(list)     # the final steps
     failed = Signal(str)        # why the recording could not start or ended badly
+    picked = Signal(dict)       # a picker's result: {"target": ..., "alternatives": [...]}
 
     def __init__(self, parent: QObject | None = None, python: str | None = None):
         super().__init__(parent)
@@ -70,6 +71,8 @@ class RecorderProcess(QObject):
             elif kind == "steps":
                 self.last = event.get("steps") or []
                 self.steps.emit(self.last)
+            elif kind == "picked":
+                self.picked.emit({k: v for k, v in event.items() if k != "event"})
             elif kind == "done":
                 self._ended = True
                 self.last = event.get("steps") or []
@@ -151,6 +154,43 @@ class RecordingMixin:
         self.showMinimized()
         return True
 
+    def pick_web_target(self, param: str) -> bool:
+        """Pick…: a browser at the flow's address (or one asked for); the element clicked there is
+        not clicked but named, and its best target goes into the parameter (undoable)."""
+        if not self._can_record():
+            return False
+        node_id, flow_name = self.inspector.node_id, self.inspector.flow_name
+        url = self.ask_text("Pick an element", "The page to pick it on:", self._flow_url(flow_name))
+        if url is None:
+            return False
+        url = url.strip()
+        self.settings.setValue("recorder/last_url", url)
+        bar = RecordingBar(self.stop_recording, "in the browser")
+        bar.label.setText("Click the element in the browser…")
+        self.statusBar().addPermanentWidget(bar)
+
+        def picked(result: dict) -> None:
+            from .capture import set_target
+
+            target = result.get("target")
+            if not target or self.doc is None or node_id not in self.doc.flow(flow_name):
+                return
+            set_target(self.doc, flow_name, node_id, param, target)
+            others = result.get("alternatives") or []
+            self.notify("info", f"Picked {target}" + (f" (also works: {', '.join(others[:3])})" if others else ""))
+
+        self._start_recorder("record-web", [url, "--pick"], bar, "browser", picked=picked)
+        return True
+
+    def _flow_url(self, flow_name: str) -> str:
+        """The address the flow opens (its first Open browser or Go to URL with a written-out url)."""
+        flow = self.doc.flow(flow_name)
+        for spec in flow.specs().values():
+            url = spec.params.get("url")
+            if spec.type in ("browser.open", "browser.goto") and isinstance(url, str) and url and "{{" not in url:
+                return url
+        return str(self.settings.value("recorder/last_url", "https://"))
+
     def _can_record(self) -> bool:
         if self.doc is None or self.scene is None:
             return False
@@ -159,15 +199,19 @@ class RecordingMixin:
             return False
         return True
 
-    def _start_recorder(self, command: str, args: list[str], bar: RecordingBar, what: str) -> None:
+    def _start_recorder(self, command: str, args: list[str], bar: RecordingBar, what: str, picked=None) -> None:
         self._record_into = (self.flow_name, self._recording_anchor(), what)
         self.recorder = RecorderProcess(self)
         self.recording_bar = bar
-        self.recorder.ready.connect(lambda: bar.count(0))
-        # a browser recording's first step is the Open browser it starts with
-        skip = 1 if what == "browser" else 0
-        self.recorder.steps.connect(lambda steps: bar.count(max(0, len(steps) - skip)))
-        self.recorder.finished.connect(self._recording_done)
+        if picked is not None:  # picking one element: no steps, the bar goes when it ends
+            self.recorder.picked.connect(picked)
+            self.recorder.finished.connect(lambda _steps: self._end_recording_bar())
+        else:
+            self.recorder.ready.connect(lambda: bar.count(0))
+            # a browser recording's first step is the Open browser it starts with
+            skip = 1 if what == "browser" else 0
+            self.recorder.steps.connect(lambda steps: bar.count(max(0, len(steps) - skip)))
+            self.recorder.finished.connect(self._recording_done)
         self.recorder.failed.connect(self._recording_failed)
         self.recorder.start(command, [*args, *self.recorder_extra])
 

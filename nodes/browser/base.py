@@ -94,7 +94,7 @@ def _node(type_id: str, targets: tuple[str, ...] | None = None, **kw):
 
 
 def target_param(required: bool = True, description: str = "The element to act on.") -> Param:
-    return Param("target", "string", required=required, placeholder=TARGET_PLACEHOLDER,
+    return Param("target", "string", required=required, placeholder=TARGET_PLACEHOLDER, widget="web-target",
                  description=description + " CSS by default; or text=, role=, label=, placeholder=, testid=, "
                                            "xpath=; join parts with ' >> ', pick one with nth=N.")
 

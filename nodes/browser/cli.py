@@ -12,6 +12,8 @@ def register(sub) -> None:
     p.add_argument("--browser", default="auto", help="auto, chrome, msedge, chromium, playwright or a path")
     p.add_argument("--events", choices=("jsonl",), default=None,
                    help="report the steps as JSON lines on stdout; a line 'stop' on stdin ends the recording")
+    p.add_argument("--pick", action="store_true",
+                   help="with --events: pick one element instead (the click is not made); reports its best target")
     p.add_argument("--headless", action="store_true", help="no browser window (with --cdp-port, for another tool)")
     p.add_argument("--cdp-port", type=int, default=0,
                    help="open the browser's DevTools protocol on this local port (to watch or drive it from another tool)")
@@ -24,11 +26,14 @@ def _record(args) -> int:
 
     from botloom.runner.sdk import BotloomError, recording
 
-    from .recorder import WebRecorder
+    from .recorder import WebPicker, WebRecorder
 
-    recorder = WebRecorder(args.url, args.browser, headless=args.headless, cdp_port=args.cdp_port)
+    recorder = (WebPicker if args.pick else WebRecorder)(args.url, args.browser, headless=args.headless,
+                                                          cdp_port=args.cdp_port)
     if args.events:
         return recording.serve(recorder)
+    if args.pick:
+        raise BotloomError("--pick reports the picked element as JSON lines", where="--pick", fix="add --events jsonl")
     out = recording.bot_file(args.out, "botloom record-web https://example.com --out my-bot.bot.json")
     if not args.headless and sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or
                                                                        os.environ.get("WAYLAND_DISPLAY")):

@@ -271,11 +271,7 @@ class WebRecorder:
             self.browser = self.pw.chromium.launch(executable_path=found.executable, headless=self.headless, args=args)
             self.browser.on("disconnected", lambda _b: self.closed.set())
             self.context = self.browser.new_context()
-            start_recording = getattr(self.context._impl_obj, "_start_recording", None)
-            if start_recording is None:
-                raise NodeError("this version of Playwright does not offer its recorder", kind="not_supported",
-                                fix="install the Playwright version Botloom was tested with (pip install -e .)")
-            self.context._sync(start_recording({"language": "jsonl"}, self))
+            self._watch()
             self.page = self.context.new_page()
             self.page.on("close", lambda _p: self.context.pages or self.closed.set())
             if self.url:
@@ -284,6 +280,14 @@ class WebRecorder:
             self.stop()
             raise
         return self
+
+    def _watch(self) -> None:
+        """Turn Playwright's recorder on in the context (a picker watches otherwise)."""
+        start_recording = getattr(self.context._impl_obj, "_start_recording", None)
+        if start_recording is None:
+            raise NodeError("this version of Playwright does not offer its recorder", kind="not_supported",
+                            fix="install the Playwright version Botloom was tested with (pip install -e .)")
+        self.context._sync(start_recording({"language": "jsonl"}, self))
 
     def pump(self, seconds: float) -> None:
         """Let Playwright deliver what happened in the browser for ``seconds``."""
@@ -319,3 +323,175 @@ def _action(data: dict, code: str) -> dict:
         if key in data and key not in out:
             out[key] = data[key]
     return out
+
+
+# ---------------------------------------------------------------- picking one element
+# Installed in every page of the picking browser: the element under the mouse is outlined; a
+# click on it is kept from the page (nothing is pressed) and reported with the targets that
+# could name it, most wanted first (test id, role and name, label, placeholder, alt, title,
+# text, id, CSS path). Which of them really find that one element Playwright decides.
+PICK_SCRIPT = r"""
+(() => {
+  if (window.__botloomPickInstalled) return;
+  window.__botloomPickInstalled = true;
+  const clean = s => (s || '').replace(/\s+/g, ' ').trim();
+  const q = s => '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
+  const FIELD = new Set(['INPUT', 'SELECT', 'TEXTAREA']);
+  const implicitRole = el => {
+    const tag = el.tagName, type = (el.getAttribute('type') || '').toLowerCase();
+    if (tag === 'A' && el.hasAttribute('href')) return 'link';
+    if (tag === 'BUTTON') return 'button';
+    if (tag === 'INPUT') {
+      if (['button', 'submit', 'reset', 'image'].includes(type)) return 'button';
+      if (type === 'checkbox') return 'checkbox';
+      if (type === 'radio') return 'radio';
+      if (type === 'range') return 'slider';
+      if (type === 'number') return 'spinbutton';
+      if (type === 'search') return 'searchbox';
+      if (['hidden', 'file', 'color', 'date', 'time', 'password'].includes(type)) return '';
+      return 'textbox';
+    }
+    if (tag === 'SELECT') return el.multiple || el.size > 1 ? 'listbox' : 'combobox';
+    if (tag === 'TEXTAREA') return 'textbox';
+    if (tag === 'IMG') return el.getAttribute('alt') === '' ? '' : 'img';
+    if (/^H[1-6]$/.test(tag)) return 'heading';
+    return {LI: 'listitem', UL: 'list', OL: 'list', TABLE: 'table', TR: 'row', TD: 'cell', TH: 'columnheader',
+            NAV: 'navigation', OPTION: 'option', DIALOG: 'dialog', MAIN: 'main', FORM: 'form'}[tag] || '';
+  };
+  const labelOf = el => {
+    if (el.getAttribute('aria-labelledby')) {
+      return clean(el.getAttribute('aria-labelledby').split(/\s+/)
+        .map(id => (document.getElementById(id) || {}).innerText || '').join(' '));
+    }
+    if (el.getAttribute('aria-label')) return clean(el.getAttribute('aria-label'));
+    if (el.labels && el.labels.length) return clean(el.labels[0].innerText);
+    return '';
+  };
+  const nameOf = (el, role) => {
+    const label = labelOf(el);
+    if (label) return label;
+    if (el.tagName === 'IMG') return clean(el.getAttribute('alt'));
+    if (el.tagName === 'INPUT' && ['submit', 'button', 'reset'].includes(el.type)) return clean(el.value);
+    if (['button', 'link', 'heading', 'cell', 'columnheader', 'listitem', 'option', 'checkbox', 'radio', 'tab',
+         'menuitem'].includes(role)) return clean(el.innerText);
+    return clean(el.getAttribute('title') || '');  // a field named by its placeholder only: placeholder= (as codegen)
+  };
+  const cssPath = el => {
+    const steps = [];
+    for (let e = el; e && e.nodeType === 1 && e !== document.documentElement; e = e.parentElement) {
+      if (e.id && /^[A-Za-z][\w-]*$/.test(e.id)) { steps.unshift('#' + e.id); break; }
+      let step = e.tagName.toLowerCase();
+      const same = e.parentElement ? [...e.parentElement.children].filter(c => c.tagName === e.tagName) : [];
+      if (same.length > 1) step += `:nth-of-type(${same.indexOf(e) + 1})`;
+      steps.unshift(step);
+    }
+    return steps.join(' > ');
+  };
+  const candidates = el => {
+    const out = [];
+    if (el.getAttribute('data-testid')) out.push('testid=' + el.getAttribute('data-testid'));
+    const role = el.getAttribute('role') || implicitRole(el);
+    const name = role ? nameOf(el, role) : '';
+    if (role && name && name.length <= 80) out.push(`role=${role}[name=${q(name)}]`);
+    if (FIELD.has(el.tagName)) {
+      const label = labelOf(el);
+      if (label) out.push('label=' + q(label));
+      if (el.getAttribute('placeholder')) out.push('placeholder=' + q(el.getAttribute('placeholder')));
+    }
+    if (el.tagName === 'IMG' && el.getAttribute('alt')) out.push('alt=' + q(el.getAttribute('alt')));
+    if (el.getAttribute('title')) out.push('title=' + q(el.getAttribute('title')));
+    const text = clean(el.innerText);
+    if (text && text.length <= 40 && !FIELD.has(el.tagName)) out.push('text=' + q(text));
+    if (role && name && name.length <= 80) {  // inside the nearest item, row or group that says which
+      for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        const around = a.getAttribute('role') || implicitRole(a);
+        if (!['listitem', 'row', 'article', 'group', 'region', 'dialog', 'form'].includes(around)) continue;
+        const own = clean(a.innerText.replace(el.innerText || '', ' ')).slice(0, 30).trim();
+        if (own) out.push(`role=${around} >> has-text=${q(own)} >> role=${role}[name=${q(name)}]`);
+        break;
+      }
+    }
+    if (el.id && /^[A-Za-z][\w-]*$/.test(el.id) && !/\d{3,}/.test(el.id)) out.push('#' + el.id);
+    out.push('css=' + cssPath(el));
+    if (role && name && name.length <= 80) out.push(`role=${role}[name=${q(name)}]`);  // with nth= when not alone
+    return out;
+  };
+  const box = document.createElement('div');
+  box.style.cssText = 'position:fixed;pointer-events:none;z-index:2147483647;outline:2px solid #e5484d;' +
+                      'background:rgba(229,72,77,.12);display:none';
+  const place = el => {
+    const r = el.getBoundingClientRect();
+    Object.assign(box.style, {display: 'block', left: r.left + 'px', top: r.top + 'px', width: r.width + 'px',
+                              height: r.height + 'px'});
+    if (!box.isConnected) document.documentElement.appendChild(box);
+  };
+  const keep = e => { e.preventDefault(); e.stopImmediatePropagation(); };
+  document.addEventListener('mousemove', e => place(e.target), true);
+  for (const t of ['pointerdown', 'mousedown', 'pointerup', 'mouseup', 'dblclick']) document.addEventListener(t, keep, true);
+  document.addEventListener('click', e => {
+    keep(e);
+    window.__botloomPicked = e.target;
+    window.__botloomPick(candidates(e.target));
+  }, true);
+})();
+"""
+
+
+def verified(page, candidates: list[str]) -> list[str]:
+    """The candidates that find the picked element: those naming what a person sees and finding
+    it alone first, then ids and CSS paths, then the ones that find several elements with the
+    ``nth=`` of the picked one (browser thread)."""
+    from .targets import locate
+
+    alone, paths, among = [], [], []
+    for text in candidates:
+        try:
+            parts = parse(text)
+            loc = locate(page, parts)
+            n = loc.count()
+            index = loc.evaluate_all("(els) => els.indexOf(window.__botloomPicked)") if n else -1
+        except Exception:  # a candidate Playwright cannot use: the next one
+            continue
+        if index < 0:
+            continue
+        if n == 1:
+            if text.startswith(("#", "css=")):  # ids and CSS paths break with a redesign: after what a person sees
+                paths.append(text[4:] if text.startswith("css=") and _plain_css(text[4:]) else text)
+            elif text not in alone:
+                alone.append(text)
+        else:
+            among.append(f"{text} >> nth={index}")
+    return alone + paths + [t for i, t in enumerate(among) if t not in among[:i]]
+
+
+class WebPicker(WebRecorder):
+    """A browser for picking one element: the first element clicked is not clicked but named;
+    :attr:`result` has the targets that find it, best first (``sdk.recording.serve`` reports it
+    as the event ``picked``)."""
+
+    def __init__(self, url: str = "", browser: str = "auto", headless: bool = False, cdp_port: int = 0):
+        super().__init__(url, browser, headless, cdp_port)
+        self.candidates: list[str] | None = None
+        self.picked_page = None
+        self.result: dict | None = None  # {"target": best, "alternatives": [...]} once picked
+
+    def _on_pick(self, source, candidates) -> None:
+        self.candidates, self.picked_page = list(candidates or []), source.get("page")
+
+    def _watch(self) -> None:
+        self.context.expose_binding("__botloomPick", self._on_pick)
+        self.context.add_init_script(PICK_SCRIPT)
+
+    def pump(self, seconds: float) -> None:
+        super().pump(seconds)
+        if self.candidates is not None and self.result is None and self.picked_page is not None:
+            targets = verified(self.picked_page, self.candidates)
+            self.result = {"target": targets[0], "alternatives": targets[1:]} if targets else {"target": ""}
+            self.closed.set()  # one pick ends it
+
+    def steps(self) -> list[Step]:
+        return []
+
+    def stop(self) -> list[Step]:
+        super().stop()
+        return []

@@ -28,7 +28,8 @@ class Param:
     an expression even without ``{{ }}``, as in conditions), ``show_if`` (only shown, and
     only required, when another parameter has one of the given values), ``advanced``
     (folded away in the form), ``placeholder``, ``widget`` (a named editor the designer offers
-    for this value, e.g. "screen-target": a screen-region/image picker for desktop targets).
+    for this value: "screen-target", the point and image pickers of desktop targets;
+    "web-target", picking an element in a browser for browser targets).
     A ``secret`` parameter holds a secret's name.
     """
 

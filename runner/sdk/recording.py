@@ -151,7 +151,8 @@ def serve(recorder) -> int:
 
     ``recorder`` has ``start()`` (raising a BotloomError that says what is wrong),
     ``pump(seconds)``, ``steps()``, ``stop()`` (the final steps) and two events, ``dirty`` (set
-    when steps changed) and ``closed``.
+    when steps changed) and ``closed``; a picker also has ``result`` (a dict, sent as the event
+    ``picked`` before ``done``).
     """
     from ..errors import BotloomError
 
@@ -183,6 +184,9 @@ def serve(recorder) -> int:
             recorder.dirty.clear()
             emit("steps", steps=[s.to_json() for s in recorder.steps()])
     recorder.pump(0.3)  # the last actions before a stop
+    result = getattr(recorder, "result", None)  # a picker ends with what was picked
+    if result:
+        emit("picked", **result)
     emit("done", steps=[s.to_json() for s in recorder.stop()])
     return 0
 

@@ -127,3 +127,37 @@ def test_desktop_recording_appends_clicks_and_typing_and_the_designer_steps_asid
     assert win.doc.undo.undoText() == "Record 2 desktop step(s)"
     win.doc.undo.undo()
     assert flow.node_ids() == ["start"]
+
+
+def test_pick_names_the_clicked_element_in_the_target_as_one_undo_step(bwin, qtbot, todo_app, tmp_path):
+    from bots import write_bot
+    from playwright.sync_api import sync_playwright
+
+    win = bwin
+    path = write_bot(tmp_path, "picking", {
+        "start": {"type": "core.start"},
+        "open": {"type": "browser.open", "params": {"url": todo_app.url}},
+        "add": {"type": "browser.click", "params": {"target": "#old"}},
+    }, [("start.out", "open.in"), ("open.out", "add.in")])
+    assert win.open_path(str(path))
+    win.scene.select_nodes(["add"])
+    field = win.inspector.fields["target"]
+    assert field.pick_button.text() == "Pick…"
+    asked = []
+    win.ask_text = lambda title, label, text="", multiline=False: asked.append(text) or text
+    port = free_port()
+    win.recorder_extra = ["--headless", "--cdp-port", str(port)]
+    field.pick_button.click()
+    assert asked == [todo_app.url]  # the address the flow opens
+    with qtbot.waitSignal(win.recorder.ready, timeout=60_000):
+        pass
+    with sync_playwright() as pw:
+        browser, page = page_over_cdp(pw, port, todo_app.url)
+        with qtbot.waitSignal(win.recorder.picked, timeout=30_000):
+            page.get_by_role("button", name="Add").click()
+        browser.close()
+    assert win.doc.flow("main").node("add").params["target"] == 'role=button[name="Add"]'
+    assert win.doc.undo.undoText() == "Change 'Target' of 'Click'" and todo_app.todos == []
+    qtbot.waitUntil(lambda: win.recording_bar is None, timeout=30_000)
+    assert field.editor.text() == 'role=button[name="Add"]' or win.inspector.fields["target"].editor.text() == \
+        'role=button[name="Add"]'

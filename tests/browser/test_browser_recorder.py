@@ -218,3 +218,73 @@ def test_has_text_narrows_what_the_parts_before_it_found(real_browser):
         assert locate(page, parse("role=listitem >> has-text=Walk")).inner_text().startswith("Walk the dog")
         assert locate(page, parse("role=listitem >> has-text=cat")).count() == 0
         browser.close()
+
+
+PICK_PAGE = """<!doctype html><html><body>
+<form><label for="mail">E-mail</label><input id="mail" name="mail">
+<input id="q7731" placeholder="Search orders"></form>
+<button data-testid="save-order">Save</button>
+<ul><li>Order 1 <button>Edit</button></li><li>Order 2 <button>Edit</button></li></ul>
+<button aria-label="Close dialog">×</button>
+<div><span>plain</span><span>plain</span></div>
+<a href="#next" id="next-link">Next page</a>
+<script>window.clicked = []; document.addEventListener('click', e => window.clicked.push(e.target.textContent));</script>
+</body></html>"""
+
+
+@pytest.mark.parametrize("selector, best", [
+    ("#mail", 'role=textbox[name="E-mail"]'),
+    ("#q7731", 'placeholder="Search orders"'),
+    ("[data-testid=save-order]", "testid=save-order"),
+    ("li:nth-child(2) button", 'role=listitem >> has-text="Order 2" >> role=button[name="Edit"]'),
+    ("[aria-label='Close dialog']", 'role=button[name="Close dialog"]'),
+    ("div span:nth-child(2)", "body > div > span:nth-of-type(2)"),
+    ("#next-link", 'role=link[name="Next page"]'),
+])
+def test_picking_an_element_gives_the_best_target_that_finds_it_alone(real_browser, selector, best):
+    """A click in the picking browser is kept from the page and named by Playwright-verified targets."""
+    from botloom.nodes.browser.recorder import WebPicker
+    from botloom.nodes.browser.targets import locate
+
+    picker = WebPicker("about:blank", headless=True).start()
+    try:
+        page = picker.page
+        page.route("http://pick.test/", lambda route: route.fulfill(body=PICK_PAGE, content_type="text/html"))
+        page.goto("http://pick.test/")
+        page.click(selector)
+        for _ in range(200):
+            if picker.result is not None:
+                break
+            picker.pump(0.05)
+        result = picker.result
+        assert result["target"] == best, result
+        for target in [result["target"], *result["alternatives"]]:  # every one finds that element
+            assert locate(page, parse(target)).count() == 1
+            assert locate(page, parse(target)).evaluate("(el) => el === window.__botloomPicked"), target
+        assert page.evaluate("window.clicked") == []  # nothing was clicked in the page
+    finally:
+        picker.stop()
+
+
+def test_pick_reports_the_target_as_a_json_line(todo_app):
+    import subprocess
+    import sys
+
+    from playwright.sync_api import sync_playwright
+    from todo_app import free_port, page_over_cdp
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "botloom.runner.cli", "record-web", todo_app.url, "--pick",
+                             "--events", "jsonl", "--headless", "--cdp-port", str(port)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert json.loads(proc.stdout.readline()) == {"event": "ready"}
+        with sync_playwright() as pw:
+            _browser, page = page_over_cdp(pw, port, todo_app.url)
+            page.get_by_role("button", name="Add").click()
+            events = [json.loads(line) for line in proc.stdout]
+    finally:
+        proc.wait(30)
+    assert events[0] == {"event": "picked", "target": 'role=button[name="Add"]',
+                         "alternatives": ['text="Add"', "#add > button"]}
+    assert events[-1] == {"event": "done", "steps": []} and todo_app.todos == []

@@ -4,9 +4,10 @@ starred) as the document, the selection and the run change."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QToolBar
 
+from . import theme
 from .theme import APP_NAME
 
 
@@ -98,6 +99,16 @@ class ActionsMixin:
         m = mb.addMenu("&View")
         for a in (self.a_zoom_in, self.a_zoom_out, self.a_zoom_reset, self.a_fit, None, self.a_snap, self.a_layout):
             m.addSeparator() if a is None else m.addAction(a)
+        themes = m.addMenu("&Theme")
+        group = QActionGroup(self)
+        self.theme_actions = {}
+        for choice, text in (("system", "&Like the system"), ("light", "&Light"), ("dark", "&Dark")):
+            a = themes.addAction(text)
+            a.setCheckable(True)
+            a.setActionGroup(group)
+            a.triggered.connect(lambda _on=False, c=choice: self.set_theme(c))
+            self.theme_actions[choice] = a
+        self.theme_actions[theme.theme_choice()].setChecked(True)
         m.addSeparator()
         for d in (self.dock_palette, self.dock_inspector, self.dock_problems, self.dock_log, self.dock_vars,
                   self.dock_history, self.dock_inbox, self.dock_schedules, self.dock_dashboard):
@@ -135,6 +146,17 @@ class ActionsMixin:
             tb.addSeparator() if a is None else tb.addAction(a)
         self.addToolBar(tb)
         self._fill_recent_menu()
+
+    def set_theme(self, choice: str) -> None:
+        """View ▸ Theme: light, dark or like the system; remembered, applied to every open flow at once."""
+        choice = theme.set_theme(choice)
+        self.settings.setValue("theme", choice)
+        self.theme_actions[choice].setChecked(True)
+        for scene in self.scenes.values():
+            scene.colors = theme.colors()
+            for item in scene.items():
+                item.update()
+            scene.update()
 
     def _update_title(self) -> None:
         if self.doc is None:

@@ -56,6 +56,8 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
         super().__init__()
         self.registry = registry_ or registry()
         self.settings = settings or QSettings(str(paths.home() / "designer.ini"), QSettings.IniFormat)
+        if str(self.settings.value("theme", "system")) != theme.theme_choice():
+            theme.set_theme(str(self.settings.value("theme", "system")))
         self.doc: Document | None = None
         self.scenes: dict[str, FlowScene] = {}
         self.views: dict[str, FlowView] = {}
@@ -123,7 +125,7 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
 
         self.dashboard = Dashboard()
         self.dashboard.runRequested.connect(self.show_run_in_history)
-        self.dock_dashboard = self._dock("Dashboard", self.dashboard, Qt.BottomDockWidgetArea)
+        self.dock_dashboard = self._dock("Dashboard", self.dashboard, Qt.BottomDockWidgetArea, scroll=True)
         from .schedules_panel import SchedulesPanel  # the data folder's schedules (through its service if it runs)
 
         self.schedules = SchedulesPanel(registry=self.registry,
@@ -155,9 +157,20 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
         self._update_actions()
 
     # ------------------------------------------------------------ building
-    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+    def _dock(self, title: str, widget: QWidget, area, scroll: bool = False) -> QDockWidget:
         dock = QDockWidget(title, self, objectName=f"dock-{title.lower().replace(' ', '-')}")
-        dock.setWidget(widget)
+        if area == Qt.BottomDockWidgetArea and (scroll or widget.minimumSizeHint().height() > 160):
+            # a tall panel (the dashboard's charts, the inbox's form) scrolls instead of holding the
+            # bottom area open over half the window: the canvas keeps its room
+            from PySide6.QtWidgets import QFrame, QScrollArea
+
+            scroll = QScrollArea(objectName=f"scroll-{title.lower().replace(' ', '-')}")
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.NoFrame)
+            scroll.setWidget(widget)
+            dock.setWidget(scroll)
+        else:
+            dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
 

@@ -99,7 +99,10 @@ class BotProperties(QDialog):
         self.resize(760, 520)
         tabs = QTabWidget()
         general = QWidget()
-        form = QFormLayout(general)
+        outer = QVBoxLayout(general)
+        form = QFormLayout()
+        outer.addLayout(form)
+        outer.addStretch(1)  # the two fields at the top, not spread over the page
         self.name = QLineEdit(bot.name, objectName="bot-name")
         self.description = QPlainTextEdit(bot.description or "", objectName="bot-description")
         self.description.setFixedHeight(80)

@@ -282,6 +282,9 @@ class RecordingMixin:
                                              text=f"Record {len(nodes)} {what} step(s)"))
         if self.flow_name == flow_name:
             self.scene.select_nodes([s.id for s, _ in nodes])
+            if self.view is not None:  # show where the steps went
+                x, y = nodes[0][1]
+                self.view.centerOn(x + NODE_W * 1.5, y + 60)
         warned = sum(1 for s in recorded if s.warning)
         self.notify("warning" if warned else "info",
                     f"Recorded {len(nodes)} {what} step(s)" +

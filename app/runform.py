@@ -19,6 +19,7 @@ class RunForm(QDialog):
         self.decls = inputs
         last = last or {}
         layout = QVBoxLayout(self)
+        self.setMinimumWidth(480)  # the placeholders say the type and the default in full
         form = QFormLayout()
         layout.addLayout(form)
         self.editors: dict[str, Any] = {}
@@ -43,6 +44,10 @@ class RunForm(QDialog):
             error.hide()
             self.editors[name], self.errors[name] = editor, error
             form.addRow(label, editor)
+            if decl.description and decl.type != "boolean":  # what the input is for, under its field
+                about = QLabel(decl.description, wordWrap=True, objectName=f"about-{name}")
+                about.setStyleSheet("color: palette(placeholder-text); font-size: 11px;")
+                form.addRow("", about)
             form.addRow("", error)
         if not inputs:
             layout.addWidget(QLabel("This bot declares no inputs."))

@@ -3,8 +3,11 @@
     python -m botloom.app.screenshots docs/screenshots
 
 Writes ``start.png`` (start page), ``main.png`` (main window with the csv-report sample),
-``inspector.png``, ``run.png`` (a run paused at a breakpoint, nodes coloured by result) and
-``history.png`` (run history). Runs offscreen unless a display is asked for with
+``main-dark.png`` (the same in the dark theme), ``inspector.png``, ``properties.png`` (the bot
+properties dialog), ``runform.png`` (the run form of the sample's inputs), ``run.png`` (a run
+paused at a breakpoint, nodes coloured by result), ``history.png`` (run history),
+``recording.png`` (nodes of a browser recording just appended, with the recording bar of the
+next one counting) and ``arranged.png`` (the mousepad-note sample, arranged). Runs offscreen unless a display is asked for with
 ``--display``; works on a copy of the sample bot in a temporary folder with its own data
 folder, so nothing of the user's is touched.
 """
@@ -57,14 +60,33 @@ def take(out: Path) -> list[Path]:
 
     shot(win, "start.png")
     win.open_path(str(bot))
-    win.view.resetTransform()
-    win.view.centerOn(620, 200)
+    from PySide6.QtCore import Qt
+
+    process_events()
+    win.resizeDocks([win.dock_problems], [170], Qt.Vertical)  # the canvas gets most of the window
+    process_events()
     win.select_node("main", "check")
-    win.view.centerOn(620, 200)
+    win.view.fit_to_view()
     shot(win, "main.png")
+    win.set_theme("dark")
+    shot(win, "main-dark.png")
+    win.set_theme("light")
     win.select_node("main", "read")
     win.view.centerOn(620, 200)
     shot(win.dock_inspector, "inspector.png")
+    from PySide6.QtWidgets import QTabWidget
+
+    dialog = win.edit_properties()
+    dialog.resize(760, 520)
+    dialog.findChild(QTabWidget).setCurrentIndex(1)  # the inputs, with types and defaults
+    shot(dialog, "properties.png")
+    dialog.reject()
+    from .runform import RunForm
+
+    form = RunForm(win.doc.flow("main").inputs, {"min_confidence": "0.9"}, "Run csv-report", win)
+    form.show()
+    shot(form, "runform.png")
+    form.reject()
 
     win.select_node("main", "summary")
     win.toggle_breakpoint()
@@ -79,11 +101,40 @@ def take(out: Path) -> list[Path]:
     if not _wait(lambda: not win.run.running):
         raise SystemExit("the run did not finish")
     win.show_history()
-    from PySide6.QtCore import Qt
-
     win.resizeDocks([win.dock_history], [420], Qt.Vertical)
     win.history.table.selectRow(0)
     shot(win, "history.png")
+    win.doc.undo.setClean()
+    bottom = [win.dock_problems, win.dock_log, win.dock_vars, win.dock_history, win.dock_inbox, win.dock_schedules,
+              win.dock_dashboard, win.dock_gallery]
+    for dock in bottom:  # the canvas has the window to itself for the last two
+        dock.hide()
+
+    # a browser recording's steps appended, and the bar of a recording in progress
+    from .recording import RecordingBar
+
+    for sample in ("web-form-entry", "mousepad-note"):  # copies: nothing of the samples is touched
+        shutil.copytree(bots_dir() / sample, work / sample)
+    win.open_path(str(work / "web-form-entry" / "web-form-entry.bot.json"))
+    win._record_into = (win.flow_name, win._recording_anchor(), "browser")
+    win._recording_done([
+        {"type": "browser.open", "params": {"url": "http://localhost:8080/"}, "title": "Open browser"},
+        {"type": "browser.fill", "params": {"target": "role=textbox[name=What needs to be done?]", "value": "Buy milk"},
+         "title": "Fill 'What needs to be done?'"},
+        {"type": "browser.press", "params": {"key": "Enter", "target": "role=textbox[name=What needs to be done?]"},
+         "title": "Press Enter"},
+        {"type": "browser.check", "params": {"target": "role=checkbox[name=Buy milk]", "checked": True},
+         "title": "Tick 'Buy milk'"}])
+    bar = RecordingBar(lambda: None, "in the browser")
+    win.statusBar().addPermanentWidget(bar)
+    bar.count(3)
+    shot(win, "recording.png")
+    win.statusBar().removeWidget(bar)
+    win.doc.undo.setClean()
+
+    win.open_path(str(work / "mousepad-note" / "mousepad-note.bot.json"))
+    win.view.fit_to_view()
+    shot(win, "arranged.png")
     win.doc.undo.setClean()
     win.close()
     shutil.rmtree(work, ignore_errors=True)

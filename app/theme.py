@@ -1,5 +1,6 @@
-"""Colours and icons: light or dark following the system, a colour and an SVG icon per node
-category (``resources/icons/<category>.svg``; a category without an icon gets ``other``)."""
+"""Colours and icons: light or dark (following the system, or chosen in View ▸ Theme), a colour
+and an SVG icon per node category (``resources/icons/<category>.svg``; a category without an
+icon gets ``other``)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,27 @@ def process_events() -> None:
     QEventLoop().processEvents()
 
 
+THEMES = ("system", "light", "dark")
+_choice = "system"
+
+
+def set_theme(choice: str) -> str:
+    """Use the light or dark theme, or follow the system ("system"); returns the choice made."""
+    global _choice
+    _choice = choice if choice in THEMES else "system"
+    app = QGuiApplication.instance()
+    if app is not None:
+        _set_palette(app)
+    return _choice
+
+
+def theme_choice() -> str:
+    return _choice
+
+
 def is_dark() -> bool:
+    if _choice != "system":
+        return _choice == "dark"
     app = QGuiApplication.instance()
     if app is None:
         return False
@@ -137,6 +158,7 @@ def _set_palette(app) -> None:
                         (QPalette.AlternateBase, window), (QPalette.Text, text), (QPalette.Button, window),
                         (QPalette.ButtonText, text), (QPalette.ToolTipBase, window), (QPalette.ToolTipText, text),
                         (QPalette.Highlight, QColor("#2f80ed")), (QPalette.HighlightedText, QColor("#ffffff")),
-                        (QPalette.PlaceholderText, QColor("#8b8d98"))):
+                        (QPalette.PlaceholderText, QColor("#8b8d98")), (QPalette.Link, QColor("#6cb6ff")),
+                        (QPalette.LinkVisited, QColor("#b78cf2"))):
         p.setColor(role, color)
     app.setPalette(p)

@@ -4,6 +4,7 @@ routed around the nodes, sticky notes moved out of the way, and a fit that stays
 from __future__ import annotations
 
 from bots import write_bot
+from PySide6.QtWidgets import QApplication
 
 from botloom.app import autolayout
 from botloom.runner import botfile
@@ -108,3 +109,24 @@ def test_the_samples_are_saved_arranged():
             assert len(set(positions.values())) == len(positions), path  # no two nodes in one place
             columns = {x for x, _ in positions.values()}
             assert len(columns) <= autolayout.WRAP_AFTER, (path, len(columns))
+
+
+def test_the_theme_is_chosen_in_the_view_menu_remembered_and_applied_at_once(win, qtbot, sample):
+    from PySide6.QtGui import QPalette
+
+    from botloom.app import theme
+
+    assert win.open_path(str(sample))
+    try:
+        win.theme_actions["dark"].trigger()
+        assert theme.is_dark() and win.settings.value("theme") == "dark"
+        assert win.scene.colors.background.name() == "#1e1f24"
+        assert QApplication.instance().palette().color(QPalette.Window).lightness() < 128
+        shot = win.view.viewport().grab().toImage()
+        assert shot.pixelColor(5, 5).lightness() < 60  # the canvas is drawn dark now, without reopening
+        win.theme_actions["light"].trigger()
+        assert not theme.is_dark() and win.scene.colors.background.name() == "#f6f7f9"
+        assert win.view.viewport().grab().toImage().pixelColor(5, 5).lightness() > 200
+        assert win.theme_actions["light"].isChecked() and not win.theme_actions["dark"].isChecked()
+    finally:
+        theme.set_theme("system")

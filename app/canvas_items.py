@@ -339,11 +339,26 @@ def free_lane(a: QPointF, b: QPointF, left: float, right: float, obstacles) -> f
     """The height of a horizontal lane from ``right`` back to ``left`` that crosses no node:
     the free one nearest to just above ``b`` when ``b`` is further down (where an arranged flow
     wraps to its next band), else nearest to above both ends (a loop's return)."""
+    from bisect import bisect_right
+
     wanted = b.y() - 60 if b.y() > a.y() + 80 else min(a.y(), b.y()) - 70
-    rects = [r for r in obstacles if r.right() > left and r.left() < right]
-    candidates = [wanted] + [r.top() - 24 for r in rects] + [r.bottom() + 24 for r in rects]
-    free = [y for y in candidates if not any(r.top() - 12 < y < r.bottom() + 12 for r in rects)]
-    return min(free, key=lambda y: abs(y - wanted)) if free else wanted
+    # the heights the nodes in the way take (12 px kept clear above and below), merged: a lane
+    # is free outside them; O(n log n), so a 500-node flow with a wrap every row stays quick
+    merged: list[list[float]] = []
+    for top, bottom in sorted((r.top() - 12, r.bottom() + 12) for r in obstacles if r.right() > left and r.left() < right):
+        if merged and top < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], bottom)
+        else:
+            merged.append([top, bottom])
+    starts = [m[0] for m in merged]
+
+    def free(y: float) -> bool:
+        i = bisect_right(starts, y) - 1
+        return i < 0 or not (merged[i][0] < y < merged[i][1])
+
+    candidates = [wanted] + [m[0] - 12 for m in merged] + [m[1] + 12 for m in merged]
+    ok = [y for y in candidates if free(y)]
+    return min(ok, key=lambda y: abs(y - wanted)) if ok else wanted
 
 
 def curve(a: QPointF, b: QPointF, obstacles=()) -> QPainterPath:

@@ -22,7 +22,7 @@ import time
 from botloom.runner import paths
 from botloom.runner.insight.fmt import rate
 from botloom.runner.insight.fmt import seconds as _sec
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -142,8 +142,13 @@ class Dashboard(QWidget):
     # ------------------------------------------------------------ reading
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self.refresh_when_seen()
+
+    def refresh_when_seen(self) -> None:
+        """The first refresh (its charts load pyqtgraph, 0.3 s) once the panel is on screen a
+        moment later: not for a tab that only flashes by while the window is built."""
         if self.figures is None:
-            self.refresh()
+            QTimer.singleShot(0, lambda: not self.visibleRegion().isEmpty() and self.figures is None and self.refresh())
 
     def refresh(self) -> None:
         from botloom.runner import settings as user_settings

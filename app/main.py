@@ -126,6 +126,7 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
         self.dashboard = Dashboard()
         self.dashboard.runRequested.connect(self.show_run_in_history)
         self.dock_dashboard = self._dock("Dashboard", self.dashboard, Qt.BottomDockWidgetArea, scroll=True)
+        self.dock_dashboard.visibilityChanged.connect(lambda shown: shown and self.dashboard.refresh_when_seen())
         from .schedules_panel import SchedulesPanel  # the data folder's schedules (through its service if it runs)
 
         self.schedules = SchedulesPanel(registry=self.registry,
@@ -142,6 +143,7 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
                   self.dock_gallery, self.dock_dashboard):
             self.tabifyDockWidget(self.dock_problems, d)
         self.dock_problems.raise_()
+        QTimer.singleShot(0, self.dock_problems.raise_)  # (before the first show the raise does not hold)
         self.resizeDocks([self.dock_palette, self.dock_inspector], [240, 340], Qt.Horizontal)
         self.resizeDocks([self.dock_problems], [220], Qt.Vertical)
 

@@ -76,3 +76,11 @@ def test_the_main_window_shows_the_run_in_the_history(win, botloom_home):
     win.dashboard.runRequested.emit("invoices", "inv-19")
     assert win.history.current == "inv-19"
     assert win.history.bot_filter == "invoices"
+
+
+def test_the_dashboard_loads_its_charts_when_its_tab_is_opened_not_at_start(win, qtbot):
+    """pyqtgraph (0.3 s) is not part of the designer's start: the Problems tab is the one shown."""
+    qtbot.wait(50)
+    assert win.dashboard.figures is None and not win.dock_problems.visibleRegion().isEmpty()
+    win.dock_dashboard.raise_()
+    qtbot.waitUntil(lambda: win.dashboard.figures is not None, timeout=10_000)

@@ -9,7 +9,7 @@ not edits of a bot, so they are not undoable commands: each change is made at on
 asks first.
 
 The add dialog takes the bot (the open bot by default), the trigger (cron with a time zone, an
-interval, a one-off date, a folder watch or a webhook), the bot's inputs (the inspector's own
+interval, a one-off date, a folder watch, a webhook, a work queue or a mailbox), the bot's inputs (the inspector's own
 editors, checked against each input's type as they are typed), the misfire policy, the grace
 time and whether runs may overlap. While the person types, the dialog shows the next five fire
 times, computed by the same ``make_schedule`` and ``Schedule.next_fire_times`` the service
@@ -37,7 +37,8 @@ from .inbox import _FormHost  # the same live check of a typed value against its
 from .inspector import Field
 
 KINDS = (("cron", "Cron expression"), ("interval", "Every …"), ("date", "Once, at a date and time"),
-         ("watch", "When a file arrives in a folder"), ("webhook", "When the local API receives a webhook"))
+         ("watch", "When a file arrives in a folder"), ("webhook", "When the local API receives a webhook"),
+         ("queue", "When items wait in a work queue"), ("mail", "When a message arrives by e-mail (IMAP)"))
 MISFIRE = (("once", "Run once, however many fire times were missed"), ("skip", "Skip fire times that were missed"),
            ("catch_up", "Catch up: one run per missed fire time"))
 CRON_PRESETS = (("weekdays at 07:00", "0 7 * * MON-FRI"), ("every 15 minutes", "*/15 * * * *"),
@@ -117,6 +118,21 @@ class ScheduleDialog(QDialog):
         self.pages.addWidget(page)
         self.hook = QLineEdit(objectName="schedule-hook", placeholderText="letters, digits, - and _")
         self.pages.addWidget(self._page("Webhook name", self.hook))
+        self.queue = QLineEdit(objectName="schedule-queue", placeholderText="the work queue's name, e.g. invoices")
+        page = self._page("Queue", self.queue)
+        page.layout().addRow(QLabel("A run starts while items wait in the queue; the bot takes them with its "
+                                    "queue nodes.", wordWrap=True))
+        self.pages.addWidget(page)
+        self.mail = QLineEdit(objectName="schedule-mail", placeholderText="imaps://invoices@mail.example.com/INBOX")
+        page = self._page("Mailbox", self.mail)
+        self.mail_secret = QLineEdit(objectName="schedule-mail-secret",
+                                     placeholderText="the secret holding the password (botloom secret set NAME)")
+        page.layout().addRow("Password secret", self.mail_secret)
+        self.mail_move = QLineEdit(objectName="schedule-mail-move", placeholderText="default: mark each message read")
+        page.layout().addRow("Then move to", self.mail_move)
+        page.layout().addRow(QLabel("Each new message starts one run with the message as its input; imap:// is "
+                                    "without TLS, imap+starttls:// upgrades.", wordWrap=True))
+        self.pages.addWidget(page)
         form.addRow(self.pages)
 
         self.preview = QLabel(objectName="schedule-preview", wordWrap=True, textFormat=Qt.PlainText)
@@ -152,7 +168,7 @@ class ScheduleDialog(QDialog):
         layout.addWidget(self.buttons)
 
         self.kind.currentIndexChanged.connect(self._kind_changed)
-        for edit in (self.cron, self.every, self.folder, self.hook, self.grace):
+        for edit in (self.cron, self.every, self.folder, self.hook, self.queue, self.mail, self.grace):
             edit.textChanged.connect(self.update_preview)
         self.zone.currentTextChanged.connect(self.update_preview)
         self.at.dateTimeChanged.connect(self.update_preview)
@@ -274,6 +290,11 @@ class ScheduleDialog(QDialog):
             request["at"] = self.at.dateTime().toString(Qt.ISODate)
         elif kind == "watch":
             request["watch"] = self.folder.text().strip()
+        elif kind == "queue":
+            request["queue"] = self.queue.text().strip()
+        elif kind == "mail":
+            request.update(mail=self.mail.text().strip(), mail_secret=self.mail_secret.text().strip() or None,
+                           mail_move_to=self.mail_move.text().strip() or None)
         else:
             request["webhook"] = self.hook.text().strip()
         return request
@@ -288,12 +309,17 @@ class ScheduleDialog(QDialog):
         for key, what, example in (("cron", "a cron expression", "0 7 * * MON-FRI (weekdays at 07:00)"),
                                    ("every", "an interval", "15m, 2h or 1d"),
                                    ("watch", "a folder", "a folder files arrive in, e.g. /srv/inbox"),
-                                   ("webhook", "a webhook name", "intake (a run for each POST /hooks/intake)")):
+                                   ("webhook", "a webhook name", "intake (a run for each POST /hooks/intake)"),
+                                   ("queue", "a work queue's name", "invoices"),
+                                   ("mail", "a mailbox", "imaps://invoices@mail.example.com/INBOX")):
             if key in r and not r[key]:
                 raise ScheduleError(f"the trigger needs {what}", fix=f"e.g. {example}")
         return make_schedule(r["bot"], cron=r.get("cron"), timezone_name=r.get("timezone"),
                              every=parse_duration(r["every"]) if r.get("every") else None, at=r.get("at"),
-                             watch=r.get("watch"), webhook=r.get("webhook"), misfire=r["misfire"],
+                             watch=r.get("watch"), webhook=r.get("webhook"), queue=r.get("queue"), mail=r.get("mail"),
+                             mail_options={k: v for k, v in (("secret", r.get("mail_secret")),
+                                                             ("move_to", r.get("mail_move_to"))) if v},
+                             misfire=r["misfire"],
                              grace=parse_duration(r["grace"]) if r["grace"] else None)
 
     def update_preview(self, *_args) -> None:
@@ -308,6 +334,13 @@ class ScheduleDialog(QDialog):
         self.preview.setStyleSheet("")
         if sched.kind == "watch":
             self.preview.setText(f"Whenever a file arrives in {sched.spec['folder']}.")
+        elif sched.kind == "queue":
+            self.preview.setText(f"Whenever items wait in the work queue '{sched.spec['queue']}'.")
+        elif sched.kind == "mail":
+            spec = sched.spec
+            self.preview.setText(f"Whenever a new message arrives in {spec.get('folder')} of {spec.get('user')}@"
+                                 f"{spec.get('host')}" + (" (no password secret yet)" if not spec.get("secret") else "")
+                                 + ".")
         elif sched.kind == "webhook":
             self.preview.setText(f"Whenever the service's API receives POST /hooks/{sched.spec['name']} (its JSON body "
                                  "is added to the inputs).")

@@ -177,3 +177,29 @@ def test_with_a_service_running_the_panel_s_schedule_is_the_service_s_and_its_ru
         assert svc.call("GET", "/schedules") == [] and panel.table.rowCount() == 0
     finally:
         assert svc.stop() == 0
+
+
+def test_queue_and_mail_triggers_are_added_in_the_dialog(win, qtbot, tmp_path, botloom_home):
+    import json
+
+    bot = waiting_bot(tmp_path)
+    panel = win.schedules
+    for kind, fill, says in (
+            ("queue", lambda d: _retype(qtbot, d.queue, "invoices"), "work queue 'invoices'"),
+            ("mail", lambda d: (_retype(qtbot, d.mail, "imaps://ap@mail.example.com/INBOX"),
+                                _retype(qtbot, d.mail_secret, "ap-mail"), _retype(qtbot, d.mail_move, "Done")),
+             "INBOX of ap@mail.example.com")):
+        dialog = panel.make_dialog()
+        dialog.bot.setText(str(bot))
+        dialog.bot.editingFinished.emit()
+        dialog.kind.setCurrentIndex(dialog.kind.findData(kind))
+        assert "needs" in dialog.preview.text()  # empty: the trigger says what it needs
+        fill(dialog)
+        assert says in dialog.preview.text(), dialog.preview.text()
+        dialog.buttons.button(QDialogButtonBox.Ok).click()
+        assert dialog.result() == QDialog.Accepted, dialog.error.text()
+    stored = {row[1]: json.loads(row[2]) for row in _stored(botloom_home)}
+    assert stored["queue"] == {"queue": "invoices"}
+    mail = stored["mail"]
+    assert (mail["host"], mail["user"], mail["folder"], mail["secret"], mail["move_to"]) == (
+        "mail.example.com", "ap", "INBOX", "ap-mail", "Done")

@@ -287,3 +287,14 @@ def relative_image(doc, value) -> Path | None:
         path = doc.path.parent / value["image"]
         return path if path.exists() else None
     return None
+
+
+def preview_pixmap(doc, value, size: tuple[int, int] = (240, 80)) -> QPixmap | None:
+    """The target's image as the inspector previews it (at most ``size``), or None."""
+    path = relative_image(doc, value) if doc is not None and getattr(doc, "path", None) else None
+    if path is None:
+        return None
+    pix = QPixmap(str(path))
+    if pix.width() > size[0] or pix.height() > size[1]:
+        pix = pix.scaled(size[0], size[1], Qt.KeepAspectRatio, Qt.SmoothTransformation)
+    return pix

@@ -308,20 +308,12 @@ class Field(QWidget):
         self._live_check()
 
     def _show_preview(self, value) -> None:
-        from PySide6.QtGui import QPixmap
+        from .capture import preview_pixmap
 
-        from .capture import relative_image
-
-        doc = getattr(self.inspector, "doc", None)
-        path = relative_image(doc, value) if doc is not None and getattr(doc, "path", None) else None
-        if path is None:
-            self.preview.hide()
-            return
-        pix = QPixmap(str(path))
-        if pix.width() > 240 or pix.height() > 80:
-            pix = pix.scaled(240, 80, Qt.KeepAspectRatio, Qt.SmoothTransformation)
-        self.preview.setPixmap(pix)
-        self.preview.show()
+        pix = preview_pixmap(getattr(self.inspector, "doc", None), value)
+        if pix is not None:
+            self.preview.setPixmap(pix)
+        self.preview.setVisible(pix is not None)
 
     def set_fed(self, source: str | None) -> None:
         self.fed_by = source

@@ -16,6 +16,7 @@ TODO_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>To-do</ti
 <select id="show"><option value="all">All</option><option value="open">Open</option><option value="done">Done</option></select>
 <ul id="items"></ul>
 <a href="/stats">Statistics</a>
+<p><label for="pin">Sync PIN</label><input id="pin" type="password"></p>
 <script>
 async function load() {
   const todos = await (await fetch('/api/todos')).json();

@@ -155,6 +155,10 @@ def step_of(action: dict) -> Step | None:
             mods = _key({**action, "key": ""}).rstrip("+")
             warning = "; ".join(w for w in (warning, f"the click was made holding {mods}, which is not recorded") if w)
         return Step("browser.click", params, f"Click {short}", warning)
+    if name == "fill" and action.get("password"):
+        return Step("browser.fill", {"target": target, "value": ""}, f"Fill {short} (password)",
+                    "a password was typed here and is not kept in the bot: store it with `botloom secret set "
+                    "NAME` and choose NAME in this node's Secret")
     if name == "fill":
         return Step("browser.fill", {"target": target, "value": action.get("text", "")}, f"Fill {short}", warning)
     if name == "press":
@@ -182,6 +186,7 @@ class Recording:
     pages: list[str] = field(default_factory=list)  # page ids, in the order they opened
     lock: threading.Lock = field(default_factory=threading.Lock)
     changed: Callable[[], None] | None = None
+    secrets: set[str] = field(default_factory=set)  # texts typed into password fields
 
     def add(self, action: dict, update: bool = False) -> None:
         with self.lock:
@@ -212,6 +217,8 @@ class Recording:
             if _synthetic_click(action, previous):
                 continue
             previous = action
+            if action.get("name") == "fill" and action.get("text") and action["text"] in self.secrets:
+                action = {**action, "password": True}
             step = step_of(action)
             if step is None:
                 continue
@@ -221,6 +228,14 @@ class Recording:
             current = page or current
             steps.append(step)
         return steps
+
+
+SECRET_SCRIPT = r"""
+document.addEventListener('input', (e) => {
+  const el = e.target;
+  if (el && el.type === 'password' && el.value && window.__botloomSecretTyped) window.__botloomSecretTyped(el.value);
+}, true);
+"""
 
 
 def _synthetic_click(action: dict, previous: dict) -> bool:
@@ -273,7 +288,7 @@ class WebRecorder:
             self.context = self.browser.new_context()
             self._watch()
             self.page = self.context.new_page()
-            self.page.on("close", lambda _p: self.context.pages or self.closed.set())
+            self.page.on("close", lambda _p: (self.context is None or not self.context.pages) and self.closed.set())
             if self.url:
                 self.page.goto(self.url)
         except Exception:
@@ -288,6 +303,10 @@ class WebRecorder:
             raise NodeError("this version of Playwright does not offer its recorder", kind="not_supported",
                             fix="install the Playwright version Botloom was tested with (pip install -e .)")
         self.context._sync(start_recording({"language": "jsonl"}, self))
+        # what is typed into password fields is told apart by its text (Playwright's actions do
+        # not say the field's type): such fills never put their text into the bot
+        self.context.expose_binding("__botloomSecretTyped", lambda _source, text: self.recording.secrets.add(text))
+        self.context.add_init_script(SECRET_SCRIPT)
 
     def pump(self, seconds: float) -> None:
         """Let Playwright deliver what happened in the browser for ``seconds``."""

@@ -12,9 +12,9 @@ any application receives is seen, including input sent with XTest). What is reco
   layout. The window is named by a title pattern (the part after the last " - ", so
   "Untitled 1 - Mousepad" is matched as "- Mousepad$") and its process;
 - typed characters become one Type text per run of typing (a pause of a second ends a run;
-  Enter is a new line in it,
-  Backspace takes back the last character typed); an Enter that ends the typing becomes Wait
-  for the window to settle and Press key enter (it submits: completion pop-ups go first);
+  Enter is a new line in it, Backspace takes back the last character typed); an Enter that
+  ends the typing becomes Wait for the window to settle and Press key enter (it submits:
+  completion pop-ups go first);
 - a key pressed with Control, Alt or Super becomes a Hotkey; Tab, Escape, arrows, function
   keys and the like become Press key (repeats counted);
 - when the active window changes between two steps (a dialog opened), a Wait for window for
@@ -44,7 +44,7 @@ DOUBLE_CLICK_S = 0.4
 PAUSE_S = 0.5  # a person who waits this long after a click or a key waits for the application
 TYPING_PAUSE_S = 1.0  # typing that pauses this long is a step of its own (shown while recording)
 FRAME_EVERY_S = 0.08
-FRAME_KEEP = 40
+FRAME_KEEP = 12  # about a second of pointer moves (a 1920x1080 still is 6 MB)
 MODIFIERS = {"ctrl": "ctrl", "ctrl_l": "ctrl", "ctrl_r": "ctrl", "alt": "alt", "alt_l": "alt", "alt_r": "alt",
              "alt_gr": "altgr", "cmd": "win", "cmd_l": "win", "cmd_r": "win", "shift": "shift", "shift_l": "shift",
              "shift_r": "shift"}

@@ -11,7 +11,9 @@ keeping any other keys the value already had (a confidence, an offset ...).
 
 ``PointPicker``: a crosshair over the still follows the mouse and names the window under it
 and the point relative to that window; a click makes the parameter ``{"kind": "point", "x":
-.., "y": .., "window": "- Mousepad$", "process": "mousepad"}``.
+.., "y": .., "window": "- Mousepad$", "process": "mousepad"}``, or, where the application
+exposes its accessibility tree, the element there by its selector with that point as its
+fallback (``{"kind": "element", "selector": "button[name=\"7\"]", ..., "fallbacks": [point]}``).
 
 The still comes from the desktop pack's screen capture (what a bot sees when it runs), the
 window under a point from its ``desktop.window_at``; without the pack, from Qt. Setting the
@@ -101,6 +103,17 @@ def window_at(x: int, y: int) -> dict | None:
         return None
 
 
+def element_at(x: int, y: int, window: dict | None) -> dict | None:
+    """The accessible element under a screen point (its selector, role, name), or None."""
+    try:
+        from botloom.runner.sdk import capability
+
+        find = capability("desktop.element_at", purpose="the point picker", install="pip install 'botloom[desktop]'")
+        return find(x, y, (window or {}).get("pattern", ""), (window or {}).get("process", ""))
+    except Exception:  # noqa: BLE001 - no desktop pack or no accessibility here: the point alone
+        return None
+
+
 def wait_gone(window: QWidget | None, timeout: float = 2.0, quiet: float = 0.15) -> QImage:
     """Hide ``window`` and return a still of the screen once it has stopped changing for
     ``quiet`` seconds (the windows behind have redrawn), or after ``timeout``."""
@@ -152,9 +165,9 @@ class PointPicker(QDialog):
 
     picked = Signal(dict)
 
-    def __init__(self, still: QImage, find_window=window_at, parent: QWidget | None = None):
+    def __init__(self, still: QImage, find_window=window_at, find_element=element_at, parent: QWidget | None = None):
         super().__init__(parent, Qt.FramelessWindowHint | Qt.WindowStaysOnTopHint)
-        self.still, self.find_window = QPixmap.fromImage(still), find_window
+        self.still, self.find_window, self.find_element = QPixmap.fromImage(still), find_window, find_element
         self.pos_: QPoint | None = None
         self.window_: dict | None = None
         self.target: dict | None = None
@@ -207,6 +220,10 @@ class PointPicker(QDialog):
         sp = self.screen_point(self.pos_)
         self.window_ = self.find_window(sp.x(), sp.y())
         self.target = point_target(sp.x(), sp.y(), self.window_)
+        element = self.find_element(sp.x(), sp.y(), self.window_) if self.window_ else None
+        if element and element.get("selector"):  # the element there by its accessibility, the point behind it
+            where = {k: v for k, v in self.target.items() if k in ("window", "process")}
+            self.target = {"kind": "element", "selector": element["selector"], **where, "fallbacks": [self.target]}
         self.picked.emit(self.target)
         self.accept()
 

@@ -231,8 +231,9 @@ class EditingMixin:
         if ok:
             old = self.doc.flow(flow).node(node_id).params.get(param)
             value = dict(picker.target)
-            if isinstance(old, dict) and old.get("fallbacks"):
-                value["fallbacks"] = old["fallbacks"]
+            if isinstance(old, dict) and old.get("fallbacks"):  # the fallbacks it had stay, after the new ones
+                value["fallbacks"] = [*value.get("fallbacks", []),
+                                      *[f for f in old["fallbacks"] if f not in value.get("fallbacks", [])]]
             set_target(self.doc, flow, node_id, param, value)
 
     # the pickers (tests drive them in place of the person)

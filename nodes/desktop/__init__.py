@@ -16,4 +16,5 @@ def pack() -> NodePack:
                                  description="Desktop applications: windows, mouse, keyboard, clipboard, "
                                              "screenshots and image/text targets.",
                                  provides={"desktop.screen_grab": "botloom.nodes.desktop.screen:grab",
-                                           "desktop.window_at": "botloom.nodes.desktop.windows:window_at"})
+                                           "desktop.window_at": "botloom.nodes.desktop.windows:window_at",
+                                           "desktop.element_at": "botloom.nodes.desktop.a11y:element_at"})

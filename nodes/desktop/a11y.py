@@ -485,6 +485,38 @@ def locate(selector: Any, *, window: str = "", process: str = "", timeout: float
             time.sleep(0.05)
 
 
+def element_at(x: int, y: int, window: str = "", process: str = "") -> dict | None:
+    """The accessible element under a screen point, as the designer's point picker offers it
+    (the capability ``desktop.element_at``): its best selector, role, name and box; None where
+    no accessible element is (an application without accessibility, the desktop). Of the
+    elements whose box holds the point, the smallest that can be acted on (a button, not the
+    label inside it) is taken, else the smallest with a name."""
+    try:
+        roots = roots_for(window, process)
+    except NodeError:
+        return None
+    best: tuple | None = None
+    for root in roots:
+        seen = snapshot(root)
+        for i, s in enumerate(seen):
+            if not s.showing or not (s.name or s.automation_id):
+                continue
+            try:
+                bx, by, bw, bh = s.el.box()
+                acts = bool(s.el.actions())
+            except Exception:  # it went away while we looked
+                continue
+            if bw <= 0 or bh <= 0 or not (bx <= x < bx + bw and by <= y < by + bh):
+                continue
+            rank = (not acts, bw * bh)
+            if best is None or rank < best[0]:
+                best = (rank, i, seen, (bx, by, bw, bh))
+    if best is None:
+        return None
+    _rank, i, seen, box = best
+    return {"selector": best_selector(i, seen), "role": seen[i].role, "name": seen[i].name, "box": list(box)}
+
+
 def tree_lines(root: Element, max_depth: int = 40) -> list[str]:
     """``botloom inspect``'s lines: each element indented under its parent, with its selector."""
     lines = [f"{root.role} {root.name!r}  {_box(root)}"]

@@ -110,3 +110,23 @@ def test_wait_gone_returns_once_the_screen_is_still(mousepad_screen, qtbot):
     assert not win.isVisible() and 0.15 <= time.monotonic() - t0 < 2.0
     assert (still.width(), still.height()) == (800, 600)
     win.show()
+
+
+def test_the_point_picker_offers_the_accessible_element_there_with_the_point_behind_it(qtbot):
+    from botloom.app.capture import PointPicker
+
+    window = {"title": "galculator", "pattern": "^galculator$", "process": "galculator", "x": 100, "y": 50,
+              "width": 300, "height": 400}
+    asked = []
+    still = QImage(640, 480, QImage.Format_RGB888)
+    still.fill(Qt.white)
+    picker = PointPicker(still, find_window=lambda x, y: window,
+                         find_element=lambda x, y, w: asked.append((x, y, w["pattern"])) or
+                         {"selector": 'button[name="7"]', "role": "toggle button", "name": "7"})
+    qtbot.addWidget(picker)
+    picker.show()
+    QTest.mousePress(picker, Qt.LeftButton, Qt.NoModifier, QPoint(130, 90))
+    assert asked == [(130, 90, "^galculator$")]
+    assert picker.target == {"kind": "element", "selector": 'button[name="7"]', "window": "^galculator$",
+                             "process": "galculator", "fallbacks": [
+                                 {"kind": "point", "x": 30, "y": 40, "window": "^galculator$", "process": "galculator"}]}

@@ -179,3 +179,24 @@ def _app_env() -> dict:
     from botloom.nodes.desktop import windows
 
     return windows.launch_env()
+
+
+def test_the_element_under_a_point_is_offered_by_its_selector(a11y_desktop):
+    """What the designer's point picker offers: at a point over galculator's "7", its selector
+    (which finds that one button); over the desktop, nothing."""
+    from botloom.nodes.desktop import a11y, windows
+
+    proc = subprocess.Popen([CALC], env=_app_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        seven = a11y.locate('button[name="7"]', window=f"^{CALC}$", timeout=20)
+        x, y, w, h = seven.box()
+        win = windows.window_at(x + w // 2, y + h // 2)
+        assert win["pattern"] == "^galculator$" and win["process"] == "galculator"
+        got = a11y.element_at(x + w // 2, y + h // 2, win["pattern"], win["process"])
+        assert got["name"] == "7" and got["box"] == [x, y, w, h]
+        found = a11y.search(got["selector"], window=win["pattern"], process=win["process"])[0]
+        assert len(found) == 1 and found[0].box() == (x, y, w, h), got
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)

@@ -3,8 +3,9 @@
 pynput listens to the mouse and the keyboard (on X11 through the RECORD extension, so what
 any application receives is seen, including input sent with XTest). What is recorded:
 
-- a click (left, right, double) becomes a Click whose target says where, three ways, tried in
-  order: an **image** of what was under the pointer (cut from a screenshot taken before the
+- a click (left, right, double) becomes a Click whose target says where, up to four ways, tried
+  in order: the **element** there by its accessibility selector (when the application exposes
+  its tree), an **image** of what was under the pointer (cut from a screenshot taken before the
   press, while the pointer was still off it, so no hover highlight is in it; kept only when the
   patch is not a blank area and appears once in its window), the **text** read there by OCR
   (when the OCR pack is installed and the text appears once in the window), and the **point**
@@ -181,6 +182,7 @@ class Targets:
 
     def __init__(self, folder: Path | None, prefix: str = "images", ocr: bool = True):
         self.folder, self.prefix, self.n = folder, prefix, 0
+        self.a11y = True  # until the accessibility bus is found missing
         self.ocr = None
         self.ocr_note = ""
         if ocr:
@@ -200,6 +202,9 @@ class Targets:
                 point["process"] = win.process
         where = {k: point[k] for k in ("window", "process") if k in point}
         chain: list[dict] = []
+        element = self._element(click, win)
+        if element:  # the application says what is there: the most lasting target
+            chain.append({"kind": "element", "selector": element["selector"], **where})
         image = click.frame.image if click.frame is not None else None
         if image is not None:
             h, w = image.shape[:2]
@@ -233,6 +238,20 @@ class Targets:
         if rest:
             first = {**first, "fallbacks": rest}
         return first, "; ".join(notes)
+
+    def _element(self, click: Click, win) -> dict | None:
+        """The accessible element clicked (when the application exposes its tree); after the
+        first sign that there is no accessibility bus here, not asked again."""
+        from . import a11y
+
+        if not self.a11y or win is None:
+            return None
+        try:
+            a11y.backend().applications()
+        except NodeError:
+            self.a11y = False
+            return None
+        return a11y.element_at(click.x, click.y, title_pattern(win.title), win.process)
 
     def _save(self, patch) -> str:
         if self.folder is None:
@@ -398,10 +417,11 @@ class DesktopRecorder:
             params["button"] = click.button
         if click.count > 1:
             params["clicks"] = click.count
-        what = {"text": target.get("text"), "image": "image"}.get(target["kind"]) or "point"
+        what = {"text": target.get("text"), "image": "image", "element": target.get("selector")}.get(target["kind"]) \
+            or "point"
         verb = "Double-click" if click.count == 2 else "Right-click" if click.button == "right" else "Click"
-        self._add(Step("desktop.click", params, f"{verb} {what!r}" if target["kind"] == "text" else f"{verb} ({what})",
-                       note))
+        self._add(Step("desktop.click", params, f"{verb} {what!r}" if target["kind"] in ("text", "element")
+                       else f"{verb} ({what})", note))
 
     def _settle_if_paused(self, at: float, window) -> None:
         """After a click or a key the application reacted to while the person waited (a menu

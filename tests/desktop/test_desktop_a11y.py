@@ -200,3 +200,53 @@ def test_the_element_under_a_point_is_offered_by_its_selector(a11y_desktop):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
+
+
+def test_recorded_clicks_on_galculator_name_its_buttons_and_replay(a11y_desktop, tmp_path, cli):
+    """The desktop recorder asks the accessibility tree what was clicked: each click on a key of
+    galculator becomes a Click on that button by its selector (the image, text and point behind
+    it); the bot replays 7 + 8 = in a fresh galculator and its display says 15."""
+    from botloom.nodes.desktop import a11y
+    from botloom.runner.sdk import recording
+
+    def start_calc():
+        proc = subprocess.Popen([CALC], env=_app_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        a11y.locate('button[name="7"]', window=f"^{CALC}$", timeout=20)
+        time.sleep(0.5)
+        return proc
+
+    calc = start_calc()
+    rec = subprocess.Popen([sys.executable, "-m", "botloom.runner.cli", "record-desktop", "--events", "jsonl",
+                            "--images", str(tmp_path / "bot" / "images"), "--no-ocr"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert json.loads(rec.stdout.readline()) == {"event": "ready"}
+        for key in "7+8=":
+            x, y, w, h = a11y.locate(f'button[name="{key}"]', window=f"^{CALC}$", timeout=5).box()
+            subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2)], check=True, timeout=10)
+            time.sleep(0.3)
+            subprocess.run(["xdotool", "click", "1"], check=True, timeout=10)
+            time.sleep(0.3)
+        rec.stdin.write("stop\n")
+        rec.stdin.flush()
+        events = [json.loads(line) for line in rec.stdout]
+    finally:
+        rec.wait(60)
+        os.killpg(calc.pid, signal.SIGTERM)
+        calc.wait(10)
+    steps = [recording.Step.from_json(s) for s in events[-1]["steps"]]
+    clicks = [s.params["target"] for s in steps if s.type == "desktop.click"]
+    assert [(t["kind"], t["selector"]) for t in clicks] == [("element", f'toggle button[name="{k}"]') for k in "7+8="], clicks
+    assert all(t["window"] == "^galculator$" and t["fallbacks"][-1]["kind"] == "point" for t in clicks)
+    steps.append(recording.Step("desktop.verify", {"check": "element_text", "selector": DISPLAY_TEXT,
+                                                   "window": CALC, "expected": "15"}, "The display says 15"))
+    path = tmp_path / "bot" / "sum.bot.json"
+    recording.write_bot(path, "sum", steps)
+    again = start_calc()
+    try:
+        proc = cli("run", path, "--json", timeout=120)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    finally:
+        os.killpg(again.pid, signal.SIGTERM)
+        again.wait(10)

@@ -44,3 +44,30 @@ def outputs(log: EventLog, node: str) -> dict:
     done = [e for e in log.of("node_finished") if e.node == node]
     assert done, f"node {node} did not finish"
     return done[-1].outputs
+
+
+def start_recorder(images: Path, *extra: str):
+    """`botloom record-desktop --events jsonl` in its own process, once it is listening."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "botloom.runner.cli", "record-desktop", "--events", "jsonl",
+                             "--images", str(images), *extra], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    first = json.loads(proc.stdout.readline())
+    assert first == {"event": "ready"}, first
+    return proc
+
+
+def stop_recorder(proc) -> list:
+    """Stop a recorder started with :func:`start_recorder`: its final steps."""
+    from botloom.runner.sdk import recording
+
+    try:
+        proc.stdin.write("stop\n")
+        proc.stdin.flush()
+        events = [json.loads(line) for line in proc.stdout]
+    finally:
+        proc.wait(60)
+    assert events and events[-1]["event"] == "done", events[-1:]
+    return [recording.Step.from_json(s) for s in events[-1]["steps"]]

@@ -216,26 +216,21 @@ def test_recorded_clicks_on_galculator_name_its_buttons_and_replay(a11y_desktop,
         time.sleep(0.5)
         return proc
 
+    from desktop_helpers import start_recorder, stop_recorder
+
     calc = start_calc()
-    rec = subprocess.Popen([sys.executable, "-m", "botloom.runner.cli", "record-desktop", "--events", "jsonl",
-                            "--images", str(tmp_path / "bot" / "images"), "--no-ocr"],
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        assert json.loads(rec.stdout.readline()) == {"event": "ready"}
+        rec = start_recorder(tmp_path / "bot" / "images", "--no-ocr")
         for key in "7+8=":
             x, y, w, h = a11y.locate(f'button[name="{key}"]', window=f"^{CALC}$", timeout=5).box()
             subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2)], check=True, timeout=10)
             time.sleep(0.3)
             subprocess.run(["xdotool", "click", "1"], check=True, timeout=10)
             time.sleep(0.3)
-        rec.stdin.write("stop\n")
-        rec.stdin.flush()
-        events = [json.loads(line) for line in rec.stdout]
+        steps = stop_recorder(rec)
     finally:
-        rec.wait(60)
         os.killpg(calc.pid, signal.SIGTERM)
         calc.wait(10)
-    steps = [recording.Step.from_json(s) for s in events[-1]["steps"]]
     clicks = [s.params["target"] for s in steps if s.type == "desktop.click"]
     assert [(t["kind"], t["selector"]) for t in clicks] == [("element", f'toggle button[name="{k}"]') for k in "7+8="], clicks
     assert all(t["window"] == "^galculator$" and t["fallbacks"][-1]["kind"] == "point" for t in clicks)

@@ -107,7 +107,7 @@ def test_wait_gone_returns_once_the_screen_is_still(mousepad_screen, qtbot):
     win, _vd = mousepad_screen
     t0 = time.monotonic()
     still = wait_gone(win, quiet=0.15)
-    assert not win.isVisible() and 0.15 <= time.monotonic() - t0 < 2.0
+    assert not win.isVisible() and 0.15 <= time.monotonic() - t0 < 5.0  # (2 s is its own limit; a loaded machine adds)
     assert (still.width(), still.height()) == (800, 600)
     win.show()
 

@@ -113,7 +113,8 @@ class RecordingBar(QWidget):
 
 
 class RecordingMixin:
-    """Part of :class:`~botloom.app.main.MainWindow`: Flow ▸ Record in browser."""
+    """Part of :class:`~botloom.app.main.MainWindow`: Flow ▸ Record in browser, Flow ▸ Record on
+    desktop, and the inspector's Pick… of a browser target."""
 
     recorder_extra: list[str] = []  # more options for the recorder process (e.g. --browser chrome)
 
@@ -167,6 +168,7 @@ class RecordingMixin:
         self.settings.setValue("recorder/last_url", url)
         bar = RecordingBar(self.stop_recording, "in the browser")
         bar.label.setText("Click the element in the browser…")
+        bar.button.setText("Cancel")
         self.statusBar().addPermanentWidget(bar)
 
         def picked(result: dict) -> None:

@@ -255,6 +255,9 @@ class WebRecorder:
     """
 
     def __init__(self, url: str = "", browser: str = "auto", headless: bool = False, cdp_port: int = 0):
+        url = (url or "").strip()
+        if url and "://" not in url and not url.startswith(("about:", "data:", "file:")):
+            url = "https://" + url  # as Go to URL does
         self.url, self.browser_choice, self.headless, self.cdp_port = url, browser, headless, cdp_port
         self.dirty, self.closed = threading.Event(), threading.Event()
         self.recording = Recording(url=url, changed=self.dirty.set)

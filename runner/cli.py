@@ -579,5 +579,23 @@ def cmd_start(args) -> int:
     return start()
 
 
+def console() -> None:
+    """The ``botloom`` program: :func:`main`, then the process ends with its exit code. Once
+    Temporal's native client is loaded (fleet commands), the process ends without Python's
+    teardown: its Rust threads may still be running while the interpreter finalises, and on a
+    loaded machine that crashed the process (SIGSEGV) after the command had already finished."""
+    code = main()
+    if "temporalio.bridge" in sys.modules:
+        import os
+
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code if isinstance(code, int) else 1)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

@@ -29,7 +29,6 @@ class EditingMixin:
         if self.view is None:
             return None
         from .canvas_items import HEADER, NODE_W
-        from .ports import CONTROL_OUT, node_ports
 
         flow = self.scene.flow
         selected = self.selected_nodes()
@@ -44,16 +43,24 @@ class EditingMixin:
         nt = self.doc.registry.get(type_id)
         spec = NodeSpec(id=flow.new_id(nt.id), type=nt.id, version=nt.version)
         edges = []
-        if anchor is not None and nt.has_input:
-            used = {e.source_port for e in flow.edges() if e.source == anchor}
-            free = [p.name for p in node_ports(flow, anchor, self.doc.registry)[1]
-                    if p.kind == CONTROL_OUT and p.name not in used and p.name != "error"]
-            if len(free) == 1:
-                edges.append(Edge(anchor, free[0], spec.id, INPUT_PORT))
+        exit_port = self.free_exit(anchor) if anchor is not None and nt.has_input else None
+        if exit_port is not None:
+            edges.append(Edge(anchor, exit_port, spec.id, INPUT_PORT))
         self.doc.undo.push(commands.AddNodes(self.doc, self.flow_name, [(spec, (snap(x), snap(y)))], edges))
         self.scene.select_nodes([spec.id])
         self.view.ensureVisible(x, y, NODE_W, HEADER * 2)
         return spec.id
+
+    def free_exit(self, node_id: str) -> str | None:
+        """The node's one free control exit (not ``error``), or None when it has none or several:
+        what a new node, or a recording, is connected to when that is unambiguous."""
+        from .ports import CONTROL_OUT, node_ports
+
+        flow = self.scene.flow
+        used = {e.source_port for e in flow.edges() if e.source == node_id}
+        free = [p.name for p in node_ports(flow, node_id, self.doc.registry)[1]
+                if p.kind == CONTROL_OUT and p.name not in used and p.name != "error"]
+        return free[0] if len(free) == 1 else None
 
     def _free_spot(self, flow, x: float, y: float) -> tuple[float, float]:
         """(x, y), moved down until no node's box is there."""

@@ -239,16 +239,15 @@ class RecordingMixin:
 
     def _recording_anchor(self) -> tuple[str, str] | None:
         """The node (and exit) the recording follows: the selected node, else the last node of
-        the flow's chain (one with a free ``out``), else none."""
+        the flow (lowest, then rightmost) with one free exit, else none."""
         flow = self.scene.flow
-        used = {(e.source, e.source_port) for e in flow.edges()}
         selected = self.selected_nodes()
         candidates = selected if len(selected) == 1 else sorted(
             flow.node_ids(), key=lambda n: (flow.position(n)[1], flow.position(n)[0]))
         for node_id in reversed(candidates):
-            nt = self.doc.registry.get(flow.node(node_id).type) if flow.node(node_id).type in self.doc.registry else None
-            if nt is not None and "out" in nt.ports_for(flow.node(node_id).params) and (node_id, "out") not in used:
-                return node_id, "out"
+            exit_port = self.free_exit(node_id)
+            if exit_port is not None:
+                return node_id, exit_port
         return None
 
     def _recording_done(self, steps: list[dict]) -> None:

@@ -580,10 +580,8 @@ def cmd_start(args) -> int:
 
 
 def console() -> None:
-    """The ``botloom`` program: :func:`main`, then the process ends with its exit code. Once
-    Temporal's native client is loaded (fleet commands), the process ends without Python's
-    teardown: its Rust threads may still be running while the interpreter finalises, and on a
-    loaded machine that crashed the process (SIGSEGV) after the command had already finished."""
+    """The ``botloom`` program: :func:`main`, then exit. Once Temporal's native client is loaded,
+    without Python's teardown: its threads crashed the finalising interpreter (SIGSEGV)."""
     code = main()
     if "temporalio.bridge" in sys.modules:
         import os

@@ -155,16 +155,34 @@ class FleetClient:
 
     async def status(self, queues: list[str] | None = None) -> dict:
         """The runners polling the fleet (identity and labels), per queue, and the runs open now."""
-        from temporalio.api.enums.v1 import TaskQueueType
+        from temporalio.api.enums.v1 import DescribeTaskQueueMode, TaskQueueType
         from temporalio.api.taskqueue.v1 import TaskQueue
+        from temporalio.service import RPCError
         from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
         workers: dict[str, dict] = {}
 
         async def pollers(queue: str, kind) -> list:
+            # A task queue has several partitions and a poll lands on any of them; the default ("legacy")
+            # describe reports the root partition's pollers only, so a live runner can be missing from it.
+            # The enhanced mode asks every partition; older servers without it get the root's list.
             req = DescribeTaskQueueRequest(namespace=self.client.namespace, task_queue=TaskQueue(name=queue),
-                                           task_queue_type=kind)
-            return list((await self.client.workflow_service.describe_task_queue(req)).pollers)
+                                           api_mode=DescribeTaskQueueMode.DESCRIBE_TASK_QUEUE_MODE_ENHANCED,
+                                           task_queue_types=[kind], report_pollers=True)
+            try:
+                reply = await self.client.workflow_service.describe_task_queue(req)
+            except RPCError:
+                req = DescribeTaskQueueRequest(namespace=self.client.namespace, task_queue=TaskQueue(name=queue),
+                                               task_queue_type=kind)
+                return list((await self.client.workflow_service.describe_task_queue(req)).pollers)
+            seen: dict[str, object] = {}
+            for version in reply.versions_info.values():
+                for info in version.types_info.values():
+                    for p in info.pollers:  # the latest poll of each runner
+                        old = seen.get(p.identity)
+                        if old is None or p.last_access_time.seconds > old.last_access_time.seconds:
+                            seen[p.identity] = p
+            return list(seen.values())
 
         import time
 

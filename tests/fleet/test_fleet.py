@@ -81,12 +81,15 @@ def test_runs_spread_by_capability(fleet, tmp_path):
     wait_for(listed, 10, "the fleet's run list to show every run completed")
     from botloom.runner.fleet.routing import polled_queues
 
-    st = fleet.call(lambda c: c.status(polled_queues(["desktop", "browser"], "-")))  # botloom fleet status
-    runners = {w["identity"]: w for w in st["workers"]}
-    assert set(fleet.workers) <= set(runners)
-    desk = next(w for i, w in runners.items() if i.startswith("desk-"))
+    def runners():  # botloom fleet status
+        st = fleet.call(lambda c: c.status(polled_queues(["desktop", "browser"], "-")))
+        found = {w["identity"]: w for w in st["workers"]}
+        return found if set(fleet.workers) <= set(found) else None
+
+    found = wait_for(runners, 10, "fleet status to list every runner")
+    desk = next(w for i, w in found.items() if i.startswith("desk-"))
     assert desk["labels"] == ["desktop"] and "botloom/run/desktop" in desk["queues"] and desk["load"] == 0
-    plain = next(w for i, w in runners.items() if i.startswith("plain-"))
+    plain = next(w for i, w in found.items() if i.startswith("plain-"))
     assert plain["labels"] == [] and "botloom/run/any" in plain["queues"] and "botloom/run/desktop" not in plain["queues"]
 
 

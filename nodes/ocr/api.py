@@ -80,6 +80,9 @@ def _loose(text: str) -> str:
     return re.sub(r"[^\w]+", "", normalise(text))
 
 
+SIMILAR = 0.75  # letters-and-digits similarity (difflib's ratio) a line's words need to match the text
+
+
 def match_lines(lines, text: str, min_confidence: float = 0.5) -> list[TextMatch]:
     """Find ``text`` in OCR ``lines`` (``engines.Line``). Best first: lines that are the text
     itself, then by confidence, then top to bottom."""
@@ -100,13 +103,18 @@ def match_lines(lines, text: str, min_confidence: float = 0.5) -> list[TextMatch
             box = _span_box(words, line_loose.index(wanted_loose), len(wanted_loose))
             best = (1.0, box)
         else:
+            matcher = SequenceMatcher(None, autojunk=False)
+            matcher.set_seq1(wanted_loose)
             for size in range(max(1, n_query - 1), n_query + 2):
                 for i in range(max(0, len(words) - size) + 1):
                     window = words[i:i + size]
                     cand = _loose(" ".join(w.text for w in window))
                     if not cand:
                         continue
-                    ratio = SequenceMatcher(None, wanted_loose, cand, autojunk=False).ratio()
+                    matcher.set_seq2(cand)
+                    if matcher.real_quick_ratio() < SIMILAR or matcher.quick_ratio() < SIMILAR:
+                        continue  # upper bounds of the ratio: this window cannot match
+                    ratio = matcher.ratio()
                     if best is None or ratio > best[0]:
                         from .engines import union_box
 
@@ -116,7 +124,7 @@ def match_lines(lines, text: str, min_confidence: float = 0.5) -> list[TextMatch
         similarity, box = best
         ocr_conf = min(1.0, max(0.0, float(line.confidence)))
         confidence = similarity * (0.5 + 0.5 * ocr_conf)
-        if similarity >= 0.75 and confidence >= min_confidence:
+        if similarity >= SIMILAR and confidence >= min_confidence:
             found.append(TextMatch(text=text, box=tuple(int(v) for v in box), confidence=float(confidence),
                                    line=line.text))
     # the text as a whole line ("Total") before the text inside a longer one ("Subtotal")

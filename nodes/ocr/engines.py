@@ -514,7 +514,7 @@ def user_setting(key: str) -> str | None:
 
 def get_engine(name: str | None = None, settings: dict | None = None, **options) -> OcrEngine:
     """A loaded engine, cached per process. ``settings`` is the bot's ``ocr`` settings block
-    (``engine``, ``threads``, ``accelerator``, ``model_dir``, ``languages``)."""
+    (``engine``, ``threads``, ``accelerator``, ``precision``, ``characters``, ``model_dir``, ...)."""
     settings = dict(settings or {})
     chosen = resolve_name(name, settings)
     opts = {"threads": int(options.get("threads") or settings.get("threads") or 0)}
@@ -523,6 +523,7 @@ def get_engine(name: str | None = None, settings: dict | None = None, **options)
     if chosen == "rapidocr":
         opts["accelerator"] = str(options.get("accelerator") or settings.get("accelerator") or "auto").lower()
         opts["precision"] = str(options.get("precision") or settings.get("precision") or "auto").lower()
+        opts["characters"] = str(options.get("characters") or settings.get("characters") or "alphabetic").lower()
         if options.get("cache_dir") or settings.get("cache_dir"):
             opts["cache_dir"] = str(options.get("cache_dir") or settings.get("cache_dir"))
         if settings.get("model_dir"):

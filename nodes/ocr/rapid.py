@@ -146,7 +146,7 @@ class RapidOcrEngine(OcrEngine):
 
     def __init__(self, threads: int = 0, accelerator: str = "auto", model_dir: str | None = None,
                  text_score: float = 0.5, detection_size: int = 0, precision: str = "auto",
-                 cache_dir: str | None = None):
+                 cache_dir: str | None = None, characters: str = "alphabetic"):
         try:
             import onnxruntime  # noqa: F401  (rapidocr does not declare it)
             import rapidocr
@@ -168,16 +168,22 @@ class RapidOcrEngine(OcrEngine):
         if precision not in ("auto", "int8", "fp32"):
             raise NodeError(f"unknown OCR precision '{precision}'", kind="bad_input",
                             fix="use auto (int8 on the CPU, fp32 on a GPU), int8 or fp32 (settings.ocr.precision)")
-        self.precision = "fp32"
+        from .quantize import CHARACTERS
+
+        if characters not in CHARACTERS:
+            raise NodeError(f"unknown OCR character set '{characters}'", kind="bad_input",
+                            fix="use alphabetic (Latin and Greek letters, digits and symbols; faster) or all (also "
+                                "Chinese, Japanese and Korean) in settings.ocr.characters")
+        self.precision, self.characters = "fp32", "all"
         if precision == "int8" or (precision == "auto" and self.providers[0] == "CPUExecutionProvider"):
             from .quantize import int8_recogniser
 
             rec = Path(params["Rec.model_path"])
             known = sums.get(self.MODELS["Rec"][1]) if folder == package_models else None
-            int8 = int8_recogniser(rec, known or sha256_file(rec), self.REC_MIN_WIDTH, cache_dir)
+            int8 = int8_recogniser(rec, known or sha256_file(rec), self.REC_MIN_WIDTH, cache_dir, characters)
             if int8 is not None:
                 params["Rec.model_path"] = str(int8)
-                self.precision = "int8"
+                self.precision, self.characters = "int8", characters
         self.threads = int(threads) if threads else min(4, os.cpu_count() or 1)
         params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
         params["EngineConfig.onnxruntime.use_dml"] = self.providers[0] == "DmlExecutionProvider"
@@ -212,7 +218,8 @@ class RapidOcrEngine(OcrEngine):
         return sums
 
     def describe(self) -> str:
-        return (f"rapidocr (PP-OCRv6 small, {self.precision} recogniser, ONNX Runtime {self.providers[0]}, "
+        scored = ", alphabetic characters" if self.characters == "alphabetic" else ""
+        return (f"rapidocr (PP-OCRv6 small, {self.precision} recogniser{scored}, ONNX Runtime {self.providers[0]}, "
                 f"{self.threads} threads, detection at {self.detection_size} px)")
 
     def read_staged(self, image, stages, enough) -> OcrResult:

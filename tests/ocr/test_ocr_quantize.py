@@ -90,3 +90,28 @@ def test_small_print_of_a_200_dpi_scan_keeps_its_lone_quantity_digits(rapid):
     docs = [d for d in discover(folder) if d.name in ("coolblue1", "coolblue2", "QualityHosting")]
     result = run_extract(docs, "rapidocr", {"threads": 2}, mode="ocr", log=lambda *_: None)
     assert result["line_items"]["counts"]["quantity"] == "20/21"
+
+
+def test_the_copy_scores_only_the_alphabetic_characters_unless_told_all():
+    import onnx
+    import rapidocr
+
+    path = Path(rapidocr.__file__).parent / "models" / RapidOcrEngine.MODELS["Rec"][0]
+    model = onnx.load(str(path))
+    characters = {p.key: p.value for p in model.metadata_props}["character"].splitlines()
+    keep = quantize.keep_classes(characters, "alphabetic")
+    assert quantize.keep_classes(characters, "all") is None
+    assert keep[0] == 0 and keep[-1] == len(characters) + 1  # the blank and the space stay
+    derived = quantize.derive(model, "alphabetic")
+    kept = {p.key: p.value for p in derived.metadata_props}["character"].splitlines()
+    assert len(kept) == len(keep) - 2 < len(characters) / 5
+    assert {"€", "ü", "ß", "é", "ł", "5", "@", "α"} <= set(kept) and not {"中", "あ", "한"} & set(kept)
+    weights = {i.name: tuple(i.dims) for i in derived.graph.initializer}
+    assert sum(1 for dims in weights.values() if dims and dims[-1] == len(keep)) == 2  # the MatMul and its bias
+    assert derived.graph.output[0].type.tensor_type.shape.dim[2].dim_value == len(keep)
+
+
+def test_an_unknown_character_set_is_refused_clearly():
+    with pytest.raises(NodeError) as err:
+        RapidOcrEngine(threads=1, characters="klingon")
+    assert "alphabetic" in err.value.fix and "settings.ocr.characters" in err.value.fix

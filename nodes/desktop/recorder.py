@@ -44,6 +44,12 @@ PATCH = (72, 30)  # the image cut around a click, width x height
 DOUBLE_CLICK_S = 0.4
 PAUSE_S = 0.5  # a person who waits this long after a click or a key waits for the application
 TYPING_PAUSE_S = 1.0  # typing that pauses this long is a step of its own (shown while recording)
+# Typing into a password field (the accessible role of the field clicked) is not kept: the step
+# types a secret instead, which the person stores once.
+PASSWORD_ROLES = frozenset({"password text"})
+PASSWORD_SECRET = "password"
+PASSWORD_NOTE = ("a password was typed here and is not kept in the bot: store it with `botloom secret set "
+                 f"{PASSWORD_SECRET}` and declare it in the bot's secrets (Bot properties)")
 FRAME_EVERY_S = 0.08
 FRAME_KEEP = 12  # about a second of pointer moves (a 1920x1080 still is 6 MB)
 MODIFIERS = {"ctrl": "ctrl", "ctrl_l": "ctrl", "ctrl_r": "ctrl", "alt": "alt", "alt_l": "alt", "alt_r": "alt",
@@ -183,6 +189,7 @@ class Targets:
     def __init__(self, folder: Path | None, prefix: str = "images", ocr: bool = True):
         self.folder, self.prefix, self.n = folder, prefix, 0
         self.a11y = True  # until the accessibility bus is found missing
+        self.role: str | None = None  # the accessible role of the element last clicked
         self.ocr = None
         self.ocr_note = ""
         if ocr:
@@ -203,6 +210,7 @@ class Targets:
         where = {k: point[k] for k in ("window", "process") if k in point}
         chain: list[dict] = []
         element = self._element(click, win)
+        self.role = element.get("role") if element else None
         if element:  # the application says what is there: the most lasting target
             chain.append({"kind": "element", "selector": element["selector"], **where})
         image = click.frame.image if click.frame is not None else None
@@ -288,6 +296,8 @@ class DesktopRecorder:
         self.worker: threading.Thread | None = None
         self._local = threading.local()
         self.reacting_since: float | None = None  # when the last click, hotkey or key was made
+        self.in_password = False  # the last click was on a password field: what is typed is not kept
+        self.password_typed = False  # ... and its Type the password step is made
 
     # ---------------------------------------------------------------- listening (pynput's threads)
     def _grab(self, pointer) -> None:
@@ -375,6 +385,17 @@ class DesktopRecorder:
 
     def _keys_to_steps(self) -> None:
         for item in self.keys.take():
+            if item[0] == "type" and self.in_password:
+                if not self.password_typed:  # typing that paused is still the one password
+                    self._add(Step("desktop.type_text", {"text": "{{ secrets.%s }}" % PASSWORD_SECRET},
+                                   "Type the password", PASSWORD_NOTE))
+                    self.password_typed = True
+                if item[1].endswith("\n"):
+                    self._add(Step("desktop.press_key", {"key": "enter"}, "Press enter"))
+                    self.in_password = False  # Enter submits
+                continue
+            if item[0] != "type":
+                self.in_password = False  # Tab, a hotkey: the focus may be elsewhere now
             if item[0] == "type" and item[1].endswith("\n"):
                 # Enter at the end of typing submits (a dialog, a form): type, let the screen settle
                 # (completion pop-ups), then press Enter, as a person looks before pressing it
@@ -412,6 +433,7 @@ class DesktopRecorder:
         if click is None:
             return
         target, note = self.targets.target(click)
+        self.in_password, self.password_typed = self.targets.role in PASSWORD_ROLES, False
         params: dict = {"target": target}
         if click.button != "left":
             params["button"] = click.button

@@ -174,3 +174,44 @@ def test_the_steps_go_into_a_bot_with_its_images(tmp_path):
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["nodes"]["click"]["params"]["target"]["image"] == "images/recorded-1.png"
     assert {"from": "start.out", "to": "click.in"} in data["edges"]
+
+
+def test_typing_into_a_password_field_is_not_kept(monkeypatch):
+    """A click on an element whose accessible role is a password field: what is typed after it
+    (even with a pause in the middle) becomes one Type text of a secret, never the text; after
+    Tab the typing is kept again."""
+    from botloom.nodes.desktop import recorder as rec
+
+    r = rec.DesktopRecorder(ocr=False)
+    roles = iter(["password text", "text"])
+
+    class FakeTargets:
+        role = None
+
+        def target(self, click):
+            self.role = next(roles)
+            return {"kind": "point", "x": click.x, "y": click.y}, ""
+
+    r.targets = FakeTargets()
+    r.pending = rec.Click(0.0, 10, 10, "left")
+    r._flush_click()
+    for char in "hunter":
+        r.keys.press(None, char)
+    r._keys_to_steps()  # typing that paused
+    for char in "2!":
+        r.keys.press(None, char)
+    r.keys.press("tab", None)
+    for char in "ok":
+        r.keys.press(None, char)
+    r._keys_to_steps()
+    r.pending = rec.Click(1.0, 50, 10, "left")
+    r._flush_click()
+    for char in "plain":
+        r.keys.press(None, char)
+    r.keys.press("enter", None)
+    r._keys_to_steps()
+    steps = [(s.type, s.params.get("text") or s.params.get("key")) for s in r.steps()]
+    assert steps == [("desktop.click", None), ("desktop.type_text", "{{ secrets.password }}"),
+                     ("desktop.press_key", "tab"), ("desktop.type_text", "ok"), ("desktop.click", None),
+                     ("desktop.type_text", "plain"), ("desktop.press_key", "enter")]
+    assert "hunter" not in repr(r.steps()) and "botloom secret set password" in r.steps()[1].warning

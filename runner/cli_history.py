@@ -190,7 +190,7 @@ def cmd_prune(args) -> int:
 
 
 def cmd_logs(args) -> int:
-    from .logs import log_paths
+    from .logs import FLUSH_SECONDS, log_paths
     from .store import RunStore
 
     store = RunStore()
@@ -205,16 +205,23 @@ def cmd_logs(args) -> int:
     if not path.exists():
         raise BotloomError(f"the log of run {run_id} is gone", fix="logs are pruned by `botloom config logs.retention_days`")
     with open(path, encoding="utf-8") as f:
+        quiet_since = None  # the run is over: when the file last grew
         while True:
             line = f.readline()
             if line:
                 sys.stdout.write(line)
+                quiet_since = None if quiet_since is None else time.monotonic()
                 continue
-            if not args.follow or _run_over(run_id):
-                sys.stdout.write(f.read())
+            if not args.follow:
+                break
+            if quiet_since is None and _run_over(run_id):
+                quiet_since = time.monotonic()
+            # the store may say the run is over a moment before its last log lines are flushed
+            # (at most FLUSH_SECONDS apart): stop once the file has been still for longer than that
+            if quiet_since is not None and time.monotonic() - quiet_since > 2 * FLUSH_SECONDS:
                 break
             sys.stdout.flush()
-            time.sleep(0.2)
+            time.sleep(0.1 if quiet_since is not None else 0.2)
     return EXIT_OK
 
 

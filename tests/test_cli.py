@@ -232,6 +232,34 @@ def test_logs_follow_streams_until_the_run_ends(cli, tmp_path):
     assert "first" in follow.stdout and "second" in follow.stdout and "run succeeded" in follow.stdout
 
 
+def test_logs_follow_waits_for_the_last_lines_of_a_run_just_over(cli, tmp_path, botloom_home, monkeypatch, capsys):
+    """The store says a run is over a moment before its log's last lines are flushed: the
+    follower keeps reading until the file has been still, instead of stopping at the first end
+    of file after the state changed."""
+    import argparse
+
+    from botloom.runner import cli_history
+
+    assert cli("run", hello_bot(tmp_path), "-q").returncode == 0
+    log = next((botloom_home / "logs").glob("*.log"))
+    first, rest = log.read_text(encoding="utf-8").split("\n", 1)
+    assert rest.strip()
+    log.write_text(first + "\n", encoding="utf-8")  # as if the rest were still in the runner's buffer
+    real_sleep = cli_history.time.sleep
+
+    def runner_flushes(seconds):  # while the follower waits at the end of the file, the runner flushes
+        if log.read_text(encoding="utf-8") == first + "\n":
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(rest)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(cli_history.time, "sleep", runner_flushes)
+    monkeypatch.setattr(cli_history, "_run_over", lambda run_id: True)
+    capsys.readouterr()
+    assert cli_history.cmd_logs(argparse.Namespace(run="last", json=False, follow=True)) == 0
+    assert capsys.readouterr().out == first + "\n" + rest
+
+
 def test_log_retention_prunes_old_logs(cli, tmp_path, botloom_home):
     import os
 

@@ -50,10 +50,10 @@ def _designer_problem() -> str | None:
 
 def start() -> int:
     reason = _display_problem() or _designer_problem()
-    if reason is None:
-        from botloom.app.main import main  # type: ignore[import-not-found]
+    if reason is None:  # the designer is its own program: the runner never imports it
+        import subprocess
 
-        return main()
+        return subprocess.call([sys.executable, "-m", "botloom.app"])
     sample = bots_dir() / SAMPLE
     if not sample.exists():
         print(f"botloom: {reason}, and the sample bots were not found at {bots_dir()}", file=sys.stderr)

@@ -166,15 +166,15 @@ class FleetClient:
             # A task queue has several partitions and a poll lands on any of them; the default ("legacy")
             # describe reports the root partition's pollers only, so a live runner can be missing from it.
             # The enhanced mode asks every partition; older servers without it get the root's list.
-            req = DescribeTaskQueueRequest(namespace=self.client.namespace, task_queue=TaskQueue(name=queue),
-                                           api_mode=DescribeTaskQueueMode.DESCRIBE_TASK_QUEUE_MODE_ENHANCED,
-                                           task_queue_types=[kind], report_pollers=True)
+            def describe(**mode):
+                return self.client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+                    namespace=self.client.namespace, task_queue=TaskQueue(name=queue), **mode))
+
             try:
-                reply = await self.client.workflow_service.describe_task_queue(req)
+                reply = await describe(api_mode=DescribeTaskQueueMode.DESCRIBE_TASK_QUEUE_MODE_ENHANCED,
+                                       task_queue_types=[kind], report_pollers=True)
             except RPCError:
-                req = DescribeTaskQueueRequest(namespace=self.client.namespace, task_queue=TaskQueue(name=queue),
-                                               task_queue_type=kind)
-                return list((await self.client.workflow_service.describe_task_queue(req)).pollers)
+                return list((await describe(task_queue_type=kind)).pollers)
             seen: dict[str, object] = {}
             for version in reply.versions_info.values():
                 for info in version.types_info.values():

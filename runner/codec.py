@@ -127,7 +127,17 @@ def _bytes(tag: str):
 
 
 def _path(v: PurePath, depth: int) -> dict:
-    return {TAG: "wpath" if isinstance(v, PureWindowsPath) else "path", "v": str(v)}
+    if not isinstance(v, PureWindowsPath):
+        return {TAG: "path", "v": str(v)}
+    rest = "\\".join(v.parts[1:] if v.drive or v.root else v.parts)
+    # pathlib's own text does not always read back the same: a drive that already ends in a
+    # separator (a UNC prefix with an empty share, as in \\.\) gets its root printed as a
+    # second one and reads back as a bare root; a relative first part that looks like a drive
+    # ("a:b" from ".\\a:b") loses its ".\\" and reads back as a drive
+    for text in (str(v), v.drive + ("" if v.drive.endswith("\\") else v.root) + rest, ".\\" + rest):
+        if PureWindowsPath(text) == v:
+            return {TAG: "wpath", "v": text}
+    raise CodecError(f"the Windows path {str(v)!r} cannot be written so that it reads back the same")
 
 
 _ENCODERS: dict[type, Any] = {

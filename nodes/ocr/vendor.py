@@ -134,24 +134,6 @@ def _brand(items: list[Item], labels: list[str]) -> tuple[str, Item] | None:
     return None
 
 
-def _continued(name: str, following: list[Item], it: Item) -> str:
-    """``name`` with the lines that continue it: "AIK HUAT HARDWARE" / "ENTERPRISE (SETIA" /
-    "ALAM) SDN BHD". A line continues the name when the name is unfinished (an open bracket, a
-    trailing "&") or the line begins with "&", "and" or a business word; up to its legal form."""
-    for nxt in following:
-        text = nxt.line.text.strip()
-        if (LEGAL_FORM.search(name) or NOT_VENDOR.search(text) or re.search(r"\d{3}", text)
-                or nxt.line.box[1] - (it.line.box[1] + it.line.box[3]) > 1.5 * it.line.box[3]):
-            break
-        opened = name.count("(") > name.count(")") or name.rstrip().endswith("&")
-        begins = re.match(r"(&|and\b)", text, re.IGNORECASE) or (
-            COMPANY_SUFFIX.match(text) and not LEGAL_FORM.match(text))
-        if not (opened or begins):
-            break
-        name, it = _clean_company(name + " " + text), nxt
-    return name
-
-
 def _vendor(items: list[Item], parties=None, our_names=()):
     """(name, confidence, item, brand, legal) of the issuer. The name is the company that issued
     the document as it presents itself (its letterhead, or its legal name); ``brand`` is a different
@@ -233,12 +215,12 @@ def _vendor(items: list[Item], parties=None, our_names=()):
             if (letters >= 4 and letters >= 0.5 * len(name.replace(" ", ""))
                     and len(re.sub(r"[^A-Za-z]", "", COMPANY_SUFFIX.sub(" ", name))) >= 2):  # not "Company" alone
                 idx = first_page.index(it)
-                # a name broken over two lines: "POPULAR BOOK" / "CO. (M) SDN BHD", "THE COFFEE BEAN" / "& TEA LEAF"
-                if idx > 0 and re.match(r"^(co\.|sdn|bhd|\(m\)|gmbh|ltd|inc|b\.v|&|and\b)", name, re.IGNORECASE):
+                # a name broken over two lines: "POPULAR BOOK" / "CO. (M) SDN BHD"
+                if idx > 0 and re.match(r"^(co\.|sdn|bhd|\(m\)|gmbh|ltd|inc|b\.v)", name, re.IGNORECASE):
                     prev = first_page[idx - 1]
                     if not NOT_VENDOR.search(prev.line.text) and abs(prev.line.box[1] - it.line.box[1]) < 3 * it.line.box[3]:
                         name = _clean_company(prev.line.text + " " + name)
-                cands.append([_continued(name, first_page[idx + 1:idx + 3], it), 0.9, it, "top"])
+                cands.append([name, 0.9, it, "top"])
                 break
     # the payee of the bank details
     for it in items:

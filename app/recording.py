@@ -279,8 +279,15 @@ class RecordingMixin:
         nodes, edges = recording.plan(recorded, flow.node_ids(), [flow.position(n) for n in flow.node_ids()],
                                       after=anchor, origin=origin,
                                       versions={t.id: t.version for t in self.doc.registry.latest()})
-        self.doc.undo.push(commands.AddNodes(self.doc, flow_name, nodes, edges,
-                                             text=f"Record {len(nodes)} {what} step(s)"))
+        text = f"Record {len(nodes)} {what} step(s)"
+        secrets = recording.secrets_to_declare(recorded, self.doc.bot.secrets)
+        if secrets != self.doc.bot.secrets:  # a password typed: the bot declares the secret in the same step
+            self.doc.undo.beginMacro(text)
+            self.doc.undo.push(commands.AddNodes(self.doc, flow_name, nodes, edges, text=text))
+            self.doc.undo.push(commands.SetBotProperties(self.doc, {"secrets": secrets}))
+            self.doc.undo.endMacro()
+        else:
+            self.doc.undo.push(commands.AddNodes(self.doc, flow_name, nodes, edges, text=text))
         if self.flow_name == flow_name:
             self.scene.select_nodes([s.id for s, _ in nodes])
             if self.view is not None:  # show where the steps went

@@ -156,9 +156,10 @@ def step_of(action: dict) -> Step | None:
             warning = "; ".join(w for w in (warning, f"the click was made holding {mods}, which is not recorded") if w)
         return Step("browser.click", params, f"Click {short}", warning)
     if name == "fill" and action.get("password"):
-        return Step("browser.fill", {"target": target, "value": ""}, f"Fill {short} (password)",
+        return Step("browser.fill", {"target": target, "value": "", "secret": "password"}, f"Fill {short} (password)",
                     "a password was typed here and is not kept in the bot: store it with `botloom secret set "
-                    "NAME` and choose NAME in this node's Secret")
+                    "password` (the bot declares the secret; another name can be chosen in this node's Secret)",
+                    {"password": "the password typed while recording"})
     if name == "fill":
         return Step("browser.fill", {"target": target, "value": action.get("text", "")}, f"Fill {short}", warning)
     if name == "press":

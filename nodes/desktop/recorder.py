@@ -49,7 +49,8 @@ TYPING_PAUSE_S = 1.0  # typing that pauses this long is a step of its own (shown
 PASSWORD_ROLES = frozenset({"password text"})
 PASSWORD_SECRET = "password"
 PASSWORD_NOTE = ("a password was typed here and is not kept in the bot: store it with `botloom secret set "
-                 f"{PASSWORD_SECRET}` and declare it in the bot's secrets (Bot properties)")
+                 f"{PASSWORD_SECRET}` (the bot declares the secret)")
+PASSWORD_WHAT = "the password typed while recording"
 FRAME_EVERY_S = 0.08
 FRAME_KEEP = 12  # about a second of pointer moves (a 1920x1080 still is 6 MB)
 MODIFIERS = {"ctrl": "ctrl", "ctrl_l": "ctrl", "ctrl_r": "ctrl", "alt": "alt", "alt_l": "alt", "alt_r": "alt",
@@ -388,7 +389,7 @@ class DesktopRecorder:
             if item[0] == "type" and self.in_password:
                 if not self.password_typed:  # typing that paused is still the one password
                     self._add(Step("desktop.type_text", {"text": "{{ secrets.%s }}" % PASSWORD_SECRET},
-                                   "Type the password", PASSWORD_NOTE))
+                                   "Type the password", PASSWORD_NOTE, {PASSWORD_SECRET: PASSWORD_WHAT}))
                     self.password_typed = True
                 if item[1].endswith("\n"):
                     self._add(Step("desktop.press_key", {"key": "enter"}, "Press enter"))

@@ -13,7 +13,7 @@ import json
 import re
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..botfile.model import Edge, NodeSpec
@@ -31,17 +31,29 @@ class Step:
     params: dict[str, Any]
     title: str = ""
     warning: str = ""  # what to check (kept as the node's notes)
+    secrets: dict[str, str] = field(default_factory=dict)  # secrets the step reads: name -> what it is for
 
     def to_json(self) -> dict:
         out = {"type": self.type, "params": self.params, "title": self.title}
         if self.warning:
             out["warning"] = self.warning
+        if self.secrets:
+            out["secrets"] = self.secrets
         return out
 
     @classmethod
     def from_json(cls, data: dict) -> "Step":
         return cls(str(data["type"]), dict(data.get("params") or {}), str(data.get("title") or ""),
-                   str(data.get("warning") or ""))
+                   str(data.get("warning") or ""), {str(k): str(v) for k, v in (data.get("secrets") or {}).items()})
+
+
+def secrets_to_declare(steps: Iterable[Step], declared: dict[str, str]) -> dict[str, str]:
+    """The bot's secrets with those the steps read added (a declared one keeps its text)."""
+    out = dict(declared)
+    for step in steps:
+        for name, what in step.secrets.items():
+            out.setdefault(name, what)
+    return out
 
 
 def _new_id(type_id: str, taken: set[str]) -> str:
@@ -90,7 +102,7 @@ def bot_from_steps(name: str, steps: list[Step], description: str = "", registry
     nodes, edges = plan(steps, {"start"}, [], after=("start", "out"), origin=(STEP_X, 0.0), versions=versions)
     flow = FlowDoc(nodes={"start": start, **{s.id: s for s, _ in nodes}}, edges=edges,
                    positions={"start": (0.0, 0.0), **{s.id: p for s, p in nodes}})
-    return BotDoc(name=name, main=flow, description=description)
+    return BotDoc(name=name, main=flow, description=description, secrets=secrets_to_declare(steps, {}))
 
 
 def write_bot(path, name: str, steps: list[Step], description: str = "", registry=None) -> None:

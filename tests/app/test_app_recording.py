@@ -54,13 +54,14 @@ def test_recording_appends_the_steps_after_the_selected_node_as_one_undo_step(bw
         page.keyboard.press("Enter")
         page.get_by_text("Buy milk").click()
         page.wait_for_function("() => document.querySelector('li input') && document.querySelector('li input').checked")
-        qtbot.waitUntil(lambda: "4 steps" in win.recording_bar.label.text(), timeout=20_000)
+        page.get_by_label("Sync PIN").fill("4711")  # a password field
+        qtbot.waitUntil(lambda: "5 steps" in win.recording_bar.label.text(), timeout=20_000)
         undo_before = win.doc.undo.count()
         with qtbot.waitSignal(win.recorder.finished, timeout=30_000):
             qtbot.mouseClick(win.recording_bar.button, Qt.LeftButton)
         browser.close()
     assert win.recording_bar is None  # the bar is gone
-    assert win.doc.undo.count() == undo_before + 1 and win.doc.undo.undoText() == "Record 5 browser step(s)"
+    assert win.doc.undo.count() == undo_before + 1 and win.doc.undo.undoText() == "Record 6 browser step(s)"
     types = {nid: flow.node(nid).type for nid in flow.node_ids()}
     chain, node = [], "start"
     while True:
@@ -69,17 +70,20 @@ def test_recording_appends_the_steps_after_the_selected_node_as_one_undo_step(bw
             break
         node = nxt[0]
         chain.append(types[node])
-    assert chain == ["browser.open", "browser.click", "browser.fill", "browser.press", "browser.check"]
+    assert chain == ["browser.open", "browser.click", "browser.fill", "browser.press", "browser.check", "browser.fill"]
     fill = next(flow.node(n) for n in flow.node_ids() if types[n] == "browser.fill")
+    pin = [flow.node(n) for n in flow.node_ids() if types[n] == "browser.fill"][-1]
+    assert pin.params["secret"] == "password" and "4711" not in repr(pin.params)
+    assert list(win.doc.bot.secrets) == ["password"]  # declared with the nodes, in the same undo step
     assert fill.params == {"target": "role=textbox[name=What needs to be done?]", "value": "Buy milk"}
     assert fill.title == "Fill 'What needs to be done?'"
     xs = [flow.position(n)[0] for n in flow.node_ids()]
     assert len(set(xs)) == len(xs)  # side by side, none on top of another
     assert win.doc.problems() == []
     win.doc.undo.undo()
-    assert flow.node_ids() == ["start"]
+    assert flow.node_ids() == ["start"] and win.doc.bot.secrets == {}
     win.doc.undo.redo()
-    assert len(flow.node_ids()) == 6
+    assert len(flow.node_ids()) == 7 and list(win.doc.bot.secrets) == ["password"]
 
 
 def test_a_recorder_that_cannot_start_says_why_and_leaves_the_flow_alone(bwin, qtbot, tmp_path):

@@ -69,13 +69,21 @@ def test_recorded_todos_become_browser_nodes_that_replay_green(todo_app, cli, wo
                                                                           "by": "value"}
     pin = next(s for s in steps if s.type == "browser.fill" and "PIN" in s.params["target"])
     assert pin.params == {"target": "role=textbox[name=Sync PIN]" if "role=" in pin.params["target"] else
-                          pin.params["target"], "value": ""} and "not kept" in pin.warning
+                          pin.params["target"], "value": "", "secret": "password"} and "not kept" in pin.warning
+    assert pin.secrets == {"password": "the password typed while recording"}
     assert "4711" not in json.dumps([s.to_json() for s in steps])
     assert [s.warning for s in steps if s.warning] == [pin.warning]
 
     path = work / "recorded-todos.bot.json"
-    botfile.save(recording.bot_from_steps("recorded-todos", steps), path)
+    bot = recording.bot_from_steps("recorded-todos", steps)
+    assert list(bot.secrets) == ["password"]  # declared, so validation has nothing to warn about
+    botfile.save(bot, path)
     todo_app.reset()
+    cli.env.pop("PYTHON_KEYRING_BACKEND", None)
+    cli.env["BOTLOOM_KEYRING_KEY"] = "key of this test"
+    assert cli("secret", "set", "password", input="4711\n").returncode == 0
+    checked = cli("validate", path)
+    assert checked.returncode == 0 and "undeclared-secret" not in checked.stdout + checked.stderr
     proc = cli("run", path, "--json", timeout=180)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert todo_app.state() == recorded

@@ -38,8 +38,47 @@ STOP = re.compile(r"\b(tel|telephone|phone|fon|fax|hp|mobile|handphone|e-?mail|g
 REGISTRATION = re.compile(r"\b(co|company|comp|reg|regn|registration|brn|gst|vat|sst|tax|ust|steuer|siret|siren|hrb)\b"
                           r"\s*[.-]?\s*(no\b|reg\b|id\b|ref\b|nr\b|#|:|\d)|^\W*brn\b|"
                           r"^\W*\(?\s*[A-Z]{0,3}\d{4,}\s*-?\s*[A-Z]?\s*\)?\W*(\(\w+\))?\W*$", re.IGNORECASE)
-INLINE_STOP = re.compile(r"\s*\b(tel|tei|phone|fax|gst|e-?mail)\b.*$", re.IGNORECASE)
+INLINE_STOP = re.compile(r"\s*(\b(tel|tei|phone|fax|e-?mail)\b|\bgst(id|no|reg)?\b).*$", re.IGNORECASE)
 MAX_LINES = 6
+# Malaysian address words (street and area kinds, the states and territories with their
+# honorifics, large towns; the old spellings beside the new): in an address that has one of them
+# as printed, an OCR'd word one letter away from exactly one of them is read as it ("Jahor" ->
+# "Johor", "JA:AN" -> "JALAN", "DIARUL" -> "DARUL", "PERINDUSTRÍAN"). Five letters or more, so
+# short words ("JAYA", "RAYA") are never changed into each other.
+ADDRESS_LEXICON = frozenset("""
+jalan lorong taman persiaran lebuhraya kampung kampong bandar seksyen kawasan perindustrian
+perdagangan perumahan komersial industri pusat wisma menara sentral
+selangor johor penang pinang perak kedah melaka sabah sarawak pahang negeri sembilan
+terengganu kelantan perlis putrajaya labuan malaysia darul ehsan takzim makmur ridzuan naim
+wilayah persekutuan kuala lumpur bahru petaling subang klang kelang puchong cheras kajang ampang
+serdang kepong rawang selayang skudai seremban kuching kinabalu butterworth
+""".split())
+
+
+def _lexicon_word(token: str) -> str:
+    """``token``, or the address word it is one OCR slip away from (a letter misread, missing,
+    doubled or added; an accent the print does not have), in the token's case."""
+    import unicodedata
+
+    plain = "".join(c for c in unicodedata.normalize("NFKD", token) if not unicodedata.combining(c))
+    low = plain.casefold()
+    if len(low) < 5 or not re.fullmatch(r"[a-z][a-z:.'!|]*[a-z]", low) or low in ADDRESS_LEXICON:
+        return plain if low in ADDRESS_LEXICON else token
+    near = [w for w in ADDRESS_LEXICON if abs(len(w) - len(low)) <= 1 and w[0] == low[0] and w[-1] == low[-1]
+            and _one_edit(low, w)]
+    if len(near) != 1:
+        return token
+    word = near[0]
+    return word.upper() if plain.isupper() or not any(c.islower() for c in plain) else (
+        word.capitalize() if plain[:1].isupper() else word)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` becomes ``b`` by changing, adding or removing one character."""
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
 def is_address_line(text: str) -> bool:
@@ -59,9 +98,12 @@ def _digits_or_letters(token: str) -> str:
 
 
 def normalise(text: str) -> str:
-    text = " ".join(_digits_or_letters(t) for t in text.split())
+    text = re.sub(r",(?=\S)", ", ", text)  # "Tampoi,8120o": the postcode is a token of its own
+    tokens = [_digits_or_letters(t) for t in text.split()]
+    if any(t.strip(",.").casefold() in ADDRESS_LEXICON for t in tokens):  # an address of the lexicon's country
+        tokens = [_lexicon_word(t[:-1]) + t[-1] if t[-1:] in ",." else _lexicon_word(t) for t in tokens]
+    text = " ".join(tokens)
     text = re.sub(r"\s+([,.])", r"\1", text)
-    text = re.sub(r",(?=\S)", ", ", text)
     return text.strip(" ,;:-")
 
 

@@ -113,6 +113,22 @@ def test_ocr_confusions_in_an_address_are_undone():
     assert values["address"] == "LOT 9, JALAN SUBANG JASA 3, 40150 SHAH ALAM, SELANGOR."
 
 
+def test_misread_malaysian_address_words_are_read_as_the_word_and_a_glued_tax_id_ends_the_address():
+    values = extract(page(("KEDAI MAKAN SRI WANGI SDN BHD", 40, 40), ("12, JA:AN TAMPOI 7/4, KAWASAN PERINDUSTRÍAN", 40, 70),
+                          ("TAMPOI,8120o Jahor Bahru, SELANGOR DIARUL EHSAN GSTID:002139201536", 40, 100),
+                          ("TOTAL", 10, 600), ("12.00", 400, 600))).values()
+    assert values["address"] == ("12, JALAN TAMPOI 7/4, KAWASAN PERINDUSTRIAN TAMPOI, 81200 Johor Bahru, "
+                                 "SELANGOR DARUL EHSAN")
+
+
+def test_address_words_are_left_alone_outside_a_malaysian_address_and_when_two_words_are_as_near():
+    from botloom.nodes.ocr.address import normalise
+
+    assert normalise("12 Sarah Street, Avevue House, Leeds") == "12 Sarah Street, Avevue House, Leeds"
+    assert normalise("JALAN ULU KELANG, 54200 KUALA LUMPUR") == "JALAN ULU KELANG, 54200 KUALA LUMPUR"  # a spelling of its own
+    assert normalise("JALAN RAYA, PETALING JAYA") == "JALAN RAYA, PETALING JAYA"  # short words never change
+
+
 def test_the_number_after_a_document_type_and_its_code_is_the_invoice_number():
     for title, number in (("Handelsrechnung (380) Nr. 471102 vom", "471102"),
                           ("Rechnung des Versicherers (575) Nr. 01.234.567.8-2018-1 vom", "01.234.567.8-2018-1"),

@@ -38,7 +38,7 @@ LABELS = {
     "total": [
         (r"grand\s*total|gesamtbetrag|gesamtsumme|rechnungsbetrag|endbetrag|totaal|total\s*ttc|montant\s*(eur\s*)?ttc|"
          r"amount\s*due|balance\s*due|total\s*amount\s*due|zu\s*zahlen|zahlbetrag|te\s*betalen|net\s*t\s*total|"
-         r"nett\s*total|total\s*after|after\s*(adj|round)|total\s*rounded|rounded\s*total|total\s*payable|amount\s*payable|total\s*due|"
+         r"nett\s*total|total\s*after|after\s*(adj|round)|total\s*(\w{1,6}\.?\s*)?rounded|rounded\s*total|total\s*payable|amount\s*payable|total\s*due|"
          r"total\s*(rm|eur|usd|\$|€)?\s*incl|total\s*sales|total\s*for\s*this\s*invoice|summe\s*brutto|"
          r"brutto\s*gesamt|należność|bruttosumme|bruttobetrag|rechnungssumme\s*(inkl|mit|brutto)|total\s*incl", 0.95),
         (r"total\s*amount|totalbetrag|\btotal\b|\bsumme\b|\bbetrag\b|\bamount\b|\bbrutto\b", 0.75),
@@ -154,6 +154,39 @@ def tidy(text: str) -> str:
 class Item:
     line: Line
     page: int
+
+
+CASH_LABEL = re.compile(r"^\W*(cash(\s*tendered)?|amount\s*tendered|tendered|tunai)\b(?!\s*(&|and)\b)", re.IGNORECASE)
+CHANGE_LABEL = re.compile(r"^\W*(change(\s*due)?|baki)\b", re.IGNORECASE)
+
+
+def _labelled_amount(items: list[Item], label: re.Pattern) -> tuple[Decimal, Item] | None:
+    """The amount of the first line that begins with ``label`` and has one (after the label, or in
+    the box to its right)."""
+    for it in items:
+        m = label.search(it.line.text)
+        if not m:
+            continue
+        for text, src in [(it.line.text[m.end():], it)] + [(o.line.text, o) for o in _right_of(items, it)[:1]]:
+            found = amounts_in(re.sub(r"\d+([.,]\d+)?\s*%", " ", text))
+            if found:
+                return found[-1][0], src
+    return None
+
+
+def _cash_less_change(items: list[Item]) -> tuple[Decimal, Item] | None:
+    """(cash tendered - change, the line that prints that amount) on a receipt paid in cash: the
+    amount paid, when it is printed on the page (the total line, labelled or not)."""
+    cash, change = _labelled_amount(items, CASH_LABEL), _labelled_amount(items, CHANGE_LABEL)
+    if cash is None or change is None:
+        return None
+    paid = cash[0] - change[0]
+    if paid <= 0:
+        return None
+    printed = [it for it in items if it is not cash[1] and it is not change[1] and it.page == cash[1].page
+               and (it.line.box[1] < cash[1].line.box[1]) and any(a == paid for a, _, _ in amounts_in(it.line.text))]
+    # the nearest printing above the cash line
+    return (paid, max(printed, key=lambda it: it.line.box[1])) if printed else None
 
 
 def _right_of(items: list[Item], src: Item) -> list[Item]:
@@ -362,7 +395,7 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
         rounding = [it for it in items if re.search(r"\bround", it.line.text, re.IGNORECASE)]
         if rounding:
             r = rounding[0]
-            totals = [(t[0], t[1] + (0.15 if (t[4].page, t[4].line.box[1]) > (r.page, r.line.box[1]) else 0.0))
+            totals = [(t[0], t[1] + (0.15 if (t[4].page, t[4].line.box[1]) >= (r.page, r.line.box[1]) else 0.0))
                       + tuple(t[2:]) for t in totals]
         top = max(t[1] for t in totals)
         best = max((t for t in totals if t[1] >= top - 0.1), key=lambda t: (t[0], t[1]))
@@ -377,6 +410,9 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
                             and amount % Decimal("0.05") == 0 and best[0] % Decimal("0.05") != 0):
                         value, src = amount, it
         put("total", fmt_amount(value), min(best[1], 0.99), src)
+        paid = _cash_less_change(items)
+        if paid is not None and paid[0] != value and paid[0] > 0:
+            put("total", fmt_amount(paid[0]), 0.85, paid[1])
     else:  # no total label: the largest amount that appears twice or more
         counts: dict = {}
         for it in items:
@@ -397,6 +433,18 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
         best = max((t for t in taxes if t[1] >= top - 0.1), key=lambda t: (t[2].page, t[2].line.box[1]))
         put("tax", fmt_amount(best[0]), best[1], best[2])
 
+    if "total" in f and "subtotal" in f and "tax" in f and f["total"].value == f["subtotal"].value:
+        # the total taken is the amount before tax: the amount with the tax (and a rounding of up
+        # to 5 cents), printed below the subtotal, is the total
+        gross = Decimal(f["subtotal"].value) + Decimal(f["tax"].value)
+        sub_at = (f["subtotal"].page, f["subtotal"].box[1])
+        for it in items:
+            if (it.page, it.line.box[1]) <= sub_at or Decimal(f["tax"].value) <= 0:
+                continue
+            hits = [a for a, _, _ in amounts_in(it.line.text) if abs(a - gross) <= Decimal("0.05")]
+            if hits:
+                put("total", fmt_amount(hits[0]), 0.8, it)
+                break
     if "subtotal" not in f and "total" in f and "tax" in f:  # derived: total - tax, for review
         value = Decimal(f["total"].value) - Decimal(f["tax"].value)
         f["subtotal"] = Field(fmt_amount(value), 0.6, f["total"].box, f["total"].page, "total - tax")

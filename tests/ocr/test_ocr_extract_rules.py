@@ -244,3 +244,37 @@ def test_real_invoice_service_lines_with_their_notes():
 def test_real_invoice_vendor_from_the_payee_and_the_footer():
     values = extract(_real("NetpresseInvoice.pdf")).values()
     assert values["vendor"] == "NETPRESSE"  # the page's top-right block is the customer's address
+
+
+# ---------------------------------------------------------------- a receipt's arithmetic
+
+def test_cash_less_change_gives_the_total_when_its_label_is_misread_and_a_tax_summary_says_total():
+    # the total's label is misread ("21-Notal Sales:"); the tax summary's "TOTAL :" row restates
+    # the amount before tax; a "Cash" line without an amount (the payment type) comes first, and
+    # the vendor's name has "Cash" in it
+    values = extract(page(("SLF CASH & CARRY", 10, 10), ("Payment: Cash", 10, 60), ("CASH", 10, 90),
+                          ("CRISPO MINYAK 1 21.20", 10, 120), ("21-Notal Sales:", 10, 200), ("21.20", 400, 200),
+                          ("CASH :", 10, 300), ("100.00", 400, 300), ("Change :", 10, 330), ("78.80", 400, 330),
+                          ("GST SUMMARY", 10, 400), ("SR 6 20.00 1.20", 10, 430), ("TOTAL :", 10, 460),
+                          ("20.00", 400, 460))).values()
+    assert values["total"] == "21.20"
+
+
+def test_cash_less_change_not_printed_on_the_page_changes_nothing():
+    values = extract(page(("KEDAI RUNCIT MAJU", 10, 10), ("TOTAL", 10, 200), ("29.80", 400, 200),
+                          ("CASH", 10, 300), ("20.00", 400, 300), ("CHANGE", 10, 330), ("0.00", 400, 330))).values()
+    assert values["total"] == "29.80"  # paid partly in cash: 20.00 is not printed as an amount above
+
+
+def test_a_rounded_total_with_a_word_in_its_label_is_the_amount_paid():
+    values = extract(page(("GL HANDICRAFT", 10, 10), ("Subtotal :", 10, 200), ("130.00", 400, 200),
+                          ("Total Incl. of GST", 10, 230), ("150.00", 400, 230),  # misread: 130.00 printed
+                          ("Total Amt Rounded", 10, 260), ("130.00", 400, 260))).values()
+    assert values["total"] == "130.00"  # the rounded total is the one paid, larger amounts above it or not
+
+
+def test_a_total_equal_to_the_subtotal_becomes_the_subtotal_with_tax_printed_below():
+    values = extract(page(("RESTORAN SRI MAJU", 10, 10), ("Subtotal", 10, 200), ("100.00", 400, 200),
+                          ("GST 6%", 10, 230), ("6.00", 400, 230), ("Total", 10, 260), ("100.00", 400, 260),
+                          ("Amount paid incl. rounding", 10, 290), ("106.00", 400, 290))).values()
+    assert values["total"] == "106.00"

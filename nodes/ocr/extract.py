@@ -88,7 +88,10 @@ COMPANY_SUFFIX = re.compile(
 NOT_VENDOR = re.compile(r"^(nederland|deutschland|germany|united\s*states|usa|france|malaysia|india|"
                         r"united\s*kingdom|österreich|schweiz|belgi[eë]|polska)$|name\s*:|invoice|rechnung|receipt|quittung|factuur|facture|faktura|tax|bill\s*to|ship\s*to|"
                         r"customer|kunde|date|datum|tel\b|phone|fax|page|seite|www\.|http|@|gst|vat|reg\b|"
-                        r"no\s*:|welcome|thank|cashier|table|order|payment|summary|original|copy|statement", re.IGNORECASE)
+                        r"no\s*:|welcome|thank|cashier|table|order|payment|summary|original|copy|statement|"
+                        # a notice, not a name: "GOODS SOLD ARE NOT RETURNABLE", "please come again"
+                        r"\b(returnable|refundable|exchangeable|returned|refunded|exchanged|please|come\s*again)\b",
+                        re.IGNORECASE)
 
 
 @dataclass

@@ -132,6 +132,16 @@ def test_image_text_without_an_engine_keeps_the_text_layer(docs):
     assert pages[0].source == "text-layer" and "Invoice" in pages[0].text  # no images: nothing to OCR
 
 
+def test_a_notice_at_the_top_is_not_the_vendor_and_ocr_digits_in_an_initialism_are_letters():
+    values = extract(page(("GOODS SOLD ARE NOT RETURNABLE, THSNK YOU", 10, 5), ("SLF CASH & CARRY", 100, 40),
+                          ("(002107265-V)", 120, 70), ("NO. 15 JLN TSJ2, TMN SUBANG JASA", 60, 100),
+                          ("TOTAL", 10, 400), ("21.20", 300, 400))).values()
+    assert values["vendor"] == "SLF CASH & CARRY"
+    values = extract(page(("31803042", 10, 5), ("MR. D.1.Y. (M) SDN BHD", 100, 40), ("(C0.REG :860671-D)", 120, 70),
+                          ("TOTAL", 10, 400), ("21.20", 300, 400))).values()
+    assert values["vendor"] == "MR. D.I.Y. (M) SDN BHD"
+
+
 # ---------------------------------------------------------------- values that are not what they look like
 
 def test_a_short_date_is_not_an_amount():

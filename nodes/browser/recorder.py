@@ -487,6 +487,47 @@ def verified(page, candidates: list[str]) -> list[str]:
     return alone + paths + [t for i, t in enumerate(among) if t not in among[:i]]
 
 
+# The CSS selector of an <iframe> element in its document: its id, name or title when that
+# finds it alone, else its path from the nearest element with an id.
+FRAME_SELECTOR = r"""
+(el) => {
+  const esc = s => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+  const alone = sel => { try { return el.ownerDocument.querySelectorAll(sel).length === 1 ? sel : ''; } catch (e) { return ''; } };
+  const tag = el.tagName.toLowerCase();
+  if (el.id && /^[A-Za-z][\w-]*$/.test(el.id) && alone('#' + el.id)) return '#' + el.id;
+  for (const attr of ['name', 'title']) {
+    const v = el.getAttribute(attr);
+    if (v && alone(`${tag}[${attr}="${esc(v)}"]`)) return `${tag}[${attr}="${esc(v)}"]`;
+  }
+  const steps = [];
+  for (let e = el; e && e.nodeType === 1 && e !== el.ownerDocument.documentElement; e = e.parentElement) {
+    if (e.id && /^[A-Za-z][\w-]*$/.test(e.id)) { steps.unshift('#' + e.id); break; }
+    let step = e.tagName.toLowerCase();
+    const same = e.parentElement ? [...e.parentElement.children].filter(c => c.tagName === e.tagName) : [];
+    if (same.length > 1) step += `:nth-of-type(${same.indexOf(e) + 1})`;
+    steps.unshift(step);
+  }
+  return alone(steps.join(' > '));
+}
+"""
+
+
+def frame_prefix(frame) -> str | None:
+    """``frame=SELECTOR >> `` for each <iframe> from the page down to ``frame`` (nested frames
+    in order), or None when an <iframe> has no selector that finds it alone (browser thread)."""
+    parts = []
+    while frame is not None and frame.parent_frame is not None:
+        try:
+            selector = frame.frame_element().evaluate(FRAME_SELECTOR)
+        except Exception:  # the frame went away
+            return None
+        if not selector:
+            return None
+        parts.insert(0, f"frame={selector} >> ")
+        frame = frame.parent_frame
+    return "".join(parts)
+
+
 class WebPicker(WebRecorder):
     """A browser for picking one element: the first element clicked is not clicked but named;
     :attr:`result` has the targets that find it, best first (``sdk.recording.serve`` reports it
@@ -496,10 +537,12 @@ class WebPicker(WebRecorder):
         super().__init__(url, browser, headless, cdp_port)
         self.candidates: list[str] | None = None
         self.picked_page = None
+        self.picked_frame = None  # the frame the element is in (an <iframe>'s, or the page's own)
         self.result: dict | None = None  # {"target": best, "alternatives": [...]} once picked
 
     def _on_pick(self, source, candidates) -> None:
         self.candidates, self.picked_page = list(candidates or []), source.get("page")
+        self.picked_frame = source.get("frame")
 
     def _watch(self) -> None:
         self.context.expose_binding("__botloomPick", self._on_pick)
@@ -508,7 +551,13 @@ class WebPicker(WebRecorder):
     def pump(self, seconds: float) -> None:
         super().pump(seconds)
         if self.candidates is not None and self.result is None and self.picked_page is not None:
-            targets = verified(self.picked_page, self.candidates)
+            frame = self.picked_frame
+            inside = frame is not None and frame.parent_frame is not None
+            prefix = frame_prefix(frame) if inside else ""
+            if inside and prefix is None:  # an <iframe> no CSS selector names
+                targets = []
+            else:
+                targets = [prefix + t for t in verified(frame if inside else self.picked_page, self.candidates)]
             self.result = {"target": targets[0], "alternatives": targets[1:]} if targets else {"target": ""}
             self.closed.set()  # one pick ends it
 

@@ -245,6 +245,15 @@ PICK_PAGE = """<!doctype html><html><body>
 </body></html>"""
 
 
+def picked(picker) -> dict:
+    """The picker's result, once the click has been reported (up to 10 s)."""
+    for _ in range(200):
+        if picker.result is not None:
+            break
+        picker.pump(0.05)
+    return picker.result
+
+
 @pytest.mark.parametrize("selector, best", [
     ("#mail", 'role=textbox[name="E-mail"]'),
     ("#q7731", 'placeholder="Search orders"'),
@@ -265,16 +274,53 @@ def test_picking_an_element_gives_the_best_target_that_finds_it_alone(real_brows
         page.route("http://pick.test/", lambda route: route.fulfill(body=PICK_PAGE, content_type="text/html"))
         page.goto("http://pick.test/")
         page.click(selector)
-        for _ in range(200):
-            if picker.result is not None:
-                break
-            picker.pump(0.05)
-        result = picker.result
+        result = picked(picker)
         assert result["target"] == best, result
         for target in [result["target"], *result["alternatives"]]:  # every one finds that element
             assert locate(page, parse(target)).count() == 1
             assert locate(page, parse(target)).evaluate("(el) => el === window.__botloomPicked"), target
         assert page.evaluate("window.clicked") == []  # nothing was clicked in the page
+    finally:
+        picker.stop()
+
+
+FRAMES = {
+    "http://pick.test/": '<!doctype html><p>Shop</p><iframe name="pay" src="http://pick.test/pay"></iframe>',
+    "http://pick.test/pay": '<!doctype html><label for="card">Card number</label><input id="card">'
+                            '<iframe title="Terms" src="http://pick.test/terms"></iframe>',
+    "http://pick.test/terms": '<!doctype html><button>Accept</button>'
+                              "<script>window.clicked = []; document.addEventListener('click', "
+                              "e => window.clicked.push(e.target.textContent));</script>",
+}
+
+
+@pytest.mark.parametrize("inside, selector, best", [
+    (["iframe[name=pay]"], "#card", 'frame=iframe[name="pay"] >> role=textbox[name="Card number"]'),
+    (["iframe[name=pay]", "iframe[title=Terms]"], "button",
+     'frame=iframe[name="pay"] >> frame=iframe[title="Terms"] >> role=button[name="Accept"]'),
+])
+def test_picking_an_element_inside_frames_names_the_frames_on_the_way(real_browser, inside, selector, best):
+    from botloom.nodes.browser.recorder import WebPicker
+    from botloom.nodes.browser.targets import locate
+
+    picker = WebPicker("about:blank", headless=True).start()
+    try:
+        page = picker.page
+        page.route("http://pick.test/**", lambda route: route.fulfill(body=FRAMES[route.request.url],
+                                                                       content_type="text/html"))
+        page.goto("http://pick.test/")
+        scope = page
+        for frame in inside:
+            scope = scope.frame_locator(frame)
+        scope.locator(selector).click()
+        result = picked(picker)
+        assert result["target"] == best, result
+        for target in [result["target"], *result["alternatives"]]:  # each finds it from the page
+            assert target.startswith('frame=iframe[name="pay"] >> ')
+            assert locate(page, parse(target)).count() == 1, target
+        if len(inside) == 2:
+            terms = page.frame_locator("iframe[name=pay]").frame_locator("iframe[title=Terms]")
+            assert terms.locator("body").evaluate("() => window.clicked") == []  # nothing was clicked
     finally:
         picker.stop()
 

@@ -53,9 +53,11 @@ LABELS = {
          r"totaal\s*excl|subtotaal|\bnetto\b|\bht\b", 0.9),
     ],
     "tax": [
-        (r"\b(total\s*)?(vat|tax|gst|mwst|ust|umsatzsteuer|mehrwertsteuer|btw|tva|sales\s*tax)\b(?!\s*(id|no|nr|reg|#|number|summary|invoice))|"
-         r"montant\s*tva|total\s*tva|kwota\s*vat|steuerbetrag|(ust|mwst|umsatzsteuer)\.?[\s-]*betrag|"
-         r"summe\s*(ust|mwst|umsatzsteuer)", 0.85),
+        # labels that say the amount is the document's tax: above a tax category in a table row
+        # ("Zuschlag Versandkosten 7 % UST (S) 5,80", the charge's amount)
+        (r"montant\s*tva|total\s*tva|kwota\s*vat|steuerbetrag|(ust|mwst|umsatzsteuer)\.?[\s-]*betrag|"
+         r"summe\s*(ust|mwst|umsatzsteuer)|(vat|tax|gst)\s*amount|total\s*(vat|tax|gst)\b", 0.97),
+        (r"\b(total\s*)?(vat|tax|gst|mwst|ust|umsatzsteuer|mehrwertsteuer|btw|tva|sales\s*tax)\b(?!\s*(id|no|nr|reg|#|number|summary|invoice))", 0.85),
     ],
     "invoice_number": [
         # "Handelsrechnung (380) Nr. 471102", "Rechnung des Versicherers (575) Nr. ...": a document

@@ -177,6 +177,17 @@ def test_a_date_label_beats_french_du_in_an_item_line():
     assert only_du["invoice_date"] == "2015-07-02"
 
 
+def test_the_tax_amount_label_beats_a_tax_category_in_a_later_table_row():
+    # "Steuerbetrag" is the document's tax; the charges table below names a tax category per row
+    values = extract(page(("Lieferant GmbH", 10, 10), ("Rechnungsnummer: 471102", 10, 60),
+                          ("Rechnungssumme ohne USt.", 300, 200), ("177,49", 800, 200),
+                          ("Steuerbetrag", 300, 230), ("20,16", 800, 230), ("Bruttosumme", 300, 260),
+                          ("197,65", 800, 260), ("Zu- und Abschläge", 10, 400), ("Art Prozent Basisbetrag Steuer Betrag", 10, 430),
+                          ("Zuschlag Versandkosten", 10, 460), ("115,30", 400, 460), ("7 % UST (S)", 600, 460),
+                          ("5,80", 800, 460))).values()
+    assert values["tax"] == "20.16" and values["total"] == "197.65"
+
+
 # ---------------------------------------------------------------- line items
 
 ITEM_LINES = [

@@ -22,7 +22,8 @@ from decimal import Decimal
 from functools import lru_cache
 
 from .engines import Line, reading_order, union_box
-from .values import AMOUNT_RE, CURRENCIES, CURRENCY_RE, amounts_in, find_currency, fmt_amount, parse_date
+from .values import (AMOUNT_RE, CURRENCIES, CURRENCY_RE, amounts_in, document_date_order, find_currency, fmt_amount,
+                     parse_date)
 
 FIELDS = ("vendor", "invoice_number", "invoice_date", "due_date", "currency", "subtotal", "tax", "total", "address")
 # the fields whose doubt sends a document to review unless the user lists others (``review_fields``)
@@ -38,7 +39,7 @@ LABELS = {
     "total": [
         (r"grand\s*total|gesamtbetrag|gesamtsumme|rechnungsbetrag|endbetrag|totaal|total\s*ttc|montant\s*(eur\s*)?ttc|"
          r"amount\s*due|balance\s*due|total\s*amount\s*due|zu\s*zahlen|zahlbetrag|te\s*betalen|net\s*t\s*total|"
-         r"nett\s*total|total\s*after|after\s*(adj|round)|total\s*(\w{1,6}\.?\s*)?rounded|rounded\s*total|total\s*payable|amount\s*payable|total\s*due|"
+         r"nett\s*total|due\s*payable|total\s*after|after\s*(adj|round)|total\s*(\w{1,6}\.?\s*)?rounded|rounded\s*total|total\s*payable|amount\s*payable|total\s*due|"
          r"total\s*(rm|eur|usd|\$|€)?\s*incl|total\s*sales|total\s*for\s*this\s*invoice|summe\s*brutto|"
          r"brutto\s*gesamt|należność|bruttosumme|bruttobetrag|rechnungssumme\s*(inkl|mit|brutto)|total\s*incl", 0.95),
         (r"total\s*amount|totalbetrag|\btotal\b|\bsumme\b|\bbetrag\b|\bamount\b|\bbrutto\b", 0.75),
@@ -82,7 +83,7 @@ LABELS = {
 }
 NOT_TOTAL = re.compile(r"sub[\s-]*total|zwischensumme|savings|discount|rabatt|qty|quantity|items?\b|count|"
                        r"excl|netto|\bnet\b(?!t)|untaxed|tax\s*\(|gst\s*summary|\bht\b|change|cash|tendered|"
-                       r"paid|tip|points|menge|anzahl", re.IGNORECASE)
+                       r"paid|tip|points|menge|anzahl|\b(vat|tax|gst|mwst|tva)\s*total", re.IGNORECASE)
 COMPANY_SUFFIX = re.compile(
     r"\b(sdn\.?\s*bhd|bhd|berhad|s/b|ltd|limited|llc|inc|corp(oration)?|co\.|company|gmbh|ag|kg|ohg|ug|e\.?k\.?|"
     r"b\.v\.?|n\.v\.?|s\.a\.?|s\.a\.r\.l|sarl|sas|plc|pvt|enterprise|trading|restaurant|store|mart|"
@@ -365,7 +366,8 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
     ``review_fields``: the fields whose low confidence sends the document to review (default
     ``REVIEW_FIELDS``). ``our_names``: the customer's own names, never the vendor. ``calibrate``:
     confidences as calibrated probabilities (``confidence.py``; a path: that calibration file),
-    else the extractor's own scores."""
+    else the extractor's own scores. ``date_order``: how 01/02/2024 reads when the document's own
+    dates do not settle it (see ``values.document_date_order``)."""
     from .address import find_address
     from .parties import find_parties
     from .line_items import _line_items  # vendor.py and line_items.py build on this module
@@ -377,6 +379,7 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
         lines = page.lines if hasattr(page, "lines") else page
         items += [Item(Line(tidy(ln.text), ln.box, ln.confidence, ln.words), number)
                   for ln in reading_order(list(lines)) if ln.text.strip()]
+    date_order = document_date_order((it.line.text for it in items), date_order)
     result = Extraction(threshold=threshold, review_fields=tuple(review_fields or REVIEW_FIELDS),
                         sources=[getattr(page, "source", None) or "lines" for page in pages])
     if not items:

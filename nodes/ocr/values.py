@@ -128,6 +128,24 @@ def _year(y: str) -> int:
     return n + 2000 if n < 100 and len(y) <= 2 else n
 
 
+def document_date_order(texts, order: str = "DMY") -> str:
+    """The order a document writes its numeric dates in: ``order``, unless its own dates settle
+    it (a document keeps one format): "11/17/2017" can only be month first, "17/11/2017" only
+    day first. When its dates point both ways, ``order`` stands."""
+    day_first = month_first = False
+    pattern = DATE_PATTERNS[1]
+    for text in texts:
+        for m in pattern.finditer(text):
+            a, b = int(m.group(1)), int(m.group(2))
+            day_first |= 12 < a <= 31 and 1 <= b <= 12
+            month_first |= 12 < b <= 31 and 1 <= a <= 12
+    if month_first and not day_first:
+        return "MDY"
+    if day_first and not month_first:
+        return "DMY"
+    return order
+
+
 def _date_from(kind: int, g, order: str) -> str | None:
     try:
         if kind == 0:

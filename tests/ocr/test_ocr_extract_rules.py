@@ -188,6 +188,20 @@ def test_the_tax_amount_label_beats_a_tax_category_in_a_later_table_row():
     assert values["tax"] == "20.16" and values["total"] == "197.65"
 
 
+def test_the_documents_own_dates_settle_how_an_ambiguous_date_reads():
+    from botloom.nodes.ocr.values import document_date_order
+
+    rows = (("Au Bon Moulin", 10, 10), ("Invoice Date", 10, 100), ("11/03/2017", 300, 100), ("Due Date", 10, 130),
+            ("12/03/2017", 300, 130), ("Delivered 11/17/2017", 10, 300), ("Due payable: 571.04 €", 10, 500),
+            ("VAT total: 75.04 €", 10, 470), ("Net total: 496.00 €", 10, 440))
+    values = extract(page(*rows)).values()
+    assert values["invoice_date"] == "2017-11-03" and values["due_date"] == "2017-12-03"  # 11/17: month first
+    assert values["total"] == "571.04"  # "VAT total" is the tax's total, "due payable" the amount due
+    assert document_date_order(["17/11/2017", "03/11/2017"], "MDY") == "DMY"
+    assert document_date_order(["03/11/2017"], "MDY") == "MDY"  # nothing settles it: as asked
+    assert document_date_order(["17/11/2017", "11/17/2017"], "DMY") == "DMY"  # both ways: as asked
+
+
 # ---------------------------------------------------------------- line items
 
 ITEM_LINES = [

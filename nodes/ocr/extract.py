@@ -162,6 +162,31 @@ class Item:
     page: int
 
 
+# the amount still to pay (after a deposit, a partial payment, or with earlier open items) and
+# the invoice's own gross total
+DUE_LABEL = re.compile(r"amount\s*due|balance\s*due|total\s*amount\s*due|zu\s*zahlen|zahlbetrag|te\s*betalen|"
+                       r"due\s*payable|total\s*payable|amount\s*payable|total\s*due|restbetrag|solde", re.IGNORECASE)
+GROSS_LABEL = re.compile(r"grand\s*total|gesamtbetrag|rechnungsbetrag|bruttosumme|bruttobetrag|summe\s*brutto|"
+                         r"brutto\s*gesamt|total\s*ttc|montant\s*(eur\s*)?ttc|invoice\s*total|total\s*incl", re.IGNORECASE)
+PREPAID = re.compile(r"anzahlung|vorauszahlung|abschlagszahlung|offene\s*(zahlung|posten|betr)|bereits\s*(gezahlt|bezahlt)|"
+                     r"prepaid|prepayment|deposit|already\s*paid|previous\s*balance|amount\s*paid|payments?\s*received|"
+                     r"acompte|déjà\s*(payé|réglé)", re.IGNORECASE)
+
+
+def _gross_before_deductions(items: list[Item], totals: list, best) -> tuple | None:
+    """The invoice's gross total (a candidate ``totals`` tuple) when the total taken is the amount
+    still to pay and a deposit, a payment made or earlier open items explain the difference
+    (``Bruttosumme 220,00 / Offene Zahlungen 220,00 / Zahlbetrag 440,00``): the invoice's total is
+    its own gross amount."""
+    if not DUE_LABEL.search(best[4].line.text) or not any(
+            PREPAID.search(it.line.text) and it.page == best[4].page for it in items):
+        return None
+    gross = [t for t in totals if abs(t[0] - best[0]) > Decimal("0.05")  # not a rounding
+             and GROSS_LABEL.search(t[4].line.text)
+             and not DUE_LABEL.search(t[4].line.text)]
+    return max(gross, key=lambda t: (t[1], t[4].page, t[4].line.box[1])) if gross else None
+
+
 CASH_LABEL = re.compile(r"^\W*(cash(\s*tendered)?|amount\s*tendered|tendered|tunai)\b(?!\s*(&|and)\b)", re.IGNORECASE)
 CHANGE_LABEL = re.compile(r"^\W*(change(\s*due)?|baki)\b", re.IGNORECASE)
 
@@ -417,6 +442,9 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
                     if (amount != best[0] and abs(amount - best[0]) <= Decimal("0.05") and amount > Decimal("0.05")
                             and amount % Decimal("0.05") == 0 and best[0] % Decimal("0.05") != 0):
                         value, src = amount, it
+        gross = _gross_before_deductions(items, totals, best)
+        if gross is not None:
+            value, src = gross[0], gross[2]
         put("total", fmt_amount(value), min(best[1], 0.99), src)
         paid = _cash_less_change(items)
         if paid is not None and paid[0] != value and paid[0] > 0:

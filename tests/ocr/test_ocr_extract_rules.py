@@ -202,6 +202,17 @@ def test_the_documents_own_dates_settle_how_an_ambiguous_date_reads():
     assert document_date_order(["17/11/2017", "11/17/2017"], "DMY") == "DMY"  # both ways: as asked
 
 
+def test_the_invoice_total_is_its_gross_sum_not_the_amount_due_with_earlier_open_items():
+    rows = [("Versicherer AG", 10, 10), ("Rechnungssumme ohne USt.", 300, 200), ("220,00", 800, 200),
+            ("Bruttosumme", 300, 230), ("220,00", 800, 230), ("Offene Zahlungen", 300, 260), ("220,00", 800, 260),
+            ("Zahlbetrag", 300, 290), ("440,00", 800, 290)]
+    assert extract(page(*rows)).values()["total"] == "220.00"
+    # without a deposit or open items the amount due is the total; a rounding is no deduction
+    assert extract(page(*rows[:5], ("Zahlbetrag", 300, 290), ("440,00", 800, 290))).values()["total"] == "440.00"
+    assert extract(page(("Shop Ltd", 10, 10), ("Grand total", 10, 200), ("29.83", 400, 200), ("Amount paid", 10, 230),
+                        ("30.00", 400, 230), ("Total due", 10, 260), ("29.85", 400, 260))).values()["total"] == "29.85"
+
+
 # ---------------------------------------------------------------- line items
 
 ITEM_LINES = [

@@ -162,64 +162,6 @@ class Item:
     page: int
 
 
-# the amount still to pay (after a deposit, a partial payment, or with earlier open items) and
-# the invoice's own gross total
-DUE_LABEL = re.compile(r"amount\s*due|balance\s*due|total\s*amount\s*due|zu\s*zahlen|zahlbetrag|te\s*betalen|"
-                       r"due\s*payable|total\s*payable|amount\s*payable|total\s*due|restbetrag|solde", re.IGNORECASE)
-GROSS_LABEL = re.compile(r"grand\s*total|gesamtbetrag|rechnungsbetrag|bruttosumme|bruttobetrag|summe\s*brutto|"
-                         r"brutto\s*gesamt|total\s*ttc|montant\s*(eur\s*)?ttc|invoice\s*total|total\s*incl", re.IGNORECASE)
-PREPAID = re.compile(r"anzahlung|vorauszahlung|abschlagszahlung|offene\s*(zahlung|posten|betr)|bereits\s*(gezahlt|bezahlt)|"
-                     r"prepaid|prepayment|deposit|already\s*paid|previous\s*balance|amount\s*paid|payments?\s*received|"
-                     r"acompte|déjà\s*(payé|réglé)", re.IGNORECASE)
-
-
-def _gross_before_deductions(items: list[Item], totals: list, best) -> tuple | None:
-    """The invoice's gross total (a candidate ``totals`` tuple) when the total taken is the amount
-    still to pay and a deposit, a payment made or earlier open items explain the difference
-    (``Bruttosumme 220,00 / Offene Zahlungen 220,00 / Zahlbetrag 440,00``): the invoice's total is
-    its own gross amount."""
-    if not DUE_LABEL.search(best[4].line.text) or not any(
-            PREPAID.search(it.line.text) and it.page == best[4].page for it in items):
-        return None
-    gross = [t for t in totals if abs(t[0] - best[0]) > Decimal("0.05")  # not a rounding
-             and GROSS_LABEL.search(t[4].line.text)
-             and not DUE_LABEL.search(t[4].line.text)]
-    return max(gross, key=lambda t: (t[1], t[4].page, t[4].line.box[1])) if gross else None
-
-
-CASH_LABEL = re.compile(r"^\W*(cash(\s*tendered)?|amount\s*tendered|tendered|tunai)\b(?!\s*(&|and)\b)", re.IGNORECASE)
-CHANGE_LABEL = re.compile(r"^\W*(change(\s*due)?|baki)\b", re.IGNORECASE)
-
-
-def _labelled_amount(items: list[Item], label: re.Pattern) -> tuple[Decimal, Item] | None:
-    """The amount of the first line that begins with ``label`` and has one (after the label, or in
-    the box to its right)."""
-    for it in items:
-        m = label.search(it.line.text)
-        if not m:
-            continue
-        for text, src in [(it.line.text[m.end():], it)] + [(o.line.text, o) for o in _right_of(items, it)[:1]]:
-            found = amounts_in(re.sub(r"\d+([.,]\d+)?\s*%", " ", text))
-            if found:
-                return found[-1][0], src
-    return None
-
-
-def _cash_less_change(items: list[Item]) -> tuple[Decimal, Item] | None:
-    """(cash tendered - change, the line that prints that amount) on a receipt paid in cash: the
-    amount paid, when it is printed on the page (the total line, labelled or not)."""
-    cash, change = _labelled_amount(items, CASH_LABEL), _labelled_amount(items, CHANGE_LABEL)
-    if cash is None or change is None:
-        return None
-    paid = cash[0] - change[0]
-    if paid <= 0:
-        return None
-    printed = [it for it in items if it is not cash[1] and it is not change[1] and it.page == cash[1].page
-               and (it.line.box[1] < cash[1].line.box[1]) and any(a == paid for a, _, _ in amounts_in(it.line.text))]
-    # the nearest printing above the cash line
-    return (paid, max(printed, key=lambda it: it.line.box[1])) if printed else None
-
-
 def _right_of(items: list[Item], src: Item) -> list[Item]:
     """Boxes on the same row as ``src``, to its right, nearest first."""
     x, y, w, h = src.line.box
@@ -394,8 +336,9 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
     else the extractor's own scores. ``date_order``: how 01/02/2024 reads when the document's own
     dates do not settle it (see ``values.document_date_order``)."""
     from .address import find_address
+    from .arithmetic import cash_less_change, gross_before_deductions
     from .parties import find_parties
-    from .line_items import _line_items  # vendor.py and line_items.py build on this module
+    from .line_items import _line_items  # vendor.py, line_items.py and arithmetic.py build on this module
     from .vendor import _vendor
 
     _label_match.cache_clear()
@@ -442,11 +385,11 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
                     if (amount != best[0] and abs(amount - best[0]) <= Decimal("0.05") and amount > Decimal("0.05")
                             and amount % Decimal("0.05") == 0 and best[0] % Decimal("0.05") != 0):
                         value, src = amount, it
-        gross = _gross_before_deductions(items, totals, best)
+        gross = gross_before_deductions(items, totals, best)
         if gross is not None:
             value, src = gross[0], gross[2]
         put("total", fmt_amount(value), min(best[1], 0.99), src)
-        paid = _cash_less_change(items)
+        paid = cash_less_change(items)
         if paid is not None and paid[0] != value and paid[0] > 0:
             put("total", fmt_amount(paid[0]), 0.85, paid[1])
     else:  # no total label: the largest amount that appears twice or more

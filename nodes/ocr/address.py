@@ -14,6 +14,7 @@ commas and dots removed ("JALAN 6/37A , TAMAN" -> "JALAN 6/37A, TAMAN").
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # words that make a line an address line (street kinds, building parts, Malaysian and European
 # places); a postcode before or after a place name does too
@@ -55,17 +56,22 @@ serdang kepong rawang selayang skudai seremban kuching kinabalu butterworth
 """.split())
 
 
+_BY_ENDS: dict[tuple[str, str], list[str]] = {}
+for _word in ADDRESS_LEXICON:
+    _BY_ENDS.setdefault((_word[0], _word[-1]), []).append(_word)
+
+
 def _lexicon_word(token: str) -> str:
     """``token``, or the address word it is one OCR slip away from (a letter misread, missing,
     doubled or added; an accent the print does not have), in the token's case."""
-    import unicodedata
-
-    plain = "".join(c for c in unicodedata.normalize("NFKD", token) if not unicodedata.combining(c))
+    if len(token) < 5:
+        return token
+    plain = token if token.isascii() else "".join(
+        c for c in unicodedata.normalize("NFKD", token) if not unicodedata.combining(c))
     low = plain.casefold()
     if len(low) < 5 or not re.fullmatch(r"[a-z][a-z:.'!|]*[a-z]", low) or low in ADDRESS_LEXICON:
         return plain if low in ADDRESS_LEXICON else token
-    near = [w for w in ADDRESS_LEXICON if abs(len(w) - len(low)) <= 1 and w[0] == low[0] and w[-1] == low[-1]
-            and _one_edit(low, w)]
+    near = [w for w in _BY_ENDS.get((low[0], low[-1]), ()) if abs(len(w) - len(low)) <= 1 and _one_edit(low, w)]
     if len(near) != 1:
         return token
     word = near[0]

@@ -62,7 +62,9 @@ def cash_less_change(items: list[Item]) -> tuple[Decimal, Item] | None:
     paid = cash[0] - change[0]
     if paid <= 0:
         return None
+    cents = f"{paid:.2f}"[-2:]  # a quick look before reading the line's amounts
     printed = [it for it in items if it is not cash[1] and it is not change[1] and it.page == cash[1].page
-               and (it.line.box[1] < cash[1].line.box[1]) and any(a == paid for a, _, _ in amounts_in(it.line.text))]
+               and it.line.box[1] < cash[1].line.box[1] and cents in it.line.text
+               and any(a == paid for a, _, _ in amounts_in(it.line.text))]
     # the nearest printing above the cash line
     return (paid, max(printed, key=lambda it: it.line.box[1])) if printed else None

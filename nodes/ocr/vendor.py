@@ -67,10 +67,15 @@ def _clean_company(text: str) -> str:
     text = re.sub(r"\s*(gst|vat|co\.?\s*reg|reg\.?\s*no|tax\s*id)\b.*$", "", text, flags=re.IGNORECASE)
     text = re.sub(r"(\w) ([.,])(?=\s|$)", r"\1\2", " ".join(text.split()))  # "Pvt . Ltd ." -> "Pvt. Ltd."
     # OCR's 1 and 0 for I and O in letters: an initialism ("D.1.Y." -> "D.I.Y."), a word ("C0RP")
-    text = re.sub(r"\b(?:[A-Z0-9]\.){2,}", lambda m: m.group(0).replace("1", "I").replace("0", "O")
-                  if re.search(r"[A-Z]", m.group(0)) else m.group(0), text)
-    text = re.sub(r"\b[A-Z]+0[A-Z]+\b", lambda m: m.group(0).replace("0", "O"), text)
+    if "1." in text or "0" in text:
+        text = INITIALISM.sub(lambda m: m.group(0).replace("1", "I").replace("0", "O")
+                              if re.search(r"[A-Z]", m.group(0)) else m.group(0), text)
+        text = ZERO_IN_WORD.sub(lambda m: m.group(0).replace("0", "O"), text)
     return text.strip(" ,:-")
+
+
+INITIALISM = re.compile(r"\b(?:[A-Z0-9]\.){2,}")
+ZERO_IN_WORD = re.compile(r"\b[A-Z]+0[A-Z]+\b")
 
 
 def name_key(name: str) -> str:

@@ -31,7 +31,7 @@ BUYER_LABEL = re.compile(
     r"customer|client|acheteur|käufer(\s*/\s*leistungsempfänger)?|leistungsempfänger|rechnungsempfänger|"
     r"empfänger|kunde|auftraggeber|destinataire|factur[ée]\s*à|livr[ée]\s*à|adresse\s*de\s*(facturation|livraison)|"
     r"rechnungsadresse|lieferadresse|nabywca|koper|klant|to)\b\s*(:|$)", re.IGNORECASE)
-SENDER_SPLIT = re.compile(r"\s*[|•·]\s*")
+SENDER_SPLIT = re.compile(r"\s*[|•·●▪]\s*")
 POSTCODE = re.compile(r"\b(\d{4,5}|[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})\b")
 NAME_ROW = re.compile(r"^\W*(name|firma|company|raison\s*sociale|nom|naam|bedrijf)\s*:?\s*$", re.IGNORECASE)
 
@@ -143,18 +143,39 @@ def _sender_lines(first, height) -> list[Party]:
     from .vendor import _clean_company, _name_like
 
     out = []
+    joined: set[int] = set()
     for it in first:
-        parts = [p for p in SENDER_SPLIT.split(it.line.text) if p.strip()]
-        if len(parts) < 3 or it.line.box[1] > 0.4 * height or not POSTCODE.search(it.line.text):
+        if id(it) in joined:
+            continue
+        row = _row_from(first, it)  # a text layer may give each part and separator a box of its own
+        joined.update(id(o) for o in row[1:])
+        text = " ".join(o.line.text for o in row)
+        parts = [p for p in SENDER_SPLIT.split(text) if p.strip()]
+        if len(parts) < 3 or it.line.box[1] > 0.4 * height or not POSTCODE.search(text):
             continue
         if not _name_like(parts[0]) and not re.search(r"\w\.\w{2,}", parts[0]):
             continue
-        x, y, w, h = it.line.box
-        block = [o for o in first if o is not it and y < o.line.box[1] <= y + 7 * h and x - h <= o.line.box[0] < x + 0.6 * w]
+        x, y, _w, h = it.line.box
+        w = row[-1].line.box[0] + row[-1].line.box[2] - x
+        block = [o for o in first if o not in row and y + 0.5 * h < o.line.box[1] <= y + 7 * h
+                 and x - max(2 * h, 0.1 * w) <= o.line.box[0] < x + 0.6 * w]
         out.append(Party("seller", _clean_company(parts[0]), it, [], "sender-line"))
         if block:
             out.append(Party("buyer", block[0].line.text, block[0], block, "sender-line"))
     return out
+
+
+def _row_from(first, it) -> list:
+    """``it`` and the boxes that continue its row to the right with small gaps, left to right."""
+    x, y, w, h = it.line.box
+    row, right = [it], x + w
+    for o in sorted((o for o in first if o is not it and abs(o.line.box[1] - y) <= 0.5 * h and o.line.box[0] >= right - 2),
+                    key=lambda o: o.line.box[0]):
+        if o.line.box[0] - right > 2.5 * h:
+            break
+        row.append(o)
+        right = o.line.box[0] + o.line.box[2]
+    return row
 
 
 def _key(name: str) -> str:

@@ -57,6 +57,17 @@ def test_the_sender_line_over_the_address_window_names_the_issuer():
     assert values["vendor"] != "Beispiel AG"
 
 
+def test_a_sender_line_whose_parts_and_bullets_are_boxes_of_their_own():
+    # a text layer gives "Bei Spiel GmbH", "●", "Ecke 12", ... a box each; the recipient's block
+    # under it starts a little to the left of the smaller sender line
+    values = extract(page(("Bei Spiel GmbH", 1254, 40), ("Ecke 12", 1254, 70), ("12345 Stadthausen", 1254, 100),
+                          ("Bei Spiel GmbH", 228, 335, 15), ("●", 375, 339, 7), ("Ecke 12", 394, 335, 12),
+                          ("●", 473, 339, 7), ("12345 Stadthausen ●", 501, 335, 12), ("Germany", 699, 336, 15),
+                          ("Theodor Est", 198, 374), ("Bahnstr. 42", 199, 454), ("12345 Stadthausen", 199, 480),
+                          *TOTALS)).values()
+    assert values["vendor"] == "Bei Spiel GmbH" and values["buyer"] == "Theodor Est"
+
+
 def test_the_customers_own_names_are_never_the_vendor():
     lines = page(("Acme Robotics Ltd", 10, 40), ("1 Main Street, London", 10, 70),
                  ("Seller:", 600, 300), ("Acme Robotics Ltd", 600, 330), ("Northwind Trading Ltd", 10, 900), *TOTALS)

@@ -57,8 +57,10 @@ LABELS = {
         # labels that say the amount is the document's tax: above a tax category in a table row
         # ("Zuschlag Versandkosten 7 % UST (S) 5,80", the charge's amount)
         (r"montant\s*tva|total\s*tva|kwota\s*vat|steuerbetrag|(ust|mwst|umsatzsteuer)\.?[\s-]*betrag|"
-         r"summe\s*(ust|mwst|umsatzsteuer)|(vat|tax|gst)\s*amount|total\s*(vat|tax|gst)\b", 0.97),
-        (r"\b(total\s*)?(vat|tax|gst|mwst|ust|umsatzsteuer|mehrwertsteuer|btw|tva|sales\s*tax)\b(?!\s*(id|no|nr|reg|#|number|summary|invoice))", 0.85),
+         r"summe\s*(ust|mwst|umsatzsteuer)|(vat|tax|gst)\s*amount|total\s*(vat|tax(es)?|taxe?s|gst|tva)\b", 0.97),
+        # not a tax id ("TVA : FR11999999998", "USt-IdNr.", "VAT no")
+        (r"\b(total\s*)?(vat|tax|gst|mwst|ust|umsatzsteuer|mehrwertsteuer|btw|tva|sales\s*tax)\b"
+         r"(?!\s*(id|no|nr|reg|#|number|summary|invoice)|\s*[:.]?\s*[A-Z]{2}\s?\d{8,})", 0.85),
     ],
     "invoice_number": [
         # "Handelsrechnung (380) Nr. 471102", "Rechnung des Versicherers (575) Nr. ...": a document
@@ -67,7 +69,7 @@ LABELS = {
          r"(nr|no|n°|nummer|number)(?!\w)\.?|"
          r"invoice\s*(no|number|nr|num|#|id)\b\.?|inv\s*(no|#)|rechnungs\s*-?\s*(nr|nummer)|rechnung\s*nr|"
          r"factuur\s*(nummer|nr)|facture\s*n|faktura\s*nr|bill\s*(no|number)|receipt\s*(no|#|number)|beleg\s*nr|"
-         r"invoice\s*:|\binvoice\b|document\s*(no|number)|slip\s*no", 0.9),
+         r"invoice\s*:|\binvoice\b|\bavoir\b|credit\s*note|document\s*(no|number)|slip\s*no", 0.9),
         (r"\bfactuur\b|\brechnung\b|\bfacture\b|\bbeleg\b|order\s*(no|number|nr)|booking\s*id", 0.7),
     ],
     "invoice_date": [

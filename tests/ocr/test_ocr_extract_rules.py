@@ -213,6 +213,17 @@ def test_the_invoice_total_is_its_gross_sum_not_the_amount_due_with_earlier_open
                         ("30.00", 400, 230), ("Total due", 10, 260), ("29.85", 400, 260))).values()["total"] == "29.85"
 
 
+def test_a_vat_id_is_not_a_tax_amount_and_total_taxes_beats_a_rate_row():
+    values = extract(page(("Au bon moulin SARL", 10, 10),
+                          ("TVA : FR11999999998 - SIRET : 99999999800010 - SARL au capital de 120 000,00 €", 10, 40),
+                          ("Avoir AV-2017-0005", 10, 100), ("Facture d'origine FA-2017-0010", 10, 130),
+                          ("Total HT", 700, 600), ("218,48 €", 900, 600), ("TVA collectée (vente) 20,0%", 10, 630),
+                          ("Total taxes", 700, 630), ("14,99 €", 900, 630), ("TVA collectée (vente) 5,5%", 10, 660),
+                          ("543,00 €", 400, 660), ("Total TTC", 700, 690), ("233,47 €", 900, 690))).values()
+    assert values["tax"] == "14.99" and values["total"] == "233.47"
+    assert values["invoice_number"] == "AV-2017-0005"  # a credit note's own number, not the invoice it corrects
+
+
 # ---------------------------------------------------------------- line items
 
 ITEM_LINES = [

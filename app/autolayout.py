@@ -16,8 +16,11 @@ function of the graph: no Qt.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from botloom.runner.graph import Flow
+if TYPE_CHECKING:  # networkx loads with it: only when a bot is open
+    from botloom.runner.graph import Flow
+
 
 NODE_WIDTH = 168
 COLUMN = 280  # one column per layer: a node and the gap its edges need

@@ -13,10 +13,12 @@ fresh ids (``read_2``) and rewrites the edges to match.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botloom.runner.botfile.model import NODE_ID, Edge, NodeSpec
-from botloom.runner.graph import Flow
+
+if TYPE_CHECKING:  # networkx loads with it: only when a bot is open
+    from botloom.runner.graph import Flow
 
 MARKER = "nodes"
 

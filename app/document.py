@@ -13,16 +13,18 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from botloom.runner import botfile
 from botloom.runner.botfile.model import BotDoc, Edge, NodeSpec, Note
-from botloom.runner.graph import Bot, Flow
 from botloom.runner.problems import Problem
 from botloom.runner.sdk.registry import Registry
+
+if TYPE_CHECKING:
+    from botloom.runner.graph import Bot, Flow
 
 
 class Document(QObject):
@@ -63,10 +65,14 @@ class Document(QObject):
 
     @classmethod
     def from_doc(cls, doc: BotDoc, registry: Registry, path=None, parent=None) -> "Document":
+        from botloom.runner.graph import Bot  # networkx: loaded once a bot is open, not at start
+
         return cls(Bot(doc), registry, path, parent)
 
     @classmethod
     def new(cls, registry: Registry, name: str = "new-bot", parent: QObject | None = None) -> "Document":
+        from botloom.runner.graph import Bot
+
         return cls(Bot.new(name), registry, None, parent)
 
     def to_doc(self) -> BotDoc:

@@ -50,6 +50,18 @@ def registry():
     return Registry.discover(lazy=True)
 
 
+def _load_graph_model_aside() -> None:
+    """Import the editable graph model and validation (networkx, ~0.2 s) on a thread once the
+    window is up: the start page does not need them, the first bot opened does."""
+    import threading
+
+    def load() -> None:
+        import botloom.runner.graph  # noqa: F401
+        import botloom.runner.validate  # noqa: F401
+
+    threading.Thread(target=load, name="load-graph-model", daemon=True).start()
+
+
 class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixin, RecordingMixin, RunMixin,
                  QMainWindow):
     def __init__(self, registry_=None, settings: QSettings | None = None):
@@ -144,6 +156,7 @@ class MainWindow(ActionsMixin, DialogsMixin, FilesMixin, FlowsMixin, EditingMixi
             self.tabifyDockWidget(self.dock_problems, d)
         self.dock_problems.raise_()
         QTimer.singleShot(0, self.dock_problems.raise_)  # (before the first show the raise does not hold)
+        QTimer.singleShot(0, _load_graph_model_aside)
         self.resizeDocks([self.dock_palette, self.dock_inspector], [240, 340], Qt.Horizontal)
         self.resizeDocks([self.dock_problems], [220], Qt.Vertical)
 

@@ -14,11 +14,14 @@ ports, cases of a switch, ``error``) and its data outputs. A node whose type is 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from botloom.runner.engine.plan import connection_problem
-from botloom.runner.graph import Flow
 from botloom.runner.sdk.node import ERROR_PORT, INPUT_PORT, NodeType
 from botloom.runner.sdk.registry import Registry, UnknownNodeType
+
+if TYPE_CHECKING:  # networkx loads with it: only when a bot is open
+    from botloom.runner.graph import Flow
 
 CONTROL_IN, CONTROL_OUT, DATA_IN, DATA_OUT = "control-in", "control-out", "data-in", "data-out"
 

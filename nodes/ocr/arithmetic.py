@@ -46,17 +46,21 @@ def _labelled_amount(items: list[Item], label: re.Pattern) -> tuple[Decimal, Ite
         m = label.search(it.line.text)
         if not m:
             continue
-        for text, src in [(it.line.text[m.end():], it)] + [(o.line.text, o) for o in _right_of(items, it)[:1]]:
-            found = amounts_in(re.sub(r"\d+([.,]\d+)?\s*%", " ", text))
+        found = amounts_in(re.sub(r"\d+([.,]\d+)?\s*%", " ", it.line.text[m.end():]))
+        if found:
+            return found[-1][0], it
+        for o in _right_of(items, it)[:1]:
+            found = amounts_in(re.sub(r"\d+([.,]\d+)?\s*%", " ", o.line.text))
             if found:
-                return found[-1][0], src
+                return found[-1][0], o
     return None
 
 
 def cash_less_change(items: list[Item]) -> tuple[Decimal, Item] | None:
     """(cash tendered - change, the line that prints that amount) on a receipt paid in cash: the
     amount paid, when it is printed on the page (the total line, labelled or not)."""
-    cash, change = _labelled_amount(items, CASH_LABEL), _labelled_amount(items, CHANGE_LABEL)
+    cash = _labelled_amount(items, CASH_LABEL)
+    change = _labelled_amount(items, CHANGE_LABEL) if cash is not None else None
     if cash is None or change is None:
         return None
     paid = cash[0] - change[0]

@@ -47,13 +47,16 @@ def _line_of(field, pages):
     return next((ln for ln in lines if tuple(ln.box) == tuple(field.box)), None)
 
 
+NON_WORD = re.compile(r"\W")
+
+
 class _PageIndex:
     """The page's lines as the agreement feature looks them up, prepared once per document."""
 
     def __init__(self, pages):
         self.lines = [ln.text for page in pages or [] for ln in (page.lines if hasattr(page, "lines") else page)]
         self.compact = ["".join(t.split()) for t in self.lines]
-        self.alnum = [re.sub(r"\W", "", t.casefold()) for t in self.lines]
+        self.alnum = [NON_WORD.sub("", t.casefold()) for t in self.lines]
 
     def agree(self, name, value) -> int:
         from .values import parse_date

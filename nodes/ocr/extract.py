@@ -86,6 +86,7 @@ LABELS = {
 NOT_TOTAL = re.compile(r"sub[\s-]*total|zwischensumme|savings|discount|rabatt|qty|quantity|items?\b|count|"
                        r"excl|netto|\bnet\b(?!t)|untaxed|tax\s*\(|gst\s*summary|\bht\b|change|cash|tendered|"
                        r"paid|tip|points|menge|anzahl|\b(vat|tax|gst|mwst|tva)\s*total", re.IGNORECASE)
+ROUNDING = re.compile(r"\bround", re.IGNORECASE)
 COMPANY_SUFFIX = re.compile(
     r"\b(sdn\.?\s*bhd|bhd|berhad|s/b|ltd|limited|llc|inc|corp(oration)?|co\.|company|gmbh|ag|kg|ohg|ug|e\.?k\.?|"
     r"b\.v\.?|n\.v\.?|s\.a\.?|s\.a\.r\.l|sarl|sas|plc|pvt|enterprise|trading|restaurant|store|mart|"
@@ -370,7 +371,7 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
         # among the best-labelled candidates, the largest amount: a total with tax and rounding
         # is never below the amounts before them
         # a total printed after a rounding adjustment is the one paid
-        rounding = [it for it in items if re.search(r"\bround", it.line.text, re.IGNORECASE)]
+        rounding = [it for it in items if ROUNDING.search(it.line.text)]
         if rounding:
             r = rounding[0]
             totals = [(t[0], t[1] + (0.15 if (t[4].page, t[4].line.box[1]) >= (r.page, r.line.box[1]) else 0.0))

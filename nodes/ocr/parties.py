@@ -143,15 +143,18 @@ def _sender_lines(first, height) -> list[Party]:
     from .vendor import _clean_company, _name_like
 
     out = []
+    top = [it for it in first if it.line.box[1] <= 0.4 * height]
+    if not any(SENDER_SPLIT.search(it.line.text) for it in top):
+        return out
     joined: set[int] = set()
-    for it in first:
+    for it in top:
         if id(it) in joined:
             continue
-        row = _row_from(first, it)  # a text layer may give each part and separator a box of its own
+        row = _row_from(top, it)  # a text layer may give each part and separator a box of its own
         joined.update(id(o) for o in row[1:])
         text = " ".join(o.line.text for o in row)
         parts = [p for p in SENDER_SPLIT.split(text) if p.strip()]
-        if len(parts) < 3 or it.line.box[1] > 0.4 * height or not POSTCODE.search(text):
+        if len(parts) < 3 or not POSTCODE.search(text):
             continue
         if not _name_like(parts[0]) and not re.search(r"\w\.\w{2,}", parts[0]):
             continue

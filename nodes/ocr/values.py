@@ -133,12 +133,10 @@ def document_date_order(texts, order: str = "DMY") -> str:
     it (a document keeps one format): "11/17/2017" can only be month first, "17/11/2017" only
     day first. When its dates point both ways, ``order`` stands."""
     day_first = month_first = False
-    pattern = DATE_PATTERNS[1]
-    for text in texts:
-        for m in pattern.finditer(text):
-            a, b = int(m.group(1)), int(m.group(2))
-            day_first |= 12 < a <= 31 and 1 <= b <= 12
-            month_first |= 12 < b <= 31 and 1 <= a <= 12
+    for m in DATE_PATTERNS[1].finditer("\n".join(texts)):
+        a, b = int(m.group(1)), int(m.group(2))
+        day_first |= 12 < a <= 31 and 1 <= b <= 12
+        month_first |= 12 < b <= 31 and 1 <= a <= 12
     if month_first and not day_first:
         return "MDY"
     if day_first and not month_first:

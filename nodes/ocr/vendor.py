@@ -74,6 +74,12 @@ def _clean_company(text: str) -> str:
     return text.strip(" ,:-")
 
 
+CUSTOMER_LABEL = re.compile(r"bill(ed)?\s*to|ship\s*to|sold\s*to|deliver\s*to|invoice\s*to|rechnungsadresse|"
+                            r"lieferadresse|empfänger|kunde\b|customer|guest|factuuradres|afleveradres|client|"
+                            r"adresse\s*de\s*facturation|nabywca", re.IGNORECASE)
+SELLER_INLINE = re.compile(r"\b(sold\s*by|seller|sprzedawca|verkäufer|lieferant|supplier|vendor|service\s*provider)"
+                           r"\b\s*:\s*(.*)", re.IGNORECASE)
+NOT_ISSUER_LINE = re.compile(r"formerly|licensee|bill\s*to|ship\s*to|kunde|customer", re.IGNORECASE)
 INITIALISM = re.compile(r"\b(?:[A-Z0-9]\.){2,}")
 ZERO_IN_WORD = re.compile(r"\b[A-Z]+0[A-Z]+\b")
 
@@ -168,9 +174,7 @@ def _vendor(items: list[Item], parties=None, our_names=()):
     # the customer's address block (under "Bill to", "Rechnungsadresse" ...) is not the vendor
     customer = set()
     for it in first_page:
-        m = re.search(r"bill(ed)?\s*to|ship\s*to|sold\s*to|deliver\s*to|invoice\s*to|rechnungsadresse|"
-                      r"lieferadresse|empfänger|kunde\b|customer|guest|factuuradres|afleveradres|client|"
-                      r"adresse\s*de\s*facturation|nabywca", it.line.text, re.IGNORECASE)
+        m = CUSTOMER_LABEL.search(it.line.text)
         # a label that heads the customer's block, not a sentence or the vendor's "Customer Service"
         if m and (m.start() <= 2 or len(it.line.text) <= 30) and not re.search(
                 r"service\s*\w*\s*$", it.line.text[:m.start()], re.IGNORECASE) and not re.match(
@@ -203,8 +207,7 @@ def _vendor(items: list[Item], parties=None, our_names=()):
             return party.name, 0.85 * conf(src), src, _brand_apart(items, customer, party.name), None
     # lines right after "sold by:/seller:/verkäufer:" labels inside a line
     for i, it in enumerate(first_page):
-        m = re.search(r"\b(sold\s*by|seller|sprzedawca|verkäufer|lieferant|supplier|vendor|service\s*provider)\b\s*:\s*(.*)",
-                      it.line.text, re.IGNORECASE)
+        m = SELLER_INLINE.search(it.line.text)
         if m and not _is_ours(m.group(2), ours):
             rest = m.group(2).strip()
             if len(re.sub(r"[^A-Za-z]", "", rest)) >= 3:
@@ -217,8 +220,7 @@ def _vendor(items: list[Item], parties=None, our_names=()):
         text = it.line.text
         if header_row(text):
             continue
-        if COMPANY_SUFFIX.search(text) and not re.search(r"formerly|licensee|bill\s*to|ship\s*to|kunde|customer",
-                                                         text, re.IGNORECASE):
+        if COMPANY_SUFFIX.search(text) and not NOT_ISSUER_LINE.search(text):
             name = _clean_company(text)  # "AEON CO. (M) BHD. (126926-H)": the number is not part of the name
             letters = sum(c.isalpha() for c in name)
             if (letters >= 4 and letters >= 0.5 * len(name.replace(" ", ""))

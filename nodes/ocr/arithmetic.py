@@ -72,3 +72,23 @@ def cash_less_change(items: list[Item]) -> tuple[Decimal, Item] | None:
                and any(a == paid for a, _, _ in amounts_in(it.line.text))]
     # the nearest printing above the cash line
     return (paid, max(printed, key=lambda it: it.line.box[1])) if printed else None
+
+
+def per_rate_sums(subs: list, taxes: list, total: Decimal) -> tuple[Decimal, Decimal] | None:
+    """(net, tax) when the document lists its net amounts and taxes in several labelled rows
+    (per tax rate, or goods and shipping: "Positionen netto 804,35 / Versandkosten netto 4,99 /
+    Positionen USt. 152,83 / Versandkosten USt. 0,95") whose sums add up to ``total``; None when
+    one row each suffices or the sums do not add up. ``subs``, ``taxes``: the labelled candidates
+    (value, confidence, value item, text, label item)."""
+    def per_label(found):
+        best: dict[int, tuple] = {}
+        for t in found:
+            if id(t[4]) not in best or t[1] > best[id(t[4])][1]:
+                best[id(t[4])] = t
+        return list(best.values())
+
+    subs, taxes = per_label(subs), per_label(taxes)
+    if len(subs) < 2 or len(taxes) < 2:
+        return None
+    net, tax = sum(t[0] for t in subs), sum(t[0] for t in taxes)
+    return (net, tax) if abs(net + tax - total) <= Decimal("0.01") else None

@@ -37,7 +37,7 @@ REQUIRED = ("vendor", "invoice_date", "total")  # missing ones count as low conf
 
 LABELS = {
     "total": [
-        (r"grand\s*total|gesamtbetrag|gesamtsumme|rechnungsbetrag|endbetrag|totaal|total\s*ttc|montant\s*(eur\s*)?ttc|"
+        (r"grand\s*total|endsumme|gesamtbetrag|gesamtsumme|rechnungsbetrag|endbetrag|totaal|total\s*ttc|montant\s*(eur\s*)?ttc|"
          r"amount\s*due|balance\s*due|total\s*amount\s*due|zu\s*zahlen|zahlbetrag|te\s*betalen|net\s*t\s*total|"
          r"nett\s*total|due\s*payable|total\s*after|after\s*(adj|round)|total\s*(\w{1,6}\.?\s*)?rounded|rounded\s*total|total\s*payable|amount\s*payable|total\s*due|"
          r"total\s*(rm|eur|usd|\$|€)?\s*incl|total\s*sales|total\s*for\s*this\s*invoice|summe\s*brutto|"
@@ -339,7 +339,7 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
     else the extractor's own scores. ``date_order``: how 01/02/2024 reads when the document's own
     dates do not settle it (see ``values.document_date_order``)."""
     from .address import find_address
-    from .arithmetic import cash_less_change, gross_before_deductions
+    from .arithmetic import cash_less_change, gross_before_deductions, per_rate_sums
     from .parties import find_parties
     from .line_items import _line_items  # vendor.py, line_items.py and arithmetic.py build on this module
     from .vendor import _vendor
@@ -415,6 +415,10 @@ def extract(pages, *, threshold: float = DEFAULT_THRESHOLD, date_order: str = "D
         best = max((t for t in taxes if t[1] >= top - 0.1), key=lambda t: (t[2].page, t[2].line.box[1]))
         put("tax", fmt_amount(best[0]), best[1], best[2])
 
+    sums = per_rate_sums(subs, taxes, Decimal(f["total"].value)) if "total" in f else None
+    if sums and Decimal(f["subtotal"].value) + Decimal(f["tax"].value) != Decimal(f["total"].value):
+        f["subtotal"] = Field(fmt_amount(sums[0]), 0.85, f["subtotal"].box, f["subtotal"].page, "sum of the net rows")
+        f["tax"] = Field(fmt_amount(sums[1]), 0.85, f["tax"].box, f["tax"].page, "sum of the tax rows")
     if "total" in f and "subtotal" in f and "tax" in f and f["total"].value == f["subtotal"].value:
         # the total taken is the amount before tax: the amount with the tax (and a rounding of up
         # to 5 cents), printed below the subtotal, is the total

@@ -224,6 +224,16 @@ def test_a_vat_id_is_not_a_tax_amount_and_total_taxes_beats_a_rate_row():
     assert values["invoice_number"] == "AV-2017-0005"  # a credit note's own number, not the invoice it corrects
 
 
+def test_net_and_tax_rows_per_category_add_up_to_the_final_sum():
+    values = extract(page(("weclapp SE", 10, 10), ("Rechnung RE1001", 10, 60),
+                          ("Positionen netto", 700, 600), ("804,35 €", 1450, 600),
+                          ("Versandkosten netto", 700, 630), ("4,99 €", 1470, 630),
+                          ("Positionen USt. 19,00% auf 804,35 €", 700, 660), ("152,83 €", 1450, 660),
+                          ("Versandkosten USt. 19,00% auf 4,99 €", 700, 690), ("0,95 €", 1470, 690),
+                          ("Endsumme", 700, 720), ("963,12 €", 1450, 720))).values()
+    assert (values["subtotal"], values["tax"], values["total"]) == ("809.34", "153.78", "963.12")
+
+
 # ---------------------------------------------------------------- line items
 
 ITEM_LINES = [

@@ -248,6 +248,11 @@ def _candidates(items, fieldname, parse, exclude=None):
         # a label in a line-item table's header ("Ohne MwSt." over a column of net amounts) heads
         # the items' column: the first value under it is an item's, not the document's
         below = [] if fieldname != "invoice_number" and _in_table_header(items, it) else _below(items, it)
+        if not below and not rest.strip() and not tries[1:] and strength >= 0.95:
+            # an explicit label alone on its row with nothing close under it ("TOTAL HT  TOTAL TVA
+            # TOTAL TTC" over a row of values set further down): a value right under it, further
+            x, _y, w, _h = it.line.box
+            below = [o for o in _below(items, it, 4.0) if o.line.box[0] < x + w and o.line.box[0] + o.line.box[2] > x]
         if len(it.line.text) > (m.end() - m.start()) + 3:  # the label is part of a header row: its column first
             below.sort(key=lambda o: not (o.line.box[0] + o.line.box[2] >= lx0 - 5 and o.line.box[0] <= lx1 + reach))
         for o in below[:2]:

@@ -234,6 +234,17 @@ def test_net_and_tax_rows_per_category_add_up_to_the_final_sum():
     assert (values["subtotal"], values["tax"], values["total"]) == ("809.34", "153.78", "963.12")
 
 
+def test_a_row_of_total_labels_over_values_set_further_down():
+    # "TOTAL HT / TOTAL TVA / TOTAL TTC" labels, their values nearly four lines lower; the weak
+    # "AMOUNT" of an item table's header, right over its value, does not win
+    values = extract(page(("LE FOURNISSEUR", 10, 10), ("FACTURE N° : F20200027", 600, 40),
+                          ("U/P AMOUNT", 300, 300, 14), ("100 0.25 25.00", 280, 345, 14),
+                          ("TOTAL HT", 600, 700, 14), ("TOTAL TVA", 760, 700, 14), ("TOTAL TTC", 920, 700, 14),
+                          ("100,00", 610, 757, 14), ("10,00", 770, 757, 14), ("110,00", 930, 757, 14),
+                          ("Acompte :", 760, 800), ("10,00", 930, 800))).values()
+    assert values["total"] == "110.00"
+
+
 # ---------------------------------------------------------------- line items
 
 ITEM_LINES = [

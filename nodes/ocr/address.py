@@ -61,9 +61,20 @@ for _word in ADDRESS_LEXICON:
     _BY_ENDS.setdefault((_word[0], _word[-1]), []).append(_word)
 
 
+# short address words, matched only whole once OCR's digits for letters are undone ("1.0T" -> "LOT")
+SHORT_WORDS = frozenset({"lot", "jln", "tmn", "lrg", "kg", "blok", "jalan", "taman"})
+DIGIT_LETTERS = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b"})
+
+
 def _lexicon_word(token: str) -> str:
     """``token``, or the address word it is one OCR slip away from (a letter misread, missing,
-    doubled or added; an accent the print does not have), in the token's case."""
+    doubled or added; an accent the print does not have; digits for letters in a short word), in
+    the token's case."""
+    if any(c.isdigit() for c in token) and any(c.isalpha() for c in token):
+        letters = token.replace(".", "").casefold().translate(DIGIT_LETTERS)
+        if letters in SHORT_WORDS:
+            return letters.upper() if not any(c.islower() for c in token) else letters.capitalize()
+        return token
     if len(token) < 5:
         return token
     plain = token if token.isascii() else "".join(

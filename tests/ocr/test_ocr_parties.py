@@ -138,6 +138,9 @@ def test_address_words_are_left_alone_outside_a_malaysian_address_and_when_two_w
     assert normalise("12 Sarah Street, Avevue House, Leeds") == "12 Sarah Street, Avevue House, Leeds"
     assert normalise("JALAN ULU KELANG, 54200 KUALA LUMPUR") == "JALAN ULU KELANG, 54200 KUALA LUMPUR"  # a spelling of its own
     assert normalise("JALAN RAYA, PETALING JAYA") == "JALAN RAYA, PETALING JAYA"  # short words never change
+    # digits for letters in a short address word, undone only when the whole word comes out
+    assert normalise("1.0T 1851-A & 1851-B, JALAN KPB 6") == "LOT 1851-A & 1851-B, JALAN KPB 6"
+    assert normalise("NO. 15 JLN TSJ2, TMN SUBANG") == "NO. 15 JLN TSJ2, TMN SUBANG"
 
 
 def test_the_number_after_a_document_type_and_its_code_is_the_invoice_number():

@@ -3,7 +3,7 @@
 A list of open tasks (filter by bot, queue, age and deadline), and for the selected task its
 page images with every field's box drawn on them (the field being edited highlighted), the
 form, and one button per outcome. The form is built by the inspector's own editors
-(``inspector.Field``) from each field's parameter schema (the ``schema`` ``review.task`` keeps
+(``fields.Field``) from each field's parameter schema (the ``schema`` ``review.task`` keeps
 with the field), so a number field takes a number, a choice is a drop-down, and a value that
 does not fit its type is marked at once, as in the inspector.
 
@@ -38,7 +38,7 @@ from botloom.runner import paths
 from botloom.runner.store import RunStore
 from botloom.runner.store import tasks as store_tasks
 
-from .inspector import Field
+from .fields import Field
 
 AGES = (("any age", None), ("older than 1 hour", 3600), ("older than 1 day", 86400), ("older than 1 week", 604800))
 DEADLINES = (("any deadline", None), ("overdue", 0), ("due within 1 hour", 3600), ("due within 1 day", 86400))

@@ -34,7 +34,7 @@ from botloom.runner.sdk.params import MISSING
 from botloom.runner.errors import BotloomError
 
 from .inbox import _FormHost  # the same live check of a typed value against its declared type
-from .inspector import Field
+from .fields import Field
 
 KINDS = (("cron", "Cron expression"), ("interval", "Every …"), ("date", "Once, at a date and time"),
          ("watch", "When a file arrives in a folder"), ("webhook", "When the local API receives a webhook"),

@@ -222,7 +222,7 @@ def test_retry_settings_are_edited_in_the_form_as_undoable_steps(win, qtbot, tmp
 
 
 def test_multiline_fields_complete_names_and_the_loop_variable_is_offered(win, qtbot, tmp_path):
-    from botloom.app.inspector import MultiLineEdit
+    from botloom.app.fields import MultiLineEdit
 
     path = write_bot(tmp_path, "loop", {
         "loop": {"type": "core.for_each", "params": {"items": [1, 2]}},  # item_var left at its default

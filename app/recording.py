@@ -281,13 +281,11 @@ class RecordingMixin:
                                       versions={t.id: t.version for t in self.doc.registry.latest()})
         text = f"Record {len(nodes)} {what} step(s)"
         secrets = recording.secrets_to_declare(recorded, self.doc.bot.secrets)
-        if secrets != self.doc.bot.secrets:  # a password typed: the bot declares the secret in the same step
-            self.doc.undo.beginMacro(text)
-            self.doc.undo.push(commands.AddNodes(self.doc, flow_name, nodes, edges, text=text))
+        self.doc.undo.beginMacro(text)  # one undo step, with the secrets a typed password makes the bot declare
+        self.doc.undo.push(commands.AddNodes(self.doc, flow_name, nodes, edges, text=text))
+        if secrets != self.doc.bot.secrets:
             self.doc.undo.push(commands.SetBotProperties(self.doc, {"secrets": secrets}))
-            self.doc.undo.endMacro()
-        else:
-            self.doc.undo.push(commands.AddNodes(self.doc, flow_name, nodes, edges, text=text))
+        self.doc.undo.endMacro()
         if self.flow_name == flow_name:
             self.scene.select_nodes([s.id for s, _ in nodes])
             if self.view is not None:  # show where the steps went

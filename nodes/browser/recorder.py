@@ -156,10 +156,11 @@ def step_of(action: dict) -> Step | None:
             warning = "; ".join(w for w in (warning, f"the click was made holding {mods}, which is not recorded") if w)
         return Step("browser.click", params, f"Click {short}", warning)
     if name == "fill" and action.get("password"):
-        return Step("browser.fill", {"target": target, "value": "", "secret": "password"}, f"Fill {short} (password)",
+        return Step("browser.fill", {"target": target, "value": "", "secret": recording.PASSWORD_SECRET},
+                    f"Fill {short} (password)",
                     "a password was typed here and is not kept in the bot: store it with `botloom secret set "
-                    "password` (the bot declares the secret; another name can be chosen in this node's Secret)",
-                    {"password": "the password typed while recording"})
+                    f"{recording.PASSWORD_SECRET}` (the bot declares the secret; another name can be chosen in this "
+                    "node's Secret)", dict(recording.PASSWORD_SECRETS))
     if name == "fill":
         return Step("browser.fill", {"target": target, "value": action.get("text", "")}, f"Fill {short}", warning)
     if name == "press":
@@ -448,6 +449,7 @@ PICK_SCRIPT = r"""
                               height: r.height + 'px'});
     if (!box.isConnected) document.documentElement.appendChild(box);
   };
+  window.__botloomCssPath = cssPath;  // also names an <iframe> in this document (frame_prefix)
   const keep = e => { e.preventDefault(); e.stopImmediatePropagation(); };
   document.addEventListener('mousemove', e => place(e.target), true);
   for (const t of ['pointerdown', 'mousedown', 'pointerup', 'mouseup', 'dblclick']) document.addEventListener(t, keep, true);
@@ -488,7 +490,7 @@ def verified(page, candidates: list[str]) -> list[str]:
 
 
 # The CSS selector of an <iframe> element in its document: its id, name or title when that
-# finds it alone, else its path from the nearest element with an id.
+# finds it alone, else the pick script's CSS path (installed in that document too).
 FRAME_SELECTOR = r"""
 (el) => {
   const esc = s => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
@@ -499,15 +501,8 @@ FRAME_SELECTOR = r"""
     const v = el.getAttribute(attr);
     if (v && alone(`${tag}[${attr}="${esc(v)}"]`)) return `${tag}[${attr}="${esc(v)}"]`;
   }
-  const steps = [];
-  for (let e = el; e && e.nodeType === 1 && e !== el.ownerDocument.documentElement; e = e.parentElement) {
-    if (e.id && /^[A-Za-z][\w-]*$/.test(e.id)) { steps.unshift('#' + e.id); break; }
-    let step = e.tagName.toLowerCase();
-    const same = e.parentElement ? [...e.parentElement.children].filter(c => c.tagName === e.tagName) : [];
-    if (same.length > 1) step += `:nth-of-type(${same.indexOf(e) + 1})`;
-    steps.unshift(step);
-  }
-  return alone(steps.join(' > '));
+  const cssPath = el.ownerDocument.defaultView.__botloomCssPath;
+  return cssPath ? alone(cssPath(el)) : '';
 }
 """
 
@@ -553,11 +548,9 @@ class WebPicker(WebRecorder):
         if self.candidates is not None and self.result is None and self.picked_page is not None:
             frame = self.picked_frame
             inside = frame is not None and frame.parent_frame is not None
-            prefix = frame_prefix(frame) if inside else ""
-            if inside and prefix is None:  # an <iframe> no CSS selector names
-                targets = []
-            else:
-                targets = [prefix + t for t in verified(frame if inside else self.picked_page, self.candidates)]
+            prefix = frame_prefix(frame) if inside else ""  # None: an <iframe> no CSS selector names
+            targets = [] if prefix is None else [
+                prefix + t for t in verified(frame if inside else self.picked_page, self.candidates)]
             self.result = {"target": targets[0], "alternatives": targets[1:]} if targets else {"target": ""}
             self.closed.set()  # one pick ends it
 

@@ -47,10 +47,8 @@ TYPING_PAUSE_S = 1.0  # typing that pauses this long is a step of its own (shown
 # Typing into a password field (the accessible role of the field clicked) is not kept: the step
 # types a secret instead, which the person stores once.
 PASSWORD_ROLES = frozenset({"password text"})
-PASSWORD_SECRET = "password"
 PASSWORD_NOTE = ("a password was typed here and is not kept in the bot: store it with `botloom secret set "
-                 f"{PASSWORD_SECRET}` (the bot declares the secret)")
-PASSWORD_WHAT = "the password typed while recording"
+                 f"{recording.PASSWORD_SECRET}` (the bot declares the secret)")
 FRAME_EVERY_S = 0.08
 FRAME_KEEP = 12  # about a second of pointer moves (a 1920x1080 still is 6 MB)
 MODIFIERS = {"ctrl": "ctrl", "ctrl_l": "ctrl", "ctrl_r": "ctrl", "alt": "alt", "alt_l": "alt", "alt_r": "alt",
@@ -388,8 +386,8 @@ class DesktopRecorder:
         for item in self.keys.take():
             if item[0] == "type" and self.in_password:
                 if not self.password_typed:  # typing that paused is still the one password
-                    self._add(Step("desktop.type_text", {"text": "{{ secrets.%s }}" % PASSWORD_SECRET},
-                                   "Type the password", PASSWORD_NOTE, {PASSWORD_SECRET: PASSWORD_WHAT}))
+                    self._add(Step("desktop.type_text", {"text": "{{ secrets.%s }}" % recording.PASSWORD_SECRET},
+                                   "Type the password", PASSWORD_NOTE, dict(recording.PASSWORD_SECRETS)))
                     self.password_typed = True
                 if item[1].endswith("\n"):
                     self._add(Step("desktop.press_key", {"key": "enter"}, "Press enter"))

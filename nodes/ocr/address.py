@@ -80,8 +80,10 @@ def _lexicon_word(token: str) -> str:
     plain = token if token.isascii() else "".join(
         c for c in unicodedata.normalize("NFKD", token) if not unicodedata.combining(c))
     low = plain.casefold()
-    if len(low) < 5 or not re.fullmatch(r"[a-z][a-z:.'!|]*[a-z]", low) or low in ADDRESS_LEXICON:
-        return plain if low in ADDRESS_LEXICON else token
+    if low in ADDRESS_LEXICON:
+        return plain
+    if not re.fullmatch(r"[a-z][a-z:.'!|]*[a-z]", low):  # a word, perhaps with a misread letter
+        return token
     near = [w for w in _BY_ENDS.get((low[0], low[-1]), ()) if abs(len(w) - len(low)) <= 1 and _one_edit(low, w)]
     if len(near) != 1:
         return token

@@ -8,7 +8,7 @@ import re
 from decimal import Decimal
 
 from .extract import Item, _right_of
-from .values import amounts_in
+from .values import RATE_RE, amounts_in
 
 # the amount still to pay (after a deposit, a partial payment, or with earlier open items) and
 # the invoice's own gross total
@@ -46,11 +46,11 @@ def _labelled_amount(items: list[Item], label: re.Pattern) -> tuple[Decimal, Ite
         m = label.search(it.line.text)
         if not m:
             continue
-        found = amounts_in(re.sub(r"\d+([.,]\d+)?\s*%", " ", it.line.text[m.end():]))
+        found = amounts_in(RATE_RE.sub(" ", it.line.text[m.end():]))
         if found:
             return found[-1][0], it
         for o in _right_of(items, it)[:1]:
-            found = amounts_in(re.sub(r"\d+([.,]\d+)?\s*%", " ", o.line.text))
+            found = amounts_in(RATE_RE.sub(" ", o.line.text))
             if found:
                 return found[-1][0], o
     return None

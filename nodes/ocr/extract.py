@@ -22,8 +22,8 @@ from decimal import Decimal
 from functools import lru_cache
 
 from .engines import Line, reading_order, union_box
-from .values import (AMOUNT_RE, CURRENCIES, CURRENCY_RE, amounts_in, document_date_order, find_currency, fmt_amount,
-                     parse_date)
+from .values import (AMOUNT_RE, CURRENCIES, CURRENCY_RE, RATE_RE, amounts_in, document_date_order, find_currency,
+                     fmt_amount, parse_date)
 
 FIELDS = ("vendor", "invoice_number", "invoice_date", "due_date", "currency", "subtotal", "tax", "total", "address")
 # the fields whose doubt sends a document to review unless the user lists others (``review_fields``)
@@ -266,7 +266,7 @@ def _candidates(items, fieldname, parse, exclude=None):
             if src is not it and _label_hits_other(src.line.text, fieldname):
                 continue
             if fieldname == "tax":  # "14.50%": a rate, not the tax amount
-                text = re.sub(r"\d+([.,]\d+)?\s*%", " ", text)
+                text = RATE_RE.sub(" ", text)
             value = parse(text)
             if value is not None:
                 if src is not it and it.line.box[3] > 1.6 * src.line.box[3]:

@@ -32,6 +32,7 @@ DATE_PATTERNS = [
     re.compile(rf"(?<![\w])(\d{{1,2}})\.?[\s/-]*({_MONTH_RE})\.?[\s/-]*,?\s*(\d{{4}}|\d{{2}})(?!\d)", re.IGNORECASE),  # 3 May 2014
     re.compile(rf"(?<![\w])({_MONTH_RE})\.?\s*(\d{{1,2}})(?:st|nd|rd|th)?\s*,?\s*(\d{{4}})(?!\d)", re.IGNORECASE),  # May 3, 2014
 ]
+RATE_RE = re.compile(r"\d+([.,]\d+)?\s*%")  # "GST @6%", "19,00%": a rate, never an amount
 AMOUNT_RE = re.compile(
     r"(?<![\w.,])(-?)\s?(?:[$€£₹¥]|RM|Rs\.?|EUR|USD|GBP|INR|MYR|CHF|PLN)?\s?"
     r"(\d{1,3}(?:[.,' ]\d{3})+|\d+)([.,]\d{2})(?!\d|[.,]\d)(?:\s?[-–]|\s?[A-Z]{1,2}\b)?"

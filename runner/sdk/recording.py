@@ -47,6 +47,11 @@ class Step:
                    str(data.get("warning") or ""), {str(k): str(v) for k, v in (data.get("secrets") or {}).items()})
 
 
+# What a recorder types or fills instead of a password it saw: this secret, declared by the bot
+PASSWORD_SECRET = "password"
+PASSWORD_SECRETS = {PASSWORD_SECRET: "the password typed while recording"}
+
+
 def secrets_to_declare(steps: Iterable[Step], declared: dict[str, str]) -> dict[str, str]:
     """The bot's secrets with those the steps read added (a declared one keeps its text)."""
     out = dict(declared)

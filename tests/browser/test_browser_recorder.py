@@ -287,10 +287,12 @@ def test_picking_an_element_gives_the_best_target_that_finds_it_alone(real_brows
 FRAMES = {
     "http://pick.test/": '<!doctype html><p>Shop</p><iframe name="pay" src="http://pick.test/pay"></iframe>',
     "http://pick.test/pay": '<!doctype html><label for="card">Card number</label><input id="card">'
-                            '<iframe title="Terms" src="http://pick.test/terms"></iframe>',
+                            '<iframe title="Terms" src="http://pick.test/terms"></iframe>'
+                            '<section><iframe src="http://pick.test/note"></iframe></section>',
     "http://pick.test/terms": '<!doctype html><button>Accept</button>'
                               "<script>window.clicked = []; document.addEventListener('click', "
                               "e => window.clicked.push(e.target.textContent));</script>",
+    "http://pick.test/note": '<!doctype html><a href="#n">Read the note</a>',
 }
 
 
@@ -298,6 +300,9 @@ FRAMES = {
     (["iframe[name=pay]"], "#card", 'frame=iframe[name="pay"] >> role=textbox[name="Card number"]'),
     (["iframe[name=pay]", "iframe[title=Terms]"], "button",
      'frame=iframe[name="pay"] >> frame=iframe[title="Terms"] >> role=button[name="Accept"]'),
+    # an <iframe> with no id, name or title: its CSS path
+    (["iframe[name=pay]", "section iframe"], "a",
+     'frame=iframe[name="pay"] >> frame=body > section > iframe >> role=link[name="Read the note"]'),
 ])
 def test_picking_an_element_inside_frames_names_the_frames_on_the_way(real_browser, inside, selector, best):
     from botloom.nodes.browser.recorder import WebPicker

@@ -177,12 +177,13 @@ class OcrEngine:
     def _read(self, image) -> list[Line]:  # pragma: no cover - every engine overrides it
         raise NotImplementedError
 
-    def read_staged(self, image, stages, enough) -> OcrResult:
+    def read_staged(self, image, stages, enough, squeeze: bool = False) -> OcrResult:
         """Read the image in stages, stopping early: an engine that detects text boxes before
         reading them reads the boxes ``stages[0]`` selects, then those ``stages[1]`` selects ...,
         until ``enough(result so far)`` is true. A stage is ``select(widths, heights) -> mask``
         over numpy arrays of box sizes (pixels). Engines that cannot detect boxes apart from
-        reading them read everything at once (this default)."""
+        reading them read everything at once (this default). ``squeeze``: the image is a
+        screen, whose crisp glyphs an engine may read at a lower resolution across."""
         result = self.read(image)
         enough(result)
         return result
@@ -355,8 +356,9 @@ class EasyOcrEngine(OcrEngine):
         lines = (text_line(text, quad_to_box(quad), score) for quad, text, score in results)
         return [ln for ln in lines if ln is not None]
 
-    def recognise(self, image, boxes) -> list[Line]:
-        """Read the text in each ``(x, y, w, h)`` box of ``image`` without detecting."""
+    def recognise(self, image, boxes, squeeze: bool = False) -> list[Line]:
+        """Read the text in each ``(x, y, w, h)`` box of ``image`` without detecting
+        (``squeeze``: see ``OcrEngine.read_staged``; EasyOCR reads alike either way)."""
         import cv2
 
         if not boxes:
@@ -367,7 +369,7 @@ class EasyOcrEngine(OcrEngine):
             results = self._reader.recognize(grey, horizontal_list=spans, free_list=[], reformat=False)
         return self._lines(results)
 
-    def read_staged(self, image, stages, enough) -> OcrResult:
+    def read_staged(self, image, stages, enough, squeeze: bool = False) -> OcrResult:
         """Detect once (CRAFT), then recognise the boxes of one stage after another until
         ``enough`` (see ``OcrEngine.read_staged``)."""
         import numpy as np

@@ -18,29 +18,63 @@ text lines and their letters can be told apart with a few OpenCV operations:
    the closest fits first.
 
 The candidates are then read by the recogniser, closest first (``search_text`` in
-``api.py``). Nothing here decides a match: a screen where this finds nothing right (a photo,
-a gradient, glyphs that touch) simply falls back to the detector, so a wrong guess costs
-time, never a result.
+``api.py``). Nothing here decides a match: a line matches only when the recogniser reads it.
+When no label fits, ``screen_lines`` says whether the line boxes hold all of the screen's
+ink; if they do, ``wide_enough`` gives every line that may hold the text, the lines with
+words laid out like it first, and those are read without the detector. A photo, a gradient
+or faint text leave ink out, and the search goes to the detector: a wrong guess costs time,
+never a result.
 """
 
 from __future__ import annotations
 
 RULE = 40  # ink runs at least this long (pixels) across are rules and borders, not text
 MIN_HEIGHT, MAX_HEIGHT = 6, 80  # line heights (pixels) taken for text
+FAINT = 24  # the faintest edge (morphological gradient, 0-255) counted as ink
 
 
 def line_boxes(gray) -> list[tuple[int, int, int, int]]:
     """``(x, y, w, h)`` of the text lines of a greyscale screen image (uint8)."""
+    return screen_lines(gray)[0]
+
+
+def screen_lines(gray) -> tuple[list[tuple[int, int, int, int]], float]:
+    """``line_boxes`` and the share of the screen's ink they leave out: edges down to a faint
+    level (``FAINT``; light grey text, a placeholder) outside every line box and rule. Near 0
+    on a flat screen whose every text is in a line box; a photo, a gradient, text larger
+    than ``MAX_HEIGHT`` or fainter than the screen's usual edges leave ink out."""
     import cv2
     import numpy as np
 
     grad = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((2, 2), np.uint8))
     level, bw = cv2.threshold(grad, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    if level < 24:  # a nearly empty image: Otsu splits noise
-        _, bw = cv2.threshold(grad, 24, 255, cv2.THRESH_BINARY)
-    rules = cv2.bitwise_or(cv2.morphologyEx(bw, cv2.MORPH_OPEN, np.ones((1, RULE), np.uint8)),
-                           cv2.morphologyEx(bw, cv2.MORPH_OPEN, np.ones((RULE * 2 // 3, 1), np.uint8)))
-    bw = cv2.subtract(bw, rules)
+    if level < FAINT:  # a nearly empty image: Otsu splits noise
+        _, bw = cv2.threshold(grad, FAINT, 255, cv2.THRESH_BINARY)
+    lines = _lines_of(bw)
+    _, faint = cv2.threshold(grad, FAINT - 1, 255, cv2.THRESH_BINARY)
+    faint = cv2.subtract(faint, _rules(faint))
+    total = cv2.countNonZero(faint)
+    if not total:
+        return lines, 0.0
+    for x, y, w, h in lines:
+        faint[max(0, y - 2):y + h + 2, max(0, x - 2):x + w + 2] = 0
+    return lines, cv2.countNonZero(faint) / total
+
+
+def _rules(bw):
+    """The long horizontal and vertical runs of ``bw``: rules and borders, not text."""
+    import cv2
+    import numpy as np
+
+    return cv2.bitwise_or(cv2.morphologyEx(bw, cv2.MORPH_OPEN, np.ones((1, RULE), np.uint8)),
+                          cv2.morphologyEx(bw, cv2.MORPH_OPEN, np.ones((RULE * 2 // 3, 1), np.uint8)))
+
+
+def _lines_of(bw) -> list[tuple[int, int, int, int]]:
+    import cv2
+    import numpy as np
+
+    bw = cv2.subtract(bw, _rules(bw))
     bw = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
     _, _, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
     pieces = [(int(x), int(y), int(w), int(h)) for x, y, w, h, _ in stats[1:]
@@ -184,20 +218,21 @@ def _fit(starts, ends, firsts, lasts, words) -> float | None:
     return abs(runs - total) / total + float(shares.sum())
 
 
-def label_boxes(image, text: str) -> list[tuple[float, tuple[int, int, int, int]]]:
-    """``(misfit, box)`` for each box ``(x, y, w, h)`` on ``image`` (RGB) that may hold ``text``
-    alone, best fit first, padded for the recogniser; empty when nothing looks like it. The
-    same label shown twice has the same misfit."""
+def label_boxes(image, text: str, lines=None) -> list[tuple[float, tuple[int, int, int, int]]]:
+    """``(misfit, box)`` for each box ``(x, y, w, h)`` on ``image`` (RGB, or the screen in
+    grey) that may hold ``text`` alone, best fit first, padded for the recogniser; empty when
+    nothing looks like it. The same label shown twice has the same misfit. ``lines``: the
+    screen's ``line_boxes`` when already found."""
     import cv2
 
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
     words = text.split()
     if not words:
         return []
     letters = sum(len(word) for word in words)
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     height, width = gray.shape
     found = []
-    lines = line_boxes(gray)
+    lines = line_boxes(gray) if lines is None else lines
     for box in lines:
         x, y, w, h = box
         if w < 0.25 * letters * h:
@@ -209,6 +244,46 @@ def label_boxes(image, text: str) -> list[tuple[float, tuple[int, int, int, int]
                 # steps: the same label shown twice falls in one step
                 found.append((round(off, 1), _padded(text_box, lines, width, height)))
     return sorted(found)
+
+
+def wide_enough(gray, lines, text: str) -> tuple[list, list]:
+    """The line boxes of ``lines`` that may hold ``text``, alone or inside, padded for the
+    recogniser: at least 0.2 line heights wide per letter or digit (``api.LABEL_MIN_WIDTH``),
+    and with ink runs for at least 0.4 of its letters, or a run wider than a glyph (italic or
+    bold glyphs touching). Two lists: the lines in which some words in a row are laid out like
+    the text (``_fit``), closest first, then the others."""
+    words = text.split()
+    letters = sum(ch.isalnum() for ch in text)
+    height, width = gray.shape
+    fitting, others = [], []
+    for box in lines:
+        x, y, w, h = box
+        if w < 0.2 * letters * h:
+            continue
+        starts, ends = _ink_runs(gray, box)
+        if len(starts) < 0.4 * letters and not (len(starts) and (ends - starts).max() > 1.3 * h):
+            continue
+        padded = _padded(box, lines, width, height)
+        score = _fit_inside(starts, ends, h, words) if len(starts) else None
+        if score is None:
+            others.append(padded)
+        else:
+            fitting.append((score, padded))
+    return [box for _, box in sorted(fitting)], others
+
+
+def _fit_inside(starts, ends, height: int, words: list[str]) -> float | None:
+    """The best ``_fit`` of ``words`` to as many words in a row of a line (its ink runs cut at
+    every gap that looks like a space), or None."""
+    import numpy as np
+
+    gaps = starts[1:] - ends[:-1]
+    wide = max(3.0, 0.3 * height, 2.5 * float(np.median(gaps))) if len(gaps) else 0.0
+    segments = _words_at([i for i, gap in enumerate(gaps) if gap >= wide], len(starts))
+    scores = [_fit(starts, ends, [a for a, _ in window], [b for _, b in window], words)
+              for window in (segments[i:i + len(words)] for i in range(len(segments) - len(words) + 1))]
+    scores = [score for score in scores if score is not None]
+    return min(scores) if scores else None
 
 
 def _padded(box, lines, width: int, height: int) -> tuple[int, int, int, int]:

@@ -81,15 +81,16 @@ def test_detector_input_sizes(shape, expected):
 
 def test_small_print_of_a_200_dpi_scan_keeps_its_lone_quantity_digits(rapid):
     """invoice2data's Coolblue and QualityHosting invoices, rendered at 200 dpi and OCR'd: their
-    quantity columns hold lone "1"s, which detection at 1280 pixels alone lost (20 of 21
-    quantities are found; the one miss is an item the extractor does not pair)."""
+    quantity columns hold lone "1"s, which detection at 1280 pixels alone lost (at least 20 of
+    21 quantities are found: 20 with rapidocr's batches of six lines, 21 with three)."""
     from botloom.nodes.ocr.evaluate import discover, run_extract
     from ocr_docs import shared_data
 
     folder = shared_data("invoice2data")
     docs = [d for d in discover(folder) if d.name in ("coolblue1", "coolblue2", "QualityHosting")]
     result = run_extract(docs, "rapidocr", {"threads": 2}, mode="ocr", log=lambda *_: None)
-    assert result["line_items"]["counts"]["quantity"] == "20/21"
+    found, total = map(int, result["line_items"]["counts"]["quantity"].split("/"))
+    assert total == 21 and found >= 20
 
 
 def test_the_copy_scores_only_the_alphabetic_characters_unless_told_all():

@@ -138,7 +138,9 @@ def _customise_detector(detector, size: int):
 # lose detail at once (the receipts' error rate rose 4.4 -> 5.7 %).
 REC_HEIGHT = 48
 REC_BATCH = 6  # lines per recogniser run, as rapidocr reads them (a batch is padded to its widest line)
-SCREEN_BATCH = 3  # ... when reading a screen: the few lines of a find-text keep both cores busy
+# ... when reading a screen: a find-text's few lines keep both cores busy (an absent text on the
+# benchmark's form: 0.46-0.49 s in batches of 2, 0.49-0.51 s of 3, 0.54 s of 4)
+SCREEN_BATCH = 2
 SQUEEZE = 0.8
 
 

@@ -213,7 +213,7 @@ def search_text(image, text: str, *, engine=None, min_confidence: float = 0.5, s
     enough to hold the text is read, still without the detector: that answers for a text
     inside a longer line and for an absent one. Else the detector runs once and the boxes
     the size of the text alone are read, then, unless one of them reads as the text, the
-    wider lines that may hold it inside. Lines are read squeezed across (``rapid.squeeze``).
+    wider lines that may hold it inside. Lines are read squeezed across (``rapid.SQUEEZE``).
     ``engine``: an engine name or instance."""
     from .engines import get_engine, result_of
 

@@ -146,13 +146,14 @@ SQUEEZE = 0.8
 
 def _customise_recogniser(recogniser, min_width: int, workers: int, model_path: str):
     """rapidocr's ``recogniser`` with Botloom's input: lines sorted by width and read in
-    batches of ``REC_BATCH`` (``SCREEN_BATCH``), each scaled to 48 pixels high (and ``SQUEEZE``d across while
-    ``squeezing`` is set), a batch padded to its widest line (at least ``min_width``).
+    batches of ``REC_BATCH`` as rapidocr reads them, each scaled to 48 pixels high, a batch
+    padded to its widest line (at least ``min_width``); while ``squeezing`` is set (a screen),
+    in batches of ``SCREEN_BATCH`` and ``SQUEEZE``d across.
 
     With ``workers`` > 1 the batches run side by side, each on one core, in a session of
-    ``model_path`` made with one thread per run: a batch of a few short lines gives ONNX Runtime's threads too
-    little to share, and two single-threaded runs at once read the same lines in 0.8x the
-    time of one two-threaded run after another."""
+    ``model_path`` made with one thread per run: a batch of a few short lines gives ONNX
+    Runtime's threads too little to share, and two single-threaded runs at once read the same
+    lines in 0.8x the time of one two-threaded run after another."""
     import math
 
     import cv2
@@ -331,7 +332,7 @@ class RapidOcrEngine(OcrEngine):
     def recognise(self, image, boxes, squeeze: bool = False) -> list[Line]:
         """Read the text in each ``(x, y, w, h)`` box of ``image`` (no detection); lines read
         as nothing, or below the engine's text score, are left out. Word boxes are estimated
-        from the line's characters. ``squeeze``: ``image`` is a screen (see ``squeeze``)."""
+        from the line's characters. ``squeeze``: ``image`` is a screen (see ``SQUEEZE``)."""
         from rapidocr.ch_ppocr_rec.typings import TextRecInput
 
         if not boxes:

@@ -249,7 +249,7 @@ def search_text(image, text: str, *, engine=None, min_confidence: float = 0.5, s
         if left_out <= EXPLAINED:
             read: list = []
             matches = []
-            for boxes in wide_enough(gray, boxes_on_screen, text):  # lines with words laid out like it first
+            for boxes in wide_enough(gray, boxes_on_screen, text, LABEL_MIN_WIDTH):  # words laid out like it first
                 if not boxes:
                     continue
                 read += ocr.recognise(array, boxes, squeeze=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -144,14 +145,14 @@ SCREEN_BATCH = 2
 SQUEEZE = 0.8
 
 
-def _customise_recogniser(recogniser, min_width: int, workers: int, model_path: str):
+def _customise_recogniser(recogniser, min_width: int, workers: int):
     """rapidocr's ``recogniser`` with Botloom's input: lines sorted by width and read in
     batches of ``REC_BATCH`` as rapidocr reads them, each scaled to 48 pixels high, a batch
     padded to its widest line (at least ``min_width``); while ``squeezing`` is set (a screen),
     in batches of ``SCREEN_BATCH`` and ``SQUEEZE``d across.
 
-    With ``workers`` > 1 the batches run side by side, each on one core, in a session of
-    ``model_path`` made with one thread per run: a batch of a few short lines gives ONNX
+    With ``workers`` > 1 the batches run side by side, each on one core (the session is made
+    with one thread per run, ``RapidOcrEngine``): a batch of a few short lines gives ONNX
     Runtime's threads too little to share, and two single-threaded runs at once read the same
     lines in 0.8x the time of one two-threaded run after another."""
     import math
@@ -200,17 +201,9 @@ def _customise_recogniser(recogniser, min_width: int, workers: int, model_path: 
 
     recogniser.__class__ = Recogniser
     recogniser.squeezing, recogniser.pool = False, None
-    if workers > 1 and recogniser.session.session.get_providers()[0] == "CPUExecutionProvider":
+    if workers > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 4
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = 1
-        recogniser.session.session = onnxruntime.InferenceSession(
-            model_path, sess_options=options, providers=["CPUExecutionProvider"])
         recogniser.pool = ThreadPoolExecutor(workers, thread_name_prefix="botloom-ocr")
     return recogniser
 
@@ -280,8 +273,15 @@ class RapidOcrEngine(OcrEngine):
         self._ocr = RapidOCR(params=params)
         self.detection_size = int(detection_size) if detection_size else self.DETECTION_SIZE
         self._detector = _customise_detector(self._ocr._load_det_model(), self.detection_size)
-        _customise_recogniser(self._ocr._load_rec_model(), self.REC_MIN_WIDTH, self.threads,
-                              params["Rec.model_path"])
+        side_by_side = self.threads > 1 and self.providers[0] == "CPUExecutionProvider"
+        engine_cfg = self._ocr.cfg.EngineConfig.onnxruntime
+        if side_by_side:  # the recogniser's session, made now, runs each batch on one thread
+            engine_cfg.intra_op_num_threads = 1
+        try:
+            recogniser = self._ocr._load_rec_model()
+        finally:
+            engine_cfg.intra_op_num_threads = self.threads
+        _customise_recogniser(recogniser, self.REC_MIN_WIDTH, self.threads if side_by_side else 1)
         self._lock = threading.Lock()
 
     @staticmethod
@@ -309,11 +309,23 @@ class RapidOcrEngine(OcrEngine):
         return (f"rapidocr (PP-OCRv6 small, {self.precision} recogniser{scored}, ONNX Runtime {self.providers[0]}, "
                 f"{self.threads} threads, detection at {self.detection_size} px)")
 
+    @contextmanager
+    def _reading(self, squeeze: bool):
+        """The engine to itself (one ONNX session set per engine: calls from threads wait), its
+        recogniser ``squeezing`` screen lines while ``squeeze``."""
+        recogniser = self._ocr._load_rec_model()
+        with self._lock:
+            recogniser.squeezing = squeeze
+            try:
+                yield recogniser
+            finally:
+                recogniser.squeezing = False
+
     def read_staged(self, image, stages, enough, squeeze: bool = False) -> OcrResult:
         """Detect once, then recognise the boxes of one stage after another until ``enough``
         (see ``OcrEngine.read_staged``): finding a label on a screen reads the few boxes of
         its size first, not every line."""
-        detector, recogniser = self._detector, self._ocr._load_rec_model()
+        detector = self._detector
 
         def read_stage(stage):
             detector.select = stage
@@ -321,13 +333,11 @@ class RapidOcrEngine(OcrEngine):
             detector.replay = detector.last  # a next stage reads other boxes of this detection
             return lines
 
-        with self._lock:
-            recogniser.squeezing = squeeze
+        with self._reading(squeeze):
             try:
                 return self._in_stages(image, stages, enough, read_stage)
             finally:
                 detector.select = detector.replay = detector.last = None
-                recogniser.squeezing = False
 
     def recognise(self, image, boxes, squeeze: bool = False) -> list[Line]:
         """Read the text in each ``(x, y, w, h)`` box of ``image`` (no detection); lines read
@@ -338,13 +348,8 @@ class RapidOcrEngine(OcrEngine):
         if not boxes:
             return []
         crops = [image[y:y + h, x:x + w] for x, y, w, h in boxes]
-        recogniser = self._ocr._load_rec_model()
-        with self._lock:
-            recogniser.squeezing = squeeze
-            try:
-                out = recogniser(TextRecInput(img=crops, return_word_box=False))
-            finally:
-                recogniser.squeezing = False
+        with self._reading(squeeze) as recogniser:
+            out = recogniser(TextRecInput(img=crops, return_word_box=False))
         lines = (text_line(text, box, score) for box, text, score in zip(boxes, out.txts, out.scores)
                  if float(score) >= self._ocr.text_score)
         return [ln for ln in lines if ln is not None]

@@ -35,7 +35,7 @@ FAINT = 24  # the faintest edge (morphological gradient, 0-255) counted as ink
 
 def line_boxes(gray) -> list[tuple[int, int, int, int]]:
     """``(x, y, w, h)`` of the text lines of a greyscale screen image (uint8)."""
-    return screen_lines(gray)[0]
+    return _lines_of(_edges(gray)[1])
 
 
 def screen_lines(gray) -> tuple[list[tuple[int, int, int, int]], float]:
@@ -44,12 +44,8 @@ def screen_lines(gray) -> tuple[list[tuple[int, int, int, int]], float]:
     on a flat screen whose every text is in a line box; a photo, a gradient, text larger
     than ``MAX_HEIGHT`` or fainter than the screen's usual edges leave ink out."""
     import cv2
-    import numpy as np
 
-    grad = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((2, 2), np.uint8))
-    level, bw = cv2.threshold(grad, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    if level < FAINT:  # a nearly empty image: Otsu splits noise
-        _, bw = cv2.threshold(grad, FAINT, 255, cv2.THRESH_BINARY)
+    grad, bw = _edges(gray)
     lines = _lines_of(bw)
     _, faint = cv2.threshold(grad, FAINT - 1, 255, cv2.THRESH_BINARY)
     faint = cv2.subtract(faint, _rules(faint))
@@ -59,6 +55,19 @@ def screen_lines(gray) -> tuple[list[tuple[int, int, int, int]], float]:
     for x, y, w, h in lines:
         faint[max(0, y - 2):y + h + 2, max(0, x - 2):x + w + 2] = 0
     return lines, cv2.countNonZero(faint) / total
+
+
+def _edges(gray):
+    """The morphological gradient of ``gray`` (glyph edges whatever the colours) and its ink:
+    the gradient over Otsu's level, or over ``FAINT`` on a nearly empty image."""
+    import cv2
+    import numpy as np
+
+    grad = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((2, 2), np.uint8))
+    level, bw = cv2.threshold(grad, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    if level < FAINT:  # a nearly empty image: Otsu splits noise
+        _, bw = cv2.threshold(grad, FAINT, 255, cv2.THRESH_BINARY)
+    return grad, bw
 
 
 def _rules(bw):
@@ -218,14 +227,11 @@ def _fit(starts, ends, firsts, lasts, words) -> float | None:
     return abs(runs - total) / total + float(shares.sum())
 
 
-def label_boxes(image, text: str, lines=None) -> list[tuple[float, tuple[int, int, int, int]]]:
-    """``(misfit, box)`` for each box ``(x, y, w, h)`` on ``image`` (RGB, or the screen in
-    grey) that may hold ``text`` alone, best fit first, padded for the recogniser; empty when
-    nothing looks like it. The same label shown twice has the same misfit. ``lines``: the
-    screen's ``line_boxes`` when already found."""
-    import cv2
-
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+def label_boxes(gray, text: str, lines=None) -> list[tuple[float, tuple[int, int, int, int]]]:
+    """``(misfit, box)`` for each box ``(x, y, w, h)`` on ``gray`` (a greyscale screen) that may
+    hold ``text`` alone, best fit first, padded for the recogniser; empty when nothing looks
+    like it. The same label shown twice has the same misfit. ``lines``: the screen's
+    ``line_boxes`` when already found."""
     words = text.split()
     if not words:
         return []
@@ -246,10 +252,10 @@ def label_boxes(image, text: str, lines=None) -> list[tuple[float, tuple[int, in
     return sorted(found)
 
 
-def wide_enough(gray, lines, text: str) -> tuple[list, list]:
+def wide_enough(gray, lines, text: str, min_width: float) -> tuple[list, list]:
     """The line boxes of ``lines`` that may hold ``text``, alone or inside, padded for the
-    recogniser: at least 0.2 line heights wide per letter or digit (``api.LABEL_MIN_WIDTH``),
-    and with ink runs for at least 0.4 of its letters, or a run wider than a glyph (italic or
+    recogniser: at least ``min_width`` line heights wide per letter or digit, and with ink
+    runs for at least 0.4 of its letters, or a run wider than a glyph (italic or
     bold glyphs touching). Two lists: the lines in which some words in a row are laid out like
     the text (``_fit``), closest first, then the others."""
     words = text.split()
@@ -258,7 +264,7 @@ def wide_enough(gray, lines, text: str) -> tuple[list, list]:
     fitting, others = [], []
     for box in lines:
         x, y, w, h = box
-        if w < 0.2 * letters * h:
+        if w < min_width * letters * h:
             continue
         starts, ends = _ink_runs(gray, box)
         if len(starts) < 0.4 * letters and not (len(starts) and (ends - starts).max() > 1.3 * h):
